@@ -1,0 +1,76 @@
+"""Settings read from ``CMGRAPH_*`` environment variables.
+
+Every setting has a default that suits the embedded demo; the README lists them all.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+DEFAULT_DATA_DIR = ".cmgraph"
+
+
+def _default_database_url(data_dir: Path) -> str:
+    return f"sqlite+aiosqlite:///{data_dir / 'cmgraph.db'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a server, worker or CLI command needs to know about its environment."""
+
+    data_dir: Path = Path(DEFAULT_DATA_DIR)
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    storage_dir: Path = field(default=Path(""))
+    mail_dir: Path = field(default=Path(""))
+    smtp_url: str = ""
+    mail_from: str = "cmgraph@localhost"
+    max_page_size: int = 100
+    max_query_depth: int = 15
+    max_aliases: int = 30
+    max_tokens: int = 10_000
+    max_request_bytes: int = 1_048_576
+    max_upload_bytes: int = 26_214_400
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        # Folders default to places inside the data folder.
+        if not self.database_url:
+            object.__setattr__(self, "database_url", _default_database_url(self.data_dir))
+        if self.storage_dir == Path(""):
+            object.__setattr__(self, "storage_dir", self.data_dir / "storage")
+        if self.mail_dir == Path(""):
+            object.__setattr__(self, "mail_dir", self.data_dir / "mail")
+        if not self.public_url:
+            object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from ``CMGRAPH_<FIELD>`` variables; explicit overrides win."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f"CMGRAPH_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(f.type, raw, f.name)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _parse(kind: object, raw: str, name: str) -> object:
+    if kind in ("int", int):
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"CMGRAPH_{name.upper()} must be an integer, got {raw!r}") from None
+        if value < 0:
+            raise ValueError(f"CMGRAPH_{name.upper()} must not be negative")
+        return value
+    if kind in ("Path", Path):
+        return Path(raw)
+    return raw

@@ -1,0 +1,1 @@
+"""The business rules: entities, scoring, permissions and the services that change state."""

@@ -1,0 +1,177 @@
+"""Users, API tokens and scoped grants; turning a bearer token into a ``Principal``.
+
+Tokens are random (256 bits) and stored only as SHA-256 digests: a leaked database does not
+leak usable tokens, and a fast digest is enough for secrets of that entropy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from cmgraph.db import UnitOfWork
+from cmgraph.domain.enums import GRANTABLE_ROLES, OrgRole
+from cmgraph.domain.errors import DomainError, ErrorCode, not_found
+from cmgraph.domain.models import ApiToken, Assessment, Grant, Regulation, User, utcnow
+from cmgraph.domain.permissions import Principal
+
+TOKEN_PREFIX = "cmg_"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token_secret() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def derived_token(secret: bytes, label: str) -> str:
+    """A stable token for ``label`` under ``secret`` (the demo prints the same ones each start)."""
+    digest = hmac.new(secret, label.encode(), hashlib.sha256).hexdigest()
+    return f"{TOKEN_PREFIX}{digest}"
+
+
+async def create_user(
+    uow: UnitOfWork,
+    email: str,
+    name: str,
+    role: OrgRole | None,
+    *,
+    is_automation: bool = False,
+) -> User:
+    email = email.strip().lower()
+    if "@" not in email:
+        raise DomainError(ErrorCode.INVALID, f"Not an email address: {email!r}.", "email")
+    if await uow.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise DomainError(ErrorCode.DUPLICATE, f"A user with email {email} exists.", "email")
+    user = User(email=email, name=name.strip() or email, role=role, is_automation=is_automation)
+    uow.session.add(user)
+    await uow.session.flush()
+    return user
+
+
+async def user_by_email(uow: UnitOfWork, email: str) -> User:
+    user = await uow.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise not_found(f"User {email}", "email")
+    return user
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    secret: str  # shown once; only its digest is stored
+
+
+async def create_token(
+    uow: UnitOfWork,
+    user: User,
+    name: str,
+    *,
+    expires_in: timedelta | None = None,
+    secret: str | None = None,
+) -> IssuedToken:
+    secret = secret or new_token_secret()
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=hash_token(secret),
+        prefix=secret[: len(TOKEN_PREFIX) + 6],
+        expires_at=utcnow() + expires_in if expires_in else None,
+    )
+    uow.session.add(token)
+    await uow.session.flush()
+    return IssuedToken(token, secret)
+
+
+async def revoke_token(uow: UnitOfWork, token_id: int) -> ApiToken:
+    token = await uow.session.get(ApiToken, token_id)
+    if token is None:
+        raise not_found("Token", "id")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+    return token
+
+
+async def grant(
+    uow: UnitOfWork,
+    user: User,
+    role: OrgRole,
+    *,
+    assessment_id: int | None = None,
+    regulation_id: int | None = None,
+) -> Grant:
+    """A scoped role on one assessment or one regulation (all its assessments)."""
+    if role not in GRANTABLE_ROLES:
+        raise DomainError(
+            ErrorCode.INVALID, "Scoped grants are READER, CONTRIBUTOR or ASSESSOR.", "role"
+        )
+    if (assessment_id is None) == (regulation_id is None):
+        raise DomainError(ErrorCode.INVALID, "Grant on one assessment or one regulation.")
+    if assessment_id is not None and await uow.session.get(Assessment, assessment_id) is None:
+        raise not_found("Assessment", "assessmentId")
+    if regulation_id is not None and await uow.session.get(Regulation, regulation_id) is None:
+        raise not_found("Regulation", "regulationId")
+    row = Grant(
+        user_id=user.id, role=role, assessment_id=assessment_id, regulation_id=regulation_id
+    )
+    uow.session.add(row)
+    await uow.session.flush()
+    return row
+
+
+class AuthenticationError(Exception):
+    """The request carries no usable credentials; the HTTP layer answers 401."""
+
+
+async def authenticate(uow: UnitOfWork, secret: str, *, now: datetime | None = None) -> Principal:
+    now = now or utcnow()
+    row = (
+        await uow.session.execute(
+            select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == hash_token(secret))
+        )
+    ).first()
+    if row is None:
+        raise AuthenticationError("Invalid API token.")
+    token, user = row
+    if token.revoked_at is not None:
+        raise AuthenticationError("This API token was revoked.")
+    if token.expires_at is not None and token.expires_at <= now:
+        raise AuthenticationError("This API token has expired.")
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        # Throttled so that reads do not turn into a write on every request.
+        await uow.session.execute(
+            update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
+        )
+    return await principal_for(uow, user)
+
+
+async def principal_for(uow: UnitOfWork, user: User) -> Principal:
+    grants = (await uow.session.scalars(select(Grant).where(Grant.user_id == user.id))).all()
+    return Principal(
+        user_id=user.id,
+        role=user.role,
+        assessment_grants=_highest(
+            (g.assessment_id, g.role) for g in grants if g.assessment_id is not None
+        ),
+        regulation_grants=_highest(
+            (g.regulation_id, g.role) for g in grants if g.regulation_id is not None
+        ),
+        is_automation=user.is_automation,
+    )
+
+
+def _highest(pairs: object) -> dict[int, OrgRole]:
+    result: dict[int, OrgRole] = {}
+    for key, role in pairs:  # type: ignore[attr-defined]
+        if key not in result or role.rank > result[key].rank:
+            result[key] = role
+    return result

@@ -1,0 +1,278 @@
+"""Creating groups and assessments from templates (DOMAIN.md sections 2 and 9)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from cmgraph.db import UnitOfWork
+from cmgraph.domain.enums import (
+    ImplementationStatus,
+    ImplementationType,
+    OrgRole,
+    Owner,
+    TestingSource,
+    TestStatus,
+)
+from cmgraph.domain.errors import DomainError, ErrorCode, not_found
+from cmgraph.domain.models import (
+    ActionDefinition,
+    ActionDefinitionVersion,
+    Assessment,
+    Control,
+    ControlAction,
+    Evidence,
+    Group,
+    ImprovementAction,
+    Template,
+    TemplateControl,
+    TemplateControlAction,
+    TemplateVersion,
+)
+from cmgraph.domain.permissions import Principal, require_org_role
+from cmgraph.domain.scoring import refresh_score
+
+ORG_SCOPE = "org"
+
+# Fields copied from another group's instance when a new group is created "copy from group".
+COPIED_FIELDS = (
+    "implementation_status",
+    "implementation_date",
+    "implementation_notes",
+    "test_status",
+    "test_date",
+    "testing_notes",
+    "additional_notes",
+)
+
+
+def scope_key(implementation_type: ImplementationType, owner: Owner, group_id: int) -> str:
+    """Where an instance lives: organisation-wide for technical and provider actions."""
+    if owner is Owner.PROVIDER or implementation_type is ImplementationType.TECHNICAL:
+        return ORG_SCOPE
+    return f"group:{group_id}"
+
+
+async def create_group(uow: UnitOfWork, actor: Principal, name: str) -> Group:
+    require_org_role(actor, OrgRole.ADMINISTRATOR)
+    name = name.strip()
+    if not name:
+        raise DomainError(ErrorCode.INVALID, "A group needs a name.", "name")
+    if await uow.session.scalar(select(Group.id).where(Group.name == name)) is not None:
+        raise DomainError(ErrorCode.DUPLICATE, f"A group named {name!r} exists.", "name")
+    group = Group(name=name)
+    uow.session.add(group)
+    await uow.session.flush()
+    return group
+
+
+@dataclass(frozen=True)
+class NewAssessment:
+    template_id: int
+    name: str
+    group_id: int | None = None
+    new_group_name: str | None = None
+    copy_from_group_id: int | None = None
+
+
+async def create_assessment(
+    uow: UnitOfWork, actor: Principal, request: NewAssessment
+) -> Assessment:
+    """Instantiate a template's latest version, reusing the group's or organisation's instances."""
+    require_org_role(actor, OrgRole.ADMINISTRATOR)
+    session = uow.session
+    name = request.name.strip()
+    if not name:
+        raise DomainError(ErrorCode.INVALID, "An assessment needs a name.", "name")
+    if (request.group_id is None) == (request.new_group_name is None):
+        raise DomainError(
+            ErrorCode.INVALID, "Give either an existing group or a new group name.", "group"
+        )
+    template = await session.get(Template, request.template_id)
+    if template is None:
+        raise not_found("Template", "templateId")
+    if await session.scalar(select(Assessment.id).where(Assessment.name == name)) is not None:
+        raise DomainError(ErrorCode.DUPLICATE, f"An assessment named {name!r} exists.", "name")
+
+    if request.group_id is not None:
+        group = await session.get(Group, request.group_id)
+        if group is None:
+            raise not_found("Group", "groupId")
+        if request.copy_from_group_id is not None:
+            raise DomainError(
+                ErrorCode.INVALID,
+                "Copy-from applies only when the assessment starts a new group.",
+                "copyFromGroupId",
+            )
+        duplicate = await session.scalar(
+            select(Assessment.id).where(
+                Assessment.group_id == group.id, Assessment.template_id == template.id
+            )
+        )
+        if duplicate is not None:
+            raise DomainError(
+                ErrorCode.DUPLICATE,
+                "This group already has an assessment of this template and product.",
+                "templateId",
+            )
+    else:
+        if request.copy_from_group_id is not None and (
+            await session.get(Group, request.copy_from_group_id) is None
+        ):
+            raise not_found("Group", "copyFromGroupId")
+        group = await create_group(uow, actor, request.new_group_name or "")
+
+    version = await session.scalar(
+        select(TemplateVersion).where(
+            TemplateVersion.template_id == template.id,
+            TemplateVersion.version == template.latest_version,
+        )
+    )
+    if version is None:
+        raise not_found("Template version", "templateId")
+    assessment = Assessment(
+        name=name,
+        template_id=template.id,
+        template_version_id=version.id,
+        group_id=group.id,
+        created_by_id=actor.user_id,
+    )
+    session.add(assessment)
+    await session.flush()
+
+    template_controls = (
+        await session.scalars(
+            select(TemplateControl)
+            .where(TemplateControl.template_version_id == version.id)
+            .order_by(TemplateControl.sort_order)
+        )
+    ).all()
+    links = (
+        await session.execute(
+            select(TemplateControlAction.template_control_id, TemplateControlAction.definition_id)
+            .join(TemplateControl, TemplateControl.id == TemplateControlAction.template_control_id)
+            .where(TemplateControl.template_version_id == version.id)
+        )
+    ).all()
+    instances = await _instances_for(
+        uow, {definition_id for _, definition_id in links}, group.id, request.copy_from_group_id
+    )
+    controls = [
+        Control(
+            assessment_id=assessment.id,
+            key=tc.key,
+            family=tc.family,
+            title=tc.title,
+            description=tc.description,
+            sort_order=tc.sort_order,
+        )
+        for tc in template_controls
+    ]
+    session.add_all(controls)
+    await session.flush()
+    control_ids = {tc.id: c.id for tc, c in zip(template_controls, controls, strict=True)}
+    session.add_all(
+        ControlAction(control_id=control_ids[tc_id], action_id=instances[definition_id].id)
+        for tc_id, definition_id in links
+    )
+    await session.flush()
+    return assessment
+
+
+async def _instances_for(
+    uow: UnitOfWork, definition_ids: set[int], group_id: int, copy_from_group_id: int | None
+) -> dict[int, ImprovementAction]:
+    """The instance each definition uses in this group, creating the missing ones."""
+    session = uow.session
+    definitions = {
+        d.id: (d, v)
+        for d, v in (
+            await session.execute(
+                select(ActionDefinition, ActionDefinitionVersion)
+                .join(
+                    ActionDefinitionVersion,
+                    (ActionDefinitionVersion.definition_id == ActionDefinition.id)
+                    & (ActionDefinitionVersion.version == ActionDefinition.latest_version),
+                )
+                .where(ActionDefinition.id.in_(definition_ids))
+            )
+        ).tuples()
+    }
+    wanted = {
+        d_id: scope_key(d.implementation_type, d.owner, group_id)
+        for d_id, (d, _) in definitions.items()
+    }
+    existing = {
+        (a.definition_id, a.scope_key): a
+        for a in await session.scalars(
+            select(ImprovementAction).where(
+                ImprovementAction.definition_id.in_(definition_ids),
+                ImprovementAction.scope_key.in_(set(wanted.values())),
+            )
+        )
+    }
+    sources: dict[int, ImprovementAction] = {}
+    if copy_from_group_id is not None:
+        sources = {
+            a.definition_id: a
+            for a in await session.scalars(
+                select(ImprovementAction).where(
+                    ImprovementAction.definition_id.in_(definition_ids),
+                    ImprovementAction.scope_key == f"group:{copy_from_group_id}",
+                )
+            )
+        }
+    result: dict[int, ImprovementAction] = {}
+    created: list[tuple[ImprovementAction, ImprovementAction | None]] = []
+    for d_id, key in wanted.items():
+        found = existing.get((d_id, key))
+        if found is not None:
+            result[d_id] = found
+            continue
+        _, definition_version = definitions[d_id]
+        instance = ImprovementAction(
+            definition_id=d_id,
+            definition_version_id=definition_version.id,
+            scope_key=key,
+            group_id=None if key == ORG_SCOPE else group_id,
+            points=definition_version.points,
+            implementation_status=ImplementationStatus.NOT_IMPLEMENTED,
+            test_status=TestStatus.NONE,
+            testing_source=TestingSource.MANUAL,
+        )
+        source = sources.get(d_id) if key != ORG_SCOPE else None
+        if source is not None:
+            for name in COPIED_FIELDS:
+                setattr(instance, name, getattr(source, name))
+        refresh_score(instance)
+        created.append((instance, source))
+        result[d_id] = instance
+    session.add_all(i for i, _ in created)
+    await session.flush()
+    await _copy_evidence(uow, [(i, s) for i, s in created if s is not None])
+    return result
+
+
+async def _copy_evidence(
+    uow: UnitOfWork, pairs: list[tuple[ImprovementAction, ImprovementAction]]
+) -> None:
+    if not pairs:
+        return
+    target = {source.id: instance.id for instance, source in pairs}
+    rows = await uow.session.scalars(select(Evidence).where(Evidence.action_id.in_(target)))
+    uow.session.add_all(
+        Evidence(
+            action_id=target[e.action_id],
+            kind=e.kind,
+            name=e.name,
+            url=e.url,
+            sha256=e.sha256,
+            size=e.size,
+            content_type=e.content_type,
+            uploaded_by_id=e.uploaded_by_id,
+            uploaded_at=e.uploaded_at,
+        )
+        for e in rows
+    )
+    await uow.session.flush()

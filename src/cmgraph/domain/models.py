@@ -1,0 +1,399 @@
+"""ORM-mapped entities: the persistent shape of DOMAIN.md sections 1-11.
+
+Where an action's state lives (DOMAIN.md section 2) is expressed by
+``ImprovementAction.scope_key``: ``"org"`` for technical and provider actions, ``"group:<id>"``
+for non-technical ones, unique per definition. Scores are kept denormalised on the instance
+(``earned``/``possible``) by the write path, so reads only sum.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from cmgraph.domain.enums import (
+    AutomaticTesting,
+    ChangeSource,
+    Enforcement,
+    EvidenceKind,
+    ImplementationStatus,
+    ImplementationType,
+    OrgRole,
+    Owner,
+    Purpose,
+    TestingSource,
+    TestStatus,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def enum_column(enum: type) -> SAEnum:
+    return SAEnum(enum, native_enum=False, create_constraint=False, length=32)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Organisation(Base):
+    """The single organisation this server runs for, and its settings."""
+
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    automatic_testing: Mapped[AutomaticTesting] = mapped_column(
+        enum_column(AutomaticTesting), default=AutomaticTesting.PER_ACTION
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # None: no organisation role; the user sees only what scoped grants cover.
+    role: Mapped[OrgRole | None] = mapped_column(enum_column(OrgRole), nullable=True)
+    is_automation: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Grant(Base):
+    """A scoped role on one assessment or on one regulation (all its assessments)."""
+
+    __tablename__ = "access_grant"
+    __table_args__ = (
+        CheckConstraint("(assessment_id IS NULL) <> (regulation_id IS NULL)", name="one_scope"),
+        UniqueConstraint("user_id", "assessment_id", "regulation_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[OrgRole] = mapped_column(enum_column(OrgRole))
+    assessment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("assessment.id", ondelete="CASCADE"), nullable=True
+    )
+    regulation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("regulation.id", ondelete="CASCADE"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Regulation(Base):
+    __tablename__ = "regulation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), unique=True)
+
+
+class Template(Base):
+    """A regulation's controls mapped to actions for one product; its content is versioned."""
+
+    __tablename__ = "template"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    regulation_id: Mapped[int] = mapped_column(ForeignKey("regulation.id"), index=True)
+    product: Mapped[str] = mapped_column(String(200))
+    certification: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    latest_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TemplateVersion(Base):
+    __tablename__ = "template_version"
+    __table_args__ = (UniqueConstraint("template_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("template.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TemplateControl(Base):
+    __tablename__ = "template_control"
+    __table_args__ = (UniqueConstraint("template_version_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_version_id: Mapped[int] = mapped_column(
+        ForeignKey("template_version.id", ondelete="CASCADE")
+    )
+    key: Mapped[str] = mapped_column(String(100))
+    family: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text, default="")
+    sort_order: Mapped[int] = mapped_column(Integer)
+
+
+class TemplateControlAction(Base):
+    __tablename__ = "template_control_action"
+
+    template_control_id: Mapped[int] = mapped_column(
+        ForeignKey("template_control.id", ondelete="CASCADE"), primary_key=True
+    )
+    definition_id: Mapped[int] = mapped_column(
+        ForeignKey("action_definition.id"), primary_key=True, index=True
+    )
+
+
+class ActionDefinition(Base):
+    """A catalogue entry. Its key is stable across templates, so instances can be shared."""
+
+    __tablename__ = "action_definition"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    implementation_type: Mapped[ImplementationType] = mapped_column(enum_column(ImplementationType))
+    owner: Mapped[Owner] = mapped_column(enum_column(Owner), default=Owner.CUSTOMER)
+    latest_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ActionDefinitionVersion(Base):
+    __tablename__ = "action_definition_version"
+    __table_args__ = (
+        UniqueConstraint("definition_id", "version"),
+        CheckConstraint("points BETWEEN 1 AND 99", name="points_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(
+        ForeignKey("action_definition.id", ondelete="CASCADE")
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(500))
+    guidance: Mapped[str] = mapped_column(Text, default="")
+    solution: Mapped[str] = mapped_column(String(200), default="")
+    category: Mapped[str] = mapped_column(String(200), default="")
+    testing_logic: Mapped[str] = mapped_column(Text, default="")
+    enforcement: Mapped[Enforcement] = mapped_column(enum_column(Enforcement))
+    purpose: Mapped[Purpose] = mapped_column(enum_column(Purpose))
+    # Effective points: the template's custom value, else the default table's.
+    points: Mapped[int] = mapped_column(Integer)
+    custom_points: Mapped[bool] = mapped_column(Boolean, default=False)
+    automatic_testing_available: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Group(Base):
+    __tablename__ = "assessment_group"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Assessment(Base):
+    __tablename__ = "assessment"
+    __table_args__ = (UniqueConstraint("group_id", "template_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("template.id"), index=True)
+    template_version_id: Mapped[int] = mapped_column(ForeignKey("template_version.id"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("assessment_group.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Scores frozen at archive time; archived assessments are left out of live scores.
+    frozen_earned: Mapped[float | None] = mapped_column(Float, nullable=True)
+    frozen_possible: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class Control(Base):
+    __tablename__ = "control"
+    __table_args__ = (UniqueConstraint("assessment_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(100))
+    family: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text, default="")
+    sort_order: Mapped[int] = mapped_column(Integer)
+
+
+class ControlAction(Base):
+    __tablename__ = "control_action"
+
+    control_id: Mapped[int] = mapped_column(
+        ForeignKey("control.id", ondelete="CASCADE"), primary_key=True
+    )
+    action_id: Mapped[int] = mapped_column(
+        ForeignKey("improvement_action.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ImprovementAction(Base):
+    """The organisation's working copy of a definition (DOMAIN.md section 2 and 4)."""
+
+    __tablename__ = "improvement_action"
+    __table_args__ = (
+        UniqueConstraint("definition_id", "scope_key"),
+        Index("ix_improvement_action_assignee_id", "assignee_id"),
+        Index("ix_improvement_action_group_id", "group_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("action_definition.id"))
+    definition_version_id: Mapped[int] = mapped_column(ForeignKey("action_definition_version.id"))
+    scope_key: Mapped[str] = mapped_column(String(40))
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("assessment_group.id", ondelete="CASCADE"), nullable=True
+    )
+    implementation_status: Mapped[ImplementationStatus] = mapped_column(
+        enum_column(ImplementationStatus), default=ImplementationStatus.NOT_IMPLEMENTED
+    )
+    implementation_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    implementation_notes: Mapped[str] = mapped_column(Text, default="")
+    test_status: Mapped[TestStatus] = mapped_column(
+        enum_column(TestStatus), default=TestStatus.NONE
+    )
+    test_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    testing_notes: Mapped[str] = mapped_column(Text, default="")
+    additional_notes: Mapped[str] = mapped_column(Text, default="")
+    testing_source: Mapped[TestingSource] = mapped_column(
+        enum_column(TestingSource), default=TestingSource.MANUAL
+    )
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("improvement_action.id", ondelete="SET NULL"), nullable=True
+    )
+    automation_fraction: Mapped[float | None] = mapped_column(Float, nullable=True)
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+    points: Mapped[int] = mapped_column(Integer)
+    earned: Mapped[float] = mapped_column(Float, default=0.0)
+    possible: Mapped[int] = mapped_column(Integer, default=0)
+    # Optimistic concurrency: every edit carries the version the client last saw.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Evidence(Base):
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(
+        ForeignKey("improvement_action.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[EvidenceKind] = mapped_column(enum_column(EvidenceKind))
+    name: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    content_type: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HistoryEntry(Base):
+    """One field change of one action: who, when, old, new and where it came from."""
+
+    __tablename__ = "action_history"
+    __table_args__ = (Index("ix_action_history_action_id_id", "action_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("improvement_action.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(60))
+    old_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    new_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source: Mapped[ChangeSource] = mapped_column(enum_column(ChangeSource))
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Event(Base):
+    """A domain event, appended in the writing transaction and consumed after commit.
+
+    No foreign keys: an event outlives the rows it speaks of.
+    """
+
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_processed_at_id", "processed_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String(40))
+    action_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    assessment_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    actor_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,85 @@
+"""Who may do what (DOMAIN.md section 8).
+
+The effective role on an object is the highest of the organisation role and the scoped
+grants that cover it. Read filters are SQL clauses so lists never load what the caller
+may not see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, select, true
+
+from cmgraph.domain.enums import OrgRole
+from cmgraph.domain.errors import forbidden
+from cmgraph.domain.models import Assessment, Control, ControlAction, ImprovementAction, Template
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller, with everything needed to decide access without a query."""
+
+    user_id: int
+    role: OrgRole | None
+    assessment_grants: Mapping[int, OrgRole] = field(default_factory=dict)
+    regulation_grants: Mapping[int, OrgRole] = field(default_factory=dict)
+    is_automation: bool = False
+
+    def has_org_role(self, needed: OrgRole) -> bool:
+        return self.role is not None and self.role.rank >= needed.rank
+
+    def role_on_assessment(self, assessment_id: int, regulation_id: int) -> OrgRole | None:
+        roles = [
+            r
+            for r in (
+                self.role,
+                self.assessment_grants.get(assessment_id),
+                self.regulation_grants.get(regulation_id),
+            )
+            if r is not None
+        ]
+        return max(roles, key=lambda r: r.rank) if roles else None
+
+    def may_on_assessment(self, needed: OrgRole, assessment_id: int, regulation_id: int) -> bool:
+        role = self.role_on_assessment(assessment_id, regulation_id)
+        return role is not None and role.rank >= needed.rank
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.has_org_role(OrgRole.READER)
+
+
+def require_org_role(principal: Principal, needed: OrgRole) -> None:
+    if not principal.has_org_role(needed):
+        raise forbidden(f"This needs the {needed.value} organisation role.")
+
+
+def readable_assessments(principal: Principal) -> ColumnElement[bool]:
+    """A WHERE clause on ``Assessment`` for the assessments the caller may read."""
+    if principal.sees_everything:
+        return true()
+    clause: ColumnElement[bool] = Assessment.id.in_(list(principal.assessment_grants))
+    if principal.regulation_grants:
+        templates = select(Template.id).where(
+            Template.regulation_id.in_(list(principal.regulation_grants))
+        )
+        clause = clause | Assessment.template_id.in_(templates)
+    return clause
+
+
+def readable_assessment_ids(principal: Principal):  # type: ignore[no-untyped-def]
+    return select(Assessment.id).where(readable_assessments(principal))
+
+
+def readable_actions(principal: Principal) -> ColumnElement[bool]:
+    """A WHERE clause on ``ImprovementAction``: readable if any of its assessments is."""
+    if principal.sees_everything:
+        return true()
+    reachable = (
+        select(ControlAction.action_id)
+        .join(Control, Control.id == ControlAction.control_id)
+        .where(Control.assessment_id.in_(readable_assessment_ids(principal)))
+    )
+    return ImprovementAction.id.in_(reachable)
