@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -128,3 +128,20 @@ def progress(controls: Iterable[ControlStatus]) -> float:
     if not in_scope:
         return 0.0
     return sum(status is ControlStatus.PASSED for status in in_scope) / len(in_scope)
+
+
+def breakdown(rows: Iterable[tuple[Hashable, int, Score]]) -> dict[Hashable, Score]:
+    """Score per key, counting each (key, action instance) pair once.
+
+    Rows come from the reachable (assessment, action) pairs, so the same instance shows up
+    once per assessment; a breakdown by category, solution, regulation or owner must still
+    count it once per key (DOMAIN.md section 7).
+    """
+    seen: set[tuple[Hashable, int]] = set()
+    result: dict[Hashable, Score] = {}
+    for key, action_id, score in rows:
+        if (key, action_id) in seen:
+            continue
+        seen.add((key, action_id))
+        result[key] = result.get(key, ZERO) + score
+    return result

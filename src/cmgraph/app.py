@@ -1,0 +1,196 @@
+"""The ASGI application: GraphQL at /graphql, health at /healthz."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+from cmgraph.config import Settings
+from cmgraph.db import UnitOfWork, create_engine, session_factory
+from cmgraph.domain.accounts import AuthenticationError, authenticate
+from cmgraph.resolvers.context import Context, Reader
+from cmgraph.resolvers.queries import Query
+from cmgraph.schema.build import build_schema
+
+log = logging.getLogger("cmgraph.http")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def error_response(status: int, code: str, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]},
+        status_code=status,
+        headers=headers or None,
+    )
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (echoed in ``X-Request-ID``) and caps the request body."""
+
+    def __init__(self, app: ASGIApp, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        supplied = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            await self._too_large(scope, receive, send)
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise _BodyTooLarge
+            return message
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        except _BodyTooLarge:
+            await self._too_large(scope, receive, send_with_id)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(
+            413, "PAYLOAD_TOO_LARGE", f"Request body is larger than {self.max_body} bytes."
+        )
+        await response(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class GraphQLApp(GraphQL[Context | None, None]):
+    """Strawberry's ASGI view with our context; the caller is authenticated beforehand."""
+
+    def __init__(self, *args: Any, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.settings = settings
+
+    async def get_context(self, request: Any, response: Any) -> Context | None:
+        state = request.scope["state"]
+        if "principal" not in state:
+            return None  # the IDE page: nothing is executed
+        return Context(
+            principal=state["principal"],
+            reader=Reader(state["session"]),
+            settings=self.settings,
+            request_id=state["request_id"],
+        )
+
+
+def _wants_ide(scope: Scope) -> bool:
+    if scope["method"] != "GET" or scope.get("query_string"):
+        return False
+    accept = dict(scope.get("headers") or []).get(b"accept", b"")
+    return b"text/html" in accept
+
+
+def _bearer(scope: Scope) -> str | None:
+    value = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+class GraphQLEndpoint:
+    """Serves /graphql: authenticate, open a read session, run the operation, close."""
+
+    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self.schema = build_schema(Query, settings)
+        self.graphql = GraphQLApp(self.schema, settings=settings, graphql_ide="graphiql")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or _wants_ide(scope):
+            await self.graphql(scope, receive, send)
+            return
+        token = _bearer(scope)
+        if token is None:
+            response = error_response(
+                401,
+                "UNAUTHENTICATED",
+                "Authentication required: send `Authorization: Bearer <API token>`.",
+                **{"WWW-Authenticate": "Bearer"},
+            )
+            await response(scope, receive, send)
+            return
+        try:
+            async with UnitOfWork(self.sessions) as uow:
+                principal = await authenticate(uow, token)
+        except AuthenticationError as exc:
+            response = error_response(
+                401,
+                "UNAUTHENTICATED",
+                str(exc),
+                **{"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+            await response(scope, receive, send)
+            return
+        async with self.sessions() as session:
+            scope["state"]["principal"] = principal
+            scope["state"]["session"] = session
+            await self.graphql(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> ASGIApp:
+    """The whole server; pass an engine to share one (tests), else it is made from settings."""
+    settings = settings or Settings.from_env()
+    owns_engine = engine is None
+    engine = engine or create_engine(settings.database_url)
+    graphql = GraphQLEndpoint(settings, session_factory(engine))
+
+    async def healthz(request: Request) -> Response:
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            log.exception("health check: database did not answer")
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if owns_engine:
+            await engine.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    return RequestContextMiddleware(app, settings.max_request_bytes)

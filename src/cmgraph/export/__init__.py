@@ -1,0 +1,1 @@
+"""Exchange formats: spreadsheets, template workbooks and OSCAL, all through domain services."""

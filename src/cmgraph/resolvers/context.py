@@ -1,0 +1,47 @@
+"""Per-request state: the caller, one database session, and the DataLoaders."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
+
+from cmgraph.config import Settings
+from cmgraph.domain.permissions import Principal
+
+
+class Reader:
+    """Serialises statements on the request's session.
+
+    GraphQL resolves sibling fields concurrently, and one AsyncSession must not run two
+    statements at once; DataLoaders keep the number of statements small anyway.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._lock = asyncio.Lock()
+
+    async def execute(self, statement: Executable) -> Any:
+        async with self._lock:
+            return await self.session.execute(statement)
+
+    async def scalar(self, statement: Executable) -> Any:
+        async with self._lock:
+            return await self.session.scalar(statement)
+
+
+@dataclass
+class Context:
+    principal: Principal
+    reader: Reader
+    settings: Settings
+    request_id: str
+    loaders: Any = field(default=None)
+
+    def __post_init__(self) -> None:
+        from cmgraph.resolvers.loaders import Loaders
+
+        self.loaders = Loaders(self.reader, self.principal)

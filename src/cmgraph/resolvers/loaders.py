@@ -1,0 +1,365 @@
+"""Per-request DataLoaders, keyed by parent id.
+
+Each loader turns the keys gathered during one tick of the event loop into a single SQL
+statement, so the number of statements for a query depends on its shape, not on how many
+rows it returns. Read permissions are applied here, at the roots of what a caller can reach.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, and_, func, select
+from strawberry.dataloader import DataLoader
+
+from cmgraph.domain.models import (
+    ActionDefinition,
+    ActionDefinitionVersion,
+    Assessment,
+    Control,
+    ControlAction,
+    Evidence,
+    Group,
+    HistoryEntry,
+    ImprovementAction,
+    Regulation,
+    Template,
+    TemplateVersion,
+    User,
+)
+from cmgraph.domain.permissions import Principal, readable_actions, readable_assessments
+from cmgraph.domain.scoring import ZERO, Score
+from cmgraph.resolvers.context import Reader
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRecord:
+    """An instance with the definition and the definition version it has accepted."""
+
+    action: ImprovementAction
+    definition: ActionDefinition
+    version: ActionDefinitionVersion
+
+
+def action_select() -> Select[Any]:
+    return (
+        select(ImprovementAction, ActionDefinition, ActionDefinitionVersion)
+        .join(ActionDefinition, ActionDefinition.id == ImprovementAction.definition_id)
+        .join(
+            ActionDefinitionVersion,
+            ActionDefinitionVersion.id == ImprovementAction.definition_version_id,
+        )
+    )
+
+
+def _one_each(keys: Sequence[K], rows: Iterable[tuple[K, V]]) -> list[V | None]:
+    found = dict(rows)
+    return [found.get(key) for key in keys]
+
+
+def _lists(keys: Sequence[K], rows: Iterable[tuple[K, V]]) -> list[list[V]]:
+    grouped: dict[K, list[V]] = defaultdict(list)
+    for key, value in rows:
+        grouped[key].append(value)
+    return [grouped.get(key, []) for key in keys]
+
+
+class Loaders:
+    """All loaders of one request; created lazily by attribute access."""
+
+    def __init__(self, reader: Reader, principal: Principal) -> None:
+        self.reader = reader
+        self.principal = principal
+        self._loaders: dict[str, DataLoader[Any, Any]] = {}
+
+    def _loader(self, name: str, batch: Callable[[list[Any]], Any]) -> DataLoader[Any, Any]:
+        loader = self._loaders.get(name)
+        if loader is None:
+            loader = self._loaders[name] = DataLoader(load_fn=batch)
+        return loader
+
+    async def _rows(self, statement: Any) -> list[Any]:
+        return list((await self.reader.execute(statement)).tuples())
+
+    async def _scalars(self, statement: Any) -> list[Any]:
+        return list((await self.reader.execute(statement)).scalars())
+
+    # -- single objects ------------------------------------------------------------------
+
+    @property
+    def assessment(self) -> DataLoader[int, Assessment | None]:
+        async def batch(keys: list[int]) -> list[Assessment | None]:
+            rows = await self._scalars(
+                select(Assessment).where(
+                    Assessment.id.in_(keys), readable_assessments(self.principal)
+                )
+            )
+            return _one_each(keys, ((a.id, a) for a in rows))
+
+        return self._loader("assessment", batch)
+
+    @property
+    def action(self) -> DataLoader[int, ActionRecord | None]:
+        async def batch(keys: list[int]) -> list[ActionRecord | None]:
+            rows = await self._rows(
+                action_select().where(
+                    ImprovementAction.id.in_(keys), readable_actions(self.principal)
+                )
+            )
+            return _one_each(keys, ((a.id, ActionRecord(a, d, v)) for a, d, v in rows))
+
+        return self._loader("action", batch)
+
+    @property
+    def control(self) -> DataLoader[int, Control | None]:
+        async def batch(keys: list[int]) -> list[Control | None]:
+            rows = await self._scalars(
+                select(Control)
+                .join(Assessment, Assessment.id == Control.assessment_id)
+                .where(Control.id.in_(keys), readable_assessments(self.principal))
+            )
+            return _one_each(keys, ((c.id, c) for c in rows))
+
+        return self._loader("control", batch)
+
+    def _simple(self, name: str, model: Any) -> DataLoader[int, Any]:
+        async def batch(keys: list[int]) -> list[Any]:
+            rows = await self._scalars(select(model).where(model.id.in_(keys)))
+            return _one_each(keys, ((row.id, row) for row in rows))
+
+        return self._loader(name, batch)
+
+    @property
+    def group(self) -> DataLoader[int, Group | None]:
+        return self._simple("group", Group)
+
+    @property
+    def template(self) -> DataLoader[int, Template | None]:
+        return self._simple("template", Template)
+
+    @property
+    def template_version(self) -> DataLoader[int, TemplateVersion | None]:
+        return self._simple("template_version", TemplateVersion)
+
+    @property
+    def regulation(self) -> DataLoader[int, Regulation | None]:
+        return self._simple("regulation", Regulation)
+
+    @property
+    def user(self) -> DataLoader[int, User | None]:
+        return self._simple("user", User)
+
+    @property
+    def evidence_item(self) -> DataLoader[int, Evidence | None]:
+        async def batch(keys: list[int]) -> list[Evidence | None]:
+            rows = await self._scalars(
+                select(Evidence)
+                .join(ImprovementAction, ImprovementAction.id == Evidence.action_id)
+                .where(Evidence.id.in_(keys), readable_actions(self.principal))
+            )
+            return _one_each(keys, ((e.id, e) for e in rows))
+
+        return self._loader("evidence_item", batch)
+
+    # -- children of a parent ------------------------------------------------------------
+
+    @property
+    def controls_by_assessment(self) -> DataLoader[int, list[Control]]:
+        async def batch(keys: list[int]) -> list[list[Control]]:
+            rows = await self._scalars(
+                select(Control)
+                .where(Control.assessment_id.in_(keys))
+                .order_by(Control.assessment_id, Control.sort_order)
+            )
+            return _lists(keys, ((c.assessment_id, c) for c in rows))
+
+        return self._loader("controls_by_assessment", batch)
+
+    @property
+    def actions_by_control(self) -> DataLoader[int, list[ActionRecord]]:
+        async def batch(keys: list[int]) -> list[list[ActionRecord]]:
+            rows = await self._rows(
+                action_select()
+                .add_columns(ControlAction.control_id)
+                .join(ControlAction, ControlAction.action_id == ImprovementAction.id)
+                .where(ControlAction.control_id.in_(keys))
+                .order_by(ControlAction.control_id, ActionDefinition.key)
+            )
+            return _lists(keys, ((c, ActionRecord(a, d, v)) for a, d, v, c in rows))
+
+        return self._loader("actions_by_control", batch)
+
+    @property
+    def evidence_by_action(self) -> DataLoader[int, list[Evidence]]:
+        async def batch(keys: list[int]) -> list[list[Evidence]]:
+            rows = await self._scalars(
+                select(Evidence).where(Evidence.action_id.in_(keys)).order_by(Evidence.id)
+            )
+            return _lists(keys, ((e.action_id, e) for e in rows))
+
+        return self._loader("evidence_by_action", batch)
+
+    @property
+    def controls_by_action(self) -> DataLoader[int, list[Control]]:
+        async def batch(keys: list[int]) -> list[list[Control]]:
+            rows = await self._rows(
+                select(ControlAction.action_id, Control)
+                .join(Control, Control.id == ControlAction.control_id)
+                .join(Assessment, Assessment.id == Control.assessment_id)
+                .where(ControlAction.action_id.in_(keys), readable_assessments(self.principal))
+                .order_by(ControlAction.action_id, Control.assessment_id, Control.sort_order)
+            )
+            return _lists(keys, rows)
+
+        return self._loader("controls_by_action", batch)
+
+    @property
+    def assessments_by_action(self) -> DataLoader[int, list[Assessment]]:
+        async def batch(keys: list[int]) -> list[list[Assessment]]:
+            rows = await self._rows(
+                select(ControlAction.action_id, Assessment)
+                .join(Control, Control.id == ControlAction.control_id)
+                .join(Assessment, Assessment.id == Control.assessment_id)
+                .where(ControlAction.action_id.in_(keys), readable_assessments(self.principal))
+                .distinct()
+                .order_by(ControlAction.action_id, Assessment.id)
+            )
+            return _lists(keys, rows)
+
+        return self._loader("assessments_by_action", batch)
+
+    @property
+    def assessments_by_group(self) -> DataLoader[int, list[Assessment]]:
+        async def batch(keys: list[int]) -> list[list[Assessment]]:
+            rows = await self._scalars(
+                select(Assessment)
+                .where(Assessment.group_id.in_(keys), readable_assessments(self.principal))
+                .order_by(Assessment.name)
+            )
+            return _lists(keys, ((a.group_id, a) for a in rows))
+
+        return self._loader("assessments_by_group", batch)
+
+    @property
+    def history_by_action(self) -> DataLoader[tuple[int, int], list[HistoryEntry]]:
+        """Newest first; keyed by (action id, how many)."""
+
+        async def batch(keys: list[tuple[int, int]]) -> list[list[HistoryEntry]]:
+            limit = max(n for _, n in keys)
+            ranked = (
+                select(
+                    HistoryEntry.id,
+                    func.row_number()
+                    .over(partition_by=HistoryEntry.action_id, order_by=HistoryEntry.id.desc())
+                    .label("rank"),
+                )
+                .where(HistoryEntry.action_id.in_({a for a, _ in keys}))
+                .subquery()
+            )
+            rows = await self._scalars(
+                select(HistoryEntry)
+                .join(ranked, and_(ranked.c.id == HistoryEntry.id, ranked.c.rank <= limit))
+                .order_by(HistoryEntry.action_id, HistoryEntry.id.desc())
+            )
+            by_action = _lists([a for a, _ in keys], ((h.action_id, h) for h in rows))
+            return [entries[:n] for entries, (_, n) in zip(by_action, keys, strict=True)]
+
+        return self._loader("history_by_action", batch)
+
+    # -- scores and derived statuses -----------------------------------------------------
+
+    @property
+    def assessment_score(self) -> DataLoader[int, Score]:
+        """Live score: each distinct instance reachable from the assessment's controls once."""
+
+        async def batch(keys: list[int]) -> list[Score]:
+            distinct = (
+                select(
+                    Control.assessment_id,
+                    ImprovementAction.id,
+                    ImprovementAction.earned,
+                    ImprovementAction.possible,
+                )
+                .join(ControlAction, ControlAction.control_id == Control.id)
+                .join(ImprovementAction, ImprovementAction.id == ControlAction.action_id)
+                .where(Control.assessment_id.in_(keys))
+                .distinct()
+                .subquery()
+            )
+            rows = await self._rows(
+                select(
+                    distinct.c.assessment_id,
+                    func.coalesce(func.sum(distinct.c.earned), 0.0),
+                    func.coalesce(func.sum(distinct.c.possible), 0),
+                ).group_by(distinct.c.assessment_id)
+            )
+            found = {a: Score(float(e), int(p)) for a, e, p in rows}
+            return [found.get(key, ZERO) for key in keys]
+
+        return self._loader("assessment_score", batch)
+
+    @property
+    def group_score(self) -> DataLoader[int, Score]:
+        """Distinct instances across the group's live assessments the caller can read."""
+
+        async def batch(keys: list[int]) -> list[Score]:
+            distinct = (
+                select(
+                    Assessment.group_id,
+                    ImprovementAction.id,
+                    ImprovementAction.earned,
+                    ImprovementAction.possible,
+                )
+                .join(Control, Control.assessment_id == Assessment.id)
+                .join(ControlAction, ControlAction.control_id == Control.id)
+                .join(ImprovementAction, ImprovementAction.id == ControlAction.action_id)
+                .where(
+                    Assessment.group_id.in_(keys),
+                    Assessment.archived_at.is_(None),
+                    readable_assessments(self.principal),
+                )
+                .distinct()
+                .subquery()
+            )
+            rows = await self._rows(
+                select(
+                    distinct.c.group_id,
+                    func.sum(distinct.c.earned),
+                    func.sum(distinct.c.possible),
+                ).group_by(distinct.c.group_id)
+            )
+            found = {g: Score(float(e), int(p)) for g, e, p in rows}
+            return [found.get(key, ZERO) for key in keys]
+
+        return self._loader("group_score", batch)
+
+    @property
+    def control_states_by_assessment(self) -> DataLoader[int, dict[int, list[tuple[Any, Any]]]]:
+        """Per assessment: control id -> the (implementation, test) statuses of its actions."""
+
+        async def batch(keys: list[int]) -> list[dict[int, list[tuple[Any, Any]]]]:
+            rows = await self._rows(
+                select(
+                    Control.assessment_id,
+                    Control.id,
+                    ImprovementAction.implementation_status,
+                    ImprovementAction.test_status,
+                )
+                .outerjoin(ControlAction, ControlAction.control_id == Control.id)
+                .outerjoin(ImprovementAction, ImprovementAction.id == ControlAction.action_id)
+                .where(Control.assessment_id.in_(keys))
+            )
+            result: dict[int, dict[int, list[tuple[Any, Any]]]] = {key: {} for key in keys}
+            for assessment_id, control_id, implementation, test in rows:
+                states = result[assessment_id].setdefault(control_id, [])
+                if implementation is not None:
+                    states.append((implementation, test))
+            return [result[key] for key in keys]
+
+        return self._loader("control_states_by_assessment", batch)

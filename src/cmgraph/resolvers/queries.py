@@ -1,0 +1,458 @@
+"""The root query: lists as connections, the viewer, nodes and the compliance score."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from strawberry import relay
+
+from cmgraph.domain import scoring
+from cmgraph.domain.enums import OrgRole
+from cmgraph.domain.models import (
+    ActionDefinition,
+    ActionDefinitionVersion,
+    Assessment,
+    Control,
+    ControlAction,
+)
+from cmgraph.domain.models import (
+    Grant as GrantRow,
+)
+from cmgraph.domain.models import (
+    Group as GroupRow,
+)
+from cmgraph.domain.models import (
+    ImprovementAction as ActionRow,
+)
+from cmgraph.domain.models import (
+    Regulation as RegulationRow,
+)
+from cmgraph.domain.models import (
+    Template as TemplateRow,
+)
+from cmgraph.domain.models import (
+    User as UserRow,
+)
+from cmgraph.domain.permissions import readable_actions, readable_assessments
+from cmgraph.resolvers.loaders import ActionRecord, action_select
+from cmgraph.schema import inputs
+from cmgraph.schema.connections import Connection, build_connection, page_window
+from cmgraph.schema.enums import OrderDirection
+from cmgraph.schema.score import ComplianceScore, ScoreRow
+from cmgraph.schema.types import (
+    Assessment as AssessmentType,
+)
+from cmgraph.schema.types import (
+    Control as ControlType,
+)
+from cmgraph.schema.types import (
+    Grant,
+    ImprovementAction,
+    Regulation,
+    Template,
+    User,
+    Viewer,
+)
+from cmgraph.schema.types import (
+    Group as GroupType,
+)
+
+
+def bad_input(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
+
+
+def ids_of(global_ids: Iterable[relay.GlobalID] | None, type_name: str) -> list[int] | None:
+    """Database ids behind global ids, refusing ids of another type."""
+    if global_ids is None:
+        return None
+    result = []
+    for gid in global_ids:
+        if gid.type_name != type_name or not gid.node_id.isdigit():
+            raise bad_input(f"{gid} is not the id of a {type_name}.")
+        result.append(int(gid.node_id))
+    return result
+
+
+def like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def contains(column: Any, text: str) -> ColumnElement[bool]:
+    return column.ilike(like(text), escape="\\")
+
+
+async def paginate(
+    info: strawberry.Info,
+    statement: Select[Any],
+    order: list[Any],
+    first: int | None,
+    after: str | None,
+    convert: Callable[[Any], Any],
+    *,
+    scalars: bool = True,
+) -> Connection[Any]:
+    offset, limit = page_window(first, after, info.context.settings.max_page_size)
+    reader = info.context.reader
+    result = await reader.execute(statement.order_by(*order).offset(offset).limit(limit + 1))
+    rows = list(result.scalars()) if scalars else list(result.tuples())
+
+    async def count() -> int:
+        counted = select(func.count()).select_from(statement.order_by(None).subquery())
+        return int(await reader.scalar(counted))
+
+    return build_connection([convert(row) for row in rows], offset, limit, count)
+
+
+def sort(column: Any, direction: OrderDirection, tiebreak: Any) -> list[Any]:
+    return [column.desc() if direction is OrderDirection.DESC else column.asc(), tiebreak]
+
+
+def actions_in_assessments(assessment_clause: ColumnElement[bool]) -> Select[Any]:
+    return (
+        select(ControlAction.action_id)
+        .join(Control, Control.id == ControlAction.control_id)
+        .join(Assessment, Assessment.id == Control.assessment_id)
+        .where(assessment_clause)
+    )
+
+
+def _action_filter(f: inputs.ImprovementActionFilter) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if (ids := ids_of(f.assessment_ids, "Assessment")) is not None:
+        clauses.append(ActionRow.id.in_(actions_in_assessments(Assessment.id.in_(ids))))
+    if (ids := ids_of(f.group_ids, "Group")) is not None:
+        clauses.append(ActionRow.id.in_(actions_in_assessments(Assessment.group_id.in_(ids))))
+    if (ids := ids_of(f.regulation_ids, "Regulation")) is not None:
+        templates = select(TemplateRow.id).where(TemplateRow.regulation_id.in_(ids))
+        clauses.append(
+            ActionRow.id.in_(actions_in_assessments(Assessment.template_id.in_(templates)))
+        )
+    if f.solutions is not None:
+        clauses.append(ActionDefinitionVersion.solution.in_(f.solutions))
+    if f.categories is not None:
+        clauses.append(ActionDefinitionVersion.category.in_(f.categories))
+    if f.implementation_types is not None:
+        clauses.append(ActionDefinition.implementation_type.in_(f.implementation_types))
+    if f.implementation_statuses is not None:
+        clauses.append(ActionRow.implementation_status.in_(f.implementation_statuses))
+    if f.test_statuses is not None:
+        clauses.append(ActionRow.test_status.in_(f.test_statuses))
+    if f.owner is not None:
+        clauses.append(ActionDefinition.owner == f.owner)
+    if (ids := ids_of(f.assignee_ids, "User")) is not None:
+        clauses.append(ActionRow.assignee_id.in_(ids))
+    if f.unassigned is not None:
+        clauses.append(
+            ActionRow.assignee_id.is_(None) if f.unassigned else ActionRow.assignee_id.isnot(None)
+        )
+    if f.pending_update is not None:
+        pending = ActionDefinitionVersion.version < ActionDefinition.latest_version
+        clauses.append(pending if f.pending_update else ~pending)
+    if f.search:
+        clauses.append(
+            or_(
+                contains(ActionDefinitionVersion.title, f.search),
+                contains(ActionDefinition.key, f.search),
+                contains(ActionDefinitionVersion.guidance, f.search),
+            )
+        )
+    return clauses
+
+
+_ACTION_ORDER = {
+    inputs.ImprovementActionOrderField.KEY: ActionDefinition.key,
+    inputs.ImprovementActionOrderField.TITLE: ActionDefinitionVersion.title,
+    inputs.ImprovementActionOrderField.POINTS: ActionRow.points,
+    inputs.ImprovementActionOrderField.IMPLEMENTATION_STATUS: ActionRow.implementation_status,
+    inputs.ImprovementActionOrderField.TEST_STATUS: ActionRow.test_status,
+    inputs.ImprovementActionOrderField.UPDATED_AT: ActionRow.updated_at,
+}
+
+
+@strawberry.type
+class Query:
+    node: relay.Node | None = relay.node(description="Any object by its global id.")
+    nodes: list[relay.Node | None] = relay.node(description="Objects by global ids, in order.")
+
+    @strawberry.field(description="The caller.")
+    async def viewer(self, info: strawberry.Info) -> Viewer:
+        principal = info.context.principal
+        user = await info.context.loaders.user.load(principal.user_id)
+        grants = (
+            await info.context.reader.execute(
+                select(GrantRow).where(GrantRow.user_id == principal.user_id)
+            )
+        ).scalars()
+        result = []
+        for grant in grants:
+            assessment = regulation = None
+            if grant.assessment_id is not None:
+                row = await info.context.loaders.assessment.load(grant.assessment_id)
+                assessment = AssessmentType.from_row(row) if row is not None else None
+            if grant.regulation_id is not None:
+                row = await info.context.loaders.regulation.load(grant.regulation_id)
+                regulation = Regulation.from_row(row) if row is not None else None
+            result.append(Grant(role=grant.role, assessment=assessment, regulation=regulation))
+        return Viewer(user=User.from_row(user), role=principal.role, grants=result)
+
+    @strawberry.field
+    async def assessments(
+        self,
+        info: strawberry.Info,
+        filter: inputs.AssessmentFilter | None = None,
+        order_by: inputs.AssessmentOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[AssessmentType]:
+        statement = select(Assessment).where(readable_assessments(info.context.principal))
+        f = filter or inputs.AssessmentFilter()
+        if (ids := ids_of(f.group_ids, "Group")) is not None:
+            statement = statement.where(Assessment.group_id.in_(ids))
+        if (ids := ids_of(f.template_ids, "Template")) is not None:
+            statement = statement.where(Assessment.template_id.in_(ids))
+        if (ids := ids_of(f.regulation_ids, "Regulation")) is not None:
+            templates = select(TemplateRow.id).where(TemplateRow.regulation_id.in_(ids))
+            statement = statement.where(Assessment.template_id.in_(templates))
+        if f.archived is not None:
+            archived = Assessment.archived_at.isnot(None)
+            statement = statement.where(archived if f.archived else ~archived)
+        if f.search:
+            statement = statement.where(contains(Assessment.name, f.search))
+        o = order_by or inputs.AssessmentOrder()
+        column = {
+            inputs.AssessmentOrderField.NAME: Assessment.name,
+            inputs.AssessmentOrderField.CREATED_AT: Assessment.created_at,
+        }[o.field]
+        return await paginate(
+            info,
+            statement,
+            sort(column, o.direction, Assessment.id),
+            first,
+            after,
+            AssessmentType.from_row,
+        )
+
+    @strawberry.field
+    async def improvement_actions(
+        self,
+        info: strawberry.Info,
+        filter: inputs.ImprovementActionFilter | None = None,
+        order_by: inputs.ImprovementActionOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[ImprovementAction]:
+        statement = action_select().where(
+            readable_actions(info.context.principal),
+            *_action_filter(filter or inputs.ImprovementActionFilter()),
+        )
+        o = order_by or inputs.ImprovementActionOrder()
+        return await paginate(
+            info,
+            statement,
+            sort(_ACTION_ORDER[o.field], o.direction, ActionRow.id),
+            first,
+            after,
+            lambda row: ImprovementAction.from_record(ActionRecord(*row)),
+            scalars=False,
+        )
+
+    @strawberry.field
+    async def controls(
+        self,
+        info: strawberry.Info,
+        filter: inputs.ControlFilter | None = None,
+        order_by: inputs.ControlOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[ControlType]:
+        statement = (
+            select(Control)
+            .join(Assessment, Assessment.id == Control.assessment_id)
+            .where(readable_assessments(info.context.principal))
+        )
+        f = filter or inputs.ControlFilter()
+        if (ids := ids_of(f.assessment_ids, "Assessment")) is not None:
+            statement = statement.where(Control.assessment_id.in_(ids))
+        if f.families is not None:
+            statement = statement.where(Control.family.in_(f.families))
+        if f.search:
+            statement = statement.where(
+                or_(contains(Control.key, f.search), contains(Control.title, f.search))
+            )
+        o = order_by or inputs.ControlOrder()
+        column = {
+            inputs.ControlOrderField.POSITION: Control.sort_order,
+            inputs.ControlOrderField.KEY: Control.key,
+            inputs.ControlOrderField.TITLE: Control.title,
+        }[o.field]
+        order = [Control.assessment_id, *sort(column, o.direction, Control.id)]
+        return await paginate(info, statement, order, first, after, ControlType.from_row)
+
+    @strawberry.field
+    async def groups(
+        self,
+        info: strawberry.Info,
+        filter: inputs.GroupFilter | None = None,
+        order_by: inputs.GroupOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[GroupType]:
+        statement = select(GroupRow)
+        principal = info.context.principal
+        if not principal.sees_everything:
+            visible = select(Assessment.group_id).where(readable_assessments(principal))
+            statement = statement.where(GroupRow.id.in_(visible))
+        f = filter or inputs.GroupFilter()
+        if f.search:
+            statement = statement.where(contains(GroupRow.name, f.search))
+        o = order_by or inputs.GroupOrder()
+        column = {
+            inputs.GroupOrderField.NAME: GroupRow.name,
+            inputs.GroupOrderField.CREATED_AT: GroupRow.created_at,
+        }[o.field]
+        return await paginate(
+            info,
+            statement,
+            sort(column, o.direction, GroupRow.id),
+            first,
+            after,
+            GroupType.from_row,
+        )
+
+    @strawberry.field
+    async def templates(
+        self,
+        info: strawberry.Info,
+        filter: inputs.TemplateFilter | None = None,
+        order_by: inputs.TemplateOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Template]:
+        statement = select(TemplateRow)
+        principal = info.context.principal
+        if not principal.sees_everything:
+            visible = select(Assessment.template_id).where(readable_assessments(principal))
+            statement = statement.where(
+                or_(
+                    TemplateRow.id.in_(visible),
+                    TemplateRow.regulation_id.in_(list(principal.regulation_grants)),
+                )
+            )
+        f = filter or inputs.TemplateFilter()
+        if (ids := ids_of(f.regulation_ids, "Regulation")) is not None:
+            statement = statement.where(TemplateRow.regulation_id.in_(ids))
+        if f.search:
+            statement = statement.where(contains(TemplateRow.title, f.search))
+        o = order_by or inputs.TemplateOrder()
+        column = {
+            inputs.TemplateOrderField.TITLE: TemplateRow.title,
+            inputs.TemplateOrderField.CREATED_AT: TemplateRow.created_at,
+        }[o.field]
+        return await paginate(
+            info,
+            statement,
+            sort(column, o.direction, TemplateRow.id),
+            first,
+            after,
+            Template.from_row,
+        )
+
+    @strawberry.field(description="Everyone with access. Owners only.")
+    async def users(
+        self,
+        info: strawberry.Info,
+        filter: inputs.UserFilter | None = None,
+        order_by: inputs.UserOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[User]:
+        if not info.context.principal.has_org_role(OrgRole.OWNER):
+            raise GraphQLError("Only owners may list users.", extensions={"code": "FORBIDDEN"})
+        statement = select(UserRow)
+        f = filter or inputs.UserFilter()
+        if f.roles is not None:
+            statement = statement.where(UserRow.role.in_(f.roles))
+        if f.search:
+            statement = statement.where(
+                or_(contains(UserRow.name, f.search), contains(UserRow.email, f.search))
+            )
+        o = order_by or inputs.UserOrder()
+        column = {
+            inputs.UserOrderField.EMAIL: UserRow.email,
+            inputs.UserOrderField.NAME: UserRow.name,
+            inputs.UserOrderField.CREATED_AT: UserRow.created_at,
+        }[o.field]
+        return await paginate(
+            info, statement, sort(column, o.direction, UserRow.id), first, after, User.from_row
+        )
+
+    @strawberry.field(description="Scores over the active assessments you can read.")
+    async def compliance_score(
+        self, info: strawberry.Info, filter: inputs.ScoreFilter | None = None
+    ) -> ComplianceScore:
+        f = filter or inputs.ScoreFilter()
+        statement = (
+            select(
+                ActionRow.id,
+                Assessment.id,
+                Assessment.name,
+                GroupRow.id,
+                GroupRow.name,
+                RegulationRow.id,
+                RegulationRow.name,
+                ActionDefinitionVersion.category,
+                ActionDefinitionVersion.solution,
+                ActionDefinition.owner,
+                ActionRow.earned,
+                ActionRow.possible,
+                ActionRow.test_status,
+            )
+            .join(ControlAction, ControlAction.action_id == ActionRow.id)
+            .join(Control, Control.id == ControlAction.control_id)
+            .join(Assessment, Assessment.id == Control.assessment_id)
+            .join(GroupRow, GroupRow.id == Assessment.group_id)
+            .join(TemplateRow, TemplateRow.id == Assessment.template_id)
+            .join(RegulationRow, RegulationRow.id == TemplateRow.regulation_id)
+            .join(ActionDefinition, ActionDefinition.id == ActionRow.definition_id)
+            .join(
+                ActionDefinitionVersion,
+                ActionDefinitionVersion.id == ActionRow.definition_version_id,
+            )
+            .where(Assessment.archived_at.is_(None), readable_assessments(info.context.principal))
+            .distinct()
+        )
+        if (ids := ids_of(f.assessment_ids, "Assessment")) is not None:
+            statement = statement.where(Assessment.id.in_(ids))
+        if (ids := ids_of(f.group_ids, "Group")) is not None:
+            statement = statement.where(Assessment.group_id.in_(ids))
+        if (ids := ids_of(f.regulation_ids, "Regulation")) is not None:
+            statement = statement.where(RegulationRow.id.in_(ids))
+        if f.categories is not None:
+            statement = statement.where(ActionDefinitionVersion.category.in_(f.categories))
+        if f.solutions is not None:
+            statement = statement.where(ActionDefinitionVersion.solution.in_(f.solutions))
+        if f.owner is not None:
+            statement = statement.where(ActionDefinition.owner == f.owner)
+        rows = (await info.context.reader.execute(statement)).tuples()
+        return ComplianceScore(
+            rows=[
+                ScoreRow(
+                    action_id=r[0],
+                    assessment=(r[1], r[2]),
+                    group=(r[3], r[4]),
+                    regulation=(r[5], r[6]),
+                    category=r[7],
+                    solution=r[8],
+                    owner=r[9].value,
+                    score=scoring.Score(r[10], r[11]),
+                    test_status=r[12],
+                )
+                for r in rows
+            ]
+        )

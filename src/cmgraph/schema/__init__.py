@@ -1,0 +1,1 @@
+"""Strawberry types, inputs, enums, connections and the schema builder."""

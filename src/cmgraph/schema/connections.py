@@ -1,0 +1,95 @@
+"""Cursor connections (Relay): ``edges``, ``nodes``, ``pageInfo`` and a lazy ``totalCount``.
+
+Cursors are opaque; inside they carry the offset of the item in the ordered list. Pages hold
+at most ``Settings.max_page_size`` items.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+
+NodeT = TypeVar("NodeT")
+
+DEFAULT_PAGE_SIZE = 50
+_CURSOR_PREFIX = "cursor:"
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[NodeT]):
+    cursor: str
+    node: NodeT
+
+
+@strawberry.type
+class Connection(Generic[NodeT]):
+    edges: list[Edge[NodeT]]
+    nodes: list[NodeT]
+    page_info: PageInfo
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many items match, across all pages.")
+    async def total_count(self) -> int:
+        return await self.count()
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.b64encode(f"{_CURSOR_PREFIX}{offset}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.b64decode(cursor.encode(), validate=True).decode()
+        if not text.startswith(_CURSOR_PREFIX):
+            raise ValueError(cursor)
+        offset = int(text.removeprefix(_CURSOR_PREFIX))
+        if offset < 0:
+            raise ValueError(cursor)
+    except ValueError:
+        raise GraphQLError(
+            f"Invalid cursor {cursor!r}.", extensions={"code": "BAD_USER_INPUT"}
+        ) from None
+    return offset
+
+
+def page_window(first: int | None, after: str | None, max_page_size: int) -> tuple[int, int]:
+    """The (offset, limit) a ``first``/``after`` pair asks for, refusing pages that are too big."""
+    size = DEFAULT_PAGE_SIZE if first is None else first
+    if size < 0 or size > max_page_size:
+        raise GraphQLError(
+            f"`first` must be between 0 and {max_page_size}, got {size}.",
+            extensions={"code": "BAD_USER_INPUT"},
+        )
+    offset = decode_cursor(after) + 1 if after else 0
+    return offset, min(size, max_page_size)
+
+
+def build_connection(
+    items: list[NodeT], offset: int, limit: int, count: Callable[[], Awaitable[int]]
+) -> Connection[NodeT]:
+    """``items`` holds up to limit + 1 rows: the extra one only tells that a next page exists."""
+    page = items[:limit]
+    edges = [Edge(cursor=encode_cursor(offset + i), node=node) for i, node in enumerate(page)]
+    return Connection(
+        edges=edges,
+        nodes=page,
+        page_info=PageInfo(
+            has_next_page=len(items) > limit,
+            has_previous_page=offset > 0,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        count=count,
+    )

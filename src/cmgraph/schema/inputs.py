@@ -1,0 +1,163 @@
+"""Filter and order inputs of the list fields."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+from strawberry import relay
+
+from cmgraph.schema.enums import (
+    ActionOwner,
+    ImplementationStatus,
+    ImplementationType,
+    OrderDirection,
+    OrgRole,
+    TestStatus,
+)
+
+
+@strawberry.input
+class AssessmentFilter:
+    group_ids: list[relay.GlobalID] | None = None
+    regulation_ids: list[relay.GlobalID] | None = None
+    template_ids: list[relay.GlobalID] | None = None
+    archived: bool | None = strawberry.field(
+        default=None, description="true: only archived; false: only active; null: both."
+    )
+    search: str | None = strawberry.field(default=None, description="Part of the name.")
+
+
+@strawberry.enum
+class AssessmentOrderField(Enum):
+    NAME = "NAME"
+    CREATED_AT = "CREATED_AT"
+
+
+@strawberry.input
+class AssessmentOrder:
+    field: AssessmentOrderField = AssessmentOrderField.NAME
+    direction: OrderDirection = OrderDirection.ASC
+
+
+@strawberry.input
+class ImprovementActionFilter:
+    assessment_ids: list[relay.GlobalID] | None = None
+    group_ids: list[relay.GlobalID] | None = strawberry.field(
+        default=None, description="Actions used by assessments of these groups."
+    )
+    regulation_ids: list[relay.GlobalID] | None = None
+    solutions: list[str] | None = None
+    categories: list[str] | None = None
+    implementation_types: list[ImplementationType] | None = None
+    implementation_statuses: list[ImplementationStatus] | None = None
+    test_statuses: list[TestStatus] | None = None
+    owner: ActionOwner | None = None
+    assignee_ids: list[relay.GlobalID] | None = None
+    unassigned: bool | None = strawberry.field(
+        default=None, description="true: only actions nobody is assigned to."
+    )
+    pending_update: bool | None = None
+    search: str | None = strawberry.field(
+        default=None, description="Part of the title, key or guidance, any case."
+    )
+
+
+@strawberry.enum
+class ImprovementActionOrderField(Enum):
+    KEY = "KEY"
+    TITLE = "TITLE"
+    POINTS = "POINTS"
+    IMPLEMENTATION_STATUS = "IMPLEMENTATION_STATUS"
+    TEST_STATUS = "TEST_STATUS"
+    UPDATED_AT = "UPDATED_AT"
+
+
+@strawberry.input
+class ImprovementActionOrder:
+    field: ImprovementActionOrderField = ImprovementActionOrderField.KEY
+    direction: OrderDirection = OrderDirection.ASC
+
+
+@strawberry.input
+class ControlFilter:
+    assessment_ids: list[relay.GlobalID] | None = None
+    families: list[str] | None = None
+    search: str | None = strawberry.field(default=None, description="Part of the key or title.")
+
+
+@strawberry.enum
+class ControlOrderField(Enum):
+    POSITION = "POSITION"
+    KEY = "KEY"
+    TITLE = "TITLE"
+
+
+@strawberry.input
+class ControlOrder:
+    field: ControlOrderField = ControlOrderField.POSITION
+    direction: OrderDirection = OrderDirection.ASC
+
+
+@strawberry.input
+class GroupFilter:
+    search: str | None = None
+
+
+@strawberry.enum
+class GroupOrderField(Enum):
+    NAME = "NAME"
+    CREATED_AT = "CREATED_AT"
+
+
+@strawberry.input
+class GroupOrder:
+    field: GroupOrderField = GroupOrderField.NAME
+    direction: OrderDirection = OrderDirection.ASC
+
+
+@strawberry.input
+class TemplateFilter:
+    regulation_ids: list[relay.GlobalID] | None = None
+    search: str | None = None
+
+
+@strawberry.enum
+class TemplateOrderField(Enum):
+    TITLE = "TITLE"
+    CREATED_AT = "CREATED_AT"
+
+
+@strawberry.input
+class TemplateOrder:
+    field: TemplateOrderField = TemplateOrderField.TITLE
+    direction: OrderDirection = OrderDirection.ASC
+
+
+@strawberry.input
+class UserFilter:
+    roles: list[OrgRole] | None = None
+    search: str | None = strawberry.field(default=None, description="Part of the name or email.")
+
+
+@strawberry.enum
+class UserOrderField(Enum):
+    EMAIL = "EMAIL"
+    NAME = "NAME"
+    CREATED_AT = "CREATED_AT"
+
+
+@strawberry.input
+class UserOrder:
+    field: UserOrderField = UserOrderField.EMAIL
+    direction: OrderDirection = OrderDirection.ASC
+
+
+@strawberry.input(description="Narrows both what is earned and what is possible.")
+class ScoreFilter:
+    assessment_ids: list[relay.GlobalID] | None = None
+    group_ids: list[relay.GlobalID] | None = None
+    regulation_ids: list[relay.GlobalID] | None = None
+    categories: list[str] | None = None
+    solutions: list[str] | None = None
+    owner: ActionOwner | None = None

@@ -1,0 +1,154 @@
+"""The organisation's compliance score and its breakdowns."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+
+from cmgraph.domain import scoring
+from cmgraph.domain.enums import TestStatus as TestStatusValue
+from cmgraph.schema.types import ImprovementAction, Score, loaders
+
+MAX_CONTRIBUTIONS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRow:
+    """One (assessment, action instance) pair the caller may read, with its dimensions."""
+
+    action_id: int
+    assessment: tuple[int, str]
+    group: tuple[int, str]
+    regulation: tuple[int, str]
+    category: str
+    solution: str
+    owner: str
+    score: scoring.Score
+    test_status: TestStatusValue
+
+
+@strawberry.type
+class ScoreBreakdown:
+    key: str = strawberry.field(description="A global id, or the value itself for text keys.")
+    label: str
+    score: Score
+
+
+@strawberry.type
+class SolutionSummary:
+    solution: str
+    earned: float
+    possible: int
+    remaining_actions: int = strawberry.field(
+        description="In-scope actions of this solution that have not passed."
+    )
+
+
+@strawberry.type
+class ActionContribution:
+    action: ImprovementAction
+    earned: float
+    possible: int
+    remaining: float = strawberry.field(description="Points still to earn.")
+
+
+def _entries(
+    rows: list[ScoreRow], key: Any, label: Any, node: str | None = None
+) -> list[ScoreBreakdown]:
+    labels: dict[Hashable, str] = {}
+    pairs = []
+    for row in rows:
+        k = key(row)
+        labels[k] = label(row)
+        pairs.append((k, row.action_id, row.score))
+    totals = scoring.breakdown(pairs)
+    return sorted(
+        (
+            ScoreBreakdown(
+                key=strawberry.relay.to_base64(node, k) if node else str(k),
+                label=labels[k],
+                score=Score.of(total),
+            )
+            for k, total in totals.items()
+        ),
+        key=lambda entry: entry.label.lower(),
+    )
+
+
+@strawberry.type(description="Sums over distinct action instances of active assessments.")
+class ComplianceScore:
+    rows: strawberry.Private[list[ScoreRow]]
+
+    def _distinct(self) -> dict[int, ScoreRow]:
+        return {row.action_id: row for row in self.rows}
+
+    @strawberry.field(description="Not the average of assessment scores: each action counts once.")
+    def overall(self) -> Score:
+        return Score.of(scoring.total(row.score for row in self._distinct().values()))
+
+    @strawberry.field
+    def by_assessment(self) -> list[ScoreBreakdown]:
+        return _entries(
+            self.rows, lambda r: r.assessment[0], lambda r: r.assessment[1], "Assessment"
+        )
+
+    @strawberry.field
+    def by_group(self) -> list[ScoreBreakdown]:
+        return _entries(self.rows, lambda r: r.group[0], lambda r: r.group[1], "Group")
+
+    @strawberry.field
+    def by_regulation(self) -> list[ScoreBreakdown]:
+        return _entries(
+            self.rows, lambda r: r.regulation[0], lambda r: r.regulation[1], "Regulation"
+        )
+
+    @strawberry.field
+    def by_category(self) -> list[ScoreBreakdown]:
+        return _entries(self.rows, lambda r: r.category, lambda r: r.category or "(none)")
+
+    @strawberry.field
+    def by_solution(self) -> list[ScoreBreakdown]:
+        return _entries(self.rows, lambda r: r.solution, lambda r: r.solution or "(none)")
+
+    @strawberry.field(description="Customer versus provider actions.")
+    def by_owner(self) -> list[ScoreBreakdown]:
+        return _entries(self.rows, lambda r: r.owner, lambda r: r.owner)
+
+    @strawberry.field(description="Per solution: points and the actions left to pass.")
+    def solutions(self) -> list[SolutionSummary]:
+        summary: dict[str, list[Any]] = {}
+        for row in self._distinct().values():
+            entry = summary.setdefault(row.solution, [scoring.ZERO, 0])
+            entry[0] = entry[0] + row.score
+            if row.score.possible and row.test_status is not TestStatusValue.PASSED:
+                entry[1] += 1
+        return [
+            SolutionSummary(
+                solution=name, earned=total.earned, possible=total.possible, remaining_actions=left
+            )
+            for name, (total, left) in sorted(summary.items())
+        ]
+
+    @strawberry.field(description="Why the score is what it is: actions by points left to earn.")
+    async def contributions(
+        self, info: strawberry.Info, first: int = 20
+    ) -> list[ActionContribution]:
+        first = max(0, min(first, MAX_CONTRIBUTIONS))
+        ranked = sorted(
+            self._distinct().values(),
+            key=lambda r: (-(r.score.possible - r.score.earned), r.action_id),
+        )[:first]
+        records = await loaders(info).action.load_many([r.action_id for r in ranked])
+        return [
+            ActionContribution(
+                action=ImprovementAction.from_record(record),
+                earned=row.score.earned,
+                possible=row.score.possible,
+                remaining=row.score.possible - row.score.earned,
+            )
+            for row, record in zip(ranked, records, strict=True)
+            if record is not None
+        ]

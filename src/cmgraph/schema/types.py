@@ -1,0 +1,502 @@
+"""GraphQL object types. Nested fields read through the request's DataLoaders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import strawberry
+from strawberry import relay
+
+from cmgraph.domain import models, scoring
+from cmgraph.domain.enums import ControlStatus as ControlStatusValue
+from cmgraph.schema.enums import (
+    ActionOwner,
+    AssessmentStatus,
+    ChangeSource,
+    ControlStatus,
+    Enforcement,
+    EvidenceKind,
+    ImplementationStatus,
+    ImplementationType,
+    OrgRole,
+    Purpose,
+    TestingSource,
+    TestStatus,
+)
+
+MAX_HISTORY = 100
+
+
+def loaders(info: strawberry.Info) -> Any:
+    return info.context.loaders
+
+
+def present(items: Iterable[Any | None]) -> list[Any]:
+    return [item for item in items if item is not None]
+
+
+def _int_ids(node_ids: Iterable[str]) -> list[int | None]:
+    return [int(i) if str(i).isdigit() else None for i in node_ids]
+
+
+async def _resolve(
+    info: strawberry.Info, loader: Any, node_ids: Iterable[str], convert: Any
+) -> list[Any]:
+    ids = _int_ids(node_ids)
+    rows = await loader.load_many([i for i in ids if i is not None])
+    found = {i: row for i, row in zip([i for i in ids if i is not None], rows, strict=True)}
+    return [convert(found[i]) if i is not None and found.get(i) is not None else None for i in ids]
+
+
+@strawberry.type(description="Points earned out of points possible.")
+class Score:
+    earned: float
+    possible: int
+    percent: float = strawberry.field(description="earned / possible, as 0-100 with two decimals.")
+
+    @classmethod
+    def of(cls, score: scoring.Score) -> Score:
+        return cls(earned=score.earned, possible=score.possible, percent=score.percent)
+
+
+@strawberry.type
+class Regulation(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+
+    @classmethod
+    def from_row(cls, row: models.Regulation) -> Regulation:
+        return cls(id=row.id, name=row.name)
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Any]:
+        return await _resolve(info, loaders(info).regulation, node_ids, cls.from_row)
+
+
+@strawberry.type(description="A person or service account that can sign in with API tokens.")
+class User(relay.Node):
+    id: relay.NodeID[int]
+    email: str
+    name: str
+    role: OrgRole | None = strawberry.field(
+        description="Organisation role; null for users with scoped grants only."
+    )
+    is_automation: bool
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: models.User) -> User:
+        return cls(
+            id=row.id,
+            email=row.email,
+            name=row.name,
+            role=row.role,
+            is_automation=row.is_automation,
+            created_at=row.created_at,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Any]:
+        return await _resolve(info, loaders(info).user, node_ids, cls.from_row)
+
+
+@strawberry.type
+class Grant:
+    role: OrgRole
+    assessment: Assessment | None
+    regulation: Regulation | None
+
+
+@strawberry.type(description="The caller and what it may do.")
+class Viewer:
+    user: User
+    role: OrgRole | None
+    grants: list[Grant]
+
+
+@strawberry.type(description="A regulation's controls mapped to actions for one product.")
+class Template(relay.Node):
+    id: relay.NodeID[int]
+    key: str
+    title: str
+    product: str
+    certification: str
+    description: str
+    version: int = strawberry.field(description="The latest published version.")
+    created_at: datetime
+    regulation_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: models.Template) -> Template:
+        return cls(
+            id=row.id,
+            key=row.key,
+            title=row.title,
+            product=row.product,
+            certification=row.certification,
+            description=row.description,
+            version=row.latest_version,
+            created_at=row.created_at,
+            regulation_id=row.regulation_id,
+        )
+
+    @strawberry.field
+    async def regulation(self, info: strawberry.Info) -> Regulation:
+        return Regulation.from_row(await loaders(info).regulation.load(self.regulation_id))
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Any]:
+        return await _resolve(info, loaders(info).template, node_ids, cls.from_row)
+
+
+@strawberry.type(
+    description="A named container of assessments; decides which action state is shared."
+)
+class Group(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: models.Group) -> Group:
+        return cls(id=row.id, name=row.name, created_at=row.created_at)
+
+    @strawberry.field
+    async def assessments(self, info: strawberry.Info) -> list[Assessment]:
+        rows = await loaders(info).assessments_by_group.load(self.id)
+        return [Assessment.from_row(row) for row in rows]
+
+    @strawberry.field(description="Distinct actions across the group's active assessments.")
+    async def score(self, info: strawberry.Info) -> Score:
+        return Score.of(await loaders(info).group_score.load(self.id))
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Any]:
+        return await _resolve(info, loaders(info).group, node_ids, cls.from_row)
+
+
+@strawberry.type(description="One template instantiated for the organisation, in one group.")
+class Assessment(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    created_at: datetime
+    archived_at: datetime | None
+    row: strawberry.Private[models.Assessment]
+
+    @classmethod
+    def from_row(cls, row: models.Assessment) -> Assessment:
+        return cls(
+            id=row.id,
+            name=row.name,
+            created_at=row.created_at,
+            archived_at=row.archived_at,
+            row=row,
+        )
+
+    @strawberry.field
+    def archived(self) -> bool:
+        return self.archived_at is not None
+
+    @strawberry.field
+    async def group(self, info: strawberry.Info) -> Group:
+        return Group.from_row(await loaders(info).group.load(self.row.group_id))
+
+    @strawberry.field
+    async def template(self, info: strawberry.Info) -> Template:
+        return Template.from_row(await loaders(info).template.load(self.row.template_id))
+
+    @strawberry.field
+    async def regulation(self, info: strawberry.Info) -> Regulation:
+        template = await loaders(info).template.load(self.row.template_id)
+        return Regulation.from_row(await loaders(info).regulation.load(template.regulation_id))
+
+    @strawberry.field(description="The template version this assessment is on.")
+    async def template_version(self, info: strawberry.Info) -> int:
+        return (await loaders(info).template_version.load(self.row.template_version_id)).version
+
+    @strawberry.field(description="A newer template version is waiting to be accepted.")
+    async def pending_update(self, info: strawberry.Info) -> bool:
+        template = await loaders(info).template.load(self.row.template_id)
+        version = await loaders(info).template_version.load(self.row.template_version_id)
+        return version.version < template.latest_version
+
+    @strawberry.field(description="Each distinct action counts once; frozen once archived.")
+    async def score(self, info: strawberry.Info) -> Score:
+        if self.row.archived_at is not None:
+            return Score.of(
+                scoring.Score(self.row.frozen_earned or 0.0, self.row.frozen_possible or 0)
+            )
+        return Score.of(await loaders(info).assessment_score.load(self.id))
+
+    async def _control_statuses(self, info: strawberry.Info) -> list[ControlStatusValue]:
+        states = await loaders(info).control_states_by_assessment.load(self.id)
+        return [scoring.control_status(actions) for actions in states.values()]
+
+    @strawberry.field
+    async def status(self, info: strawberry.Info) -> AssessmentStatus:
+        return scoring.assessment_status(await self._control_statuses(info))
+
+    @strawberry.field(description="Share (0-1) of in-scope controls that passed.")
+    async def progress(self, info: strawberry.Info) -> float:
+        return scoring.progress(await self._control_statuses(info))
+
+    @strawberry.field(description="All controls, in template order.")
+    async def controls(self, info: strawberry.Info) -> list[Control]:
+        return [
+            Control.from_row(row)
+            for row in await loaders(info).controls_by_assessment.load(self.id)
+        ]
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Any]:
+        return await _resolve(info, loaders(info).assessment, node_ids, cls.from_row)
+
+
+@strawberry.type(description="One requirement of the regulation inside an assessment.")
+class Control(relay.Node):
+    id: relay.NodeID[int]
+    key: str
+    family: str
+    title: str
+    description: str
+    assessment_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: models.Control) -> Control:
+        return cls(
+            id=row.id,
+            key=row.key,
+            family=row.family,
+            title=row.title,
+            description=row.description,
+            assessment_id=row.assessment_id,
+        )
+
+    @strawberry.field
+    async def assessment(self, info: strawberry.Info) -> Assessment:
+        return Assessment.from_row(await loaders(info).assessment.load(self.assessment_id))
+
+    @strawberry.field
+    async def actions(self, info: strawberry.Info) -> list[ImprovementAction]:
+        return [
+            ImprovementAction.from_record(r)
+            for r in await loaders(info).actions_by_control.load(self.id)
+        ]
+
+    @strawberry.field
+    async def status(self, info: strawberry.Info) -> ControlStatus:
+        records = await loaders(info).actions_by_control.load(self.id)
+        return scoring.control_status(
+            (r.action.implementation_status, r.action.test_status) for r in records
+        )
+
+    @strawberry.field
+    async def score(self, info: strawberry.Info) -> Score:
+        records = await loaders(info).actions_by_control.load(self.id)
+        distinct = {r.action.id: scoring.Score(r.action.earned, r.action.possible) for r in records}
+        return Score.of(scoring.total(distinct.values()))
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Any]:
+        return await _resolve(info, loaders(info).control, node_ids, cls.from_row)
+
+
+@strawberry.type(description="A file or a link backing an improvement action.")
+class Evidence(relay.Node):
+    id: relay.NodeID[int]
+    kind: EvidenceKind
+    name: str
+    url: str | None
+    size: int | None
+    sha256: str | None
+    content_type: str | None
+    uploaded_at: datetime
+    uploaded_by_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_row(cls, row: models.Evidence) -> Evidence:
+        return cls(
+            id=row.id,
+            kind=row.kind,
+            name=row.name,
+            url=row.url,
+            size=row.size,
+            sha256=row.sha256,
+            content_type=row.content_type,
+            uploaded_at=row.uploaded_at,
+            uploaded_by_id=row.uploaded_by_id,
+        )
+
+    @strawberry.field(description="Null when the uploader was removed.")
+    async def uploaded_by(self, info: strawberry.Info) -> User | None:
+        return await _user(info, self.uploaded_by_id)
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Any]:
+        return await _resolve(info, loaders(info).evidence_item, node_ids, cls.from_row)
+
+
+async def _user(info: strawberry.Info, user_id: int | None) -> User | None:
+    if user_id is None:
+        return None
+    row = await loaders(info).user.load(user_id)
+    return User.from_row(row) if row is not None else None
+
+
+@strawberry.type(description="One change of one field of an action.")
+class HistoryEntry:
+    field: str
+    old_value: str | None
+    new_value: str | None
+    source: ChangeSource
+    created_at: datetime
+    actor_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="Null when the user was removed.")
+    async def actor(self, info: strawberry.Info) -> User | None:
+        return await _user(info, self.actor_id)
+
+
+@strawberry.type(description="The organisation's working copy of an action definition.")
+class ImprovementAction(relay.Node):
+    id: relay.NodeID[int]
+    key: str
+    title: str
+    implementation_type: ImplementationType
+    owner: ActionOwner
+    enforcement: Enforcement
+    purpose: Purpose
+    points: int
+    category: str
+    solution: str
+    guidance: str
+    testing_logic: str
+    automatic_testing_available: bool
+    implementation_status: ImplementationStatus
+    implementation_date: date | None
+    implementation_notes: str
+    test_status: TestStatus
+    test_date: date | None
+    testing_notes: str
+    additional_notes: str
+    testing_source: TestingSource
+    automation_fraction: float | None
+    version: int = strawberry.field(description="Send it back with an edit to detect conflicts.")
+    updated_at: datetime
+    pending_update: bool = strawberry.field(
+        description="A newer definition version awaits acceptance."
+    )
+    score: Score
+    group_id: strawberry.Private[int | None]
+    assignee_id: strawberry.Private[int | None]
+    parent_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_record(cls, record: Any) -> ImprovementAction:
+        a, d, v = record.action, record.definition, record.version
+        return cls(
+            id=a.id,
+            key=d.key,
+            title=v.title,
+            implementation_type=d.implementation_type,
+            owner=d.owner,
+            enforcement=v.enforcement,
+            purpose=v.purpose,
+            points=a.points,
+            category=v.category,
+            solution=v.solution,
+            guidance=v.guidance,
+            testing_logic=v.testing_logic,
+            automatic_testing_available=v.automatic_testing_available,
+            implementation_status=a.implementation_status,
+            implementation_date=a.implementation_date,
+            implementation_notes=a.implementation_notes,
+            test_status=a.test_status,
+            test_date=a.test_date,
+            testing_notes=a.testing_notes,
+            additional_notes=a.additional_notes,
+            testing_source=a.testing_source,
+            automation_fraction=a.automation_fraction,
+            version=a.version,
+            updated_at=a.updated_at,
+            pending_update=v.version < d.latest_version,
+            score=Score.of(scoring.Score(a.earned, a.possible)),
+            group_id=a.group_id,
+            assignee_id=a.assignee_id,
+            parent_id=a.parent_id,
+        )
+
+    @strawberry.field(
+        description="The group whose state this is; null for organisation-wide actions."
+    )
+    async def group(self, info: strawberry.Info) -> Group | None:
+        if self.group_id is None:
+            return None
+        return Group.from_row(await loaders(info).group.load(self.group_id))
+
+    @strawberry.field
+    async def assignee(self, info: strawberry.Info) -> User | None:
+        return await _user(info, self.assignee_id)
+
+    @strawberry.field(description="The action this one inherits from (testing source PARENT).")
+    async def parent(self, info: strawberry.Info) -> ImprovementAction | None:
+        if self.parent_id is None:
+            return None
+        record = await loaders(info).action.load(self.parent_id)
+        return ImprovementAction.from_record(record) if record is not None else None
+
+    @strawberry.field
+    async def evidence(self, info: strawberry.Info) -> list[Evidence]:
+        return [Evidence.from_row(e) for e in await loaders(info).evidence_by_action.load(self.id)]
+
+    @strawberry.field(description="Controls this action satisfies, in assessments you can read.")
+    async def controls(self, info: strawberry.Info) -> list[Control]:
+        return [Control.from_row(c) for c in await loaders(info).controls_by_action.load(self.id)]
+
+    @strawberry.field(description="Assessments this action counts in, that you can read.")
+    async def assessments(self, info: strawberry.Info) -> list[Assessment]:
+        return [
+            Assessment.from_row(a) for a in await loaders(info).assessments_by_action.load(self.id)
+        ]
+
+    @strawberry.field(description="Changes, newest first.")
+    async def history(self, info: strawberry.Info, first: int = MAX_HISTORY) -> list[HistoryEntry]:
+        first = max(0, min(first, MAX_HISTORY))
+        rows = await loaders(info).history_by_action.load((self.id, first))
+        return [
+            HistoryEntry(
+                field=h.field,
+                old_value=h.old_value,
+                new_value=h.new_value,
+                source=h.source,
+                created_at=h.created_at,
+                actor_id=h.actor_id,
+            )
+            for h in rows
+        ]
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Any]:
+        return await _resolve(info, loaders(info).action, node_ids, cls.from_record)
+
+
+def ordered(items: Sequence[Any]) -> list[Any]:
+    return list(items)
