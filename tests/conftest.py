@@ -2,9 +2,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
+from cmgraph.app import create_app
+from cmgraph.config import Settings
 from cmgraph.db import UnitOfWork
 from cmgraph.domain import accounts
 from cmgraph.domain.enums import OrgRole
@@ -47,3 +51,65 @@ async def owner(uow) -> Principal:
     async with uow() as u:
         user = await accounts.create_user(u, "owner@example.test", "Olivia Owner", OrgRole.OWNER)
         return await accounts.principal_for(u, user)
+
+
+class Api:
+    """A GraphQL client on the ASGI app, over httpx, with the test's database."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+
+    async def query(
+        self, query: str, variables: dict[str, Any] | None = None, *, token: str
+    ) -> dict[str, Any]:
+        """The ``data`` of a query that must succeed without errors."""
+        response = await self.post(query, variables, token)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+    async def errors(
+        self, query: str, variables: dict[str, Any] | None = None, *, token: str
+    ) -> list[dict[str, Any]]:
+        response = await self.post(query, variables, token)
+        assert response.status_code in (200, 400), response.text
+        body = response.json()
+        assert body.get("errors"), body
+        return body["errors"]
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings.from_env({})
+
+
+@pytest.fixture
+async def api(db: Database, settings: Settings) -> AsyncIterator[Api]:
+    app = create_app(settings, db.engine)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://cmgraph.test") as client:
+        yield Api(client)
+
+
+@pytest.fixture
+def token_for(uow):
+    """Create a user with ``role`` (and optional grants) and return an API token for it."""
+
+    async def make(email: str, role: OrgRole | None, **grant: Any) -> str:
+        async with uow() as u:
+            user = await accounts.create_user(u, email, email.split("@")[0], role)
+            grant_role = grant.pop("grant_role", OrgRole.READER)
+            if grant:
+                await accounts.grant(u, user, OrgRole(grant_role), **grant)
+            return (await accounts.create_token(u, user, "test")).secret
+
+    return make

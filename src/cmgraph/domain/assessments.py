@@ -197,7 +197,7 @@ async def _instances_for(
                 )
                 .where(ActionDefinition.id.in_(definition_ids))
             )
-        ).tuples()
+        ).all()
     }
     wanted = {
         d_id: scope_key(d.implementation_type, d.owner, group_id)

@@ -345,7 +345,7 @@ async def _upsert_definitions(
             )
             .where(ActionDefinition.key.in_(chunk))
         )
-        existing.update({d.key: (d, v) for d, v in rows.tuples()})
+        existing.update({d.key: (d, v) for d, v in rows.all()})
 
     result: dict[str, tuple[ActionDefinition, str]] = {}
     new_definitions: list[tuple[ActionSpec, ActionDefinition]] = []

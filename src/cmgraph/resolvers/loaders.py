@@ -85,7 +85,7 @@ class Loaders:
         return loader
 
     async def _rows(self, statement: Any) -> list[Any]:
-        return list((await self.reader.execute(statement)).tuples())
+        return list((await self.reader.execute(statement)).all())
 
     async def _scalars(self, statement: Any) -> list[Any]:
         return list((await self.reader.execute(statement)).scalars())

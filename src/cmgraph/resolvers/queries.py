@@ -100,7 +100,7 @@ async def paginate(
     offset, limit = page_window(first, after, info.context.settings.max_page_size)
     reader = info.context.reader
     result = await reader.execute(statement.order_by(*order).offset(offset).limit(limit + 1))
-    rows = list(result.scalars()) if scalars else list(result.tuples())
+    rows = list(result.scalars()) if scalars else list(result.all())
 
     async def count() -> int:
         counted = select(func.count()).select_from(statement.order_by(None).subquery())
@@ -175,10 +175,35 @@ _ACTION_ORDER = {
 }
 
 
+async def resolve_global_ids(info: strawberry.Info, ids: list[relay.GlobalID]) -> list[Any]:
+    """Objects behind global ids, in order; None for unknown, malformed or unreadable ones."""
+    wanted: dict[str, list[str]] = {}
+    for gid in ids:
+        wanted.setdefault(gid.type_name, []).append(gid.node_id)
+    found: dict[tuple[str, str], Any] = {}
+    for type_name, node_ids in wanted.items():
+        definition = info.schema.get_type_by_name(type_name)
+        origin = getattr(definition, "origin", None)
+        if not (isinstance(origin, type) and issubclass(origin, relay.Node)):
+            continue
+        nodes = await origin.resolve_nodes(info=info, node_ids=node_ids)
+        found.update(((type_name, i), n) for i, n in zip(node_ids, nodes, strict=True))
+    return [found.get((gid.type_name, gid.node_id)) for gid in ids]
+
+
 @strawberry.type
 class Query:
-    node: relay.Node | None = relay.node(description="Any object by its global id.")
-    nodes: list[relay.Node | None] = relay.node(description="Objects by global ids, in order.")
+    @strawberry.field(description="Any object by its global id; null if absent or not readable.")
+    async def node(self, info: strawberry.Info, id: relay.GlobalID) -> relay.Node | None:
+        return (await resolve_global_ids(info, [id]))[0]
+
+    @strawberry.field(description="Objects by global ids, in the order asked.")
+    async def nodes(
+        self, info: strawberry.Info, ids: list[relay.GlobalID]
+    ) -> list[relay.Node | None]:
+        if len(ids) > info.context.settings.max_page_size:
+            raise bad_input(f"At most {info.context.settings.max_page_size} ids at once.")
+        return await resolve_global_ids(info, ids)
 
     @strawberry.field(description="The caller.")
     async def viewer(self, info: strawberry.Info) -> Viewer:
@@ -439,7 +464,7 @@ class Query:
             statement = statement.where(ActionDefinitionVersion.solution.in_(f.solutions))
         if f.owner is not None:
             statement = statement.where(ActionDefinition.owner == f.owner)
-        rows = (await info.context.reader.execute(statement)).tuples()
+        rows = (await info.context.reader.execute(statement)).all()
         return ComplianceScore(
             rows=[
                 ScoreRow(

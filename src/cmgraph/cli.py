@@ -1,0 +1,323 @@
+"""The ``cmgraph`` command: serve, migrate, manage users and tokens, import templates."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from cmgraph.config import Settings
+from cmgraph.db import UnitOfWork, create_engine, session_factory
+from cmgraph.domain.enums import Enforcement, OrgRole, Purpose
+from cmgraph.domain.errors import DomainError
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="cmgraph: compliance management server with a GraphQL API.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Users and their scoped grants.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+templates_app = typer.Typer(help="Regulation templates.", no_args_is_help=True)
+schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(templates_app, name="templates")
+app.add_typer(schema_app, name="schema")
+
+
+def run(work: Callable[[Settings, Any], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Run one async command against the configured database; domain errors exit 1."""
+    settings = settings or Settings.from_env()
+
+    async def main() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            return await work(settings, session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as exc:
+        typer.secho(f"error: {exc.message}", err=True, fg="red")
+        raise typer.Exit(1) from None
+
+
+async def _require_current_schema(settings: Settings) -> None:
+    from cmgraph.migrate import current_revision, head_revision
+
+    engine = create_engine(settings.database_url)
+    try:
+        current = await current_revision(engine)
+    finally:
+        await engine.dispose()
+    if current != head_revision():
+        typer.secho(
+            f"The database is at revision {current or 'none'}, the code needs {head_revision()}: "
+            "run `cmgraph db upgrade` first.",
+            err=True,
+            fg="red",
+        )
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    demo: Annotated[
+        bool, typer.Option(help="Migrate, seed demo data and print demo tokens.")
+    ] = False,
+    host: Annotated[str | None, typer.Option(help="Overrides CMGRAPH_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Overrides CMGRAPH_PORT.")] = None,
+) -> None:
+    """Serve the GraphQL API (and the GraphQL IDE at /graphql)."""
+    import uvicorn
+
+    from cmgraph.app import create_app
+
+    settings = Settings.from_env(host=host, port=port)
+    if demo:
+        users = run(_prepare_demo, settings)
+        typer.echo(f"\ncmgraph demo: data in {settings.data_dir.resolve()}")
+        typer.echo(f"GraphQL API and IDE: {settings.public_url}/graphql")
+        typer.echo("Send one of these as `Authorization: Bearer <token>`:")
+        for user in users:
+            typer.echo(f"  {user.role_label:<32} {user.email:<32} {user.token}")
+        typer.echo("")
+    else:
+        asyncio.run(_require_current_schema(settings))
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+    )
+
+
+async def _prepare_demo(settings: Settings, sessions: Any) -> list[Any]:
+    from cmgraph.demo import seed_demo
+    from cmgraph.migrate import upgrade
+
+    await upgrade(sessions.kw["bind"])
+    return await seed_demo(sessions, settings.data_dir)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    from cmgraph.migrate import current_revision, upgrade
+
+    async def work(settings: Settings, sessions: Any) -> str | None:
+        engine = sessions.kw["bind"]
+        await upgrade(engine, revision)
+        return await current_revision(engine)
+
+    typer.echo(f"database at revision {run(work)}")
+
+
+@users_app.command("add")
+def users_add(
+    email: str,
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    role: Annotated[
+        OrgRole | None, typer.Option(help="Organisation role; omit for grants only.")
+    ] = None,
+    automation: Annotated[
+        bool, typer.Option(help="A service account for automation signals.")
+    ] = False,
+) -> None:
+    """Add a user."""
+    from cmgraph.domain.accounts import create_user
+
+    async def work(settings: Settings, sessions: Any) -> int:
+        async with UnitOfWork(sessions) as uow:
+            user = await create_user(uow, email, name or email, role, is_automation=automation)
+            return user.id
+
+    user_id = run(work)
+    typer.echo(
+        f"user {user_id} {email.strip().lower()} ({role.value if role else 'no organisation role'})"
+    )
+
+
+@users_app.command("grant")
+def users_grant(
+    email: str,
+    role: Annotated[OrgRole, typer.Option(help="READER, CONTRIBUTOR or ASSESSOR.")],
+    assessment: Annotated[str | None, typer.Option(help="Assessment name.")] = None,
+    regulation: Annotated[str | None, typer.Option(help="Regulation name.")] = None,
+) -> None:
+    """Give a user a role on one assessment or on one regulation."""
+    from sqlalchemy import select
+
+    from cmgraph.domain.accounts import grant, user_by_email
+    from cmgraph.domain.errors import not_found
+    from cmgraph.domain.models import Assessment, Regulation
+
+    async def work(settings: Settings, sessions: Any) -> None:
+        async with UnitOfWork(sessions) as uow:
+            user = await user_by_email(uow, email)
+            assessment_id = regulation_id = None
+            if assessment is not None:
+                assessment_id = await uow.session.scalar(
+                    select(Assessment.id).where(Assessment.name == assessment)
+                )
+                if assessment_id is None:
+                    raise not_found(f"Assessment {assessment!r}")
+            if regulation is not None:
+                regulation_id = await uow.session.scalar(
+                    select(Regulation.id).where(Regulation.name == regulation)
+                )
+                if regulation_id is None:
+                    raise not_found(f"Regulation {regulation!r}")
+            await grant(uow, user, role, assessment_id=assessment_id, regulation_id=regulation_id)
+
+    run(work)
+    typer.echo(f"granted {role.value} to {email} on {assessment or regulation}")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    email: str,
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
+    expires_in_days: Annotated[int | None, typer.Option(min=1, help="Lifetime in days.")] = None,
+) -> None:
+    """Create an API token for a user and print it (it is shown only once)."""
+    from cmgraph.domain.accounts import create_token, user_by_email
+
+    async def work(settings: Settings, sessions: Any) -> tuple[int, str]:
+        async with UnitOfWork(sessions) as uow:
+            user = await user_by_email(uow, email)
+            expires = timedelta(days=expires_in_days) if expires_in_days else None
+            issued = await create_token(uow, user, name, expires_in=expires)
+            return issued.token.id, issued.secret
+
+    token_id, secret = run(work)
+    typer.echo(f"token {token_id} for {email}:", err=True)
+    typer.echo(secret)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: int) -> None:
+    """Revoke a token by its id; requests with it get 401 from then on."""
+    from cmgraph.domain.accounts import revoke_token
+
+    async def work(settings: Settings, sessions: Any) -> None:
+        async with UnitOfWork(sessions) as uow:
+            await revoke_token(uow, token_id)
+
+    run(work)
+    typer.echo(f"token {token_id} revoked")
+
+
+@tokens_app.command("list")
+def tokens_list(email: Annotated[str | None, typer.Argument()] = None) -> None:
+    """List tokens (never their secrets)."""
+    from sqlalchemy import select
+
+    from cmgraph.domain.models import ApiToken, User
+
+    async def work(settings: Settings, sessions: Any) -> list[Any]:
+        async with sessions() as session:
+            statement = select(ApiToken, User.email).join(User, User.id == ApiToken.user_id)
+            if email:
+                statement = statement.where(User.email == email.strip().lower())
+            return list((await session.execute(statement.order_by(ApiToken.id))).all())
+
+    for token, owner in run(work):
+        state = "revoked" if token.revoked_at else "active"
+        expires = token.expires_at.date().isoformat() if token.expires_at else "never"
+        typer.echo(
+            f"{token.id:>5}  {token.prefix}…  {owner:<32} {token.name:<20} {state:<8} "
+            f"expires {expires}"
+        )
+
+
+@templates_app.command("import-oscal")
+def templates_import_oscal(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    enforcement: Annotated[
+        Enforcement | None, typer.Option(help="Instead of the default rule.")
+    ] = None,
+    purpose: Annotated[Purpose | None, typer.Option(help="Instead of the default rule.")] = None,
+    namespace: Annotated[str | None, typer.Option(help="Prefix of the stable action keys.")] = None,
+    regulation: Annotated[str | None, typer.Option(help="Regulation name.")] = None,
+    product: Annotated[str | None, typer.Option(help="Product the template is for.")] = None,
+    key: Annotated[str | None, typer.Option(help="Template key.")] = None,
+) -> None:
+    """Import an OSCAL catalog (JSON) as a template, or as a new version of it."""
+    from cmgraph.export.oscal_catalog import OscalMapping, import_catalog
+
+    options: dict[str, Any] = {
+        "enforcement": enforcement,
+        "purpose": purpose,
+        "key_namespace": namespace,
+        "regulation": regulation,
+        "template_key": key,
+    }
+    if product is not None:
+        options["product"] = product
+    mapping = OscalMapping(**options)
+
+    async def work(settings: Settings, sessions: Any) -> Any:
+        async with UnitOfWork(sessions) as uow:
+            return await import_catalog(uow, file, mapping)
+
+    result = run(work)
+    _report_import(result)
+
+
+@templates_app.command("import-starter")
+def templates_import_starter() -> None:
+    """Import (or update) the project's starter template."""
+    from cmgraph.domain.starter import starter_template
+    from cmgraph.domain.templates import import_template
+
+    async def work(settings: Settings, sessions: Any) -> Any:
+        async with UnitOfWork(sessions) as uow:
+            return await import_template(uow, starter_template(), source="starter")
+
+    _report_import(run(work))
+
+
+def _report_import(result: Any) -> None:
+    if result.version_created:
+        what = "created" if result.template_created else "updated"
+        typer.echo(
+            f"template {result.template.key!r} {what}: version {result.version.version}, "
+            f"{result.controls} controls, {result.actions} actions "
+            f"({result.definitions_created} new definitions, "
+            f"{result.definitions_updated} with new versions)"
+        )
+    else:
+        typer.echo(
+            f"template {result.template.key!r} unchanged at version {result.version.version}"
+        )
+
+
+@schema_app.command("export")
+def schema_export(
+    path: Annotated[
+        Path | None, typer.Argument(help="File to write; standard output if omitted.")
+    ] = None,
+) -> None:
+    """Print or write the GraphQL schema (SDL)."""
+    from cmgraph.schema.sdl import schema_sdl
+
+    sdl = schema_sdl()
+    if path is None:
+        sys.stdout.write(sdl)
+    else:
+        path.write_text(sdl, encoding="utf-8")
+        typer.echo(f"wrote {path}")
+
+
+def main() -> None:
+    app()
