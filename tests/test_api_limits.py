@@ -144,8 +144,9 @@ async def test_the_ide_opens_in_a_browser_without_a_token(api) -> None:
 
 async def test_node_lookup_round_trips_every_type(api, reader) -> None:
     data = await api.query(
-        """{ assessments(first: 1) { nodes { id name group { id name } template { id title
-               regulation { id name } } controls { id key actions { id key evidence { id } } } } } }""",
+        """{ assessments(first: 1) { nodes { id name group { id name }
+               template { id title regulation { id name } }
+               controls { id key actions { id key evidence { id } } } } } }""",
         token=reader,
     )
     assessment = data["assessments"]["nodes"][0]
@@ -162,7 +163,8 @@ async def test_node_lookup_round_trips_every_type(api, reader) -> None:
     ]
     result = await api.query(
         """query($ids: [ID!]!) { nodes(ids: $ids) { __typename id
-             ... on Assessment { name } ... on Control { key } ... on ImprovementAction { key } } }""",
+             ... on Assessment { name } ... on Control { key }
+             ... on ImprovementAction { key } } }""",
         {"ids": ids},
         token=reader,
     )

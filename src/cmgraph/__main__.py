@@ -1,0 +1,3 @@
+from cmgraph.cli import main
+
+main()

@@ -1,0 +1,125 @@
+"""The ``cmgraph`` command as an operator uses it: a real database file, real processes."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from typer.testing import CliRunner
+
+from cmgraph.cli import app
+from tests.conftest import oscal_file
+
+
+def cli(env: dict[str, str], *args: str) -> str:
+    result = CliRunner().invoke(app, list(args), env=env)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_operator_flow(tmp_path: Path) -> None:
+    env = {"CMGRAPH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}"}
+    assert "database at revision 0001" in cli(env, "db", "upgrade")
+    assert "OWNER" in cli(
+        env, "users", "add", "Ann@Example.test", "--name", "Ann", "--role", "OWNER"
+    )
+    duplicate = CliRunner().invoke(app, ["users", "add", "ann@example.test"], env=env)
+    assert duplicate.exit_code == 1 and "exists" in duplicate.output
+
+    token = (
+        cli(env, "tokens", "create", "ann@example.test", "--name", "laptop")
+        .strip()
+        .splitlines()[-1]
+    )
+    assert token.startswith("cmg_")
+    listing = cli(env, "tokens", "list")
+    assert "laptop" in listing and "active" in listing and token not in listing
+
+    assert "created: version 1, 30 controls" in cli(env, "templates", "import-starter")
+    assert "unchanged at version 1" in cli(env, "templates", "import-starter")
+    imported = cli(env, "templates", "import-oscal", str(oscal_file("basic-catalog.json")))
+    assert "created: version 1" in imported
+
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"catalog": {"metadata": {}}}')
+    failed = CliRunner().invoke(app, ["templates", "import-oscal", str(broken)], env=env)
+    assert failed.exit_code == 1 and "error:" in failed.output
+
+    token_id = re.search(r"^\s*(\d+)\s", listing, re.MULTILINE).group(1)  # type: ignore[union-attr]
+    assert "revoked" in cli(env, "tokens", "revoke", token_id)
+    assert "revoked" in cli(env, "tokens", "list", "ann@example.test")
+
+
+def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    env = {"CMGRAPH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"}
+    result = CliRunner().invoke(app, ["serve"], env=env)
+    assert result.exit_code == 1
+    assert "cmgraph db upgrade" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_demo(data_dir: Path, port: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """Start `cmgraph serve --demo`; return the process and the printed email -> token."""
+    env = {**os.environ, "CMGRAPH_DATA_DIR": str(data_dir), "CMGRAPH_PORT": str(port)}
+    env.pop("CMGRAPH_DATABASE_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cmgraph", "serve", "--demo"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    tokens: dict[str, str] = {}
+    assert process.stdout is not None
+    deadline = time.monotonic() + 60
+    for line in process.stdout:
+        match = re.search(r"(\S+@\S+)\s+(cmg_\S+)", line)
+        if match:
+            tokens[match.group(1)] = match.group(2)
+        if f"http://127.0.0.1:{port}/graphql" in line:
+            assert "GraphQL" in line
+        if "Uvicorn running" in line or "Application startup complete" in line:
+            break
+        assert time.monotonic() < deadline, "demo server did not start"
+    return process, tokens
+
+
+def test_demo_starts_seeds_once_and_prints_tokens(tmp_path: Path) -> None:
+    port = _free_port()
+    query = "{ viewer { role } assessments { totalCount } improvementActions { totalCount } }"
+    seen = []
+    for _ in range(2):
+        process, tokens = _start_demo(tmp_path, port)
+        try:
+            assert len(tokens) == 6
+            owner = next(t for email, t in tokens.items() if email.startswith("owner@"))
+            url = f"http://127.0.0.1:{port}"
+            assert httpx.get(f"{url}/healthz").json() == {"status": "ok", "database": "ok"}
+            ide = httpx.get(f"{url}/graphql", headers={"Accept": "text/html"})
+            assert ide.status_code == 200 and "graphiql" in ide.text.lower()
+            answer = httpx.post(
+                f"{url}/graphql",
+                json={"query": query},
+                headers={"Authorization": f"Bearer {owner}"},
+            ).json()
+            assert answer["data"]["viewer"]["role"] == "OWNER"
+            seen.append((tokens, answer["data"]))
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    (first_tokens, first_data), (second_tokens, second_data) = seen
+    assert first_tokens == second_tokens
+    assert first_data == second_data
+    assert first_data["assessments"]["totalCount"] == 2
+    assert (tmp_path / "cmgraph.db").exists()
