@@ -126,10 +126,9 @@ async def build_report_assessment(
                 .order_by(Control.sort_order, ActionDefinition.key)
             )
         ).all()
-        seen: set[int] = set()
+        keys = {action_id: key for action_id, key in rows}  # in order of first appearance
         today = date.today()
-        for index, (action_id, key) in enumerate(r for r in rows if r[0] not in seen):
-            seen.add(action_id)
+        for index, (action_id, key) in enumerate(keys.items()):
             changes = action_changes(index)
             if changes is not None:
                 await change_action(uow, owner, action_id, changes, today=today)

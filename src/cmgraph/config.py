@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 DEFAULT_DATA_DIR = ".cmgraph"
+MAX_PAGE_SIZE = 100  # the API convention: no connection page is larger
 
 
 def _default_database_url(data_dir: Path) -> str:
@@ -38,6 +39,8 @@ class Settings:
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
+        if not 1 <= self.max_page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"CMGRAPH_MAX_PAGE_SIZE must be between 1 and {MAX_PAGE_SIZE}")
         # Folders default to places inside the data folder.
         if not self.database_url:
             object.__setattr__(self, "database_url", _default_database_url(self.data_dir))
