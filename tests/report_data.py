@@ -6,12 +6,14 @@ through the domain services, as a user of the API would build it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cmgraph.db import UnitOfWork
 from cmgraph.domain.assessments import NewAssessment, create_assessment
@@ -135,3 +137,20 @@ async def build_report_assessment(
             for link_name, url in evidence_links(index, key):
                 await add_evidence_link(uow, owner, action_id, link_name, url)
     return assessment_id
+
+
+@contextmanager
+def count_statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    """Collect the SQL statements ``engine`` sends to the database inside the block."""
+    statements: list[str] = []
+
+    def record(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)

@@ -31,6 +31,7 @@ from cmgraph.domain.models import (
     TemplateVersion,
 )
 from cmgraph.domain.permissions import Principal, require_org_role
+from cmgraph.domain.score_upkeep import store_recomputed
 from cmgraph.domain.scoring import refresh_score
 
 ORG_SCOPE = "org"
@@ -177,6 +178,7 @@ async def create_assessment(
         for tc_id, definition_id in links
     )
     await session.flush()
+    await store_recomputed(uow, assessment)
     return assessment
 
 

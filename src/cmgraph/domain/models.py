@@ -267,9 +267,10 @@ class Assessment(Base):
         ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
     )
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # Scores frozen at archive time; archived assessments are left out of live scores.
-    frozen_earned: Mapped[float | None] = mapped_column(Float, nullable=True)
-    frozen_possible: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The score, kept current by the write path (deltas, never a rescan); once archived it
+    # stops changing, which is the frozen score DOMAIN.md asks for.
+    earned: Mapped[float] = mapped_column(Float, default=0.0)
+    possible: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Control(Base):

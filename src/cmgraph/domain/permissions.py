@@ -14,7 +14,15 @@ from sqlalchemy import ColumnElement, select, true
 
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.errors import forbidden
-from cmgraph.domain.models import Assessment, Control, ControlAction, ImprovementAction, Template
+from cmgraph.domain.models import (
+    Assessment,
+    Control,
+    ControlAction,
+    Group,
+    ImprovementAction,
+    Regulation,
+    Template,
+)
 
 
 @dataclass(frozen=True)
@@ -83,3 +91,34 @@ def readable_actions(principal: Principal) -> ColumnElement[bool]:
         .where(Control.assessment_id.in_(readable_assessment_ids(principal)))
     )
     return ImprovementAction.id.in_(reachable)
+
+
+def readable_groups(principal: Principal) -> ColumnElement[bool]:
+    """A WHERE clause on ``Group``: groups holding an assessment the caller may read."""
+    if principal.sees_everything:
+        return true()
+    return Group.id.in_(select(Assessment.group_id).where(readable_assessments(principal)))
+
+
+def readable_templates(principal: Principal) -> ColumnElement[bool]:
+    """Templates of readable assessments, and all templates of granted regulations."""
+    if principal.sees_everything:
+        return true()
+    return Template.id.in_(
+        select(Assessment.template_id).where(readable_assessments(principal))
+    ) | Template.regulation_id.in_(list(principal.regulation_grants))
+
+
+def readable_regulations(principal: Principal) -> ColumnElement[bool]:
+    if principal.sees_everything:
+        return true()
+    return Regulation.id.in_(select(Template.regulation_id).where(readable_templates(principal)))
+
+
+def may_look_up_user(principal: Principal, user_id: int) -> bool:
+    """Organisation members may look anyone up (to assign work); others only themselves.
+
+    Users reached through something readable (an assignee, an uploader, a history author)
+    are shown whatever the caller's role: they are part of what the caller may read.
+    """
+    return principal.sees_everything or principal.user_id == user_id

@@ -39,7 +39,8 @@ from cmgraph.domain.models import (
     utcnow,
 )
 from cmgraph.domain.permissions import Principal
-from cmgraph.domain.scoring import refresh_score
+from cmgraph.domain.score_upkeep import apply_delta
+from cmgraph.domain.scoring import Score, refresh_score
 
 IMPLEMENTATION_FIELDS = ("implementation_status", "implementation_date", "implementation_notes")
 TESTING_FIELDS = ("test_status", "test_date", "testing_notes")
@@ -201,7 +202,7 @@ async def change_action(
         **{name: changes[name] for name in changes},
         **after.__dict__,
     }
-    old_score = (action.earned, action.possible)
+    old_score = Score(action.earned, action.possible)
     changed = [
         name
         for name in EDITABLE_FIELDS
@@ -223,7 +224,7 @@ async def change_action(
             )
         )
         setattr(action, name, new_values[name])
-    refresh_score(action)
+    new_score = refresh_score(action)
     action.version += 1
     action.updated_at = now
 
@@ -257,14 +258,16 @@ async def change_action(
                 {"from": before.test_status.value, "to": action.test_status.value},
             )
         )
-    if (action.earned, action.possible) != old_score:
+    if new_score != old_score:
+        assessments = await apply_delta(uow, reach.assessment_ids, old_score, new_score)
         session.add(
             event(
                 EventType.SCORE_CHANGE,
                 {
-                    "before": {"earned": old_score[0], "possible": old_score[1]},
-                    "after": {"earned": action.earned, "possible": action.possible},
-                    "delta": action.earned - old_score[0],
+                    "before": {"earned": old_score.earned, "possible": old_score.possible},
+                    "after": {"earned": new_score.earned, "possible": new_score.possible},
+                    "delta": new_score.earned - old_score.earned,
+                    "assessments": assessments,
                 },
             )
         )

@@ -30,7 +30,14 @@ from cmgraph.domain.models import (
     TemplateVersion,
     User,
 )
-from cmgraph.domain.permissions import Principal, readable_actions, readable_assessments
+from cmgraph.domain.permissions import (
+    Principal,
+    readable_actions,
+    readable_assessments,
+    readable_groups,
+    readable_regulations,
+    readable_templates,
+)
 from cmgraph.domain.scoring import ZERO, Score
 from cmgraph.resolvers.context import Reader
 
@@ -128,20 +135,20 @@ class Loaders:
 
         return self._loader("control", batch)
 
-    def _simple(self, name: str, model: Any) -> DataLoader[int, Any]:
+    def _simple(self, name: str, model: Any, *readable: Any) -> DataLoader[int, Any]:
         async def batch(keys: list[int]) -> list[Any]:
-            rows = await self._scalars(select(model).where(model.id.in_(keys)))
+            rows = await self._scalars(select(model).where(model.id.in_(keys), *readable))
             return _one_each(keys, ((row.id, row) for row in rows))
 
         return self._loader(name, batch)
 
     @property
     def group(self) -> DataLoader[int, Group | None]:
-        return self._simple("group", Group)
+        return self._simple("group", Group, readable_groups(self.principal))
 
     @property
     def template(self) -> DataLoader[int, Template | None]:
-        return self._simple("template", Template)
+        return self._simple("template", Template, readable_templates(self.principal))
 
     @property
     def template_version(self) -> DataLoader[int, TemplateVersion | None]:
@@ -149,7 +156,7 @@ class Loaders:
 
     @property
     def regulation(self) -> DataLoader[int, Regulation | None]:
-        return self._simple("regulation", Regulation)
+        return self._simple("regulation", Regulation, readable_regulations(self.principal))
 
     @property
     def user(self) -> DataLoader[int, User | None]:
@@ -273,36 +280,6 @@ class Loaders:
         return self._loader("history_by_action", batch)
 
     # -- scores and derived statuses -----------------------------------------------------
-
-    @property
-    def assessment_score(self) -> DataLoader[int, Score]:
-        """Live score: each distinct instance reachable from the assessment's controls once."""
-
-        async def batch(keys: list[int]) -> list[Score]:
-            distinct = (
-                select(
-                    Control.assessment_id,
-                    ImprovementAction.id,
-                    ImprovementAction.earned,
-                    ImprovementAction.possible,
-                )
-                .join(ControlAction, ControlAction.control_id == Control.id)
-                .join(ImprovementAction, ImprovementAction.id == ControlAction.action_id)
-                .where(Control.assessment_id.in_(keys))
-                .distinct()
-                .subquery()
-            )
-            rows = await self._rows(
-                select(
-                    distinct.c.assessment_id,
-                    func.coalesce(func.sum(distinct.c.earned), 0.0),
-                    func.coalesce(func.sum(distinct.c.possible), 0),
-                ).group_by(distinct.c.assessment_id)
-            )
-            found = {a: Score(float(e), int(p)) for a, e, p in rows}
-            return [found.get(key, ZERO) for key in keys]
-
-        return self._loader("assessment_score", batch)
 
     @property
     def group_score(self) -> DataLoader[int, Score]:

@@ -37,7 +37,12 @@ from cmgraph.domain.models import (
 from cmgraph.domain.models import (
     User as UserRow,
 )
-from cmgraph.domain.permissions import readable_actions, readable_assessments
+from cmgraph.domain.permissions import (
+    readable_actions,
+    readable_assessments,
+    readable_groups,
+    readable_templates,
+)
 from cmgraph.resolvers.loaders import ActionRecord, action_select
 from cmgraph.schema import inputs
 from cmgraph.schema.connections import Connection, build_connection, page_window
@@ -328,11 +333,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[GroupType]:
-        statement = select(GroupRow)
-        principal = info.context.principal
-        if not principal.sees_everything:
-            visible = select(Assessment.group_id).where(readable_assessments(principal))
-            statement = statement.where(GroupRow.id.in_(visible))
+        statement = select(GroupRow).where(readable_groups(info.context.principal))
         f = filter or inputs.GroupFilter()
         if f.search:
             statement = statement.where(contains(GroupRow.name, f.search))
@@ -359,16 +360,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Template]:
-        statement = select(TemplateRow)
-        principal = info.context.principal
-        if not principal.sees_everything:
-            visible = select(Assessment.template_id).where(readable_assessments(principal))
-            statement = statement.where(
-                or_(
-                    TemplateRow.id.in_(visible),
-                    TemplateRow.regulation_id.in_(list(principal.regulation_grants)),
-                )
-            )
+        statement = select(TemplateRow).where(readable_templates(info.context.principal))
         f = filter or inputs.TemplateFilter()
         if (ids := ids_of(f.regulation_ids, "Regulation")) is not None:
             statement = statement.where(TemplateRow.regulation_id.in_(ids))

@@ -11,6 +11,7 @@ from strawberry import relay
 
 from cmgraph.domain import models, scoring
 from cmgraph.domain.enums import ControlStatus as ControlStatusValue
+from cmgraph.domain.permissions import may_look_up_user
 from cmgraph.schema.enums import (
     ActionOwner,
     AssessmentStatus,
@@ -35,6 +36,10 @@ def loaders(info: strawberry.Info) -> Any:
 
 def present(items: Iterable[Any | None]) -> list[Any]:
     return [item for item in items if item is not None]
+
+
+def _digits(node_ids: Iterable[str]) -> list[str]:
+    return [str(i) if str(i).isdigit() else "-" for i in node_ids]
 
 
 def _int_ids(node_ids: Iterable[str]) -> list[int | None]:
@@ -103,7 +108,9 @@ class User(relay.Node):
     async def resolve_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
-        return await _resolve(info, loaders(info).user, node_ids, cls.from_row)
+        principal = info.context.principal
+        allowed = [i if may_look_up_user(principal, int(i)) else "-" for i in _digits(node_ids)]
+        return await _resolve(info, loaders(info).user, allowed, cls.from_row)
 
 
 @strawberry.type
@@ -231,12 +238,8 @@ class Assessment(relay.Node):
         return version.version < template.latest_version
 
     @strawberry.field(description="Each distinct action counts once; frozen once archived.")
-    async def score(self, info: strawberry.Info) -> Score:
-        if self.row.archived_at is not None:
-            return Score.of(
-                scoring.Score(self.row.frozen_earned or 0.0, self.row.frozen_possible or 0)
-            )
-        return Score.of(await loaders(info).assessment_score.load(self.id))
+    def score(self) -> Score:
+        return Score.of(scoring.Score(self.row.earned, self.row.possible))
 
     async def _control_statuses(self, info: strawberry.Info) -> list[ControlStatusValue]:
         states = await loaders(info).control_states_by_assessment.load(self.id)

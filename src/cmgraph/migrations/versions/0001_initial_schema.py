@@ -373,8 +373,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("frozen_earned", sa.Float(), nullable=True),
-        sa.Column("frozen_possible", sa.Integer(), nullable=True),
+        sa.Column("earned", sa.Float(), nullable=False),
+        sa.Column("possible", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["created_by_id"],
             ["user_account.id"],
