@@ -22,6 +22,7 @@ from cmgraph.config import Settings
 from cmgraph.db import UnitOfWork, create_engine, session_factory
 from cmgraph.domain.accounts import AuthenticationError, authenticate
 from cmgraph.resolvers.context import Context, Reader
+from cmgraph.resolvers.mutations import Mutation
 from cmgraph.resolvers.queries import Query
 from cmgraph.schema.build import build_schema
 
@@ -95,9 +96,16 @@ class _BodyTooLarge(Exception):
 class GraphQLApp(GraphQL[Context | None, None]):
     """Strawberry's ASGI view with our context; the caller is authenticated beforehand."""
 
-    def __init__(self, *args: Any, settings: Settings, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.settings = settings
+        self.sessions = sessions
 
     async def get_context(self, request: Any, response: Any) -> Context | None:
         state = request.scope["state"]
@@ -106,6 +114,7 @@ class GraphQLApp(GraphQL[Context | None, None]):
         return Context(
             principal=state["principal"],
             reader=Reader(state["session"]),
+            sessions=self.sessions,
             settings=self.settings,
             request_id=state["request_id"],
         )
@@ -129,8 +138,10 @@ class GraphQLEndpoint:
 
     def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
-        self.schema = build_schema(Query, settings)
-        self.graphql = GraphQLApp(self.schema, settings=settings, graphql_ide="graphiql")
+        self.schema = build_schema(Query, settings, mutation=Mutation)
+        self.graphql = GraphQLApp(
+            self.schema, settings=settings, sessions=sessions, graphql_ide="graphiql"
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or _wants_ide(scope):

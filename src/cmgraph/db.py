@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -50,11 +50,19 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 class UnitOfWork:
-    """One transaction: everything a service does commits together or not at all."""
+    """One transaction: everything a service does commits together or not at all.
+
+    Work that must happen only once the change is durable (removing files, waking
+    subscribers) is registered with ``after_commit`` and skipped on rollback.
+    """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self._after_commit: list[Callable[[], Awaitable[None]]] = []
         self.session: AsyncSession
+
+    def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
+        self._after_commit.append(callback)
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._sessions()
@@ -67,8 +75,12 @@ class UnitOfWork:
                 await self.session.commit()
             else:
                 await self.session.rollback()
+                self._after_commit.clear()
         finally:
             await self.session.close()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            await callback()
 
 
 @asynccontextmanager

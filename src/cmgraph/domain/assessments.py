@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from cmgraph.db import UnitOfWork
 from cmgraph.domain.enums import (
@@ -29,6 +29,7 @@ from cmgraph.domain.models import (
     TemplateControl,
     TemplateControlAction,
     TemplateVersion,
+    utcnow,
 )
 from cmgraph.domain.permissions import Principal, require_org_role
 from cmgraph.domain.score_upkeep import store_recomputed
@@ -278,3 +279,111 @@ async def _copy_evidence(
         for e in rows
     )
     await uow.session.flush()
+
+
+async def _assessment(uow: UnitOfWork, assessment_id: int, *, live: bool = False) -> Assessment:
+    assessment = await uow.session.get(Assessment, assessment_id, with_for_update=True)
+    if assessment is None:
+        raise not_found("Assessment", "assessmentId")
+    if live and assessment.archived_at is not None:
+        raise DomainError(
+            ErrorCode.INVALID, "The assessment is archived and read-only.", "assessmentId"
+        )
+    return assessment
+
+
+async def rename_assessment(
+    uow: UnitOfWork, actor: Principal, assessment_id: int, name: str
+) -> Assessment:
+    require_org_role(actor, OrgRole.ADMINISTRATOR)
+    assessment = await _assessment(uow, assessment_id, live=True)
+    name = name.strip()
+    if not name:
+        raise DomainError(ErrorCode.INVALID, "An assessment needs a name.", "name")
+    clash = await uow.session.scalar(
+        select(Assessment.id).where(Assessment.name == name, Assessment.id != assessment.id)
+    )
+    if clash is not None:
+        raise DomainError(ErrorCode.DUPLICATE, f"An assessment named {name!r} exists.", "name")
+    assessment.name = name
+    await uow.session.flush()
+    return assessment
+
+
+async def rename_group(uow: UnitOfWork, actor: Principal, group_id: int, name: str) -> Group:
+    require_org_role(actor, OrgRole.ADMINISTRATOR)
+    group = await uow.session.get(Group, group_id, with_for_update=True)
+    if group is None:
+        raise not_found("Group", "groupId")
+    name = name.strip()
+    if not name:
+        raise DomainError(ErrorCode.INVALID, "A group needs a name.", "name")
+    clash = await uow.session.scalar(
+        select(Group.id).where(Group.name == name, Group.id != group.id)
+    )
+    if clash is not None:
+        raise DomainError(ErrorCode.DUPLICATE, f"A group named {name!r} exists.", "name")
+    group.name = name
+    await uow.session.flush()
+    return group
+
+
+async def archive_assessment(uow: UnitOfWork, actor: Principal, assessment_id: int) -> Assessment:
+    """Read-only from now on; its stored score stops moving, which freezes it."""
+    require_org_role(actor, OrgRole.ADMINISTRATOR)
+    assessment = await _assessment(uow, assessment_id, live=True)
+    assessment.archived_at = utcnow()
+    await uow.session.flush()
+    return assessment
+
+
+@dataclass(frozen=True)
+class Deletion:
+    assessment_id: int
+    actions_removed: int
+    files_released: tuple[str, ...]  # sha256 of document evidence that lost its last row
+
+
+async def delete_assessment(uow: UnitOfWork, actor: Principal, assessment_id: int) -> Deletion:
+    """Delete for good; instances no other assessment uses go with it (and their evidence)."""
+    require_org_role(actor, OrgRole.ADMINISTRATOR)
+    session = uow.session
+    assessment = await _assessment(uow, assessment_id)
+    used_here = (
+        select(ControlAction.action_id)
+        .join(Control, Control.id == ControlAction.control_id)
+        .where(Control.assessment_id == assessment.id)
+    )
+    used_elsewhere = (
+        select(ControlAction.action_id)
+        .join(Control, Control.id == ControlAction.control_id)
+        .where(Control.assessment_id != assessment.id)
+    )
+    orphans = list(
+        await session.scalars(
+            select(ImprovementAction.id).where(
+                ImprovementAction.id.in_(used_here), ImprovementAction.id.not_in(used_elsewhere)
+            )
+        )
+    )
+    documents = set(
+        await session.scalars(
+            select(Evidence.sha256).where(
+                Evidence.action_id.in_(orphans), Evidence.sha256.isnot(None)
+            )
+        )
+    )
+    await session.execute(delete(Control).where(Control.assessment_id == assessment.id))
+    await session.execute(
+        update(ImprovementAction)
+        .where(ImprovementAction.parent_id.in_(orphans))
+        .values(parent_id=None, testing_source=TestingSource.MANUAL)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(delete(ImprovementAction).where(ImprovementAction.id.in_(orphans)))
+    await session.delete(assessment)
+    await session.flush()
+    still_used = set(
+        await session.scalars(select(Evidence.sha256).where(Evidence.sha256.in_(documents)))
+    )
+    return Deletion(assessment_id, len(orphans), tuple(sorted(documents - still_used)))

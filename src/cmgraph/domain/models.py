@@ -335,6 +335,7 @@ class ImprovementAction(Base):
     assignee_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
     )
+    assignment_notes: Mapped[str] = mapped_column(Text, default="")
     points: Mapped[int] = mapped_column(Integer)
     earned: Mapped[float] = mapped_column(Float, default=0.0)
     possible: Mapped[int] = mapped_column(Integer, default=0)

@@ -24,6 +24,7 @@ from cmgraph.domain.enums import (
     ImplementationStatus,
     OrgRole,
     Owner,
+    TestingSource,
     TestStatus,
 )
 from cmgraph.domain.errors import DomainError, ErrorCode, forbidden, not_found
@@ -182,6 +183,11 @@ async def change_action(
             raise forbidden("You may not edit this action.")
         if set(changes) & set(TESTING_FIELDS) and not reach.assessable:
             raise forbidden("Test status, test date and testing notes need the assessor role.")
+        _check_testing_source(action, changes)
+    elif source is ChangeSource.AUTOMATION and not (
+        actor.is_automation or actor.has_org_role(OrgRole.ADMINISTRATOR)
+    ):
+        raise forbidden("Only automation service accounts report automated results.")
     if expected_version is not None and expected_version != action.version:
         raise DomainError(
             ErrorCode.CONFLICT,
@@ -211,6 +217,14 @@ async def change_action(
     if not changed:
         return action
     now = utcnow()
+    if (
+        source is ChangeSource.USER
+        and action.testing_source is TestingSource.AUTOMATIC
+        and "test_date" in changed
+    ):
+        # A test date entered by hand is manual testing data: the action leaves automation.
+        new_values["testing_source"] = TestingSource.MANUAL
+        changed.append("testing_source")
     for name in changed:
         session.add(
             HistoryEntry(
@@ -273,6 +287,26 @@ async def change_action(
         )
     await session.flush()
     return action
+
+
+def _check_testing_source(action: ImprovementAction, changes: Mapping[str, Any]) -> None:
+    """DOMAIN.md section 5: inherited and automated fields are not edited by hand."""
+    if action.testing_source is TestingSource.PARENT and set(changes) & set(
+        IMPLEMENTATION_FIELDS + TESTING_FIELDS
+    ):
+        raise _invalid(
+            "testingSource",
+            "This action inherits implementation and testing from its parent action; change "
+            "the parent, or set its testing source to MANUAL first.",
+        )
+    if action.testing_source is TestingSource.AUTOMATIC and {"test_status", "testing_notes"} & set(
+        changes
+    ):
+        raise _invalid(
+            "testingSource",
+            "This action is tested automatically; set its testing source to MANUAL to record "
+            "results by hand.",
+        )
 
 
 def _state(action: ImprovementAction) -> ActionState:

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Executable
 
 from cmgraph.config import Settings
@@ -22,14 +22,14 @@ class Reader:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._lock = asyncio.Lock()
+        self.lock = asyncio.Lock()
 
     async def execute(self, statement: Executable) -> Any:
-        async with self._lock:
+        async with self.lock:
             return await self.session.execute(statement)
 
     async def scalar(self, statement: Executable) -> Any:
-        async with self._lock:
+        async with self.lock:
             return await self.session.scalar(statement)
 
 
@@ -37,11 +37,22 @@ class Reader:
 class Context:
     principal: Principal
     reader: Reader
+    sessions: async_sessionmaker[AsyncSession]  # for units of work (mutations)
     settings: Settings
     request_id: str
     loaders: Any = field(default=None)
 
     def __post_init__(self) -> None:
+        self.loaders = self._new_loaders()
+
+    def _new_loaders(self) -> Any:
         from cmgraph.resolvers.loaders import Loaders
 
-        self.loaders = Loaders(self.reader, self.principal)
+        return Loaders(self.reader, self.principal)
+
+    async def after_write(self) -> None:
+        """Let reads after a committed mutation see it: fresh snapshot, empty loader caches."""
+        async with self.reader.lock:
+            self.reader.session.expunge_all()  # keep already-built objects usable
+            await self.reader.session.rollback()
+        self.loaders = self._new_loaders()

@@ -6,7 +6,8 @@ from cmgraph.config import Settings
 
 
 def schema_sdl() -> str:
+    from cmgraph.resolvers.mutations import Mutation
     from cmgraph.resolvers.queries import Query
     from cmgraph.schema.build import build_schema
 
-    return str(build_schema(Query, Settings())) + "\n"
+    return str(build_schema(Query, Settings(), mutation=Mutation)) + "\n"

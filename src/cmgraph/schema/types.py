@@ -398,6 +398,7 @@ class ImprovementAction(relay.Node):
     test_date: date | None
     testing_notes: str
     additional_notes: str
+    assignment_notes: str
     testing_source: TestingSource
     automation_fraction: float | None
     version: int = strawberry.field(description="Send it back with an edit to detect conflicts.")
@@ -434,6 +435,7 @@ class ImprovementAction(relay.Node):
             test_date=a.test_date,
             testing_notes=a.testing_notes,
             additional_notes=a.additional_notes,
+            assignment_notes=a.assignment_notes,
             testing_source=a.testing_source,
             automation_fraction=a.automation_fraction,
             version=a.version,

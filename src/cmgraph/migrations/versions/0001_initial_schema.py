@@ -264,6 +264,7 @@ def upgrade() -> None:
         sa.Column("parent_id", sa.Integer(), nullable=True),
         sa.Column("automation_fraction", sa.Float(), nullable=True),
         sa.Column("assignee_id", sa.Integer(), nullable=True),
+        sa.Column("assignment_notes", sa.Text(), nullable=False),
         sa.Column("points", sa.Integer(), nullable=False),
         sa.Column("earned", sa.Float(), nullable=False),
         sa.Column("possible", sa.Integer(), nullable=False),

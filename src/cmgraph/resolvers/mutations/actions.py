@@ -1,0 +1,126 @@
+"""Mutations: implementation, testing and assignment (DOMAIN.md sections 4 and 11)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+
+from cmgraph.domain import assignment, workflow
+from cmgraph.resolvers.mutations.base import node_id, perform
+from cmgraph.schema.mutations.actions import (
+    AssignImprovementActionsInput,
+    AssignImprovementActionsPayload,
+    DeleteUserHistoryInput,
+    DeleteUserHistoryPayload,
+    ReassignUserActionsInput,
+    ReassignUserActionsPayload,
+    UpdateActionPayload,
+    UpdateImplementationInput,
+    UpdateTestingInput,
+)
+from cmgraph.schema.types import ImprovementAction
+
+
+def provided(input: Any, *names: str) -> dict[str, Any]:
+    """The input fields the client actually sent, by domain field name."""
+    return {n: getattr(input, n) for n in names if getattr(input, n) is not strawberry.UNSET}
+
+
+async def load_actions(info: strawberry.Info, ids: list[int]) -> list[ImprovementAction]:
+    records = await info.context.loaders.action.load_many(ids)
+    return [ImprovementAction.from_record(r) for r in records if r is not None]
+
+
+async def _update(info: strawberry.Info, input: Any, names: tuple[str, ...]) -> UpdateActionPayload:
+    changes = provided(input, *names)
+    for notes in ("implementation_notes", "testing_notes", "additional_notes"):
+        if notes in changes and changes[notes] is None:
+            changes[notes] = ""
+    for status in ("implementation_status", "test_status"):
+        if status in changes and changes[status] is None:
+            changes.pop(status)  # a status cannot be cleared, only changed
+
+    async def work(uow, actor):  # type: ignore[no-untyped-def]
+        action_id = node_id(input.action_id, "ImprovementAction", "actionId")
+        return await workflow.change_action(
+            uow, actor, action_id, changes, expected_version=input.version
+        )
+
+    outcome = await perform(info, work)
+    actions = await load_actions(info, [outcome.value.id]) if outcome.value else []
+    return UpdateActionPayload(
+        improvement_action=actions[0] if actions else None, user_errors=outcome.user_errors
+    )
+
+
+@strawberry.type
+class ActionMutations:
+    @strawberry.mutation(description="Change implementation status, date or notes.")
+    async def update_implementation(
+        self, info: strawberry.Info, input: UpdateImplementationInput
+    ) -> UpdateActionPayload:
+        return await _update(info, input, workflow.IMPLEMENTATION_FIELDS)
+
+    @strawberry.mutation(
+        description="Change test status, date, testing notes (assessors) or additional notes."
+    )
+    async def update_testing(
+        self, info: strawberry.Info, input: UpdateTestingInput
+    ) -> UpdateActionPayload:
+        return await _update(info, input, (*workflow.TESTING_FIELDS, *workflow.OTHER_FIELDS))
+
+    @strawberry.mutation(description="Assign, reassign or (with no assignee) unassign actions.")
+    async def assign_improvement_actions(
+        self, info: strawberry.Info, input: AssignImprovementActionsInput
+    ) -> AssignImprovementActionsPayload:
+        async def work(uow, actor):  # type: ignore[no-untyped-def]
+            ids = [node_id(g, "ImprovementAction", "actionIds") for g in input.action_ids]
+            assignee = (
+                node_id(input.assignee_id, "User", "assigneeId") if input.assignee_id else None
+            )
+            return await assignment.assign_actions(
+                uow, actor, ids, assignee, notes=input.notes, notify=input.notify
+            )
+
+        outcome = await perform(info, work)
+        actions = await load_actions(info, [a.id for a in outcome.value or []])
+        return AssignImprovementActionsPayload(
+            improvement_actions=actions, user_errors=outcome.user_errors
+        )
+
+    @strawberry.mutation(description="Move all of one user's actions to another user.")
+    async def reassign_user_actions(
+        self, info: strawberry.Info, input: ReassignUserActionsInput
+    ) -> ReassignUserActionsPayload:
+        outcome = await perform(
+            info,
+            lambda uow, actor: assignment.reassign_user_actions(
+                uow,
+                actor,
+                node_id(input.from_user_id, "User", "fromUserId"),
+                node_id(input.to_user_id, "User", "toUserId"),
+                notify=input.notify,
+            ),
+        )
+        return ReassignUserActionsPayload(
+            reassigned_count=len(outcome.value) if outcome.value is not None else None,
+            user_errors=outcome.user_errors,
+        )
+
+    @strawberry.mutation(
+        description="Unassign a user everywhere and show them as a removed user on evidence "
+        "and history. Owners only."
+    )
+    async def delete_user_history(
+        self, info: strawberry.Info, input: DeleteUserHistoryInput
+    ) -> DeleteUserHistoryPayload:
+        outcome = await perform(
+            info,
+            lambda uow, actor: assignment.delete_user_history(
+                uow, actor, node_id(input.user_id, "User", "userId")
+            ),
+        )
+        return DeleteUserHistoryPayload(
+            unassigned_count=outcome.value, user_errors=outcome.user_errors
+        )
