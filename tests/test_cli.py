@@ -25,7 +25,7 @@ def cli(env: dict[str, str], *args: str) -> str:
 
 def test_operator_flow(tmp_path: Path) -> None:
     env = {"CMGRAPH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}"}
-    assert "database at revision 0001" in cli(env, "db", "upgrade")
+    assert "database at revision 0002" in cli(env, "db", "upgrade")
     assert "OWNER" in cli(
         env, "users", "add", "Ann@Example.test", "--name", "Ann", "--role", "OWNER"
     )

@@ -137,3 +137,35 @@ class EventType(StrEnum):
     TEST_STATUS_CHANGE = "TEST_STATUS_CHANGE"
     SCORE_CHANGE = "SCORE_CHANGE"
     UPDATE_AVAILABLE = "UPDATE_AVAILABLE"
+
+
+class Severity(StrEnum):
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+
+
+class AlertTrigger(StrEnum):
+    EVERY_MATCH = "EVERY_MATCH"
+    THRESHOLD = "THRESHOLD"
+
+
+class AlertStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    INVESTIGATING = "INVESTIGATING"
+    RESOLVED = "RESOLVED"
+    DISMISSED = "DISMISSED"
+
+
+OPEN_ALERT_STATUSES = frozenset({AlertStatus.ACTIVE, AlertStatus.INVESTIGATING})
+
+
+class NotificationKind(StrEnum):
+    ALERT = "ALERT"
+    ASSIGNMENT = "ASSIGNMENT"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    DEAD = "DEAD"

@@ -31,15 +31,20 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from cmgraph.domain.enums import (
+    AlertStatus,
+    AlertTrigger,
     AutomaticTesting,
     ChangeSource,
     Enforcement,
     EvidenceKind,
     ImplementationStatus,
     ImplementationType,
+    NotificationKind,
+    NotificationStatus,
     OrgRole,
     Owner,
     Purpose,
+    Severity,
     TestingSource,
     TestStatus,
 )
@@ -399,3 +404,109 @@ class Event(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Lease of the evaluator working on it; a crashed worker's lease simply runs out.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AlertPolicy(Base):
+    """What to watch for and whom to tell (DOMAIN.md section 12).
+
+    ``conditions`` is a list of ``{"type": EventType, ...narrowing}``; ``scope`` holds id and
+    name lists (empty: everything). ``recipient_roles`` lets the default policy follow whoever
+    holds a role now, rather than a list frozen at migration time.
+    """
+
+    __tablename__ = "alert_policy"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    conditions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    scope: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    severity: Mapped[Severity] = mapped_column(enum_column(Severity), default=Severity.MEDIUM)
+    trigger: Mapped[AlertTrigger] = mapped_column(
+        enum_column(AlertTrigger), default=AlertTrigger.EVERY_MATCH
+    )
+    threshold_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    threshold_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    aggregation_seconds: Mapped[int] = mapped_column(Integer, default=60)
+    recipient_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    recipient_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Alert(Base):
+    """Matches of one policy, joined while its aggregation window is open."""
+
+    __tablename__ = "alert"
+    __table_args__ = (Index("ix_alert_policy_id_status", "policy_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alert_policy.id", ondelete="SET NULL"), nullable=True
+    )
+    # Kept so the alert still says what raised it after the policy is deleted.
+    policy_snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    severity: Mapped[Severity] = mapped_column(enum_column(Severity))
+    status: Mapped[AlertStatus] = mapped_column(
+        enum_column(AlertStatus), default=AlertStatus.ACTIVE
+    )
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    window_ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AlertMatch(Base):
+    """One event matched by one policy; the unique key makes re-processing harmless."""
+
+    __tablename__ = "alert_match"
+    __table_args__ = (
+        UniqueConstraint("policy_id", "event_id"),
+        Index("ix_alert_match_policy_id_matched_at", "policy_id", "matched_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("alert_policy.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
+    alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alert.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    matched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Notification(Base):
+    """One email to one recipient: the outbox the sender works through, surviving restarts."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        UniqueConstraint("kind", "subject_id", "recipient_id"),
+        Index("ix_notification_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[NotificationKind] = mapped_column(enum_column(NotificationKind))
+    # The alert id for ALERT, the event id for ASSIGNMENT.
+    subject_id: Mapped[int] = mapped_column(Integer)
+    recipient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+    recipient_email: Mapped[str] = mapped_column(String(320))
+    status: Mapped[NotificationStatus] = mapped_column(
+        enum_column(NotificationStatus), default=NotificationStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
