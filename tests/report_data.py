@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cmgraph.db import UnitOfWork
 from cmgraph.domain.assessments import NewAssessment, create_assessment
+from cmgraph.domain.assignment import MAX_ACTIONS_PER_ASSIGNMENT, assign_actions
 from cmgraph.domain.enums import ImplementationStatus, TestStatus
 from cmgraph.domain.evidence import add_evidence_link
 from cmgraph.domain.models import ActionDefinition, Control, ControlAction, ImprovementAction
@@ -109,7 +110,8 @@ async def build_report_assessment(
     """Import ``catalog``, create assessment ``name`` in new group ``group``, fill it in.
 
     Actions are visited in control order (then action key); the ``index``-th gets the state
-    of ``action_changes`` and the links of ``evidence_links``. Returns the assessment id.
+    of ``action_changes`` and the links of ``evidence_links``, and every other one is
+    assigned to ``owner``. Returns the assessment id.
     """
     async with UnitOfWork(sessions) as uow:
         imported = await import_catalog(uow, catalog)
@@ -136,6 +138,10 @@ async def build_report_assessment(
                 await change_action(uow, owner, action_id, changes, today=today)
             for link_name, url in evidence_links(index, key):
                 await add_evidence_link(uow, owner, action_id, link_name, url)
+        assigned = list(keys)[::2]
+        for start in range(0, len(assigned), MAX_ACTIONS_PER_ASSIGNMENT):
+            chunk = assigned[start : start + MAX_ACTIONS_PER_ASSIGNMENT]
+            await assign_actions(uow, owner, chunk, owner.user_id, notify=False)
     return assessment_id
 
 

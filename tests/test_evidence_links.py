@@ -22,7 +22,7 @@ from cmgraph.domain.enums import (
     TestingSource,
 )
 from cmgraph.domain.errors import DomainError, ErrorCode
-from cmgraph.domain.evidence import add_evidence_link
+from cmgraph.domain.evidence import add_evidence_link, delete_evidence
 from cmgraph.domain.models import (
     ActionDefinition,
     Assessment,
@@ -274,3 +274,60 @@ async def test_evidence_on_automatic_action_switches_it_to_manual(uow, world: Wo
             .order_by(HistoryEntry.id)
         )
         assert fields.all() == ["evidence", "testing_source"]
+
+
+async def test_callers_who_cannot_read_the_action_get_not_found(uow, world: World):
+    async with uow() as u:
+        stranger = await accounts.create_user(u, "nobody@example.test", "No Body", None)
+        as_stranger = await accounts.principal_for(u, stranger)
+    with pytest.raises(DomainError) as caught:
+        async with uow() as u:
+            await add_evidence_link(
+                u, as_stranger, world.actions["ev:doc"], "Link", "https://example.test/"
+            )
+    assert caught.value.code is ErrorCode.NOT_FOUND
+
+
+async def test_deleting_a_link_writes_history_and_event(uow, world: World):
+    async with uow() as u:
+        link = await add_evidence_link(
+            u, world.contributor, world.actions["ev:doc"], "Wiki", "https://example.test/"
+        )
+    async with uow() as u:
+        removed = await delete_evidence(u, world.contributor, link.id)
+    assert removed.id == link.id
+    async with uow() as u:
+        assert await u.session.get(Evidence, link.id) is None
+        history = await u.session.scalars(select(HistoryEntry.new_value).order_by(HistoryEntry.id))
+        assert history.all() == ["added link Wiki", "removed link Wiki"]
+        event = await u.session.scalar(select(Event).order_by(Event.id.desc()).limit(1))
+        assert event is not None
+        assert event.type == EventType.EVIDENCE_CHANGE.value
+        assert (event.payload["change"], event.payload["kind"]) == ("REMOVED", "LINK")
+        assert event.payload["evidenceId"] == link.id
+
+
+async def test_deletion_checks_access_and_archive(uow, world: World):
+    async with uow() as u:
+        link = await add_evidence_link(
+            u, world.contributor, world.actions["ev:doc"], "Wiki", "https://example.test/"
+        )
+    with pytest.raises(DomainError) as caught:
+        async with uow() as u:
+            await delete_evidence(u, world.reader, link.id)
+    assert caught.value.code is ErrorCode.FORBIDDEN
+    with pytest.raises(DomainError) as caught:
+        async with uow() as u:
+            await delete_evidence(u, world.contributor, 987654)
+    assert caught.value.code is ErrorCode.NOT_FOUND
+
+    async with uow() as u:
+        assessment = await u.session.get(Assessment, world.assessment_id)
+        assert assessment is not None
+        assessment.archived_at = utcnow()
+    before = await _counts(uow)
+    with pytest.raises(DomainError) as caught:
+        async with uow() as u:
+            await delete_evidence(u, world.owner, link.id)
+    assert caught.value.code is ErrorCode.INVALID
+    assert await _counts(uow) == before

@@ -17,7 +17,7 @@ from tests.report_data import REPORT_QUERY, build_report_assessment, count_state
 LOW = "NIST_SP-800-53_rev5_LOW-baseline-resolved-profile_catalog-min.json"
 HIGH = "NIST_SP-800-53_rev5_HIGH-baseline-resolved-profile_catalog-min.json"
 MAX_STATEMENTS = 20
-OWNER_NAME = "Olivia Owner"  # the conftest ``owner``, who adds all evidence
+OWNER_NAME = "Olivia Owner"  # the conftest ``owner``: adds all evidence, is the assignee
 
 
 async def _stored(db: Any, assessment_id: int) -> tuple[int, dict[str, Any], dict[str, list[str]]]:
@@ -91,6 +91,9 @@ async def test_nested_report_reads_in_a_constant_number_of_statements(
         assert {a["id"]: [e["id"] for e in a["evidence"]] for a in actions} == evidence
         assert all(a["evidence"] for a in actions)
         assert {e["uploadedBy"]["name"] for a in actions for e in a["evidence"]} == {OWNER_NAME}
+        assignees = [a["assignee"] for a in actions]
+        assert {a["name"] for a in assignees if a is not None} == {OWNER_NAME}
+        assert None in assignees
         assert all(e["url"].startswith("https://") for a in actions for e in a["evidence"])
         assert {a["implementationStatus"] for a in actions} >= {
             "IMPLEMENTED",

@@ -1,11 +1,11 @@
-"""The ASGI application: GraphQL at /graphql, health at /healthz."""
+"""The ASGI application: GraphQL at /graphql, evidence files under /evidence, /healthz."""
 
 from __future__ import annotations
 
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -19,8 +19,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from cmgraph.config import Settings
-from cmgraph.db import UnitOfWork, create_engine, session_factory
-from cmgraph.domain.accounts import AuthenticationError, authenticate
+from cmgraph.db import create_engine, session_factory
+from cmgraph.evidence_http import evidence_body_limits, evidence_routes
+from cmgraph.http_auth import authenticate_request, error_response
 from cmgraph.resolvers.context import Context, Reader
 from cmgraph.resolvers.mutations import Mutation
 from cmgraph.resolvers.queries import Query
@@ -31,20 +32,18 @@ log = logging.getLogger("cmgraph.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-def error_response(status: int, code: str, message: str, **headers: str) -> JSONResponse:
-    return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": code}}]},
-        status_code=status,
-        headers=headers or None,
-    )
-
-
 class RequestContextMiddleware:
-    """Gives every request an id (echoed in ``X-Request-ID``) and caps the request body."""
+    """Gives every request an id (echoed in ``X-Request-ID``) and caps the request body.
 
-    def __init__(self, app: ASGIApp, max_body: int) -> None:
+    ``body_limits`` raises the cap for given paths (file uploads) above ``max_body``.
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_body: int, body_limits: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body = max_body
+        self.body_limits = dict(body_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -54,10 +53,11 @@ class RequestContextMiddleware:
         supplied = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        max_body = self.body_limits.get(scope["path"], self.max_body)
 
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            await self._too_large(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > max_body:
+            await self._too_large(max_body, scope, receive, send)
             return
 
         received = 0
@@ -67,7 +67,7 @@ class RequestContextMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
+                if received > max_body:
                     raise _BodyTooLarge
             return message
 
@@ -80,11 +80,11 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, limited_receive, send_with_id)
         except _BodyTooLarge:
-            await self._too_large(scope, receive, send_with_id)
+            await self._too_large(max_body, scope, receive, send_with_id)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _too_large(self, limit: int, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(
-            413, "PAYLOAD_TOO_LARGE", f"Request body is larger than {self.max_body} bytes."
+            413, "PAYLOAD_TOO_LARGE", f"Request body is larger than {limit} bytes."
         )
         await response(scope, receive, send)
 
@@ -127,12 +127,6 @@ def _wants_ide(scope: Scope) -> bool:
     return b"text/html" in accept
 
 
-def _bearer(scope: Scope) -> str | None:
-    value = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
-    scheme, _, token = value.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
 class GraphQLEndpoint:
     """Serves /graphql: authenticate, open a read session, run the operation, close."""
 
@@ -147,27 +141,9 @@ class GraphQLEndpoint:
         if scope["type"] != "http" or _wants_ide(scope):
             await self.graphql(scope, receive, send)
             return
-        token = _bearer(scope)
-        if token is None:
-            response = error_response(
-                401,
-                "UNAUTHENTICATED",
-                "Authentication required: send `Authorization: Bearer <API token>`.",
-                **{"WWW-Authenticate": "Bearer"},
-            )
-            await response(scope, receive, send)
-            return
-        try:
-            async with UnitOfWork(self.sessions) as uow:
-                principal = await authenticate(uow, token)
-        except AuthenticationError as exc:
-            response = error_response(
-                401,
-                "UNAUTHENTICATED",
-                str(exc),
-                **{"WWW-Authenticate": 'Bearer error="invalid_token"'},
-            )
-            await response(scope, receive, send)
+        principal = await authenticate_request(scope, self.sessions)
+        if isinstance(principal, Response):
+            await principal(scope, receive, send)
             return
         async with self.sessions() as session:
             scope["state"]["principal"] = principal
@@ -180,7 +156,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     settings = settings or Settings.from_env()
     owns_engine = engine is None
     engine = engine or create_engine(settings.database_url)
-    graphql = GraphQLEndpoint(settings, session_factory(engine))
+    sessions = session_factory(engine)
+    graphql = GraphQLEndpoint(settings, sessions)
 
     async def healthz(request: Request) -> Response:
         try:
@@ -201,7 +178,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            *evidence_routes(settings, sessions),
         ],
         lifespan=lifespan,
     )
-    return RequestContextMiddleware(app, settings.max_request_bytes)
+    return RequestContextMiddleware(app, settings.max_request_bytes, evidence_body_limits(settings))

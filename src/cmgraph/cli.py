@@ -300,6 +300,12 @@ def _report_import(result: Any) -> None:
         typer.echo(
             f"template {result.template.key!r} unchanged at version {result.version.version}"
         )
+    if result.actions_pending_update or result.assessments_pending_update:
+        typer.echo(
+            f"pending updates: {result.actions_pending_update} improvement actions, "
+            f"{result.assessments_pending_update} assessments; an administrator accepts them "
+            "with acceptActionUpdate, acceptAllActionUpdates or acceptAssessmentUpdate"
+        )
 
 
 @schema_app.command("export")

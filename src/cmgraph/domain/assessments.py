@@ -16,6 +16,7 @@ from cmgraph.domain.enums import (
     TestStatus,
 )
 from cmgraph.domain.errors import DomainError, ErrorCode, not_found
+from cmgraph.domain.evidence import release_files
 from cmgraph.domain.models import (
     ActionDefinition,
     ActionDefinitionVersion,
@@ -386,4 +387,6 @@ async def delete_assessment(uow: UnitOfWork, actor: Principal, assessment_id: in
     still_used = set(
         await session.scalars(select(Evidence.sha256).where(Evidence.sha256.in_(documents)))
     )
-    return Deletion(assessment_id, len(orphans), tuple(sorted(documents - still_used)))
+    released = tuple(sorted(documents - still_used))
+    release_files(uow, released)
+    return Deletion(assessment_id, len(orphans), released)

@@ -4,20 +4,43 @@ Links are stored as given (after trimming) once they pass a strict check: only a
 ``http``/``https`` URLs with a host, because the front ends render them as clickable links and
 anything else (``javascript:``, ``data:``, ``file:``, relative paths) would be an injection
 vector or meaningless to other readers.
+
+Documents are files already streamed to content-addressed storage (``cmgraph.storage``); the
+services here decide whether a row may point at them. The extension must be one of the
+accepted ones and the bytes must look like it (magic numbers; OOXML archives must hold their
+application's folder; text must decode cleanly), so a renamed executable or a PDF posing as
+an image is refused. The stored content type comes from the extension, never from the
+client. Several rows may share one file; a file goes only once no row references it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import codecs
+import logging
+import re
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from cmgraph.db import UnitOfWork
 from cmgraph.domain.enums import (
+    FAILED_TEST_STATUSES,
     ChangeSource,
     EventType,
     EvidenceKind,
     Owner,
     TestingSource,
+    TestStatus,
 )
 from cmgraph.domain.errors import DomainError, ErrorCode, forbidden, not_found
 from cmgraph.domain.models import (
@@ -28,12 +51,78 @@ from cmgraph.domain.models import (
     ImprovementAction,
     utcnow,
 )
-from cmgraph.domain.permissions import Principal
-from cmgraph.domain.workflow import action_reach
+from cmgraph.domain.permissions import Principal, readable_actions
+from cmgraph.domain.workflow import Reach, action_reach
+from cmgraph.storage import Storage, StoredFile, attached
+
+log = logging.getLogger("cmgraph.evidence")
 
 MAX_NAME_LENGTH = 300
 MAX_URL_LENGTH = 2000
 LINK_SCHEMES = frozenset({"http", "https"})
+# Once an action's result is recorded, the evidence behind it stays as it was.
+LOCKED_TEST_STATUSES = frozenset({TestStatus.PASSED, TestStatus.OUT_OF_SCOPE}) | (
+    FAILED_TEST_STATUSES
+)
+
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP = b"PK\x03\x04"
+_READ_CHUNK = 64 * 1024
+# Bidirectional overrides can make "evil\u202etxt.exe" display as "evilexe.txt".
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+@dataclass(frozen=True)
+class DocumentType:
+    content_type: str
+    magic: bytes = b""  # the file must start with it
+    zip_folder: str = ""  # an OOXML package must contain entries under it
+    text: bool = False  # UTF-8, or UTF-16 with a byte order mark, and no NUL
+
+
+DOCUMENT_TYPES: dict[str, DocumentType] = {
+    "doc": DocumentType("application/msword", _OLE2),
+    "docx": DocumentType(
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document", _ZIP, "word/"
+    ),
+    "xls": DocumentType("application/vnd.ms-excel", _OLE2),
+    "xlsx": DocumentType(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", _ZIP, "xl/"
+    ),
+    "ppt": DocumentType("application/vnd.ms-powerpoint", _OLE2),
+    "pptx": DocumentType(
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation", _ZIP, "ppt/"
+    ),
+    "txt": DocumentType("text/plain", text=True),
+    "csv": DocumentType("text/csv", text=True),
+    "pdf": DocumentType("application/pdf", b"%PDF-"),
+    "jpg": DocumentType("image/jpeg", b"\xff\xd8\xff"),
+    "jpeg": DocumentType("image/jpeg", b"\xff\xd8\xff"),
+    "png": DocumentType("image/png", b"\x89PNG\r\n\x1a\n"),
+    "mkv": DocumentType("video/x-matroska", b"\x1a\x45\xdf\xa3"),
+    "zip": DocumentType("application/zip", _ZIP),
+    "rar": DocumentType("application/vnd.rar", b"Rar!\x1a\x07"),
+}
+
+
+class FileProblem(StrEnum):
+    TOO_LARGE = "TOO_LARGE"
+    UNSUPPORTED_TYPE = "UNSUPPORTED_TYPE"
+    CONTENT_MISMATCH = "CONTENT_MISMATCH"
+    EMPTY = "EMPTY"
+
+
+class RejectedFile(DomainError):
+    """A file refused for its size, type or content (INVALID on field ``file``)."""
+
+    def __init__(self, problem: FileProblem, message: str) -> None:
+        super().__init__(ErrorCode.INVALID, message, "file")
+        self.problem = problem
+
+
+# -- links --------------------------------------------------------------------------------
 
 
 def clean_link_name(name: str) -> str:
@@ -79,13 +168,263 @@ async def add_evidence_link(
     """Attach a named link to an action, with history and an EVIDENCE_CHANGE event.
 
     Permission comes before validation so that callers without access learn nothing about
-    the action. Adding evidence by hand to an AUTOMATIC action switches it to MANUAL testing
-    (DOMAIN.md section 5), recorded like any other field change.
+    the action.
+    """
+    action, reach = await _editable_action(uow, actor, action_id)
+    evidence = Evidence(
+        action_id=action.id,
+        kind=EvidenceKind.LINK,
+        name=clean_link_name(name),
+        url=clean_link_url(url),
+        uploaded_by_id=actor.user_id,
+        uploaded_at=utcnow(),
+    )
+    return await _attach(uow, actor, action, reach, evidence)
+
+
+# -- documents ----------------------------------------------------------------------------
+
+
+def clean_file_name(filename: str) -> str:
+    """The display name of an upload: its last path segment without control characters."""
+    name = re.split(r"[/\\]", filename or "")[-1]
+    name = unicodedata.normalize("NFC", name)
+    name = "".join(
+        ch
+        for ch in name
+        if ch not in _BIDI_CONTROLS and unicodedata.category(ch) not in ("Cc", "Cs", "Zl", "Zp")
+    )
+    return name.strip()
+
+
+def document_type(name: str) -> tuple[str, DocumentType]:
+    """The lower-case extension of a cleaned file name and its type, else UNSUPPORTED_TYPE."""
+    _, dot, extension = name.rpartition(".")
+    extension = extension.lower()
+    if not dot or extension not in DOCUMENT_TYPES:
+        raise RejectedFile(
+            FileProblem.UNSUPPORTED_TYPE,
+            f"Files of this type are not accepted ({name or 'no name'}). Accepted: "
+            + ", ".join(DOCUMENT_TYPES)
+            + ".",
+        )
+    return extension, DOCUMENT_TYPES[extension]
+
+
+def _shorten(name: str, extension: str) -> str:
+    if len(name) <= MAX_NAME_LENGTH:
+        return name
+    return name[: MAX_NAME_LENGTH - len(extension) - 1].rstrip() + "." + extension
+
+
+def check_content(path: Path, extension: str) -> str:
+    """The content type to store if the bytes at ``path`` match ``extension``.
+
+    Reads the file (blocking): run it in a thread.
+    """
+    kind = DOCUMENT_TYPES[extension]
+    mismatch = RejectedFile(
+        FileProblem.CONTENT_MISMATCH,
+        f"The content of the file is not a valid .{extension} file.",
+    )
+    with path.open("rb") as handle:
+        if kind.text:
+            charset = _text_charset(handle)
+            if charset is None:
+                raise mismatch
+            return f"{kind.content_type}; charset={charset}"
+        if handle.read(len(kind.magic)) != kind.magic:
+            raise mismatch
+    if kind.zip_folder:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError):
+            raise mismatch from None
+        if not any(n.startswith(kind.zip_folder) for n in names):
+            raise mismatch
+    return kind.content_type
+
+
+def _text_charset(handle: Any) -> str | None:
+    """``utf-8`` or ``utf-16`` if the whole stream decodes cleanly without NUL, else None."""
+    head = handle.read(2)
+    charset = "utf-16" if head in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
+    decoder = codecs.getincrementaldecoder(charset)("strict")
+    chunk = head
+    try:
+        while chunk:
+            if "\x00" in decoder.decode(chunk):
+                return None
+            chunk = handle.read(_READ_CHUNK)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    return charset
+
+
+async def upload_evidence_document(
+    uow: UnitOfWork,
+    actor: Principal,
+    action_id: int,
+    filename: str,
+    stored: StoredFile,
+    *,
+    max_bytes: int,
+) -> Evidence:
+    """Attach a stored file to an action as a DOCUMENT, after checking its type and content.
+
+    The caller streamed the file to storage first and ends with ``settle_upload`` whatever
+    happens here, so a refused or rolled-back upload leaves no file behind.
+    """
+    action, reach = await _editable_action(uow, actor, action_id)
+    name = clean_file_name(filename)
+    extension, _ = document_type(name)
+    if stored.size > max_bytes:
+        raise RejectedFile(
+            FileProblem.TOO_LARGE, f"Files are limited to {max_bytes} bytes; this one is larger."
+        )
+    if stored.size == 0:
+        raise RejectedFile(FileProblem.EMPTY, "The file is empty.")
+    # Read through the upload's pin: the shared content file may be swapped meanwhile.
+    content_type = await asyncio.to_thread(check_content, stored.pin, extension)
+    evidence = Evidence(
+        action_id=action.id,
+        kind=EvidenceKind.DOCUMENT,
+        name=_shorten(name, extension),
+        sha256=stored.sha256,
+        size=stored.size,
+        content_type=content_type,
+        uploaded_by_id=actor.user_id,
+        uploaded_at=utcnow(),
+    )
+    return await _attach(uow, actor, action, reach, evidence)
+
+
+async def check_may_attach(uow: UnitOfWork, actor: Principal, action_id: int) -> None:
+    """Refuse early, before a client sends a whole file, what the upload would refuse."""
+    await _editable_action(uow, actor, action_id)
+
+
+async def settle_upload(
+    storage: Storage,
+    sessions: Callable[[], AsyncSession],
+    stored: StoredFile,
+    *,
+    committed: bool,
+) -> None:
+    """After an upload's transaction: keep its file, or remove it if no row references it."""
+    async with storage.locked():
+        if committed:
+            await storage.keep(stored)
+            return
+        await storage.discard(stored)
+        if await _unreferenced(sessions, [stored.sha256]):
+            await storage.delete(stored.sha256)
+
+
+async def readable_document(
+    session: AsyncSession, actor: Principal, evidence_id: int
+) -> Evidence | None:
+    """The DOCUMENT evidence if the actor may read its action (any of its assessments)."""
+    return await session.scalar(
+        select(Evidence)
+        .join(ImprovementAction, ImprovementAction.id == Evidence.action_id)
+        .where(
+            Evidence.id == evidence_id,
+            Evidence.kind == EvidenceKind.DOCUMENT,
+            readable_actions(actor),
+        )
+    )
+
+
+# -- deletion -----------------------------------------------------------------------------
+
+
+async def delete_evidence(uow: UnitOfWork, actor: Principal, evidence_id: int) -> Evidence:
+    """Remove a link or document, with history and an EVIDENCE_CHANGE event.
+
+    Refused once the action's test status records a result (passed, failed, out of scope):
+    the evidence is what that result rests on. A document's file goes after commit if no
+    other row shares it.
+    """
+    session = uow.session
+    evidence = await session.get(Evidence, evidence_id)
+    if evidence is None:
+        raise not_found("Evidence", "evidenceId")
+    action, reach = await _editable_action(
+        uow, actor, evidence.action_id, field="evidenceId", doing="remove evidence from"
+    )
+    if action.test_status in LOCKED_TEST_STATUSES:
+        raise DomainError(
+            ErrorCode.INVALID,
+            f"Evidence cannot be deleted while the action's test status is "
+            f"{action.test_status.value}; evidence behind a recorded test result stays.",
+            "evidenceId",
+        )
+    now = utcnow()
+    await session.delete(evidence)
+    _history(uow, actor, action.id, [("evidence", None, f"removed {_word(evidence)}")], now)
+    session.add(_event(actor, action.id, reach, evidence, "REMOVED", now))
+    await session.flush()
+    if evidence.sha256:
+        release_files(uow, [evidence.sha256])
+    return evidence
+
+
+def release_files(uow: UnitOfWork, digests: Iterable[str]) -> None:
+    """Once ``uow`` commits, remove the files of ``digests`` that no evidence row references.
+
+    The check runs again after commit, under the storage lock, so an upload of the same
+    content that committed meanwhile keeps its file. Nothing happens on rollback.
+    """
+    wanted = sorted(set(digests))
+    storage = attached(uow.session)
+    if not wanted or storage is None:
+        return
+    bind = uow.session.bind
+
+    async def collect() -> None:
+        try:
+            async with storage.locked():
+                for digest in await _unreferenced(lambda: AsyncSession(bind=bind), wanted):
+                    await storage.delete(digest)
+        except Exception:
+            # The change is committed; a file left behind is only wasted space.
+            log.exception("could not remove released evidence files %s", wanted)
+
+    uow.after_commit(collect)
+
+
+async def _unreferenced(sessions: Callable[[], AsyncSession], digests: list[str]) -> list[str]:
+    async with sessions() as session:
+        used = set(
+            await session.scalars(
+                select(Evidence.sha256).where(Evidence.sha256.in_(digests)).distinct()
+            )
+        )
+    return [d for d in digests if d not in used]
+
+
+# -- shared steps -------------------------------------------------------------------------
+
+
+async def _editable_action(
+    uow: UnitOfWork,
+    actor: Principal,
+    action_id: int,
+    *,
+    field: str = "actionId",
+    doing: str = "add evidence to",
+) -> tuple[ImprovementAction, Reach]:
+    """The action, locked, if the actor may change its evidence (CONTRIBUTOR, live, customer).
+
+    Callers who may not even read the action get NOT_FOUND, so ids reveal nothing.
     """
     session = uow.session
     action = await session.get(ImprovementAction, action_id, with_for_update=True)
-    if action is None:
-        raise not_found("Improvement action", "actionId")
+    if action is None or not await _readable(session, actor, action_id):
+        raise not_found("Improvement action" if field == "actionId" else "Evidence", field)
     definition = await session.get(ActionDefinition, action.definition_id)
     assert definition is not None
     if definition.owner is Owner.PROVIDER:
@@ -93,24 +432,40 @@ async def add_evidence_link(
     reach = await action_reach(uow, actor, action_id)
     if not reach.assessment_ids:
         raise DomainError(
-            ErrorCode.INVALID, "The action belongs only to archived assessments.", "actionId"
+            ErrorCode.INVALID, "The action belongs only to archived assessments.", field
         )
     if not reach.editable:
-        raise forbidden("You may not add evidence to this action.")
-    name = clean_link_name(name)
-    url = clean_link_url(url)
+        raise forbidden(f"You may not {doing} this action.")
+    return action, reach
 
-    now = utcnow()
-    evidence = Evidence(
-        action_id=action.id,
-        kind=EvidenceKind.LINK,
-        name=name,
-        url=url,
-        uploaded_by_id=actor.user_id,
-        uploaded_at=now,
+
+async def _readable(session: AsyncSession, actor: Principal, action_id: int) -> bool:
+    if actor.sees_everything:
+        return True
+    found = await session.scalar(
+        select(ImprovementAction.id).where(
+            ImprovementAction.id == action_id, readable_actions(actor)
+        )
     )
+    return found is not None
+
+
+async def _attach(
+    uow: UnitOfWork,
+    actor: Principal,
+    action: ImprovementAction,
+    reach: Reach,
+    evidence: Evidence,
+) -> Evidence:
+    """Add the row with history and event; evidence added by hand ends automatic testing.
+
+    DOMAIN.md section 5: adding evidence to an AUTOMATIC action switches it to MANUAL,
+    recorded like any other field change.
+    """
+    session = uow.session
+    now = evidence.uploaded_at
     session.add(evidence)
-    history: list[tuple[str, Any, Any]] = [("evidence", None, f"added link {name}")]
+    history: list[tuple[str, Any, Any]] = [("evidence", None, f"added {_word(evidence)}")]
     if action.testing_source is TestingSource.AUTOMATIC:
         history.append(
             ("testing_source", TestingSource.AUTOMATIC.value, TestingSource.MANUAL.value)
@@ -118,9 +473,28 @@ async def add_evidence_link(
         action.testing_source = TestingSource.MANUAL
         action.version += 1
         action.updated_at = now
-    session.add_all(
+    _history(uow, actor, action.id, history, now)
+    await session.flush()
+    session.add(_event(actor, action.id, reach, evidence, "ADDED", now))
+    await session.flush()
+    return evidence
+
+
+def _word(evidence: Evidence) -> str:
+    kind = "link" if evidence.kind is EvidenceKind.LINK else "document"
+    return f"{kind} {evidence.name}"
+
+
+def _history(
+    uow: UnitOfWork,
+    actor: Principal,
+    action_id: int,
+    changes: list[tuple[str, Any, Any]],
+    now: datetime,
+) -> None:
+    uow.session.add_all(
         HistoryEntry(
-            action_id=action.id,
+            action_id=action_id,
             field=field,
             old_value=old,
             new_value=new,
@@ -128,24 +502,29 @@ async def add_evidence_link(
             actor_id=actor.user_id,
             created_at=now,
         )
-        for field, old, new in history
+        for field, old, new in changes
     )
-    await session.flush()
-    session.add(
-        Event(
-            type=EventType.EVIDENCE_CHANGE.value,
-            action_id=action.id,
-            actor_id=actor.user_id,
-            payload={
-                "assessmentIds": list(reach.assessment_ids),
-                "source": ChangeSource.USER.value,
-                "evidenceId": evidence.id,
-                "change": "ADDED",
-                "kind": EvidenceKind.LINK.value,
-                "name": name,
-            },
-            created_at=now,
-        )
+
+
+def _event(
+    actor: Principal,
+    action_id: int,
+    reach: Reach,
+    evidence: Evidence,
+    change: str,
+    now: datetime,
+) -> Event:
+    return Event(
+        type=EventType.EVIDENCE_CHANGE.value,
+        action_id=action_id,
+        actor_id=actor.user_id,
+        payload={
+            "assessmentIds": list(reach.assessment_ids),
+            "source": ChangeSource.USER.value,
+            "evidenceId": evidence.id,
+            "change": change,
+            "kind": evidence.kind.value,
+            "name": evidence.name,
+        },
+        created_at=now,
     )
-    await session.flush()
-    return evidence

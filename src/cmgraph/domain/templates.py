@@ -26,6 +26,7 @@ from cmgraph.domain.models import (
     TemplateVersion,
 )
 from cmgraph.domain.scoring import default_points
+from cmgraph.domain.updates import announce_updates
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,9 @@ class TemplateImport:
     controls: int = 0
     actions: int = 0
     updated_definition_ids: list[int] = field(default_factory=list)
+    # UPDATE_AVAILABLE events appended: instances and live assessments now pending an update.
+    actions_pending_update: int = 0
+    assessments_pending_update: int = 0
 
 
 _VERSIONED_FIELDS = (
@@ -202,9 +206,22 @@ def _version_values(spec: ActionSpec) -> dict[str, Any]:
 async def import_template(uow: UnitOfWork, spec: TemplateSpec, *, source: str) -> TemplateImport:
     """Store a template spec: new template, new version, or nothing when unchanged.
 
+    What a new version makes pending (instances of changed definitions, assessments of an
+    updated template) is announced with UPDATE_AVAILABLE events in the same transaction.
     Authorisation is the caller's: the CLI runs as the operator, the API checks
     ADMINISTRATOR before calling.
     """
+    result = await _store_template(uow, spec, source=source)
+    updated_template = result.version_created and not result.template_created
+    announced = await announce_updates(
+        uow, result.updated_definition_ids, result.template.id if updated_template else None
+    )
+    result.actions_pending_update = announced.actions
+    result.assessments_pending_update = announced.assessments
+    return result
+
+
+async def _store_template(uow: UnitOfWork, spec: TemplateSpec, *, source: str) -> TemplateImport:
     spec.validate()
     session = uow.session
     definitions = await _upsert_definitions(uow, spec.actions)

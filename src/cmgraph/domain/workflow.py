@@ -3,11 +3,22 @@
 ``change_action`` is the single write path for these fields: it checks permission, applies
 the rules, writes one history row per changed field, keeps the stored score current and
 appends events, all inside the caller's unit of work.
+
+Testing source (DOMAIN.md section 5) shapes it in three places:
+- ``PARENT``: every change that touches an inherited field is passed on to the actions that
+  link to this one, recursively, through ``change_action`` itself with source ``PARENT`` (so
+  children get the same history, events and score upkeep as a direct change). Inherited values
+  are copied as they are: the parent already settled and checked them.
+- ``AUTOMATION`` reports both statuses at once; the reported test status wins over rule 3's
+  reset and the test date is left alone unless the caller gives one.
+- Users (and imports) may not edit inherited fields of a ``PARENT`` action nor the test status
+  or testing notes of an ``AUTOMATIC`` one; a test date entered by hand is manual testing data
+  and takes the action out of automation (evidence does the same, see ``evidence``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -47,7 +58,18 @@ IMPLEMENTATION_FIELDS = ("implementation_status", "implementation_date", "implem
 TESTING_FIELDS = ("test_status", "test_date", "testing_notes")
 OTHER_FIELDS = ("additional_notes",)
 EDITABLE_FIELDS = IMPLEMENTATION_FIELDS + TESTING_FIELDS + OTHER_FIELDS
+# Written only by automation signals and by inheritance, never by hand.
+AUTOMATION_FIELDS = ("automation_fraction",)
+# What an action with testing source PARENT takes from its parent.
+INHERITED_FIELDS = IMPLEMENTATION_FIELDS + TESTING_FIELDS + AUTOMATION_FIELDS
+TRACKED_FIELDS = EDITABLE_FIELDS + AUTOMATION_FIELDS
 MAX_NOTE_LENGTH = 100_000
+# Longest parent chain (links from the root to the deepest child). Linking refuses longer
+# chains, and propagation stops with an error if it ever goes deeper (a cycle written by a
+# race would otherwise recurse without end).
+MAX_CHAIN_DEPTH = 20
+# Sources whose values were decided elsewhere (a detector, or the parent's own checks).
+_REPORTED_SOURCES = frozenset({ChangeSource.AUTOMATION, ChangeSource.PARENT})
 
 
 @dataclass(frozen=True)
@@ -81,7 +103,8 @@ def settle(before: ActionState, after: ActionState) -> ActionState:
 def check_state(state: ActionState, *, today: date, source: ChangeSource) -> None:
     """Refuse a combination the rules forbid (rules 1, 2 and 4, and automation-only values)."""
     implemented = state.implementation_status in IMPLEMENTED_STATUSES
-    automated = source is ChangeSource.AUTOMATION
+    # An inherited state is the parent's, and the parent may be automated.
+    automated = source in _REPORTED_SOURCES
     if state.implementation_status is ImplementationStatus.PARTIALLY_IMPLEMENTED and not automated:
         raise _invalid("implementationStatus", "PARTIALLY_IMPLEMENTED is set only by automation.")
     if state.test_status in AUTOMATION_ONLY_TEST_STATUSES and not automated:
@@ -160,11 +183,22 @@ async def change_action(
     source: ChangeSource = ChangeSource.USER,
     expected_version: int | None = None,
     today: date | None = None,
+    _depth: int = 0,
 ) -> ImprovementAction:
-    """Apply ``changes`` (field name -> new value) to one action under every rule."""
-    unknown = set(changes) - set(EDITABLE_FIELDS)
+    """Apply ``changes`` (field name -> new value) to one action under every rule.
+
+    ``_depth`` counts parent links followed by propagation; callers leave it at 0.
+    """
+    allowed = TRACKED_FIELDS if source in _REPORTED_SOURCES else EDITABLE_FIELDS
+    unknown = set(changes) - set(allowed)
     if unknown:
         raise _invalid(sorted(unknown)[0], "This field cannot be edited.")
+    if _depth > MAX_CHAIN_DEPTH:
+        raise DomainError(
+            ErrorCode.INVALID,
+            f"Parent links are followed at most {MAX_CHAIN_DEPTH} deep; check for a cycle.",
+            "testingSource",
+        )
     session = uow.session
     action = await session.get(ImprovementAction, action_id, with_for_update=True)
     if action is None:
@@ -173,6 +207,10 @@ async def change_action(
     assert definition is not None
     reach = await action_reach(uow, actor, action_id)
     if not reach.assessment_ids:
+        if source is ChangeSource.PARENT:
+            # Frozen with its archived assessments, but its own children still follow the root.
+            await _propagate(uow, actor, action.id, _pick(changes, INHERITED_FIELDS), _depth)
+            return action
         raise DomainError(
             ErrorCode.INVALID, "The action belongs only to archived assessments.", "id"
         )
@@ -183,11 +221,12 @@ async def change_action(
             raise forbidden("You may not edit this action.")
         if set(changes) & set(TESTING_FIELDS) and not reach.assessable:
             raise forbidden("Test status, test date and testing notes need the assessor role.")
-        _check_testing_source(action, changes)
     elif source is ChangeSource.AUTOMATION and not (
         actor.is_automation or actor.has_org_role(OrgRole.ADMINISTRATOR)
     ):
         raise forbidden("Only automation service accounts report automated results.")
+    if source in (ChangeSource.USER, ChangeSource.IMPORT):
+        _check_testing_source(action, changes)
     if expected_version is not None and expected_version != action.version:
         raise DomainError(
             ErrorCode.CONFLICT,
@@ -201,24 +240,26 @@ async def change_action(
 
     before = _state(action)
     proposed = ActionState(**{**before.__dict__, **_pick(changes, before.__dict__)})
-    after = settle(before, proposed)
+    after = _settle_for(source, before, proposed, changes)
     check_state(after, today=today or datetime.now(UTC).date(), source=source)
 
     new_values = {
         **{name: changes[name] for name in changes},
         **after.__dict__,
     }
+    if after.test_status is not TestStatus.PARTIALLY_TESTED:
+        new_values["automation_fraction"] = None  # a fraction means nothing without it
     old_score = Score(action.earned, action.possible)
     changed = [
         name
-        for name in EDITABLE_FIELDS
+        for name in TRACKED_FIELDS
         if name in new_values and new_values[name] != getattr(action, name)
     ]
     if not changed:
         return action
     now = utcnow()
     if (
-        source is ChangeSource.USER
+        source in (ChangeSource.USER, ChangeSource.IMPORT)
         and action.testing_source is TestingSource.AUTOMATIC
         and "test_date" in changed
     ):
@@ -272,21 +313,64 @@ async def change_action(
                 {"from": before.test_status.value, "to": action.test_status.value},
             )
         )
-    if new_score != old_score:
-        assessments = await apply_delta(uow, reach.assessment_ids, old_score, new_score)
-        session.add(
-            event(
-                EventType.SCORE_CHANGE,
-                {
-                    "before": {"earned": old_score.earned, "possible": old_score.possible},
-                    "after": {"earned": new_score.earned, "possible": new_score.possible},
-                    "delta": new_score.earned - old_score.earned,
-                    "assessments": assessments,
-                },
-            )
-        )
+    await record_score_change(
+        uow,
+        actor.user_id,
+        action.id,
+        reach.assessment_ids,
+        old_score,
+        new_score,
+        source=source,
+        now=now,
+    )
     await session.flush()
+    if set(changed) & set(INHERITED_FIELDS):
+        inherited = {name: getattr(action, name) for name in INHERITED_FIELDS}
+        await _propagate(uow, actor, action.id, inherited, _depth)
     return action
+
+
+def _settle_for(
+    source: ChangeSource, before: ActionState, proposed: ActionState, changes: Mapping[str, Any]
+) -> ActionState:
+    """Rules 2 and 3 for hand edits; reported values keep what their reporter decided."""
+    if source is ChangeSource.PARENT:
+        return proposed  # the parent's state, settled and checked when the parent changed
+    after = settle(before, proposed)
+    if source is ChangeSource.AUTOMATION and "test_status" in changes:
+        # The detector reported this test status together with the implementation status;
+        # rule 3's reset must not overwrite it, and automation never moves the test date.
+        return ActionState(
+            after.implementation_status,
+            after.implementation_date,
+            proposed.test_status,
+            proposed.test_date,
+        )
+    return after
+
+
+async def _propagate(
+    uow: UnitOfWork,
+    actor: Principal,
+    parent_id: int,
+    values: Mapping[str, Any],
+    depth: int,
+) -> None:
+    """Pass inherited values to every action linked to ``parent_id`` (and so on down)."""
+    if not values:
+        return
+    children = await uow.session.scalars(
+        select(ImprovementAction.id)
+        .where(
+            ImprovementAction.parent_id == parent_id,
+            ImprovementAction.testing_source == TestingSource.PARENT,
+        )
+        .order_by(ImprovementAction.id)
+    )
+    for child_id in list(children):
+        await change_action(
+            uow, actor, child_id, values, source=ChangeSource.PARENT, _depth=depth + 1
+        )
 
 
 def _check_testing_source(action: ImprovementAction, changes: Mapping[str, Any]) -> None:
@@ -304,8 +388,9 @@ def _check_testing_source(action: ImprovementAction, changes: Mapping[str, Any])
     ):
         raise _invalid(
             "testingSource",
-            "This action is tested automatically; set its testing source to MANUAL to record "
-            "results by hand.",
+            "This action is tested automatically; its test status and testing notes come from "
+            "automation. Entering a test date or evidence by hand, or an administrator setting "
+            "its testing source to MANUAL, hands it back to manual testing.",
         )
 
 
@@ -318,7 +403,7 @@ def _state(action: ImprovementAction) -> ActionState:
     )
 
 
-def _pick(changes: Mapping[str, Any], names: Mapping[str, Any]) -> dict[str, Any]:
+def _pick(changes: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
     return {name: changes[name] for name in names if name in changes}
 
 
@@ -333,3 +418,41 @@ def _text(value: Any) -> str | None:
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
+
+
+async def record_score_change(
+    uow: UnitOfWork,
+    actor_id: int | None,
+    action_id: int,
+    assessment_ids: Iterable[int],
+    before: Score,
+    after: Score,
+    *,
+    source: ChangeSource,
+    now: datetime,
+) -> None:
+    """Move the live assessments holding an action by its score change; log SCORE_CHANGE.
+
+    Shared by every writer that changes an action's score (edits, automation, accepted
+    definition updates), so the event reads the same whatever caused it.
+    """
+    if after == before:
+        return
+    ids = sorted(assessment_ids)
+    assessments = await apply_delta(uow, ids, before, after)
+    uow.session.add(
+        Event(
+            type=EventType.SCORE_CHANGE.value,
+            action_id=action_id,
+            actor_id=actor_id,
+            payload={
+                "assessmentIds": ids,
+                "source": source.value,
+                "before": {"earned": before.earned, "possible": before.possible},
+                "after": {"earned": after.earned, "possible": after.possible},
+                "delta": after.earned - before.earned,
+                "assessments": assessments,
+            },
+            created_at=now,
+        )
+    )

@@ -340,3 +340,105 @@ class Loaders:
             return [result[key] for key in keys]
 
         return self._loader("control_states_by_assessment", batch)
+
+    # -- parent links (testing source PARENT) ------------------------------------------------
+
+    @property
+    def inherited_evidence_by_action(self) -> DataLoader[int, list[Evidence]]:
+        """Evidence along each action's parent chain, nearest parent first.
+
+        One recursive query for all keys, bounded by the chain limit. Only evidence of
+        ancestors the caller may read is shown, the same rule as for looking it up by id.
+        """
+        from sqlalchemy import Integer, literal_column
+        from sqlalchemy.orm import aliased
+
+        from cmgraph.domain.enums import TestingSource
+        from cmgraph.domain.workflow import MAX_CHAIN_DEPTH
+
+        async def batch(keys: list[int]) -> list[list[Evidence]]:
+            chain = (
+                select(
+                    ImprovementAction.id.label("start"),
+                    ImprovementAction.parent_id.label("ancestor"),
+                    literal_column("1", Integer).label("depth"),
+                )
+                .where(
+                    ImprovementAction.id.in_(keys),
+                    ImprovementAction.testing_source == TestingSource.PARENT,
+                    ImprovementAction.parent_id.isnot(None),
+                )
+                .cte("chain", recursive=True)
+            )
+            up = aliased(ImprovementAction)
+            chain = chain.union_all(
+                select(chain.c.start, up.parent_id, chain.c.depth + literal_column("1", Integer))
+                .select_from(chain)
+                .join(up, up.id == chain.c.ancestor)
+                .where(
+                    up.testing_source == TestingSource.PARENT,
+                    up.parent_id.isnot(None),
+                    chain.c.depth < MAX_CHAIN_DEPTH,
+                )
+            )
+            rows = await self._rows(
+                select(chain.c.start, Evidence)
+                .select_from(chain)
+                .join(Evidence, Evidence.action_id == chain.c.ancestor)
+                .join(ImprovementAction, ImprovementAction.id == chain.c.ancestor)
+                .where(readable_actions(self.principal))
+                .order_by(chain.c.start, chain.c.depth, Evidence.id)
+            )
+            return _lists(keys, rows)
+
+        return self._loader("inherited_evidence_by_action", batch)
+
+    @property
+    def children_by_action(self) -> DataLoader[int, list[ActionRecord]]:
+        """The readable actions that inherit directly from each action."""
+        from cmgraph.domain.enums import TestingSource
+
+        async def batch(keys: list[int]) -> list[list[ActionRecord]]:
+            rows = await self._rows(
+                action_select()
+                .where(
+                    ImprovementAction.parent_id.in_(keys),
+                    ImprovementAction.testing_source == TestingSource.PARENT,
+                    readable_actions(self.principal),
+                )
+                .order_by(ImprovementAction.parent_id, ImprovementAction.id)
+            )
+            return _lists(keys, ((a.parent_id, ActionRecord(a, d, v)) for a, d, v in rows))
+
+        return self._loader("children_by_action", batch)
+
+    # -- pending updates (DOMAIN.md sections 9 and 10) ----------------------------------------
+
+    @property
+    def latest_definition_version(self) -> DataLoader[str, ActionDefinitionVersion | None]:
+        """Each definition's latest version, by definition key."""
+
+        async def batch(keys: list[str]) -> list[ActionDefinitionVersion | None]:
+            rows = await self._rows(
+                select(ActionDefinition.key, ActionDefinitionVersion)
+                .join(
+                    ActionDefinitionVersion,
+                    (ActionDefinitionVersion.definition_id == ActionDefinition.id)
+                    & (ActionDefinitionVersion.version == ActionDefinition.latest_version),
+                )
+                .where(ActionDefinition.key.in_(keys))
+            )
+            return _one_each(keys, rows)
+
+        return self._loader("latest_definition_version", batch)
+
+    @property
+    def template_update(self) -> DataLoader[int, Any]:
+        """By template version id: the diff to its template's latest version (None if it is)."""
+        from cmgraph.domain.updates import template_diffs
+
+        async def batch(keys: list[int]) -> list[Any]:
+            diffs = await template_diffs(self.reader.execute, keys)
+            return [diffs.get(key) for key in keys]
+
+        return self._loader("template_update", batch)

@@ -29,6 +29,9 @@ from cmgraph.domain.models import (
     ImprovementAction as ActionRow,
 )
 from cmgraph.domain.models import (
+    Organisation as OrganisationRow,
+)
+from cmgraph.domain.models import (
     Regulation as RegulationRow,
 )
 from cmgraph.domain.models import (
@@ -47,6 +50,7 @@ from cmgraph.resolvers.loaders import ActionRecord, action_select
 from cmgraph.schema import inputs
 from cmgraph.schema.connections import Connection, build_connection, page_window
 from cmgraph.schema.enums import OrderDirection
+from cmgraph.schema.mutations.testing import Organisation
 from cmgraph.schema.score import ComplianceScore, ScoreRow
 from cmgraph.schema.types import (
     Assessment as AssessmentType,
@@ -473,3 +477,10 @@ class Query:
                 for r in rows
             ]
         )
+
+    @strawberry.field(description="The organisation and its settings; any signed-in user.")
+    async def organisation(self, info: strawberry.Info) -> Organisation:
+        row = await info.context.reader.scalar(
+            select(OrganisationRow).order_by(OrganisationRow.id).limit(1)
+        )
+        return Organisation(name=row.name, automatic_testing=row.automatic_testing)

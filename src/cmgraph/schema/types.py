@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -26,6 +26,10 @@ from cmgraph.schema.enums import (
     TestingSource,
     TestStatus,
 )
+from cmgraph.storage import download_url as signed_download_url
+
+if TYPE_CHECKING:
+    from cmgraph.schema.mutations.updates import FieldChange, TemplateUpdateChanges
 
 MAX_HISTORY = 100
 
@@ -266,6 +270,20 @@ class Assessment(relay.Node):
     ) -> list[Any]:
         return await _resolve(info, loaders(info).assessment, node_ids, cls.from_row)
 
+    @strawberry.field(
+        description="What accepting the pending template update would change; null when the "
+        "assessment is on the latest version."
+    )
+    async def pending_update_changes(
+        self, info: strawberry.Info
+    ) -> (
+        Annotated[TemplateUpdateChanges, strawberry.lazy("cmgraph.schema.mutations.updates")] | None
+    ):
+        from cmgraph.schema.mutations.updates import TemplateUpdateChanges
+
+        diff = await loaders(info).template_update.load(self.row.template_version_id)
+        return TemplateUpdateChanges.of(diff) if diff is not None else None
+
 
 @strawberry.type(description="One requirement of the regulation inside an assessment.")
 class Control(relay.Node):
@@ -353,6 +371,20 @@ class Evidence(relay.Node):
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
         return await _resolve(info, loaders(info).evidence_item, node_ids, cls.from_row)
+
+    @strawberry.field(
+        description="Absolute URL that downloads the file for the caller during the next "
+        "ten minutes, without an Authorization header; null for links."
+    )
+    def download_url(self, info: strawberry.Info) -> str | None:
+        if self.sha256 is None:
+            return None
+        return signed_download_url(
+            info.context.settings,
+            relay.to_base64("Evidence", self.id),
+            self.id,
+            info.context.principal.user_id,
+        )
 
 
 async def _user(info: strawberry.Info, user_id: int | None) -> User | None:
@@ -501,6 +533,37 @@ class ImprovementAction(relay.Node):
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
         return await _resolve(info, loaders(info).action, node_ids, cls.from_record)
+
+    @strawberry.field(
+        description="With testing source PARENT: the evidence of the parent chain that you can "
+        "read, nearest parent first. The action's own evidence is in `evidence`."
+    )
+    async def inherited_evidence(self, info: strawberry.Info) -> list[Evidence]:
+        if self.parent_id is None:
+            return []
+        rows = await loaders(info).inherited_evidence_by_action.load(self.id)
+        return [Evidence.from_row(e) for e in rows]
+
+    @strawberry.field(description="Actions that inherit from this one (testing source PARENT).")
+    async def children(self, info: strawberry.Info) -> list[ImprovementAction]:
+        rows = await loaders(info).children_by_action.load(self.id)
+        return [ImprovementAction.from_record(r) for r in rows]
+
+    @strawberry.field(
+        description="What accepting the pending definition update would change; empty when none."
+    )
+    async def pending_update_changes(
+        self, info: strawberry.Info
+    ) -> list[Annotated[FieldChange, strawberry.lazy("cmgraph.schema.mutations.updates")]]:
+        from cmgraph.domain.updates import definition_changes
+        from cmgraph.schema.mutations.updates import FieldChange
+
+        if not self.pending_update:
+            return []
+        latest = await loaders(info).latest_definition_version.load(self.key)
+        if latest is None:
+            return []
+        return [FieldChange.of(change) for change in definition_changes(self, latest)]
 
 
 def ordered(items: Sequence[Any]) -> list[Any]:

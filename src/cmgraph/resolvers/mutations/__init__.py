@@ -6,5 +6,11 @@ from strawberry.tools import merge_types
 
 from cmgraph.resolvers.mutations.actions import ActionMutations
 from cmgraph.resolvers.mutations.assessments import AssessmentMutations
+from cmgraph.resolvers.mutations.evidence import EvidenceMutations
+from cmgraph.resolvers.mutations.testing import TestingMutations
+from cmgraph.resolvers.mutations.updates import UpdateMutations
 
-Mutation = merge_types("Mutation", (AssessmentMutations, ActionMutations))
+Mutation = merge_types(
+    "Mutation",
+    (AssessmentMutations, ActionMutations, TestingMutations, UpdateMutations, EvidenceMutations),
+)

@@ -1,0 +1,454 @@
+"""Evidence files over plain HTTP: ``POST /evidence/upload`` and ``GET /evidence/{id}/download``.
+
+Uploads are ``multipart/form-data`` with a field ``actionId`` (a global id) followed by one
+``file``. The body is parsed as it arrives and the file goes straight to content-addressed
+storage, so neither is held in memory; the action and the file name are checked as soon as
+the file part starts, before its bytes are read. Uploads are authenticated with the same
+Bearer tokens as ``/graphql``.
+
+CSRF: Bearer tokens are not ambient credentials (a browser never attaches them to a forged
+cross-site form post), so a forged upload could not authenticate anyway. Uploads still
+require the header ``X-CMGraph-CSRF`` (any non-empty value), as DESIGN.md asks: a custom
+header makes the request non-simple, so browsers preflight it cross-origin, which keeps the
+endpoint safe should cookie sessions ever be added.
+
+Downloads are authorised by a Bearer header, or by the ``token`` query parameter of an
+``Evidence.downloadUrl`` (an HMAC over evidence id, user and expiry; valid for
+``storage.DOWNLOAD_LINK_SECONDS``), so that a browser can follow a plain link. The user's
+read access is checked again at download time. Unknown and unreadable files are both 404.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from python_multipart import MultipartParser
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import parse_options_header
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+from strawberry import relay
+
+from cmgraph.config import Settings
+from cmgraph.db import UnitOfWork
+from cmgraph.domain.accounts import principal_for
+from cmgraph.domain.errors import DomainError, ErrorCode
+from cmgraph.domain.evidence import (
+    FileProblem,
+    RejectedFile,
+    check_may_attach,
+    clean_file_name,
+    document_type,
+    readable_document,
+    settle_upload,
+    upload_evidence_document,
+)
+from cmgraph.domain.models import Evidence, User
+from cmgraph.domain.permissions import Principal
+from cmgraph.http_auth import authenticate_request, error_response
+from cmgraph.storage import (
+    FileTooLarge,
+    LinkExpired,
+    LinkInvalid,
+    Storage,
+    StoredFile,
+    attach,
+    check_download,
+    signing_key,
+)
+
+log = logging.getLogger("cmgraph.evidence")
+
+UPLOAD_PATH = "/evidence/upload"
+CSRF_HEADER = "X-CMGraph-CSRF"
+FORM_ALLOWANCE = 64 * 1024  # boundaries, part headers and the actionId field
+MAX_FIELD_BYTES = 1024
+
+_STATUS = {ErrorCode.NOT_FOUND: 404, ErrorCode.FORBIDDEN: 403, ErrorCode.CONFLICT: 409}
+_FILE_STATUS = {
+    FileProblem.TOO_LARGE: (413, "PAYLOAD_TOO_LARGE"),
+    FileProblem.UNSUPPORTED_TYPE: (415, "UNSUPPORTED_MEDIA_TYPE"),
+    FileProblem.CONTENT_MISMATCH: (415, "UNSUPPORTED_MEDIA_TYPE"),
+}
+
+
+def evidence_routes(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> list[Route]:
+    """The routes, with storage attached to ``sessions`` so services can release files."""
+    storage = Storage(settings.storage_dir)
+    attach(sessions, storage)
+    files = EvidenceFiles(settings, sessions, storage)
+    return [
+        Route(UPLOAD_PATH, files.upload, methods=["POST"]),
+        # ``path``: a global id is base64 and may contain "/".
+        Route("/evidence/{evidence_id:path}/download", files.download, methods=["GET"]),
+    ]
+
+
+def evidence_body_limits(settings: Settings) -> dict[str, int]:
+    """Request body caps above the general one: uploads may be as large as the file limit."""
+    return {UPLOAD_PATH: settings.max_upload_bytes + FORM_ALLOWANCE}
+
+
+class _Refused(Exception):
+    """Stop handling the request and answer with ``response``."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def _bad_form(message: str) -> _Refused:
+    return _Refused(error_response(400, "BAD_REQUEST", message))
+
+
+def _refusal(error: DomainError) -> _Refused:
+    if isinstance(error, RejectedFile) and error.problem in _FILE_STATUS:
+        status, code = _FILE_STATUS[error.problem]
+    else:
+        status, code = _STATUS.get(error.code, 400), error.code.value
+    return _Refused(error_response(status, code, error.message))
+
+
+class EvidenceFiles:
+    def __init__(
+        self, settings: Settings, sessions: async_sessionmaker[AsyncSession], storage: Storage
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.storage = storage
+
+    # -- upload ---------------------------------------------------------------------------
+
+    async def upload(self, request: Request) -> Response:
+        principal = await authenticate_request(request.scope, self.sessions)
+        if isinstance(principal, Response):
+            return principal
+        if not request.headers.get(CSRF_HEADER, "").strip():
+            return error_response(
+                403,
+                "CSRF_HEADER_MISSING",
+                f"Uploads need the header `{CSRF_HEADER}: 1` (protection against cross-site "
+                "requests).",
+            )
+        media_type, params = parse_options_header(request.headers.get("content-type"))
+        if media_type != b"multipart/form-data" or not params.get(b"boundary"):
+            return error_response(
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "Send the upload as multipart/form-data with fields `actionId` and `file`.",
+            )
+        try:
+            action_id, filename, stored = await self._receive(
+                request, principal, params[b"boundary"]
+            )
+        except _Refused as refused:
+            return refused.response
+        return await self._record(request, principal, action_id, filename, stored)
+
+    async def _receive(
+        self, request: Request, principal: Principal, boundary: bytes
+    ) -> tuple[int, str, StoredFile]:
+        """Read the form; the file is checked before, and streamed to storage while, reading."""
+        events = _form_events(request, boundary)
+        action_id: int | None = None
+        upload: tuple[str, StoredFile] | None = None
+        try:
+            async for event in events:
+                if isinstance(event, _Field):
+                    if event.name != "actionId" or action_id is not None:
+                        raise _bad_form(f"Unexpected form field `{event.name}`.")
+                    action_id = _action_id(event.value)
+                    continue
+                assert isinstance(event, _FileStart)
+                if event.name != "file" or upload is not None:
+                    raise _bad_form("Send exactly one file, in the field `file`.")
+                if action_id is None:
+                    raise _bad_form("Send the field `actionId` before the file.")
+                await self._precheck(principal, action_id, event.filename)
+                try:
+                    stored = await self.storage.put(
+                        _file_chunks(events), self.settings.max_upload_bytes
+                    )
+                except FileTooLarge as exc:
+                    raise _Refused(error_response(413, "PAYLOAD_TOO_LARGE", str(exc))) from None
+                upload = (event.filename, stored)
+        except BaseException:
+            if upload is not None:
+                await settle_upload(self.storage, self.sessions, upload[1], committed=False)
+            raise
+        finally:
+            await events.aclose()  # a refusal may come before the whole body was read
+        if action_id is None or upload is None:
+            raise _bad_form("The form needs the fields `actionId` and `file`.")
+        return action_id, upload[0], upload[1]
+
+    async def _precheck(self, principal: Principal, action_id: int, filename: str) -> None:
+        try:
+            async with UnitOfWork(self.sessions) as uow:
+                await check_may_attach(uow, principal, action_id)
+            document_type(clean_file_name(filename))
+        except DomainError as error:
+            raise _refusal(error) from None
+
+    async def _record(
+        self,
+        request: Request,
+        principal: Principal,
+        action_id: int,
+        filename: str,
+        stored: StoredFile,
+    ) -> Response:
+        """Write the row; whatever happens, the file ends up kept or released with it."""
+        committed = False
+        try:
+            async with UnitOfWork(self.sessions) as uow:
+                evidence = await upload_evidence_document(
+                    uow,
+                    principal,
+                    action_id,
+                    filename,
+                    stored,
+                    max_bytes=self.settings.max_upload_bytes,
+                )
+            committed = True
+        except DomainError as error:
+            return _refusal(error).response
+        except Exception:
+            request_id = request.scope.get("state", {}).get("request_id", "-")
+            log.exception("upload failed (request id %s)", request_id)
+            return error_response(
+                500, "INTERNAL_SERVER_ERROR", f"Unexpected error (request id {request_id})."
+            )
+        finally:
+            await settle_upload(self.storage, self.sessions, stored, committed=committed)
+        return JSONResponse({"evidence": _evidence_json(evidence)}, status_code=201)
+
+    # -- download -------------------------------------------------------------------------
+
+    async def download(self, request: Request) -> Response:
+        evidence_id = _evidence_id(request.path_params["evidence_id"])
+        token = request.query_params.get("token")
+        if token is not None:
+            principal = await self._link_principal(token, evidence_id)
+            if isinstance(principal, Response):
+                return principal
+        else:
+            principal = await authenticate_request(request.scope, self.sessions)
+            if isinstance(principal, Response):
+                return principal
+        evidence = None
+        if evidence_id is not None:
+            async with self.sessions() as session:
+                evidence = await readable_document(session, principal, evidence_id)
+        if evidence is None or not evidence.sha256:
+            return _not_found()
+        try:
+            reader = await self.storage.open(evidence.sha256)
+        except (OSError, ValueError):
+            log.error("evidence %s: file %s is missing from storage", evidence.id, evidence.sha256)
+            return _not_found()
+        return StreamingResponse(
+            reader.chunks(),
+            media_type=evidence.content_type or "application/octet-stream",
+            headers={
+                "Content-Length": str(reader.size),
+                "Content-Disposition": content_disposition(evidence.name),
+                "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "default-src 'none'; sandbox",
+                "Cache-Control": "private, no-store",
+            },
+        )
+
+    async def _link_principal(self, token: str, evidence_id: int | None) -> Principal | Response:
+        """The user a download link was issued to, with their current access."""
+        if evidence_id is None:
+            return _not_found()
+        try:
+            user_id = check_download(signing_key(self.settings.storage_dir), token, evidence_id)
+        except LinkExpired:
+            return error_response(
+                410, "LINK_EXPIRED", "This download link has expired; request a new downloadUrl."
+            )
+        except LinkInvalid:
+            return _not_found()
+        async with UnitOfWork(self.sessions) as uow:
+            user = await uow.session.get(User, user_id)
+            if user is None:
+                return _not_found()
+            return await principal_for(uow, user)
+
+
+def _not_found() -> Response:
+    return error_response(404, "NOT_FOUND", "No such file, or you may not read it.")
+
+
+def _action_id(value: str) -> int:
+    node = _node_id(value, "ImprovementAction")
+    if node is None:
+        raise _Refused(error_response(404, "NOT_FOUND", "Improvement action not found."))
+    return node
+
+
+def _evidence_id(value: str) -> int | None:
+    return _node_id(value, "Evidence")
+
+
+def _node_id(value: str, type_name: str) -> int | None:
+    try:
+        gid = relay.GlobalID.from_id(value.strip())
+    except Exception:
+        return None
+    if gid.type_name != type_name or not gid.node_id.isdigit():
+        return None
+    return int(gid.node_id)
+
+
+def _evidence_json(evidence: Evidence) -> dict[str, object]:
+    return {
+        "id": str(relay.GlobalID("Evidence", str(evidence.id))),
+        "name": evidence.name,
+        "size": evidence.size,
+        "sha256": evidence.sha256,
+        "contentType": evidence.content_type,
+    }
+
+
+def content_disposition(name: str) -> str:
+    """``attachment`` with an ASCII fallback and the exact name RFC 5987-encoded."""
+    fallback = (
+        "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\;' else "_" for ch in name).strip()
+        or "download"
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+# -- streaming multipart ------------------------------------------------------------------
+
+
+@dataclass
+class _Field:
+    name: str
+    value: str
+
+
+@dataclass
+class _FileStart:
+    name: str
+    filename: str
+
+
+@dataclass
+class _FileData:
+    data: bytes
+
+
+class _FileEnd:
+    pass
+
+
+_Event = _Field | _FileStart | _FileData | _FileEnd
+
+
+async def _file_chunks(events: AsyncIterator[_Event]) -> AsyncIterator[bytes]:
+    """The current file's bytes, up to its end; the caller goes on with the next part."""
+    async for event in events:
+        if isinstance(event, _FileEnd):
+            return
+        assert isinstance(event, _FileData)
+        yield event.data
+    raise _bad_form("The form ended inside the file.")
+
+
+async def _form_events(request: Request, boundary: bytes) -> AsyncGenerator[_Event, None]:
+    """Parse the body as it arrives into fields and file start/data/end events.
+
+    Field values are small (``MAX_FIELD_BYTES``); file bytes pass through untouched.
+    """
+    pending: list[_Event] = []
+    headers: dict[bytes, bytes] = {}
+    header = [b"", b""]
+    part: dict[str, object] = {}
+    finished = False
+
+    def on_part_begin() -> None:
+        headers.clear()
+        part.clear()
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        header[0] += data[start:end]
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        header[1] += data[start:end]
+
+    def on_header_end() -> None:
+        headers[header[0].lower()] = header[1]
+        header[0] = header[1] = b""
+
+    def on_headers_finished() -> None:
+        disposition, options = parse_options_header(headers.get(b"content-disposition"))
+        if disposition != b"form-data" or b"name" not in options:
+            raise _bad_form("Each part needs `Content-Disposition: form-data; name=...`.")
+        part["name"] = options[b"name"].decode("utf-8", "replace")
+        if b"filename" in options:
+            part["file"] = True
+            pending.append(_FileStart(str(part["name"]), _decode(options[b"filename"])))
+        else:
+            part["value"] = bytearray()
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        if part.get("file"):
+            pending.append(_FileData(bytes(data[start:end])))
+            return
+        value = part["value"]
+        assert isinstance(value, bytearray)
+        if len(value) + end - start > MAX_FIELD_BYTES:
+            raise _bad_form(f"Form fields are limited to {MAX_FIELD_BYTES} bytes.")
+        value.extend(data[start:end])
+
+    def on_part_end() -> None:
+        if part.get("file"):
+            pending.append(_FileEnd())
+        else:
+            value = part["value"]
+            assert isinstance(value, bytearray)
+            pending.append(_Field(str(part["name"]), _decode(bytes(value))))
+
+    def on_end() -> None:
+        nonlocal finished
+        finished = True
+
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+            "on_end": on_end,
+        },
+    )
+    async for chunk in request.stream():
+        try:
+            parser.write(chunk)
+        except MultipartParseError as exc:
+            raise _bad_form(f"Malformed multipart body: {exc}.") from None
+        events = pending[:]
+        pending.clear()
+        for event in events:
+            yield event
+    if not finished:
+        raise _bad_form("The multipart body ended early.")
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")

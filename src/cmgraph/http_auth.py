@@ -1,0 +1,50 @@
+"""What every HTTP endpoint shares: JSON error bodies and Bearer-token authentication."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.responses import JSONResponse, Response
+from starlette.types import Scope
+
+from cmgraph.db import UnitOfWork
+from cmgraph.domain.accounts import AuthenticationError, authenticate
+from cmgraph.domain.permissions import Principal
+
+
+def error_response(status: int, code: str, message: str, **headers: str) -> JSONResponse:
+    """The GraphQL-style error body: ``{"errors": [{"message", "extensions": {"code"}}]}``."""
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]},
+        status_code=status,
+        headers=headers or None,
+    )
+
+
+def bearer_token(scope: Scope) -> str | None:
+    value = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def authenticate_request(
+    scope: Scope, sessions: async_sessionmaker[AsyncSession]
+) -> Principal | Response:
+    """The caller behind ``Authorization: Bearer <token>``, or the 401 response to send."""
+    token = bearer_token(scope)
+    if token is None:
+        return error_response(
+            401,
+            "UNAUTHENTICATED",
+            "Authentication required: send `Authorization: Bearer <API token>`.",
+            **{"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        async with UnitOfWork(sessions) as uow:
+            return await authenticate(uow, token)
+    except AuthenticationError as exc:
+        return error_response(
+            401,
+            "UNAUTHENTICATED",
+            str(exc),
+            **{"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
