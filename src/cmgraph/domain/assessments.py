@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
 from cmgraph.db import UnitOfWork
 from cmgraph.domain.enums import (
+    AutomaticTesting,
+    ChangeSource,
     ImplementationStatus,
     ImplementationType,
     OrgRole,
@@ -25,6 +27,7 @@ from cmgraph.domain.models import (
     ControlAction,
     Evidence,
     Group,
+    HistoryEntry,
     ImprovementAction,
     Template,
     TemplateControl,
@@ -35,6 +38,8 @@ from cmgraph.domain.models import (
 from cmgraph.domain.permissions import Principal, require_org_role
 from cmgraph.domain.score_upkeep import store_recomputed
 from cmgraph.domain.scoring import refresh_score
+from cmgraph.domain.testing import on_automation_available, organisation
+from cmgraph.domain.workflow import history_text
 
 ORG_SCOPE = "org"
 
@@ -158,8 +163,12 @@ async def create_assessment(
             .where(TemplateControl.template_version_id == version.id)
         )
     ).all()
-    instances = await _instances_for(
-        uow, {definition_id for _, definition_id in links}, group.id, request.copy_from_group_id
+    instances = await instances_for(
+        uow,
+        actor,
+        {definition_id for _, definition_id in links},
+        group.id,
+        request.copy_from_group_id,
     )
     controls = [
         Control(
@@ -184,8 +193,12 @@ async def create_assessment(
     return assessment
 
 
-async def _instances_for(
-    uow: UnitOfWork, definition_ids: set[int], group_id: int, copy_from_group_id: int | None
+async def instances_for(
+    uow: UnitOfWork,
+    actor: Principal,
+    definition_ids: set[int],
+    group_id: int,
+    copy_from_group_id: int | None,
 ) -> dict[int, ImprovementAction]:
     """The instance each definition uses in this group, creating the missing ones."""
     session = uow.session
@@ -254,8 +267,55 @@ async def _instances_for(
         result[d_id] = instance
     session.add_all(i for i, _ in created)
     await session.flush()
-    await _copy_evidence(uow, [(i, s) for i, s in created if s is not None])
+    copies = [(i, s) for i, s in created if s is not None]
+    _record_copies(uow, [i for i, _ in copies], actor)
+    await _copy_evidence(uow, copies)
+    await _follow_automation_setting(uow, [i for i, _ in created], definitions)
     return result
+
+
+_FRESH = {
+    "implementation_status": ImplementationStatus.NOT_IMPLEMENTED,
+    "test_status": TestStatus.NONE,
+}
+
+
+def _record_copies(uow: UnitOfWork, copies: list[ImprovementAction], actor: Principal) -> None:
+    """History for values copied from another group, so testing history starts complete."""
+    now = utcnow()
+    for instance in copies:
+        for name in COPIED_FIELDS:
+            value = getattr(instance, name)
+            if value == _FRESH.get(name, "" if name.endswith("notes") else None):
+                continue
+            uow.session.add(
+                HistoryEntry(
+                    action_id=instance.id,
+                    field=name,
+                    old_value=None,
+                    new_value=history_text(value),
+                    source=ChangeSource.USER,
+                    actor_id=actor.user_id,
+                    created_at=now,
+                )
+            )
+
+
+async def _follow_automation_setting(
+    uow: UnitOfWork,
+    instances: list[ImprovementAction],
+    definitions: dict[int, tuple[ActionDefinition, ActionDefinitionVersion]],
+) -> None:
+    """New instances of automatable definitions follow ON_FOR_ALL (DOMAIN.md section 5)."""
+    candidates = [
+        i for i in instances if definitions[i.definition_id][1].automatic_testing_available
+    ]
+    if not candidates:
+        return
+    if (await organisation(uow)).automatic_testing is not AutomaticTesting.ON_FOR_ALL:
+        return
+    for instance in candidates:
+        await on_automation_available(uow, instance)
 
 
 async def _copy_evidence(
@@ -282,7 +342,7 @@ async def _copy_evidence(
     await uow.session.flush()
 
 
-async def _assessment(uow: UnitOfWork, assessment_id: int, *, live: bool = False) -> Assessment:
+async def get_assessment(uow: UnitOfWork, assessment_id: int, *, live: bool = False) -> Assessment:
     assessment = await uow.session.get(Assessment, assessment_id, with_for_update=True)
     if assessment is None:
         raise not_found("Assessment", "assessmentId")
@@ -297,7 +357,7 @@ async def rename_assessment(
     uow: UnitOfWork, actor: Principal, assessment_id: int, name: str
 ) -> Assessment:
     require_org_role(actor, OrgRole.ADMINISTRATOR)
-    assessment = await _assessment(uow, assessment_id, live=True)
+    assessment = await get_assessment(uow, assessment_id, live=True)
     name = name.strip()
     if not name:
         raise DomainError(ErrorCode.INVALID, "An assessment needs a name.", "name")
@@ -332,7 +392,7 @@ async def rename_group(uow: UnitOfWork, actor: Principal, group_id: int, name: s
 async def archive_assessment(uow: UnitOfWork, actor: Principal, assessment_id: int) -> Assessment:
     """Read-only from now on; its stored score stops moving, which freezes it."""
     require_org_role(actor, OrgRole.ADMINISTRATOR)
-    assessment = await _assessment(uow, assessment_id, live=True)
+    assessment = await get_assessment(uow, assessment_id, live=True)
     assessment.archived_at = utcnow()
     await uow.session.flush()
     return assessment
@@ -349,24 +409,43 @@ async def delete_assessment(uow: UnitOfWork, actor: Principal, assessment_id: in
     """Delete for good; instances no other assessment uses go with it (and their evidence)."""
     require_org_role(actor, OrgRole.ADMINISTRATOR)
     session = uow.session
-    assessment = await _assessment(uow, assessment_id)
-    used_here = (
-        select(ControlAction.action_id)
-        .join(Control, Control.id == ControlAction.control_id)
-        .where(Control.assessment_id == assessment.id)
+    assessment = await get_assessment(uow, assessment_id)
+    used_here = set(
+        await session.scalars(
+            select(ControlAction.action_id)
+            .join(Control, Control.id == ControlAction.control_id)
+            .where(Control.assessment_id == assessment.id)
+        )
     )
-    used_elsewhere = (
-        select(ControlAction.action_id)
-        .join(Control, Control.id == ControlAction.control_id)
-        .where(Control.assessment_id != assessment.id)
-    )
+    await session.execute(delete(Control).where(Control.assessment_id == assessment.id))
+    await session.delete(assessment)
+    await session.flush()
+    removed, released = await remove_unused_instances(uow, used_here, actor)
+    return Deletion(assessment_id, removed, released)
+
+
+async def remove_unused_instances(
+    uow: UnitOfWork, candidates: set[int], actor: Principal
+) -> tuple[int, tuple[str, ...]]:
+    """Delete the candidate instances that no control uses any more, with their evidence.
+
+    Actions that inherited from a removed one fall back to MANUAL, keeping their values, and
+    say so in their history. Returns how many went and the SHA-256 of document evidence that
+    lost its last row; those files leave storage once the change commits.
+    """
+    session = uow.session
+    if not candidates:
+        return 0, ()
     orphans = list(
         await session.scalars(
             select(ImprovementAction.id).where(
-                ImprovementAction.id.in_(used_here), ImprovementAction.id.not_in(used_elsewhere)
+                ImprovementAction.id.in_(candidates),
+                ImprovementAction.id.not_in(select(ControlAction.action_id)),
             )
         )
     )
+    if not orphans:
+        return 0, ()
     documents = set(
         await session.scalars(
             select(Evidence.sha256).where(
@@ -374,19 +453,37 @@ async def delete_assessment(uow: UnitOfWork, actor: Principal, assessment_id: in
             )
         )
     )
-    await session.execute(delete(Control).where(Control.assessment_id == assessment.id))
-    await session.execute(
-        update(ImprovementAction)
-        .where(ImprovementAction.parent_id.in_(orphans))
-        .values(parent_id=None, testing_source=TestingSource.MANUAL)
-        .execution_options(synchronize_session=False)
+    now = utcnow()
+    children = await session.scalars(
+        select(ImprovementAction).where(
+            ImprovementAction.parent_id.in_(orphans), ImprovementAction.id.not_in(orphans)
+        )
     )
+    for child in children:
+        session.add_all(
+            HistoryEntry(
+                action_id=child.id,
+                field=name,
+                old_value=old,
+                new_value=new,
+                source=ChangeSource.UPDATE,
+                actor_id=actor.user_id,
+                created_at=now,
+            )
+            for name, old, new in (
+                ("testing_source", child.testing_source.value, TestingSource.MANUAL.value),
+                ("parent_id", str(child.parent_id), None),
+            )
+        )
+        child.testing_source, child.parent_id = TestingSource.MANUAL, None
+        child.version += 1
+        child.updated_at = now
+    await session.flush()
     await session.execute(delete(ImprovementAction).where(ImprovementAction.id.in_(orphans)))
-    await session.delete(assessment)
     await session.flush()
     still_used = set(
         await session.scalars(select(Evidence.sha256).where(Evidence.sha256.in_(documents)))
     )
     released = tuple(sorted(documents - still_used))
     release_files(uow, released)
-    return Deletion(assessment_id, len(orphans), released)
+    return len(orphans), released

@@ -360,7 +360,7 @@ class Evidence(Base):
     kind: Mapped[EvidenceKind] = mapped_column(enum_column(EvidenceKind))
     name: Mapped[str] = mapped_column(String(300))
     url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
-    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     size: Mapped[int | None] = mapped_column(Integer, nullable=True)
     content_type: Mapped[str | None] = mapped_column(String(200), nullable=True)
     uploaded_by_id: Mapped[int | None] = mapped_column(

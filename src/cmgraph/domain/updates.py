@@ -30,14 +30,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import aliased
 
 from cmgraph.db import UnitOfWork
-from cmgraph.domain.assessments import _assessment, _instances_for
-from cmgraph.domain.enums import ChangeSource, EventType, OrgRole, TestingSource
+from cmgraph.domain.assessments import get_assessment, instances_for, remove_unused_instances
+from cmgraph.domain.enums import ChangeSource, EventType, OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode, not_found
-from cmgraph.domain.evidence import release_files
 from cmgraph.domain.models import (
     ActionDefinition,
     ActionDefinitionVersion,
@@ -45,7 +44,6 @@ from cmgraph.domain.models import (
     Control,
     ControlAction,
     Event,
-    Evidence,
     HistoryEntry,
     ImprovementAction,
     Template,
@@ -596,7 +594,7 @@ async def accept_assessment_update(
     """Move a live assessment to its template's latest version and recount its score."""
     require_org_role(actor, OrgRole.ADMINISTRATOR)
     session = uow.session
-    assessment = await _assessment(uow, assessment_id, live=True)
+    assessment = await get_assessment(uow, assessment_id, live=True)
     template = await session.get(Template, assessment.template_id)
     assert template is not None
     current = await session.get(TemplateVersion, assessment.template_version_id)
@@ -666,7 +664,7 @@ async def accept_assessment_update(
             select(ImprovementAction.id).where(ImprovementAction.definition_id.in_(definition_ids))
         )
     )
-    instances = await _instances_for(uow, definition_ids, assessment.group_id, None)
+    instances = await instances_for(uow, actor, definition_ids, assessment.group_id, None)
     session.add_all(
         ControlAction(control_id=controls[c].id, action_id=instances[wanted[c].actions[a]].id)
         for c, a in added
@@ -675,7 +673,7 @@ async def accept_assessment_update(
     created = [i for i in instances.values() if i.id not in known]
     for instance in created:
         await on_automation_available(uow, instance, actor)  # new instances follow the setting
-    removed, released = await _remove_unused(uow, used_before)
+    removed, released = await remove_unused_instances(uow, used_before, actor)
 
     before = Score(assessment.earned, assessment.possible)
     assessment.template_version_id = latest.id
@@ -705,45 +703,3 @@ async def accept_assessment_update(
     return AcceptedTemplateUpdate(
         assessment, applied, len(created), removed, before, after, released
     )
-
-
-async def _remove_unused(uow: UnitOfWork, candidates: set[int]) -> tuple[int, tuple[str, ...]]:
-    """Delete the candidates no control uses any more, as deleting an assessment does.
-
-    Returns how many went and the SHA-256 of document evidence that lost its last row; those
-    files are removed from storage once the change commits.
-    """
-    session = uow.session
-    if not candidates:
-        return 0, ()
-    orphans = list(
-        await session.scalars(
-            select(ImprovementAction.id).where(
-                ImprovementAction.id.in_(candidates),
-                ImprovementAction.id.not_in(select(ControlAction.action_id)),
-            )
-        )
-    )
-    if not orphans:
-        return 0, ()
-    documents = set(
-        await session.scalars(
-            select(Evidence.sha256).where(
-                Evidence.action_id.in_(orphans), Evidence.sha256.isnot(None)
-            )
-        )
-    )
-    await session.execute(
-        update(ImprovementAction)
-        .where(ImprovementAction.parent_id.in_(orphans))
-        .values(parent_id=None, testing_source=TestingSource.MANUAL)
-        .execution_options(synchronize_session=False)
-    )
-    await session.execute(delete(ImprovementAction).where(ImprovementAction.id.in_(orphans)))
-    await session.flush()
-    still_used = set(
-        await session.scalars(select(Evidence.sha256).where(Evidence.sha256.in_(documents)))
-    )
-    released = tuple(sorted(documents - still_used))
-    release_files(uow, released)
-    return len(orphans), released

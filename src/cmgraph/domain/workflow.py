@@ -271,8 +271,8 @@ async def change_action(
             HistoryEntry(
                 action_id=action.id,
                 field=name,
-                old_value=_text(getattr(action, name)),
-                new_value=_text(new_values[name]),
+                old_value=history_text(getattr(action, name)),
+                new_value=history_text(new_values[name]),
                 source=source,
                 actor_id=actor.user_id,
                 created_at=now,
@@ -407,7 +407,8 @@ def _pick(changes: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
     return {name: changes[name] for name in names if name in changes}
 
 
-def _text(value: Any) -> str | None:
+def history_text(value: Any) -> str | None:
+    """How a field value reads in history: ISO dates, enum values, plain text."""
     if value is None:
         return None
     if isinstance(value, date):
