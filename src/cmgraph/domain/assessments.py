@@ -55,6 +55,21 @@ COPIED_FIELDS = (
 )
 
 
+MAX_NAME_LENGTH = 200
+
+
+def clean_name(name: str, what: str) -> str:
+    """A trimmed display name that fits its column, or an INVALID error on ``name``."""
+    name = name.strip()
+    if not name:
+        raise DomainError(ErrorCode.INVALID, f"{what} needs a name.", "name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise DomainError(
+            ErrorCode.INVALID, f"Names are limited to {MAX_NAME_LENGTH} characters.", "name"
+        )
+    return name
+
+
 def scope_key(implementation_type: ImplementationType, owner: Owner, group_id: int) -> str:
     """Where an instance lives: organisation-wide for technical and provider actions."""
     if owner is Owner.PROVIDER or implementation_type is ImplementationType.TECHNICAL:
@@ -64,9 +79,7 @@ def scope_key(implementation_type: ImplementationType, owner: Owner, group_id: i
 
 async def create_group(uow: UnitOfWork, actor: Principal, name: str) -> Group:
     require_org_role(actor, OrgRole.ADMINISTRATOR)
-    name = name.strip()
-    if not name:
-        raise DomainError(ErrorCode.INVALID, "A group needs a name.", "name")
+    name = clean_name(name, "A group")
     if await uow.session.scalar(select(Group.id).where(Group.name == name)) is not None:
         raise DomainError(ErrorCode.DUPLICATE, f"A group named {name!r} exists.", "name")
     group = Group(name=name)
@@ -90,9 +103,7 @@ async def create_assessment(
     """Instantiate a template's latest version, reusing the group's or organisation's instances."""
     require_org_role(actor, OrgRole.ADMINISTRATOR)
     session = uow.session
-    name = request.name.strip()
-    if not name:
-        raise DomainError(ErrorCode.INVALID, "An assessment needs a name.", "name")
+    name = clean_name(request.name, "An assessment")
     if (request.group_id is None) == (request.new_group_name is None):
         raise DomainError(
             ErrorCode.INVALID, "Give either an existing group or a new group name.", "group"
@@ -358,9 +369,7 @@ async def rename_assessment(
 ) -> Assessment:
     require_org_role(actor, OrgRole.ADMINISTRATOR)
     assessment = await get_assessment(uow, assessment_id, live=True)
-    name = name.strip()
-    if not name:
-        raise DomainError(ErrorCode.INVALID, "An assessment needs a name.", "name")
+    name = clean_name(name, "An assessment")
     clash = await uow.session.scalar(
         select(Assessment.id).where(Assessment.name == name, Assessment.id != assessment.id)
     )
@@ -376,9 +385,7 @@ async def rename_group(uow: UnitOfWork, actor: Principal, group_id: int, name: s
     group = await uow.session.get(Group, group_id, with_for_update=True)
     if group is None:
         raise not_found("Group", "groupId")
-    name = name.strip()
-    if not name:
-        raise DomainError(ErrorCode.INVALID, "A group needs a name.", "name")
+    name = clean_name(name, "A group")
     clash = await uow.session.scalar(
         select(Group.id).where(Group.name == name, Group.id != group.id)
     )
