@@ -29,7 +29,11 @@ class Settings:
     storage_dir: Path = field(default=Path(""))
     mail_dir: Path = field(default=Path(""))
     smtp_url: str = ""
+    smtp_allow_plain: bool = False
     mail_from: str = "cmgraph@localhost"
+    mail_max_age_seconds: int = 86_400
+    mail_retry_seconds: int = 30
+    background_work: bool = True
     max_page_size: int = 100
     max_query_depth: int = 15
     max_aliases: int = 30
@@ -66,6 +70,13 @@ class Settings:
 
 
 def _parse(kind: object, raw: str, name: str) -> object:
+    if kind in ("bool", bool):
+        value = raw.strip().lower()
+        if value in {"1", "true", "yes", "on"}:
+            return True
+        if value in {"0", "false", "no", "off"}:
+            return False
+        raise ValueError(f"CMGRAPH_{name.upper()} must be true or false, got {raw!r}")
     if kind in ("int", int):
         try:
             value = int(raw)
