@@ -2,14 +2,15 @@
 
 Run from the repository root::
 
-    python bench/nested_report.py [--runs N] [--catalog PATH]
+    python -m bench.nested_report [--runs N] [--catalog PATH]
 
 Builds a throwaway database (SQLite in a temporary folder; with
 ``CMGRAPH_BENCH_DATABASE_URL=postgresql+asyncpg://...`` a scratch database is created on that
 server and dropped afterwards), fills in an assessment with ``tests/report_data.py``, serves
-it with uvicorn in a subprocess and times the full nested report over HTTP. The floor is the
-same rows read with one plain SELECT per table (joined as needed) through the same async
-engine, assembled into the same nested shape and serialised with orjson, in this process.
+it with ``python -m cmgraph serve`` in a subprocess (the command users run, configured through
+``CMGRAPH_*`` variables) and times the full nested report over HTTP. The floor is the same
+rows read with one plain SELECT per table (joined as needed) through the same async engine,
+assembled into the same nested shape and serialised with orjson, in this process.
 DESIGN.md's target: HTTP median <= 6x the floor median.
 """
 
@@ -20,24 +21,21 @@ import asyncio
 import base64
 import math
 import os
-import socket
 import statistics
-import sys
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncEngine
+from tests.report_data import REPORT_QUERY, build_report_assessment, count_statements
 
+from bench.support import SHARED_OSCAL, scratch_database, served
 from cmgraph.app import create_app
 from cmgraph.config import Settings
 from cmgraph.db import UnitOfWork, create_engine, is_sqlite, session_factory
@@ -58,21 +56,8 @@ from cmgraph.domain.models import (
 )
 from cmgraph.migrate import upgrade
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the builder is shared with the tests
-
-from tests.report_data import (  # noqa: E402
-    REPORT_QUERY,
-    build_report_assessment,
-    count_statements,
-)
-
 DEFAULT_CATALOG = (
-    ROOT.parent
-    / "shared"
-    / "data"
-    / "oscal"
-    / "NIST_SP-800-53_rev5_HIGH-baseline-resolved-profile_catalog-min.json"
+    SHARED_OSCAL / "NIST_SP-800-53_rev5_HIGH-baseline-resolved-profile_catalog-min.json"
 )
 TARGET_RATIO = 6.0
 
@@ -80,25 +65,12 @@ TARGET_RATIO = 6.0
 # --- database ---------------------------------------------------------------------------------
 
 
-@asynccontextmanager
-async def scratch_database(folder: Path) -> AsyncIterator[str]:
-    """A URL of an empty database that is removed afterwards."""
+def bench_server() -> str | None:
+    """The PostgreSQL server named by CMGRAPH_BENCH_DATABASE_URL; None for SQLite."""
     server = os.environ.get("CMGRAPH_BENCH_DATABASE_URL", "")
-    if not server:
-        yield f"sqlite+aiosqlite:///{folder / 'bench.db'}"
-        return
-    if is_sqlite(server):
+    if server and is_sqlite(server):
         raise SystemExit("CMGRAPH_BENCH_DATABASE_URL is for PostgreSQL; leave it unset for SQLite")
-    name = f"cmgraph_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    return server or None
 
 
 async def prepare(engine: AsyncEngine, catalog: Path) -> tuple[str, int, int, float]:
@@ -312,63 +284,6 @@ async def floor_report(engine: AsyncEngine, assessment_id: int) -> bytes:
     return orjson.dumps({"data": {"assessments": {"nodes": [assessment]}}})
 
 
-# --- the server -------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def start_server(url: str, folder: Path) -> tuple[asyncio.subprocess.Process, str]:
-    """uvicorn serving ``cmgraph.app:create_app`` on a free port; waits until it is healthy."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "CMGRAPH_DATABASE_URL": url,
-        "CMGRAPH_DATA_DIR": str(folder / "data"),
-        "CMGRAPH_LOG_LEVEL": "WARNING",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "cmgraph.app:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    server = await asyncio.create_subprocess_exec(*command, env=env, cwd=folder)
-    base = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient() as client:
-        for _ in range(200):
-            if server.returncode is not None:
-                raise SystemExit(f"the server exited with code {server.returncode}")
-            try:
-                if (await client.get(f"{base}/healthz")).status_code == 200:
-                    return server, base
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.05)
-    await stop_server(server)
-    raise SystemExit("the server did not become healthy within 10 s")
-
-
-async def stop_server(server: asyncio.subprocess.Process) -> None:
-    server.terminate()
-    try:
-        await asyncio.wait_for(server.wait(), timeout=10)
-    except TimeoutError:
-        server.kill()
-        await server.wait()
-
-
 # --- measuring ----------------------------------------------------------------------------------
 
 
@@ -413,7 +328,7 @@ def counted(body: bytes) -> tuple[int, int, int]:
 async def run(runs: int, catalog: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="cmgraph-bench-") as tmp:
         folder = Path(tmp)
-        async with scratch_database(folder) as url:
+        async with scratch_database(folder, bench_server()) as url:
             engine = create_engine(url)
             try:
                 await measure(runs, catalog, url, engine, folder)
@@ -444,19 +359,18 @@ async def measure(runs: int, catalog: Path, url: str, engine: AsyncEngine, folde
             await in_process()
         [(asgi_times, _)] = await timed(runs, in_process)
 
-    server, base = await start_server(url, folder)
-    try:
-        async with httpx.AsyncClient(base_url=base, timeout=120) as client:
+    async with (
+        served(url, folder) as base,
+        httpx.AsyncClient(base_url=base, timeout=120) as client,
+    ):
 
-            async def over_http() -> bytes:
-                return checked(await client.post("/graphql", json=payload, headers=headers))
+        async def over_http() -> bytes:
+            return checked(await client.post("/graphql", json=payload, headers=headers))
 
-            async def floor() -> bytes:
-                return await floor_report(engine, assessment_id)
+        async def floor() -> bytes:
+            return await floor_report(engine, assessment_id)
 
-            [(http_times, body), (floor_times, floor_body)] = await timed(runs, over_http, floor)
-    finally:
-        await stop_server(server)
+        [(http_times, body), (floor_times, floor_body)] = await timed(runs, over_http, floor)
     same = orjson.loads(floor_body) == orjson.loads(body)
 
     shown = counted(body)
@@ -481,7 +395,7 @@ async def measure(runs: int, catalog: Path, url: str, engine: AsyncEngine, folde
     print()
     print(f"  {'':<34}{'median ms':>12}{'p95 ms':>12}{'min ms':>12}")
     for label, times in (
-        ("HTTP, uvicorn subprocess", http_times),
+        ("HTTP, cmgraph serve subprocess", http_times),
         ("in-process ASGI (httpx)", asgi_times),
         ("floor: SQL + dicts + orjson", floor_times),
     ):

@@ -1,15 +1,18 @@
-"""What the benchmark scripts share: scratch databases, a signed-in client, percentiles."""
+"""What the benchmark scripts share: scratch databases, a served app, percentiles."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import socket
 import statistics
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -65,3 +68,61 @@ def percentile(values: list[float], share: float) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+# --- a server process, started the way users start it -----------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@asynccontextmanager
+async def served(
+    url: str, folder: Path, env: Mapping[str, str] | None = None
+) -> AsyncIterator[str]:
+    """``cmgraph serve`` on ``url`` in a subprocess on a free port; yields its base URL.
+
+    The same entry point as a deployment (``python -m cmgraph serve``, configured through
+    ``CMGRAPH_*`` variables), so what is measured is what users run. Waits until
+    ``/healthz`` answers and stops the server afterwards.
+    """
+    port = free_port()
+    environment = {
+        **os.environ,
+        "CMGRAPH_DATABASE_URL": url,
+        "CMGRAPH_DATA_DIR": str(folder / "data"),
+        "CMGRAPH_HOST": "127.0.0.1",
+        "CMGRAPH_PORT": str(port),
+        "CMGRAPH_LOG_LEVEL": "WARNING",
+        **(env or {}),
+    }
+    command = [sys.executable, "-m", "cmgraph", "serve"]
+    server = await asyncio.create_subprocess_exec(*command, env=environment, cwd=folder)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await _wait_until_healthy(server, base)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            await asyncio.wait_for(server.wait(), timeout=10)
+        except TimeoutError:
+            server.kill()
+            await server.wait()
+
+
+async def _wait_until_healthy(server: asyncio.subprocess.Process, base: str) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(400):
+            if server.returncode is not None:
+                raise SystemExit(f"the server exited with code {server.returncode}")
+            try:
+                if (await client.get(f"{base}/healthz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.05)
+    raise SystemExit("the server did not become healthy within 20 s")

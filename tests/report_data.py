@@ -106,12 +106,16 @@ async def build_report_assessment(
     *,
     name: str,
     group: str,
+    states_every: int = 1,
+    evidence_every: int = 1,
 ) -> int:
     """Import ``catalog``, create assessment ``name`` in new group ``group``, fill it in.
 
-    Actions are visited in control order (then action key); the ``index``-th gets the state
-    of ``action_changes`` and the links of ``evidence_links``, and every other one is
-    assigned to ``owner``. Returns the assessment id.
+    Actions are visited in control order (then action key). Every ``states_every``-th gets
+    the next state of ``action_changes`` and every ``evidence_every``-th the next links of
+    ``evidence_links`` (1, the default, for all: the benchmark's full data; larger values
+    make cheaper data with the same variety, for tests). Every other action is assigned to
+    ``owner``. Returns the assessment id.
     """
     async with UnitOfWork(sessions) as uow:
         imported = await import_catalog(uow, catalog)
@@ -133,11 +137,13 @@ async def build_report_assessment(
         keys = {action_id: key for action_id, key in rows}  # in order of first appearance
         today = date.today()
         for index, (action_id, key) in enumerate(keys.items()):
-            changes = action_changes(index)
-            if changes is not None:
-                await change_action(uow, owner, action_id, changes, today=today)
-            for link_name, url in evidence_links(index, key):
-                await add_evidence_link(uow, owner, action_id, link_name, url)
+            if index % states_every == 0:
+                changes = action_changes(index // states_every)
+                if changes is not None:
+                    await change_action(uow, owner, action_id, changes, today=today)
+            if index % evidence_every == 0:
+                for link_name, url in evidence_links(index // evidence_every, key):
+                    await add_evidence_link(uow, owner, action_id, link_name, url)
         assigned = list(keys)[::2]
         for start in range(0, len(assigned), MAX_ACTIONS_PER_ASSIGNMENT):
             chunk = assigned[start : start + MAX_ACTIONS_PER_ASSIGNMENT]

@@ -81,6 +81,23 @@ async def test_depth_alias_and_token_limits(db, reader) -> None:
         assert ok.json() == {"data": {"viewer": {"role": "READER"}}}
 
 
+async def test_a_repeated_query_is_validated_once(api, reader, monkeypatch) -> None:
+    import strawberry.schema.schema as strawberry_schema
+
+    validated = []
+    validate = strawberry_schema.validate
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        validated.append(args[1])
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(strawberry_schema, "validate", counting)
+    query = "query ValidatedOnce { viewer { role } }"
+    for _ in range(3):
+        assert await api.query(query, token=reader) == {"viewer": {"role": "READER"}}
+    assert len(validated) == 1
+
+
 async def test_oversized_request_body_is_refused(db, reader) -> None:
     settings = Settings.from_env({}, max_request_bytes=2_000)
     transport = httpx.ASGITransport(app=create_app(settings, db.engine))
@@ -102,7 +119,8 @@ async def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
     async def broken(self, statement):  # type: ignore[no-untyped-def]
         raise RuntimeError("secret database detail")
 
-    monkeypatch.setattr(loaders.Loaders, "_scalars", broken)
+    for read in ("rows", "scalars", "records"):  # every way a loader reads
+        monkeypatch.setattr(loaders._Source, read, broken)
     with caplog.at_level(logging.ERROR, logger="cmgraph.graphql"):
         response = await api.client.post(
             "/graphql",

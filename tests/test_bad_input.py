@@ -70,6 +70,11 @@ async def world(uow, owner) -> World:
 
 
 Input = Callable[[World], dict[str, Any]]
+DEFAULT_POLICY = to_base64("AlertPolicy", 1)
+
+
+def _policy(**fields: Any) -> dict[str, Any]:
+    return {"name": "Watch", "conditions": [{"type": "SCORE_CHANGE"}], **fields}
 
 
 @dataclass(frozen=True)
@@ -413,6 +418,105 @@ CASES = [
         "deleteEvidence",
         lambda w: {"evidenceId": to_base64("Evidence", 987_654)},
         "CONTRIBUTOR",
+        "NOT_FOUND",
+    ),
+    # mail outbox
+    Case("requeueDeadNotifications", lambda w: {}, "ASSESSOR", "FORBIDDEN"),
+    Case(
+        "requeueDeadNotifications",
+        lambda w: {"notificationIds": [w.ids["T2"]]},
+        "ASSESSOR",
+        "FORBIDDEN",
+    ),
+    Case(
+        "requeueDeadNotifications",
+        lambda w: {"notificationIds": [to_base64("Notification", 987_654)]},
+        "ADMINISTRATOR",
+        "NOT_FOUND",
+    ),
+    Case(
+        "requeueDeadNotifications",
+        lambda w: {"notificationIds": [w.ids["T2"]]},
+        "ADMINISTRATOR",
+        "NOT_FOUND",
+    ),
+    Case("requeueDeadNotifications", lambda w: {"notificationIds": []}, "ADMINISTRATOR", "INVALID"),
+    # alert policies and alerts (the default policy is migration 0002's only row)
+    Case("createAlertPolicy", lambda w: _policy(), "READER", "FORBIDDEN"),
+    Case("createAlertPolicy", lambda w: _policy(conditions=[]), "CONTRIBUTOR", "INVALID"),
+    Case(
+        "createAlertPolicy",
+        lambda w: _policy(conditions=[{"type": "TEST_STATUS_CHANGE", "toStatuses": ["DONE"]}]),
+        "CONTRIBUTOR",
+        "INVALID",
+    ),
+    Case(
+        "createAlertPolicy",
+        lambda w: _policy(trigger="THRESHOLD", thresholdCount=1, thresholdMinutes=5),
+        "CONTRIBUTOR",
+        "INVALID",
+    ),
+    Case(
+        "createAlertPolicy",
+        lambda w: _policy(name="Compliance score changes"),
+        "CONTRIBUTOR",
+        "DUPLICATE",
+    ),
+    Case("createAlertPolicy", lambda w: _policy(name="n" * 201), "CONTRIBUTOR", "INVALID"),
+    Case(
+        "createAlertPolicy",
+        lambda w: _policy(scope={"assessmentIds": [w.ids["G1"]]}),
+        "CONTRIBUTOR",
+        "NOT_FOUND",
+    ),
+    Case(
+        "createAlertPolicy",
+        lambda w: _policy(recipientIds=[w.ids["missing-user"]]),
+        "CONTRIBUTOR",
+        "NOT_FOUND",
+    ),
+    Case(
+        "updateAlertPolicy",
+        lambda w: {"alertPolicyId": DEFAULT_POLICY, "enabled": False},
+        "READER",
+        "FORBIDDEN",
+    ),
+    Case(
+        "updateAlertPolicy",
+        lambda w: {"alertPolicyId": DEFAULT_POLICY, "severity": "HIGH"},
+        "OWNER",
+        "INVALID",
+    ),
+    Case(
+        "updateAlertPolicy",
+        lambda w: {"alertPolicyId": DEFAULT_POLICY, "aggregationSeconds": 0},
+        "OWNER",
+        "INVALID",
+    ),
+    Case(
+        "updateAlertPolicy",
+        lambda w: {"alertPolicyId": w.ids["G1"], "enabled": False},
+        "CONTRIBUTOR",
+        "NOT_FOUND",
+    ),
+    Case("deleteAlertPolicy", lambda w: {"alertPolicyId": DEFAULT_POLICY}, "OWNER", "INVALID"),
+    Case("deleteAlertPolicy", lambda w: {"alertPolicyId": DEFAULT_POLICY}, "READER", "FORBIDDEN"),
+    Case(
+        "deleteAlertPolicy",
+        lambda w: {"alertPolicyId": to_base64("AlertPolicy", 987_654)},
+        "CONTRIBUTOR",
+        "NOT_FOUND",
+    ),
+    Case(
+        "updateAlert",
+        lambda w: {"alertId": to_base64("Alert", 987_654), "status": "RESOLVED"},
+        "CONTRIBUTOR",
+        "NOT_FOUND",
+    ),
+    Case(
+        "updateAlert",
+        lambda w: {"alertId": w.ids["T1"], "status": "RESOLVED"},
+        "OWNER",
         "NOT_FOUND",
     ),
 ]

@@ -59,7 +59,13 @@ async def test_nested_report_reads_in_a_constant_number_of_statements(
     baselines = [("LOW", oscal_file(LOW), 149), ("HIGH", oscal_file(HIGH), 370)]
     built = [
         await build_report_assessment(
-            db.sessions, owner, path, name=f"{label} report", group=f"{label} group"
+            db.sessions,
+            owner,
+            path,
+            name=f"{label} report",
+            group=f"{label} group",
+            states_every=4,  # sparser than the benchmark's data, with the same variety
+            evidence_every=2,
         )
         for label, path, _ in baselines
     ]
@@ -88,8 +94,9 @@ async def test_nested_report_reads_in_a_constant_number_of_statements(
         assert len(actions) == sum(len(c.action_keys) for c in spec.controls)
 
         assert {a["id"]: (a["implementationStatus"], a["testStatus"]) for a in actions} == states
-        assert {a["id"]: [e["id"] for e in a["evidence"]] for a in actions} == evidence
-        assert all(a["evidence"] for a in actions)
+        shown = {a["id"]: [e["id"] for e in a["evidence"]] for a in actions}
+        assert {action: items for action, items in shown.items() if items} == evidence
+        assert any(a["evidence"] for a in actions) and not all(a["evidence"] for a in actions)
         assert {e["uploadedBy"]["name"] for a in actions for e in a["evidence"]} == {OWNER_NAME}
         assignees = [a["assignee"] for a in actions]
         assert {a["name"] for a in assignees if a is not None} == {OWNER_NAME}

@@ -7,24 +7,36 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.tools import merge_types
 
 from cmgraph.config import Settings
 from cmgraph.db import create_engine, session_factory
 from cmgraph.evidence_http import evidence_body_limits, evidence_routes
-from cmgraph.http_auth import authenticate_request, error_response
+from cmgraph.http_auth import authenticate_request, bearer_token, error_response
+from cmgraph.hub import Hub
+from cmgraph.resolvers.alerts import AlertQueries
 from cmgraph.resolvers.context import Context, Reader
+from cmgraph.resolvers.mail import OutboxQueries
 from cmgraph.resolvers.mutations import Mutation
 from cmgraph.resolvers.queries import Query
+from cmgraph.resolvers.subscriptions import (
+    Subscription,
+    SubscriptionContext,
+    authenticate_connection,
+)
 from cmgraph.schema.build import build_schema
 
 log = logging.getLogger("cmgraph.http")
@@ -101,13 +113,23 @@ class GraphQLApp(GraphQL[Context | None, None]):
         *args: Any,
         settings: Settings,
         sessions: async_sessionmaker[AsyncSession],
+        hub: Hub,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.settings = settings
         self.sessions = sessions
+        self.hub = hub
 
-    async def get_context(self, request: Any, response: Any) -> Context | None:
+    async def get_context(self, request: Any, response: Any) -> Any:
+        if request.scope["type"] == "websocket":
+            return SubscriptionContext(
+                sessions=self.sessions,
+                settings=self.settings,
+                hub=self.hub,
+                request_id=uuid.uuid4().hex,
+                header_token=bearer_token(request.scope),
+            )
         state = request.scope["state"]
         if "principal" not in state:
             return None  # the IDE page: nothing is executed
@@ -118,6 +140,17 @@ class GraphQLApp(GraphQL[Context | None, None]):
             settings=self.settings,
             request_id=state["request_id"],
         )
+
+    def encode_json(self, data: object) -> str:
+        """orjson: a large report encodes many times faster than with the standard library.
+
+        Text rather than bytes, because WebSocket messages go out as what this returns and
+        ``graphql-transport-ws`` clients expect text frames.
+        """
+        return orjson.dumps(data).decode()
+
+    async def on_ws_connect(self, context: Any) -> dict[str, object]:
+        return await authenticate_connection(context, self.sessions)
 
 
 def _wants_ide(scope: Scope) -> bool:
@@ -130,11 +163,20 @@ def _wants_ide(scope: Scope) -> bool:
 class GraphQLEndpoint:
     """Serves /graphql: authenticate, open a read session, run the operation, close."""
 
-    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, settings: Settings, sessions: async_sessionmaker[AsyncSession], hub: Hub
+    ) -> None:
         self.sessions = sessions
-        self.schema = build_schema(Query, settings, mutation=Mutation)
+        root = merge_types("Query", (Query, OutboxQueries, AlertQueries))
+        self.schema = build_schema(root, settings, mutation=Mutation, subscription=Subscription)
         self.graphql = GraphQLApp(
-            self.schema, settings=settings, sessions=sessions, graphql_ide="graphiql"
+            self.schema,
+            settings=settings,
+            sessions=sessions,
+            hub=hub,
+            graphql_ide="graphiql",
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=10),
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -157,7 +199,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     owns_engine = engine is None
     engine = engine or create_engine(settings.database_url)
     sessions = session_factory(engine)
-    graphql = GraphQLEndpoint(settings, sessions)
+    hub = Hub(sessions)
+    graphql = GraphQLEndpoint(settings, sessions, hub)
 
     async def healthz(request: Request) -> Response:
         try:
@@ -170,13 +213,17 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        from cmgraph.alerts.runner import running
+
+        async with running(settings, sessions, hub=hub, background=settings.background_work):
+            yield
         if owns_engine:
             await engine.dispose()
 
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz, methods=["GET"]),
             *evidence_routes(settings, sessions),
         ],

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -14,6 +14,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Mapper, object_session
+
+from cmgraph import signals
 
 
 def is_sqlite(url: str) -> bool:
@@ -49,11 +52,45 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+# Session.info key: channel -> highest id written in this transaction (see ``_note_written``).
+_WRITTEN = "cmgraph_written"
+
+
+@event.listens_for(Mapper, "after_insert")
+def _inserted(mapper: Mapper[Any], _connection: Any, target: Any) -> None:
+    _note_written(mapper, target, signals.TABLE_CHANNELS)
+
+
+@event.listens_for(Mapper, "after_update")
+def _updated(mapper: Mapper[Any], _connection: Any, target: Any) -> None:
+    _note_written(mapper, target, signals.UPDATE_TABLES)
+
+
+def _note_written(mapper: Mapper[Any], target: Any, tables: Collection[str]) -> None:
+    """Remember that this transaction wrote a watched row (an event, alert, notification).
+
+    Per flushed row, looked up by table name so that this module needs no domain models.
+    Bulk ``UPDATE`` statements are not seen: consumers poll as well.
+    """
+    table = mapper.local_table.name  # type: ignore[attr-defined]
+    if table not in tables:
+        return
+    session = object_session(target)
+    if session is None:
+        return
+    channel = signals.TABLE_CHANNELS[table]
+    written: dict[str, int] = session.info.setdefault(_WRITTEN, {})
+    written[channel] = max(written.get(channel, 0), getattr(target, "id", 0) or 0)
+
+
 class UnitOfWork:
     """One transaction: everything a service does commits together or not at all.
 
     Work that must happen only once the change is durable (removing files, waking
-    subscribers) is registered with ``after_commit`` and skipped on rollback.
+    subscribers) is registered with ``after_commit`` and skipped on rollback. Events,
+    alerts and notifications written here wake their consumers: on PostgreSQL by a NOTIFY
+    sent inside the transaction (delivered to other processes only if it commits), and in
+    this process by a signal fired after commit. A rollback sends nothing.
     """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -70,14 +107,28 @@ class UnitOfWork:
         return self
 
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
+        written: dict[str, int] = {}
         try:
             if exc_type is None:
+                await self.session.flush()
+                written = self.session.info.pop(_WRITTEN, None) or {}
+                if written and self.session.bind.dialect.name == "postgresql":
+                    for channel, last_id in sorted(written.items()):
+                        await self.session.execute(
+                            text("SELECT pg_notify(:channel, :payload)"),
+                            {"channel": channel, "payload": str(last_id)},
+                        )
                 await self.session.commit()
             else:
                 await self.session.rollback()
                 self._after_commit.clear()
+        except BaseException:
+            written = {}
+            raise
         finally:
+            self.session.info.pop(_WRITTEN, None)
             await self.session.close()
+        signals.fire_channels(written)
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             await callback()

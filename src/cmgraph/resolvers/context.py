@@ -50,6 +50,16 @@ class Context:
 
         return Loaders(self.reader, self.principal)
 
+    def release(self) -> None:
+        """Drop the loaders, and the rows they cached, once the operation has finished.
+
+        graphql-core's execution context refers to itself (its helpers hold its bound
+        methods) and to this context, so without this a request's loaders and rows would
+        stay alive until the cyclic garbage collector runs; with it, reference counting
+        frees them at once.
+        """
+        self.loaders = self._new_loaders()
+
     async def after_write(self) -> None:
         """Let reads after a committed mutation see it: fresh snapshot, empty loader caches."""
         async with self.reader.lock:

@@ -7,9 +7,10 @@ rows it returns. Read permissions are applied here, at the roots of what a calle
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache, partial
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, func, select
@@ -65,6 +66,79 @@ def action_select() -> Select[Any]:
     )
 
 
+def action_row_select() -> Select[Any]:
+    """One flat row per action with what ``ImprovementAction.from_row`` reads.
+
+    For the loaders that feed large reads: plain columns instead of three ORM entities per
+    action, so no identity map and no instance state (whose weak-reference callback puts
+    every loaded entity in a reference cycle that only the cyclic garbage collector frees).
+    """
+    a, d, v = ImprovementAction, ActionDefinition, ActionDefinitionVersion
+    return (
+        select(
+            a.id,
+            d.key,
+            v.title,
+            d.implementation_type,
+            d.owner,
+            v.enforcement,
+            v.purpose,
+            a.points,
+            v.category,
+            v.solution,
+            v.guidance,
+            v.testing_logic,
+            v.automatic_testing_available,
+            a.implementation_status,
+            a.implementation_date,
+            a.implementation_notes,
+            a.test_status,
+            a.test_date,
+            a.testing_notes,
+            a.additional_notes,
+            a.assignment_notes,
+            a.testing_source,
+            a.automation_fraction,
+            a.version,
+            a.updated_at,
+            v.version.label("definition_version"),
+            d.latest_version,
+            a.earned,
+            a.possible,
+            a.group_id,
+            a.assignee_id,
+            a.parent_id,
+        )
+        .select_from(a)
+        .join(d, d.id == a.definition_id)
+        .join(v, v.id == a.definition_version_id)
+    )
+
+
+# The columns the GraphQL types show, read as rows (attribute access like entities).
+CONTROL_COLUMNS = (
+    Control.id,
+    Control.assessment_id,
+    Control.key,
+    Control.family,
+    Control.title,
+    Control.description,
+)
+EVIDENCE_COLUMNS = (
+    Evidence.id,
+    Evidence.action_id,
+    Evidence.kind,
+    Evidence.name,
+    Evidence.url,
+    Evidence.size,
+    Evidence.sha256,
+    Evidence.content_type,
+    Evidence.uploaded_at,
+    Evidence.uploaded_by_id,
+)
+USER_COLUMNS = (User.id, User.email, User.name, User.role, User.is_automation, User.created_at)
+
+
 def _one_each(keys: Sequence[K], rows: Iterable[tuple[K, V]]) -> list[V | None]:
     found = dict(rows)
     return [found.get(key) for key in keys]
@@ -77,34 +151,66 @@ def _lists(keys: Sequence[K], rows: Iterable[tuple[K, V]]) -> list[list[V]]:
     return [grouped.get(key, []) for key in keys]
 
 
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """What batch functions read with: the request's reader and the caller."""
+
+    reader: Reader
+    principal: Principal
+
+    async def rows(self, statement: Any) -> list[Any]:
+        return list((await self.reader.execute(statement)).all())
+
+    async def scalars(self, statement: Any) -> list[Any]:
+        return list((await self.reader.execute(statement)).scalars())
+
+    async def records(self, statement: Any) -> list[Any]:
+        """The rows as named tuples of the selected columns.
+
+        The same attribute access as SQLAlchemy's rows, at a fraction of the cost: a large
+        report reads tens of thousands of values by name.
+        """
+        result = await self.reader.execute(statement)
+        make = _record_type(tuple(result.keys()))._make
+        return [make(row) for row in result]
+
+
+@cache
+def _record_type(names: tuple[str, ...]) -> Any:
+    return namedtuple("Record", names)  # the names are known at run time only
+
+
 class Loaders:
     """All loaders of one request; created lazily by attribute access."""
 
     def __init__(self, reader: Reader, principal: Principal) -> None:
         self.reader = reader
         self.principal = principal
+        self._source = _Source(reader, principal)
         self._loaders: dict[str, DataLoader[Any, Any]] = {}
 
-    def _loader(self, name: str, batch: Callable[[list[Any]], Any]) -> DataLoader[Any, Any]:
+    def _loader(self, name: str, batch: Callable[..., Any]) -> DataLoader[Any, Any]:
+        """The loader ``name``, made on first use from ``batch(source, keys)``.
+
+        The batch function is bound to a ``_Source`` (reader and principal), never to
+        ``self``: a loader that referred back to this object would make a reference cycle
+        that keeps every request's loaders and cached rows alive until the cyclic garbage
+        collector runs, which is slow when there are many of them.
+        """
         loader = self._loaders.get(name)
         if loader is None:
-            loader = self._loaders[name] = DataLoader(load_fn=batch)
+            load_fn = partial(batch, self._source)
+            loader = self._loaders[name] = DataLoader(load_fn=load_fn)
         return loader
-
-    async def _rows(self, statement: Any) -> list[Any]:
-        return list((await self.reader.execute(statement)).all())
-
-    async def _scalars(self, statement: Any) -> list[Any]:
-        return list((await self.reader.execute(statement)).scalars())
 
     # -- single objects ------------------------------------------------------------------
 
     @property
     def assessment(self) -> DataLoader[int, Assessment | None]:
-        async def batch(keys: list[int]) -> list[Assessment | None]:
-            rows = await self._scalars(
+        async def batch(src: _Source, keys: list[int]) -> list[Assessment | None]:
+            rows = await src.scalars(
                 select(Assessment).where(
-                    Assessment.id.in_(keys), readable_assessments(self.principal)
+                    Assessment.id.in_(keys), readable_assessments(src.principal)
                 )
             )
             return _one_each(keys, ((a.id, a) for a in rows))
@@ -113,10 +219,10 @@ class Loaders:
 
     @property
     def action(self) -> DataLoader[int, ActionRecord | None]:
-        async def batch(keys: list[int]) -> list[ActionRecord | None]:
-            rows = await self._rows(
+        async def batch(src: _Source, keys: list[int]) -> list[ActionRecord | None]:
+            rows = await src.rows(
                 action_select().where(
-                    ImprovementAction.id.in_(keys), readable_actions(self.principal)
+                    ImprovementAction.id.in_(keys), readable_actions(src.principal)
                 )
             )
             return _one_each(keys, ((a.id, ActionRecord(a, d, v)) for a, d, v in rows))
@@ -125,19 +231,19 @@ class Loaders:
 
     @property
     def control(self) -> DataLoader[int, Control | None]:
-        async def batch(keys: list[int]) -> list[Control | None]:
-            rows = await self._scalars(
+        async def batch(src: _Source, keys: list[int]) -> list[Control | None]:
+            rows = await src.scalars(
                 select(Control)
                 .join(Assessment, Assessment.id == Control.assessment_id)
-                .where(Control.id.in_(keys), readable_assessments(self.principal))
+                .where(Control.id.in_(keys), readable_assessments(src.principal))
             )
             return _one_each(keys, ((c.id, c) for c in rows))
 
         return self._loader("control", batch)
 
     def _simple(self, name: str, model: Any, *readable: Any) -> DataLoader[int, Any]:
-        async def batch(keys: list[int]) -> list[Any]:
-            rows = await self._scalars(select(model).where(model.id.in_(keys), *readable))
+        async def batch(src: _Source, keys: list[int]) -> list[Any]:
+            rows = await src.scalars(select(model).where(model.id.in_(keys), *readable))
             return _one_each(keys, ((row.id, row) for row in rows))
 
         return self._loader(name, batch)
@@ -159,16 +265,22 @@ class Loaders:
         return self._simple("regulation", Regulation, readable_regulations(self.principal))
 
     @property
-    def user(self) -> DataLoader[int, User | None]:
-        return self._simple("user", User)
+    def user(self) -> DataLoader[int, Any]:
+        """Rows of ``USER_COLUMNS``; any signed-in user may see names and emails."""
+
+        async def batch(src: _Source, keys: list[int]) -> list[Any]:
+            rows = await src.records(select(*USER_COLUMNS).where(User.id.in_(keys)))
+            return _one_each(keys, ((row.id, row) for row in rows))
+
+        return self._loader("user", batch)
 
     @property
     def evidence_item(self) -> DataLoader[int, Evidence | None]:
-        async def batch(keys: list[int]) -> list[Evidence | None]:
-            rows = await self._scalars(
+        async def batch(src: _Source, keys: list[int]) -> list[Evidence | None]:
+            rows = await src.scalars(
                 select(Evidence)
                 .join(ImprovementAction, ImprovementAction.id == Evidence.action_id)
-                .where(Evidence.id.in_(keys), readable_actions(self.principal))
+                .where(Evidence.id.in_(keys), readable_actions(src.principal))
             )
             return _one_each(keys, ((e.id, e) for e in rows))
 
@@ -177,10 +289,12 @@ class Loaders:
     # -- children of a parent ------------------------------------------------------------
 
     @property
-    def controls_by_assessment(self) -> DataLoader[int, list[Control]]:
-        async def batch(keys: list[int]) -> list[list[Control]]:
-            rows = await self._scalars(
-                select(Control)
+    def controls_by_assessment(self) -> DataLoader[int, list[Any]]:
+        """Rows of ``CONTROL_COLUMNS``, in template order."""
+
+        async def batch(src: _Source, keys: list[int]) -> list[list[Any]]:
+            rows = await src.records(
+                select(*CONTROL_COLUMNS)
                 .where(Control.assessment_id.in_(keys))
                 .order_by(Control.assessment_id, Control.sort_order)
             )
@@ -189,24 +303,28 @@ class Loaders:
         return self._loader("controls_by_assessment", batch)
 
     @property
-    def actions_by_control(self) -> DataLoader[int, list[ActionRecord]]:
-        async def batch(keys: list[int]) -> list[list[ActionRecord]]:
-            rows = await self._rows(
-                action_select()
+    def actions_by_control(self) -> DataLoader[int, list[Any]]:
+        """Rows of ``action_row_select()``, by action key."""
+
+        async def batch(src: _Source, keys: list[int]) -> list[list[Any]]:
+            rows = await src.records(
+                action_row_select()
                 .add_columns(ControlAction.control_id)
                 .join(ControlAction, ControlAction.action_id == ImprovementAction.id)
                 .where(ControlAction.control_id.in_(keys))
                 .order_by(ControlAction.control_id, ActionDefinition.key)
             )
-            return _lists(keys, ((c, ActionRecord(a, d, v)) for a, d, v, c in rows))
+            return _lists(keys, ((row.control_id, row) for row in rows))
 
         return self._loader("actions_by_control", batch)
 
     @property
-    def evidence_by_action(self) -> DataLoader[int, list[Evidence]]:
-        async def batch(keys: list[int]) -> list[list[Evidence]]:
-            rows = await self._scalars(
-                select(Evidence).where(Evidence.action_id.in_(keys)).order_by(Evidence.id)
+    def evidence_by_action(self) -> DataLoader[int, list[Any]]:
+        """Rows of ``EVIDENCE_COLUMNS``, oldest first."""
+
+        async def batch(src: _Source, keys: list[int]) -> list[list[Any]]:
+            rows = await src.records(
+                select(*EVIDENCE_COLUMNS).where(Evidence.action_id.in_(keys)).order_by(Evidence.id)
             )
             return _lists(keys, ((e.action_id, e) for e in rows))
 
@@ -214,12 +332,12 @@ class Loaders:
 
     @property
     def controls_by_action(self) -> DataLoader[int, list[Control]]:
-        async def batch(keys: list[int]) -> list[list[Control]]:
-            rows = await self._rows(
+        async def batch(src: _Source, keys: list[int]) -> list[list[Control]]:
+            rows = await src.rows(
                 select(ControlAction.action_id, Control)
                 .join(Control, Control.id == ControlAction.control_id)
                 .join(Assessment, Assessment.id == Control.assessment_id)
-                .where(ControlAction.action_id.in_(keys), readable_assessments(self.principal))
+                .where(ControlAction.action_id.in_(keys), readable_assessments(src.principal))
                 .order_by(ControlAction.action_id, Control.assessment_id, Control.sort_order)
             )
             return _lists(keys, rows)
@@ -228,12 +346,12 @@ class Loaders:
 
     @property
     def assessments_by_action(self) -> DataLoader[int, list[Assessment]]:
-        async def batch(keys: list[int]) -> list[list[Assessment]]:
-            rows = await self._rows(
+        async def batch(src: _Source, keys: list[int]) -> list[list[Assessment]]:
+            rows = await src.rows(
                 select(ControlAction.action_id, Assessment)
                 .join(Control, Control.id == ControlAction.control_id)
                 .join(Assessment, Assessment.id == Control.assessment_id)
-                .where(ControlAction.action_id.in_(keys), readable_assessments(self.principal))
+                .where(ControlAction.action_id.in_(keys), readable_assessments(src.principal))
                 .distinct()
                 .order_by(ControlAction.action_id, Assessment.id)
             )
@@ -243,10 +361,10 @@ class Loaders:
 
     @property
     def assessments_by_group(self) -> DataLoader[int, list[Assessment]]:
-        async def batch(keys: list[int]) -> list[list[Assessment]]:
-            rows = await self._scalars(
+        async def batch(src: _Source, keys: list[int]) -> list[list[Assessment]]:
+            rows = await src.scalars(
                 select(Assessment)
-                .where(Assessment.group_id.in_(keys), readable_assessments(self.principal))
+                .where(Assessment.group_id.in_(keys), readable_assessments(src.principal))
                 .order_by(Assessment.name)
             )
             return _lists(keys, ((a.group_id, a) for a in rows))
@@ -257,7 +375,7 @@ class Loaders:
     def history_by_action(self) -> DataLoader[tuple[int, int], list[HistoryEntry]]:
         """Newest first; keyed by (action id, how many)."""
 
-        async def batch(keys: list[tuple[int, int]]) -> list[list[HistoryEntry]]:
+        async def batch(src: _Source, keys: list[tuple[int, int]]) -> list[list[HistoryEntry]]:
             limit = max(n for _, n in keys)
             ranked = (
                 select(
@@ -269,7 +387,7 @@ class Loaders:
                 .where(HistoryEntry.action_id.in_({a for a, _ in keys}))
                 .subquery()
             )
-            rows = await self._scalars(
+            rows = await src.scalars(
                 select(HistoryEntry)
                 .join(ranked, and_(ranked.c.id == HistoryEntry.id, ranked.c.rank <= limit))
                 .order_by(HistoryEntry.action_id, HistoryEntry.id.desc())
@@ -285,7 +403,7 @@ class Loaders:
     def group_score(self) -> DataLoader[int, Score]:
         """Distinct instances across the group's live assessments the caller can read."""
 
-        async def batch(keys: list[int]) -> list[Score]:
+        async def batch(src: _Source, keys: list[int]) -> list[Score]:
             distinct = (
                 select(
                     Assessment.group_id,
@@ -299,12 +417,12 @@ class Loaders:
                 .where(
                     Assessment.group_id.in_(keys),
                     Assessment.archived_at.is_(None),
-                    readable_assessments(self.principal),
+                    readable_assessments(src.principal),
                 )
                 .distinct()
                 .subquery()
             )
-            rows = await self._rows(
+            rows = await src.rows(
                 select(
                     distinct.c.group_id,
                     func.sum(distinct.c.earned),
@@ -320,8 +438,8 @@ class Loaders:
     def control_states_by_assessment(self) -> DataLoader[int, dict[int, list[tuple[Any, Any]]]]:
         """Per assessment: control id -> the (implementation, test) statuses of its actions."""
 
-        async def batch(keys: list[int]) -> list[dict[int, list[tuple[Any, Any]]]]:
-            rows = await self._rows(
+        async def batch(src: _Source, keys: list[int]) -> list[dict[int, list[tuple[Any, Any]]]]:
+            rows = await src.rows(
                 select(
                     Control.assessment_id,
                     Control.id,
@@ -356,7 +474,7 @@ class Loaders:
         from cmgraph.domain.enums import TestingSource
         from cmgraph.domain.workflow import MAX_CHAIN_DEPTH
 
-        async def batch(keys: list[int]) -> list[list[Evidence]]:
+        async def batch(src: _Source, keys: list[int]) -> list[list[Evidence]]:
             chain = (
                 select(
                     ImprovementAction.id.label("start"),
@@ -381,12 +499,12 @@ class Loaders:
                     chain.c.depth < MAX_CHAIN_DEPTH,
                 )
             )
-            rows = await self._rows(
+            rows = await src.rows(
                 select(chain.c.start, Evidence)
                 .select_from(chain)
                 .join(Evidence, Evidence.action_id == chain.c.ancestor)
                 .join(ImprovementAction, ImprovementAction.id == chain.c.ancestor)
-                .where(readable_actions(self.principal))
+                .where(readable_actions(src.principal))
                 .order_by(chain.c.start, chain.c.depth, Evidence.id)
             )
             return _lists(keys, rows)
@@ -398,13 +516,13 @@ class Loaders:
         """The readable actions that inherit directly from each action."""
         from cmgraph.domain.enums import TestingSource
 
-        async def batch(keys: list[int]) -> list[list[ActionRecord]]:
-            rows = await self._rows(
+        async def batch(src: _Source, keys: list[int]) -> list[list[ActionRecord]]:
+            rows = await src.rows(
                 action_select()
                 .where(
                     ImprovementAction.parent_id.in_(keys),
                     ImprovementAction.testing_source == TestingSource.PARENT,
-                    readable_actions(self.principal),
+                    readable_actions(src.principal),
                 )
                 .order_by(ImprovementAction.parent_id, ImprovementAction.id)
             )
@@ -418,8 +536,8 @@ class Loaders:
     def latest_definition_version(self) -> DataLoader[str, ActionDefinitionVersion | None]:
         """Each definition's latest version, by definition key."""
 
-        async def batch(keys: list[str]) -> list[ActionDefinitionVersion | None]:
-            rows = await self._rows(
+        async def batch(src: _Source, keys: list[str]) -> list[ActionDefinitionVersion | None]:
+            rows = await src.rows(
                 select(ActionDefinition.key, ActionDefinitionVersion)
                 .join(
                     ActionDefinitionVersion,
@@ -437,8 +555,8 @@ class Loaders:
         """By template version id: the diff to its template's latest version (None if it is)."""
         from cmgraph.domain.updates import template_diffs
 
-        async def batch(keys: list[int]) -> list[Any]:
-            diffs = await template_diffs(self.reader.execute, keys)
+        async def batch(src: _Source, keys: list[int]) -> list[Any]:
+            diffs = await template_diffs(src.reader.execute, keys)
             return [diffs.get(key) for key in keys]
 
         return self._loader("template_update", batch)

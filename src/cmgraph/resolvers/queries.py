@@ -52,6 +52,7 @@ from cmgraph.schema.connections import Connection, build_connection, page_window
 from cmgraph.schema.enums import OrderDirection
 from cmgraph.schema.mutations.testing import Organisation
 from cmgraph.schema.score import ComplianceScore, ScoreRow
+from cmgraph.schema.selection import connection_nodes, selected
 from cmgraph.schema.types import (
     Assessment as AssessmentType,
 )
@@ -65,6 +66,8 @@ from cmgraph.schema.types import (
     Template,
     User,
     Viewer,
+    prefetch_actions,
+    prefetch_controls,
 )
 from cmgraph.schema.types import (
     Group as GroupType,
@@ -286,7 +289,7 @@ class Query:
             *_action_filter(filter or inputs.ImprovementActionFilter()),
         )
         o = order_by or inputs.ImprovementActionOrder()
-        return await paginate(
+        connection = await paginate(
             info,
             statement,
             sort(_ACTION_ORDER[o.field], o.direction, ActionRow.id),
@@ -295,6 +298,8 @@ class Query:
             lambda row: ImprovementAction.from_record(ActionRecord(*row)),
             scalars=False,
         )
+        await prefetch_actions(info, connection.nodes, connection_nodes(selected(info)))
+        return connection
 
     @strawberry.field
     async def controls(
@@ -326,7 +331,9 @@ class Query:
             inputs.ControlOrderField.TITLE: Control.title,
         }[o.field]
         order = [Control.assessment_id, *sort(column, o.direction, Control.id)]
-        return await paginate(info, statement, order, first, after, ControlType.from_row)
+        connection = await paginate(info, statement, order, first, after, ControlType.from_row)
+        await prefetch_controls(info, connection.nodes, connection_nodes(selected(info)))
+        return connection
 
     @strawberry.field
     async def groups(

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -17,6 +18,7 @@ from strawberry.extensions import (
 )
 
 from cmgraph.config import Settings
+from cmgraph.schema.execution import LeafShortcutExecutionContext, use_direct_resolvers
 
 log = logging.getLogger("cmgraph.graphql")
 
@@ -60,16 +62,36 @@ class MaskUnexpectedErrors(SchemaExtension):
         result.errors = masked
 
 
+class ReleaseRequestState(SchemaExtension):
+    """Lets the context drop what it cached for the operation (``release()``) once done."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        release = getattr(self.execution_context.context, "release", None)
+        if release is not None:
+            release()
+
+
 def build_schema(query: type, settings: Settings, **kwargs: object) -> strawberry.Schema:
-    return strawberry.Schema(
+    # The depth and alias limits are validation rules, made here once: the validation cache
+    # is keyed by the rules, and limiters made per request would make new rule classes each
+    # time, so that every request missed the cache and was validated again.
+    limits = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
+    schema = strawberry.Schema(
         query=query,
         extensions=[
             lambda: ParserCache(maxsize=CACHE_SIZE),
             lambda: ValidationCache(maxsize=CACHE_SIZE),
-            lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+            lambda: AddValidationRules(limits),
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
             MaskUnexpectedErrors,
+            ReleaseRequestState,
         ],
+        execution_context_class=LeafShortcutExecutionContext,
         **kwargs,  # type: ignore[arg-type]
     )
+    use_direct_resolvers(schema)
+    return schema

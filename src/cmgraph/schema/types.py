@@ -26,6 +26,8 @@ from cmgraph.schema.enums import (
     TestingSource,
     TestStatus,
 )
+from cmgraph.schema.execution import NOT_LOADED, PREFETCHED
+from cmgraph.schema.selection import Selection, selected
 from cmgraph.storage import download_url as signed_download_url
 
 if TYPE_CHECKING:
@@ -59,6 +61,24 @@ async def _resolve(
     return [convert(found[i]) if i is not None and found.get(i) is not None else None for i in ids]
 
 
+@strawberry.type
+class StoredIdNode(relay.Node):
+    """A relay ``Node`` whose global id is computed once, when the object is made.
+
+    ``relay.Node`` resolves ``id`` per object through a resolver (type name, id, a
+    ``GlobalID``, then its serialisation), which shows when a report lists thousands of
+    objects. Here ``id`` is a plain field holding the same base64 ``"TypeName:id"`` string,
+    so ids stay as they were; ``id`` in Python remains the database id (``NodeID``).
+    """
+
+    _id: strawberry.ID = strawberry.field(
+        name="id", description="The Globally Unique ID of this object", default=""
+    )
+
+    def __post_init__(self) -> None:
+        self._id = relay.to_base64(self.__strawberry_definition__.name, self.id)  # type: ignore[attr-defined]
+
+
 @strawberry.type(description="Points earned out of points possible.")
 class Score:
     earned: float
@@ -71,7 +91,7 @@ class Score:
 
 
 @strawberry.type
-class Regulation(relay.Node):
+class Regulation(StoredIdNode):
     id: relay.NodeID[int]
     name: str
 
@@ -87,7 +107,7 @@ class Regulation(relay.Node):
 
 
 @strawberry.type(description="A person or service account that can sign in with API tokens.")
-class User(relay.Node):
+class User(StoredIdNode):
     id: relay.NodeID[int]
     email: str
     name: str
@@ -98,7 +118,8 @@ class User(relay.Node):
     created_at: datetime
 
     @classmethod
-    def from_row(cls, row: models.User) -> User:
+    def from_row(cls, row: Any) -> User:
+        """From a ``models.User`` or a row with the same column names."""
         return cls(
             id=row.id,
             email=row.email,
@@ -132,7 +153,7 @@ class Viewer:
 
 
 @strawberry.type(description="A regulation's controls mapped to actions for one product.")
-class Template(relay.Node):
+class Template(StoredIdNode):
     id: relay.NodeID[int]
     key: str
     title: str
@@ -171,7 +192,7 @@ class Template(relay.Node):
 @strawberry.type(
     description="A named container of assessments; decides which action state is shared."
 )
-class Group(relay.Node):
+class Group(StoredIdNode):
     id: relay.NodeID[int]
     name: str
     created_at: datetime
@@ -197,7 +218,7 @@ class Group(relay.Node):
 
 
 @strawberry.type(description="One template instantiated for the organisation, in one group.")
-class Assessment(relay.Node):
+class Assessment(StoredIdNode):
     id: relay.NodeID[int]
     name: str
     created_at: datetime
@@ -259,10 +280,10 @@ class Assessment(relay.Node):
 
     @strawberry.field(description="All controls, in template order.")
     async def controls(self, info: strawberry.Info) -> list[Control]:
-        return [
-            Control.from_row(row)
-            for row in await loaders(info).controls_by_assessment.load(self.id)
-        ]
+        rows = await loaders(info).controls_by_assessment.load(self.id)
+        controls = [Control.from_row(row) for row in rows]
+        await prefetch_controls(info, controls, selected(info))
+        return controls
 
     @classmethod
     async def resolve_nodes(
@@ -286,16 +307,21 @@ class Assessment(relay.Node):
 
 
 @strawberry.type(description="One requirement of the regulation inside an assessment.")
-class Control(relay.Node):
+class Control(StoredIdNode):
     id: relay.NodeID[int]
     key: str
     family: str
     title: str
     description: str
     assessment_id: strawberry.Private[int]
+    # Filled in ahead by ``prefetch_controls``; else NOT_LOADED: read through the loaders.
+    prefetched_actions: strawberry.Private[Any] = NOT_LOADED  # list[ImprovementAction]
+    prefetched_status: strawberry.Private[Any] = NOT_LOADED  # ControlStatus
+    prefetched_score: strawberry.Private[Any] = NOT_LOADED  # Score
 
     @classmethod
-    def from_row(cls, row: models.Control) -> Control:
+    def from_row(cls, row: Any) -> Control:
+        """From a ``models.Control`` or a row with the same column names."""
         return cls(
             id=row.id,
             key=row.key,
@@ -309,25 +335,35 @@ class Control(relay.Node):
     async def assessment(self, info: strawberry.Info) -> Assessment:
         return Assessment.from_row(await loaders(info).assessment.load(self.assessment_id))
 
-    @strawberry.field
-    async def actions(self, info: strawberry.Info) -> list[ImprovementAction]:
-        return [
-            ImprovementAction.from_record(r)
-            for r in await loaders(info).actions_by_control.load(self.id)
-        ]
+    # The fields below answer with what was prefetched when there is something (their
+    # ``PREFETCHED`` metadata lets the schema read it without calling them). Otherwise they
+    # return an awaitable (annotated with the GraphQL type all the same), which GraphQL
+    # execution awaits as it would an async resolver's result.
 
-    @strawberry.field
-    async def status(self, info: strawberry.Info) -> ControlStatus:
-        records = await loaders(info).actions_by_control.load(self.id)
-        return scoring.control_status(
-            (r.action.implementation_status, r.action.test_status) for r in records
-        )
+    @strawberry.field(metadata={PREFETCHED: "prefetched_actions"})
+    def actions(self, info: strawberry.Info) -> list[ImprovementAction]:
+        if self.prefetched_actions is not NOT_LOADED:
+            return self.prefetched_actions  # type: ignore[no-any-return]
+        return self._load_actions(info)  # type: ignore[return-value]
 
-    @strawberry.field
-    async def score(self, info: strawberry.Info) -> Score:
-        records = await loaders(info).actions_by_control.load(self.id)
-        distinct = {r.action.id: scoring.Score(r.action.earned, r.action.possible) for r in records}
-        return Score.of(scoring.total(distinct.values()))
+    @strawberry.field(metadata={PREFETCHED: "prefetched_status"})
+    def status(self, info: strawberry.Info) -> ControlStatus:
+        if self.prefetched_status is not NOT_LOADED:
+            return self.prefetched_status  # type: ignore[no-any-return]
+        return self._later(info, _control_status)  # type: ignore[return-value]
+
+    @strawberry.field(metadata={PREFETCHED: "prefetched_score"})
+    def score(self, info: strawberry.Info) -> Score:
+        if self.prefetched_score is not NOT_LOADED:
+            return self.prefetched_score  # type: ignore[no-any-return]
+        return self._later(info, _control_score)  # type: ignore[return-value]
+
+    async def _load_actions(self, info: strawberry.Info) -> list[ImprovementAction]:
+        rows = await loaders(info).actions_by_control.load(self.id)
+        return [ImprovementAction.from_row(row) for row in rows]
+
+    async def _later(self, info: strawberry.Info, compute: Any) -> Any:
+        return compute(await self._load_actions(info))
 
     @classmethod
     async def resolve_nodes(
@@ -337,7 +373,7 @@ class Control(relay.Node):
 
 
 @strawberry.type(description="A file or a link backing an improvement action.")
-class Evidence(relay.Node):
+class Evidence(StoredIdNode):
     id: relay.NodeID[int]
     kind: EvidenceKind
     name: str
@@ -347,9 +383,11 @@ class Evidence(relay.Node):
     content_type: str | None
     uploaded_at: datetime
     uploaded_by_id: strawberry.Private[int | None]
+    prefetched_uploaded_by: strawberry.Private[Any] = NOT_LOADED  # User | None
 
     @classmethod
-    def from_row(cls, row: models.Evidence) -> Evidence:
+    def from_row(cls, row: Any) -> Evidence:
+        """From a ``models.Evidence`` or a row with the same column names."""
         return cls(
             id=row.id,
             kind=row.kind,
@@ -362,9 +400,14 @@ class Evidence(relay.Node):
             uploaded_by_id=row.uploaded_by_id,
         )
 
-    @strawberry.field(description="Null when the uploader was removed.")
-    async def uploaded_by(self, info: strawberry.Info) -> User | None:
-        return await _user(info, self.uploaded_by_id)
+    @strawberry.field(
+        description="Null when the uploader was removed.",
+        metadata={PREFETCHED: "prefetched_uploaded_by"},
+    )
+    def uploaded_by(self, info: strawberry.Info) -> User | None:
+        if self.prefetched_uploaded_by is not NOT_LOADED:
+            return self.prefetched_uploaded_by  # type: ignore[no-any-return]
+        return _user(info, self.uploaded_by_id)  # type: ignore[return-value]
 
     @classmethod
     async def resolve_nodes(
@@ -409,7 +452,7 @@ class HistoryEntry:
 
 
 @strawberry.type(description="The organisation's working copy of an action definition.")
-class ImprovementAction(relay.Node):
+class ImprovementAction(StoredIdNode):
     id: relay.NodeID[int]
     key: str
     title: str
@@ -442,10 +485,24 @@ class ImprovementAction(relay.Node):
     group_id: strawberry.Private[int | None]
     assignee_id: strawberry.Private[int | None]
     parent_id: strawberry.Private[int | None]
+    # Filled in ahead by ``prefetch_actions``; else NOT_LOADED: read through the loaders.
+    prefetched_evidence: strawberry.Private[Any] = NOT_LOADED  # list[Evidence]
+    prefetched_assignee: strawberry.Private[Any] = NOT_LOADED  # User | None
 
     @classmethod
     def from_record(cls, record: Any) -> ImprovementAction:
+        """From an ``ActionRecord``: the action, its definition and the accepted version."""
         a, d, v = record.action, record.definition, record.version
+        return cls._of(a, d, v, v.version)
+
+    @classmethod
+    def from_row(cls, row: Any) -> ImprovementAction:
+        """From a flat row of ``action_row_select()`` (see the loaders)."""
+        return cls._of(row, row, row, row.definition_version)
+
+    @classmethod
+    def _of(cls, a: Any, d: Any, v: Any, definition_version: int) -> ImprovementAction:
+        """``a``: the action's columns, ``d``: its definition's, ``v``: its version's."""
         return cls(
             id=a.id,
             key=d.key,
@@ -472,7 +529,7 @@ class ImprovementAction(relay.Node):
             automation_fraction=a.automation_fraction,
             version=a.version,
             updated_at=a.updated_at,
-            pending_update=v.version < d.latest_version,
+            pending_update=definition_version < d.latest_version,
             score=Score.of(scoring.Score(a.earned, a.possible)),
             group_id=a.group_id,
             assignee_id=a.assignee_id,
@@ -487,9 +544,11 @@ class ImprovementAction(relay.Node):
             return None
         return Group.from_row(await loaders(info).group.load(self.group_id))
 
-    @strawberry.field
-    async def assignee(self, info: strawberry.Info) -> User | None:
-        return await _user(info, self.assignee_id)
+    @strawberry.field(metadata={PREFETCHED: "prefetched_assignee"})
+    def assignee(self, info: strawberry.Info) -> User | None:
+        if self.prefetched_assignee is not NOT_LOADED:
+            return self.prefetched_assignee  # type: ignore[no-any-return]
+        return _user(info, self.assignee_id)  # type: ignore[return-value]
 
     @strawberry.field(description="The action this one inherits from (testing source PARENT).")
     async def parent(self, info: strawberry.Info) -> ImprovementAction | None:
@@ -498,8 +557,13 @@ class ImprovementAction(relay.Node):
         record = await loaders(info).action.load(self.parent_id)
         return ImprovementAction.from_record(record) if record is not None else None
 
-    @strawberry.field
-    async def evidence(self, info: strawberry.Info) -> list[Evidence]:
+    @strawberry.field(metadata={PREFETCHED: "prefetched_evidence"})
+    def evidence(self, info: strawberry.Info) -> list[Evidence]:
+        if self.prefetched_evidence is not NOT_LOADED:
+            return self.prefetched_evidence  # type: ignore[no-any-return]
+        return self._load_evidence(info)  # type: ignore[return-value]
+
+    async def _load_evidence(self, info: strawberry.Info) -> list[Evidence]:
         return [Evidence.from_row(e) for e in await loaders(info).evidence_by_action.load(self.id)]
 
     @strawberry.field(description="Controls this action satisfies, in assessments you can read.")
@@ -564,6 +628,81 @@ class ImprovementAction(relay.Node):
         if latest is None:
             return []
         return [FieldChange.of(change) for change in definition_changes(self, latest)]
+
+
+# -- loading nested fields ahead ----------------------------------------------------------------
+#
+# A report asks for every control of an assessment with its actions, their evidence and the
+# users named on them. Resolving each of those fields on its own means thousands of awaits on
+# DataLoader futures. Instead, the resolver that returns the controls (or actions) looks at
+# what the query selects below them and loads each level for all of them with one batched
+# ``load_many``, through the same loaders, so the number of statements stays the same; the
+# nested fields then answer synchronously from what was loaded (see ``PREFETCHED``).
+
+
+def _control_status(actions: Sequence[ImprovementAction]) -> ControlStatusValue:
+    return scoring.control_status((a.implementation_status, a.test_status) for a in actions)
+
+
+def _control_score(actions: Sequence[ImprovementAction]) -> Score:
+    distinct = {a.id: scoring.Score(a.score.earned, a.score.possible) for a in actions}
+    return Score.of(scoring.total(distinct.values()))
+
+
+async def prefetch_controls(
+    info: strawberry.Info, controls: Sequence[Control], wanted: Selection
+) -> None:
+    """Load the actions of ``controls`` when ``wanted`` (their selection) needs them."""
+    if not controls or not wanted.keys() & {"actions", "status", "score"}:
+        return
+    records = await loaders(info).actions_by_control.load_many([c.id for c in controls])
+    wants_status, wants_score = "status" in wanted, "score" in wanted
+    actions: list[ImprovementAction] = []
+    for control, rows in zip(controls, records, strict=True):
+        own = [ImprovementAction.from_row(row) for row in rows]
+        control.prefetched_actions = own
+        if wants_status:
+            control.prefetched_status = _control_status(own)
+        if wants_score:
+            control.prefetched_score = _control_score(own)
+        actions.extend(own)
+    await prefetch_actions(info, actions, wanted.get("actions", {}))
+
+
+async def prefetch_actions(
+    info: strawberry.Info, actions: Sequence[ImprovementAction], wanted: Selection
+) -> None:
+    """Load the evidence and users that ``wanted`` (the actions' selection) names.
+
+    Evidence first, then the assignees and uploaders together in one batch.
+    """
+    if not actions:
+        return
+    evidence: list[Evidence] = []
+    wants_evidence = "evidence" in wanted
+    if wants_evidence:
+        lists = await loaders(info).evidence_by_action.load_many([a.id for a in actions])
+        for action, rows in zip(actions, lists, strict=True):
+            action.prefetched_evidence = [Evidence.from_row(e) for e in rows]
+            evidence.extend(action.prefetched_evidence)
+    wants_assignee = "assignee" in wanted
+    wants_uploader = wants_evidence and "uploadedBy" in wanted["evidence"]
+    user_ids: set[int] = set()
+    if wants_assignee:
+        user_ids.update(a.assignee_id for a in actions if a.assignee_id is not None)
+    if wants_uploader:
+        user_ids.update(e.uploaded_by_id for e in evidence if e.uploaded_by_id is not None)
+    users: dict[int | None, User] = {}
+    if user_ids:
+        ids = sorted(user_ids)
+        rows = await loaders(info).user.load_many(ids)
+        users = {i: User.from_row(row) for i, row in zip(ids, rows, strict=True) if row}
+    if wants_assignee:
+        for action in actions:
+            action.prefetched_assignee = users.get(action.assignee_id)
+    if wants_uploader:
+        for item in evidence:
+            item.prefetched_uploaded_by = users.get(item.uploaded_by_id)
 
 
 def ordered(items: Sequence[Any]) -> list[Any]:

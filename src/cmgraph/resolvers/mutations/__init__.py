@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from strawberry.tools import merge_types
 
+from cmgraph.resolvers.alerts import AlertMutations
+from cmgraph.resolvers.mail import OutboxMutations
 from cmgraph.resolvers.mutations.actions import ActionMutations
 from cmgraph.resolvers.mutations.assessments import AssessmentMutations
 from cmgraph.resolvers.mutations.evidence import EvidenceMutations
@@ -12,5 +14,13 @@ from cmgraph.resolvers.mutations.updates import UpdateMutations
 
 Mutation = merge_types(
     "Mutation",
-    (AssessmentMutations, ActionMutations, TestingMutations, UpdateMutations, EvidenceMutations),
+    (
+        AssessmentMutations,
+        ActionMutations,
+        TestingMutations,
+        UpdateMutations,
+        EvidenceMutations,
+        OutboxMutations,
+        AlertMutations,
+    ),
 )

@@ -1,0 +1,1 @@
+"""Alert policies, alerts, the notification outbox and mail delivery (DOMAIN.md section 12)."""

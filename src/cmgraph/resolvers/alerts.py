@@ -1,0 +1,452 @@
+"""Alert policies and alerts over GraphQL: the ``alertPolicies`` and ``alerts`` lists, their
+DataLoaders, and the mutations.
+
+Who sees what:
+- Policies: users with an organisation role (READER and up). Users with scoped grants only
+  get an empty list and a null ``Alert.policy``: a policy speaks of the whole organisation.
+- Alerts: organisation members see all; others see an alert when one of its events concerns
+  an assessment they may read. An alert's events are its matches, or, once its policy was
+  deleted, the ids kept in its snapshot; the assessments come from each event's
+  ``payload["assessmentIds"]``, read with the database's JSON functions (``json_each`` on
+  SQLite, ``json_array_elements_text`` on PostgreSQL) so lists page in SQL.
+
+The loaders live here rather than in ``resolvers.loaders``: they are kept per request next to
+that module's (a new set after each mutation, like theirs), and bound to the reader and the
+caller only, never to the context, so a request leaves no reference cycle behind.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+from sqlalchemy import ColumnElement, Integer, cast, false, func, select, true, union_all
+from strawberry import relay
+from strawberry.dataloader import DataLoader
+
+from cmgraph.domain import alert_policies as service
+from cmgraph.domain.enums import OrgRole
+from cmgraph.domain.errors import DomainError, ErrorCode
+from cmgraph.domain.models import Alert as AlertRow
+from cmgraph.domain.models import AlertMatch, Assessment, Event
+from cmgraph.domain.models import AlertPolicy as AlertPolicyRow
+from cmgraph.domain.permissions import Principal, readable_assessment_ids, readable_assessments
+from cmgraph.resolvers.context import Reader
+from cmgraph.resolvers.queries import ids_of, paginate, sort
+from cmgraph.schema import alerts as schema
+from cmgraph.schema.connections import Connection
+from cmgraph.schema.errors import UserError
+
+if TYPE_CHECKING:
+    from cmgraph.resolvers.mutations.base import Outcome
+
+# -- SQL over the alert's events --------------------------------------------------------
+
+
+def json_ints(dialect: str, column: Any, key: str) -> Any:
+    """A table-valued ``value`` column: the integers of the JSON array ``column[key]``."""
+    if dialect == "postgresql":
+        return func.json_array_elements_text(column[key]).table_valued("value")
+    return func.json_each(column, f"$.{key}").table_valued("value")
+
+
+def alert_event_links(dialect: str) -> Any:
+    """(alert_id, event_id) of every alert: from matches, and from deleted policies' snapshots."""
+    frozen = json_ints(dialect, AlertRow.policy_snapshot, "eventIds")
+    return union_all(
+        select(AlertMatch.alert_id.label("alert_id"), AlertMatch.event_id.label("event_id")).where(
+            AlertMatch.alert_id.isnot(None)
+        ),
+        select(AlertRow.id, cast(frozen.c.value, Integer))
+        .select_from(AlertRow)
+        .join(frozen, true())
+        .where(AlertRow.policy_id.is_(None)),
+    ).subquery("alert_event")
+
+
+def alerts_with_events(dialect: str, *where: ColumnElement[bool]) -> Any:
+    """Ids of alerts with an event meeting ``where`` (a clause on ``Event``)."""
+    links = alert_event_links(dialect)
+    return (
+        select(links.c.alert_id)
+        .select_from(links)
+        .join(Event, Event.id == links.c.event_id)
+        .where(*where)
+    )
+
+
+def readable_alerts(principal: Principal, dialect: str) -> ColumnElement[bool]:
+    """A WHERE clause on ``Alert``: those with an event about an assessment the caller reads."""
+    if principal.sees_everything:
+        return true()
+    links = alert_event_links(dialect)
+    assessments = json_ints(dialect, Event.payload, "assessmentIds")
+    return AlertRow.id.in_(
+        select(links.c.alert_id)
+        .select_from(links)
+        .join(Event, Event.id == links.c.event_id)
+        .join(assessments, true())
+        .where(cast(assessments.c.value, Integer).in_(readable_assessment_ids(principal)))
+    )
+
+
+def readable_policies(principal: Principal) -> ColumnElement[bool]:
+    return true() if principal.has_org_role(OrgRole.READER) else false()
+
+
+def _dialect(reader: Reader) -> str:
+    return str(reader.session.bind.dialect.name)
+
+
+# -- loaders ----------------------------------------------------------------------------
+
+_PER_REQUEST: weakref.WeakKeyDictionary[Any, dict[str, DataLoader[Any, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _loader(info: strawberry.Info, name: str, batch: Callable[..., Any]) -> DataLoader[Any, Any]:
+    """The request's loader ``name``; it lives as long as the request's other loaders."""
+    own = _PER_REQUEST.setdefault(info.context.loaders, {})
+    loader = own.get(name)
+    if loader is None:
+        context = info.context
+        loader = own[name] = DataLoader(load_fn=partial(batch, context.reader, context.principal))
+    return loader
+
+
+async def _policies_batch(
+    reader: Reader, principal: Principal, keys: list[int]
+) -> list[AlertPolicyRow | None]:
+    if not principal.has_org_role(OrgRole.READER):
+        return [None] * len(keys)
+    rows = (
+        await reader.execute(select(AlertPolicyRow).where(AlertPolicyRow.id.in_(keys)))
+    ).scalars()
+    found = {row.id: row for row in rows}
+    return [found.get(key) for key in keys]
+
+
+async def _alerts_batch(
+    reader: Reader, principal: Principal, keys: list[int]
+) -> list[AlertRow | None]:
+    rows = (
+        await reader.execute(
+            select(AlertRow).where(
+                AlertRow.id.in_(keys), readable_alerts(principal, _dialect(reader))
+            )
+        )
+    ).scalars()
+    found = {row.id: row for row in rows}
+    return [found.get(key) for key in keys]
+
+
+async def _events_batch(
+    reader: Reader, principal: Principal, keys: list[tuple[int, tuple[int, ...]]]
+) -> list[list[Event]]:
+    """Per (alert id, ids frozen in its snapshot): its events, oldest first, as far as the
+    caller may read them."""
+    by_alert: dict[int, list[Event]] = {alert_id: [] for alert_id, _ in keys}
+    matched = await reader.execute(
+        select(AlertMatch.alert_id, Event)
+        .join(Event, Event.id == AlertMatch.event_id)
+        .where(AlertMatch.alert_id.in_(list(by_alert)))
+    )
+    for alert_id, event in matched.all():
+        by_alert[alert_id].append(event)
+    frozen_ids = {i for _, ids in keys for i in ids}
+    if frozen_ids:
+        rows = (await reader.execute(select(Event).where(Event.id.in_(frozen_ids)))).scalars()
+        frozen = {event.id: event for event in rows}
+        for alert_id, ids in keys:
+            by_alert[alert_id].extend(frozen[i] for i in ids if i in frozen)
+    if not principal.sees_everything:
+        touched = {int(a) for events in by_alert.values() for e in events for a in _on(e)}
+        readable = set(
+            (
+                await reader.execute(
+                    select(Assessment.id).where(
+                        Assessment.id.in_(touched), readable_assessments(principal)
+                    )
+                )
+            ).scalars()
+        )
+        by_alert = {
+            alert_id: [e for e in events if readable.intersection(_on(e))]
+            for alert_id, events in by_alert.items()
+        }
+    return [sorted(by_alert[alert_id], key=lambda e: (e.created_at, e.id)) for alert_id, _ in keys]
+
+
+def _on(event: Event) -> set[int]:
+    return {int(a) for a in (event.payload or {}).get("assessmentIds") or ()}
+
+
+def alert_policy(info: strawberry.Info) -> DataLoader[int, AlertPolicyRow | None]:
+    return _loader(info, "alert_policy", _policies_batch)
+
+
+def alert(info: strawberry.Info) -> DataLoader[int, AlertRow | None]:
+    return _loader(info, "alert", _alerts_batch)
+
+
+def alert_events(info: strawberry.Info) -> DataLoader[tuple[int, tuple[int, ...]], list[Event]]:
+    return _loader(info, "alert_events", _events_batch)
+
+
+async def resolve_ids(
+    info: strawberry.Info, loader_name: str, node_ids: Iterable[str], convert: Any
+) -> list[Any]:
+    """``Node`` lookups: the objects behind ``node_ids``, None where absent or unreadable."""
+    loader = {"alert_policy": alert_policy, "alert": alert}[loader_name](info)
+    ids = [int(i) if str(i).isdigit() else None for i in node_ids]
+    rows = await loader.load_many([i for i in ids if i is not None])
+    found = dict(zip([i for i in ids if i is not None], rows, strict=True))
+    return [convert(found[i]) if i is not None and found.get(i) is not None else None for i in ids]
+
+
+# -- queries ----------------------------------------------------------------------------
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+@strawberry.type
+class AlertQueries:
+    @strawberry.field(description="Alert policies; empty for users without an organisation role.")
+    async def alert_policies(
+        self,
+        info: strawberry.Info,
+        filter: schema.AlertPolicyFilter | None = None,
+        order_by: schema.AlertPolicyOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[schema.AlertPolicy]:
+        statement = select(AlertPolicyRow).where(readable_policies(info.context.principal))
+        f = filter or schema.AlertPolicyFilter()
+        if f.enabled is not None:
+            statement = statement.where(AlertPolicyRow.enabled.is_(f.enabled))
+        if f.severity is not None:
+            statement = statement.where(AlertPolicyRow.severity == f.severity)
+        o = order_by or schema.AlertPolicyOrder()
+        column = {
+            schema.AlertPolicyOrderField.NAME: AlertPolicyRow.name,
+            schema.AlertPolicyOrderField.CREATED_AT: AlertPolicyRow.created_at,
+        }[o.field]
+        return await paginate(
+            info,
+            statement,
+            sort(column, o.direction, AlertPolicyRow.id),
+            first,
+            after,
+            schema.AlertPolicy.from_row,
+        )
+
+    @strawberry.field(description="Alerts about what you can read; newest first by default.")
+    async def alerts(
+        self,
+        info: strawberry.Info,
+        filter: schema.AlertFilter | None = None,
+        order_by: schema.AlertOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[schema.Alert]:
+        dialect = _dialect(info.context.reader)
+        statement = select(AlertRow).where(readable_alerts(info.context.principal, dialect))
+        f = filter or schema.AlertFilter()
+        if f.statuses is not None:
+            statement = statement.where(AlertRow.status.in_(f.statuses))
+        if f.severities is not None:
+            statement = statement.where(AlertRow.severity.in_(f.severities))
+        if (ids := ids_of(f.policy_ids, "AlertPolicy")) is not None:
+            statement = statement.where(AlertRow.policy_id.in_(ids))
+        if f.event_types is not None:
+            types = [t.value for t in f.event_types]
+            statement = statement.where(
+                AlertRow.id.in_(alerts_with_events(dialect, Event.type.in_(types)))
+            )
+        if (ids := ids_of(f.assignee_ids, "User")) is not None:
+            statement = statement.where(AlertRow.assignee_id.in_(ids))
+        if f.detected_after is not None:
+            statement = statement.where(AlertRow.detected_at >= _utc(f.detected_after))
+        if f.detected_before is not None:
+            statement = statement.where(AlertRow.detected_at < _utc(f.detected_before))
+        o = order_by or schema.AlertOrder()
+        column = {
+            schema.AlertOrderField.DETECTED_AT: AlertRow.detected_at,
+            schema.AlertOrderField.UPDATED_AT: AlertRow.updated_at,
+        }[o.field]
+        return await paginate(
+            info,
+            statement,
+            sort(column, o.direction, AlertRow.id.desc() if _desc(o) else AlertRow.id),
+            first,
+            after,
+            schema.Alert.from_row,
+        )
+
+
+def _desc(order: schema.AlertOrder) -> bool:
+    return order.direction.value == "DESC"
+
+
+# -- mutations --------------------------------------------------------------------------
+
+
+def node_id(gid: Any, type_name: str, field: str) -> int:
+    # Imported late: the mutations package imports this module for ``AlertMutations``.
+    from cmgraph.resolvers.mutations.base import node_id as convert
+
+    return convert(gid, type_name, field)
+
+
+async def perform(info: strawberry.Info, work: Any) -> Outcome[Any]:
+    from cmgraph.resolvers.mutations.base import perform as run
+
+    return await run(info, work)
+
+
+def _errors(outcome: Outcome[Any]) -> list[UserError]:
+    """User errors with nested field paths (``scope.groupIds`` -> ["input", "scope", ...])."""
+    return [
+        UserError(field=[*e.field[:1], *e.field[1].split(".")], code=e.code, message=e.message)
+        if e.field and len(e.field) == 2
+        else e
+        for e in outcome.user_errors
+    ]
+
+
+def _ids(gids: Iterable[relay.GlobalID], type_name: str, field: str) -> list[int]:
+    return [node_id(g, type_name, field) for g in gids]
+
+
+def _conditions(items: Iterable[schema.AlertConditionInput]) -> list[service.ConditionSpec]:
+    return [
+        service.ConditionSpec(
+            type=c.type, direction=c.direction, min_points=c.min_points, to_statuses=c.to_statuses
+        )
+        for c in items
+    ]
+
+
+def _scope(scope: schema.AlertScopeInput | None) -> service.ScopeSpec:
+    if scope is None:
+        return service.ScopeSpec()
+    return service.ScopeSpec(
+        assessment_ids=tuple(_ids(scope.assessment_ids, "Assessment", "scope.assessmentIds")),
+        group_ids=tuple(_ids(scope.group_ids, "Group", "scope.groupIds")),
+        regulation_ids=tuple(_ids(scope.regulation_ids, "Regulation", "scope.regulationIds")),
+        categories=tuple(scope.categories),
+    )
+
+
+_NOT_NULL = ("conditions", "severity", "trigger", "aggregation_seconds", "enabled")
+
+
+def _policy_changes(input: schema.UpdateAlertPolicyInput) -> dict[str, Any]:
+    """The settings the client sent, converted; null is refused where a value is required."""
+    changes: dict[str, Any] = {}
+    for name in sorted(service.SETTING_NAMES):
+        value = getattr(input, name, strawberry.UNSET)
+        if value is strawberry.UNSET:
+            continue
+        if value is None and name in _NOT_NULL:
+            raise DomainError(ErrorCode.INVALID, "This field cannot be null.", service.camel(name))
+        if name == "conditions":
+            value = _conditions(value)
+        elif name == "scope":
+            value = _scope(value)
+        elif name == "recipient_ids":
+            value = _ids(value or [], "User", "recipientIds")
+        elif name == "recipient_roles":
+            value = list(value or [])
+        elif name == "description":
+            value = value or ""
+        changes[name] = value
+    return changes
+
+
+@strawberry.type
+class AlertMutations:
+    @strawberry.mutation(description="Create an alert policy (CONTRIBUTOR and up).")
+    async def create_alert_policy(
+        self, info: strawberry.Info, input: schema.CreateAlertPolicyInput
+    ) -> schema.CreateAlertPolicyPayload:
+        async def work(uow, actor):  # type: ignore[no-untyped-def]
+            settings = service.PolicySettings(
+                description=input.description,
+                conditions=_conditions(input.conditions),
+                scope=_scope(input.scope),
+                severity=input.severity,
+                trigger=input.trigger,
+                threshold_count=input.threshold_count,
+                threshold_minutes=input.threshold_minutes,
+                aggregation_seconds=input.aggregation_seconds,
+                recipient_ids=_ids(input.recipient_ids, "User", "recipientIds"),
+                recipient_roles=list(input.recipient_roles),
+                enabled=input.enabled,
+            )
+            return await service.create_alert_policy(uow, actor, input.name, settings)
+
+        outcome = await perform(info, work)
+        return schema.CreateAlertPolicyPayload(
+            alert_policy=schema.AlertPolicy.from_row(outcome.value) if outcome.value else None,
+            user_errors=_errors(outcome),
+        )
+
+    @strawberry.mutation(description="Change a policy's settings; its name stays.")
+    async def update_alert_policy(
+        self, info: strawberry.Info, input: schema.UpdateAlertPolicyInput
+    ) -> schema.UpdateAlertPolicyPayload:
+        async def work(uow, actor):  # type: ignore[no-untyped-def]
+            policy_id = node_id(input.alert_policy_id, "AlertPolicy", "alertPolicyId")
+            return await service.update_alert_policy(uow, actor, policy_id, _policy_changes(input))
+
+        outcome = await perform(info, work)
+        return schema.UpdateAlertPolicyPayload(
+            alert_policy=schema.AlertPolicy.from_row(outcome.value) if outcome.value else None,
+            user_errors=_errors(outcome),
+        )
+
+    @strawberry.mutation(description="Delete a policy; its alerts stay, with its name.")
+    async def delete_alert_policy(
+        self, info: strawberry.Info, input: schema.DeleteAlertPolicyInput
+    ) -> schema.DeleteAlertPolicyPayload:
+        async def work(uow, actor):  # type: ignore[no-untyped-def]
+            policy_id = node_id(input.alert_policy_id, "AlertPolicy", "alertPolicyId")
+            await service.delete_alert_policy(uow, actor, policy_id)
+            return True
+
+        outcome = await perform(info, work)
+        return schema.DeleteAlertPolicyPayload(
+            deleted_alert_policy_id=input.alert_policy_id if outcome.value else None,
+            user_errors=_errors(outcome),
+        )
+
+    @strawberry.mutation(description="Set an alert's status (any to any) and assignee.")
+    async def update_alert(
+        self, info: strawberry.Info, input: schema.UpdateAlertInput
+    ) -> schema.UpdateAlertPayload:
+        async def work(uow, actor):  # type: ignore[no-untyped-def]
+            alert_id = node_id(input.alert_id, "Alert", "alertId")
+            changes: dict[str, Any] = {}
+            if input.status is not strawberry.UNSET:
+                changes["status"] = input.status
+            if input.assignee_id is not strawberry.UNSET:
+                changes["assignee_id"] = (
+                    None
+                    if input.assignee_id is None
+                    else node_id(input.assignee_id, "User", "assigneeId")
+                )
+            return await service.update_alert(uow, actor, alert_id, **changes)
+
+        outcome = await perform(info, work)
+        return schema.UpdateAlertPayload(
+            alert=schema.Alert.from_row(outcome.value) if outcome.value else None,
+            user_errors=_errors(outcome),
+        )

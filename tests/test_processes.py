@@ -1,0 +1,233 @@
+"""Several real processes on one database: servers and workers as an operator runs them.
+
+Servers and workers are started with ``python -m cmgraph`` and ``CMGRAPH_*`` variables
+pointing at the test's own database (already migrated by the ``db`` fixture).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+from sqlalchemy import select
+from strawberry.relay import to_base64
+
+from cmgraph.domain import accounts
+from cmgraph.domain.assignment import assign_actions
+from cmgraph.domain.enums import NotificationStatus, OrgRole
+from cmgraph.domain.models import Notification, User, utcnow
+from cmgraph.domain.permissions import Principal
+from tests.builders import WorkedExample, worked_example
+from tests.databases import Database
+from tests.graphql_ws import Http, WsClient, free_port
+
+if TYPE_CHECKING:
+    from tests.smtp_server import SmtpTestServer
+
+pytest_plugins = ["tests.smtp_server"]
+
+UPDATE_IMPLEMENTATION = """
+mutation($input: UpdateImplementationInput!) {
+  updateImplementation(input: $input) {
+    improvementAction { id version }
+    userErrors { code message }
+  }
+}"""
+
+
+def postgres_only(db: Database) -> None:
+    if not db.url.startswith("postgresql"):
+        pytest.skip(
+            "SQLite has no cross-process notification: other processes' commits reach a "
+            "server only through its poll; set CMGRAPH_TEST_DATABASE_URL for LISTEN/NOTIFY"
+        )
+
+
+def environment(db: Database, folder: Path, **extra: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "CMGRAPH_DATABASE_URL": db.url,
+        "CMGRAPH_DATA_DIR": str(folder),
+        "CMGRAPH_LOG_LEVEL": "warning",
+        **extra,
+    }
+    env.pop("CMGRAPH_TEST_DATABASE_URL", None)
+    return env
+
+
+async def stop(process: asyncio.subprocess.Process, how: int = signal.SIGTERM) -> int:
+    if process.returncode is None:
+        process.send_signal(how)
+        try:
+            await asyncio.wait_for(process.wait(), 30)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode
+
+
+@asynccontextmanager
+async def serving(db: Database, folder: Path) -> AsyncIterator[str]:
+    """``cmgraph serve`` with background work off; yields its base URL once healthy."""
+    port = free_port()
+    env = environment(
+        db,
+        folder,
+        CMGRAPH_PORT=str(port),
+        CMGRAPH_BACKGROUND_WORK="false",
+        CMGRAPH_HOST="127.0.0.1",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cmgraph", "serve", env=env
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(600):
+                assert process.returncode is None, "the server exited"
+                try:
+                    if (await client.get(f"{base}/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the server did not become healthy")
+        yield base
+    finally:
+        await stop(process)
+
+
+@asynccontextmanager
+async def working(
+    db: Database, folder: Path, **extra: str
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """``cmgraph worker``; yields the process once it says it started."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cmgraph",
+        "worker",
+        env=environment(db, folder, **extra),
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    try:
+        line = await asyncio.wait_for(process.stderr.readline(), 60)
+        while line and b"cmgraph worker started" not in line:
+            line = await asyncio.wait_for(process.stderr.readline(), 60)
+        assert line, "the worker exited before it started"
+        yield process
+    finally:
+        await stop(process)
+
+
+@pytest.fixture
+async def world(uow, owner: Principal) -> WorkedExample:
+    async with uow() as u:
+        return await worked_example(u, owner)
+
+
+@pytest.fixture
+async def owner_token(uow, owner: Principal) -> str:
+    async with uow() as u:
+        user = await u.session.get(User, owner.user_id)
+        assert user is not None
+        return (await accounts.create_token(u, user, "processes")).secret
+
+
+async def test_a_mutation_on_one_server_reaches_a_subscriber_of_another(
+    db: Database, world: WorkedExample, owner_token: str, tmp_path: Path
+) -> None:
+    postgres_only(db)
+    t2 = world.actions["T2"]
+    async with serving(db, tmp_path / "a") as a, serving(db, tmp_path / "b") as b:
+        http = Http(a)
+        async with WsClient.signed_in(b, owner_token) as ws:
+            await ws.subscribe("subscription { improvementActionChanged { id version } }")
+            await asyncio.sleep(0.3)
+            version = t2.version
+            statuses = ["PLANNED", "NOT_IMPLEMENTED"]
+            latencies = []
+            # Each change arrives well within B's 2-second poll: eight in a row could not
+            # all do so by chance, so they came by NOTIFY from A's transactions.
+            for index in range(8):
+                started = time.monotonic()
+                data = await http.query(
+                    UPDATE_IMPLEMENTATION,
+                    {
+                        "input": {
+                            "actionId": to_base64("ImprovementAction", t2.id),
+                            "version": version,
+                            "implementationStatus": statuses[index % 2],
+                        }
+                    },
+                    token=owner_token,
+                )
+                version = data["updateImplementation"]["improvementAction"]["version"]
+                change = (await ws.next_data(within=5))["improvementActionChanged"]
+                latencies.append(time.monotonic() - started)
+                assert change["version"] == version
+            assert max(latencies) < 0.5, latencies
+        await http.aclose()
+
+
+async def test_two_workers_deliver_each_mail_exactly_once(
+    db: Database,
+    world: WorkedExample,
+    owner: Principal,
+    uow,
+    smtp_server: SmtpTestServer,
+    tmp_path: Path,
+) -> None:
+    """Alert and assignment mail from events committed while two workers run."""
+    assignees = []
+    async with uow() as u:
+        for name in ("ann", "bob"):
+            user = await accounts.create_user(u, f"{name}@example.test", name, OrgRole.CONTRIBUTOR)
+            assignees.append(user.id)
+    mail = {"CMGRAPH_SMTP_URL": smtp_server.plain_url, "CMGRAPH_SMTP_ALLOW_PLAIN": "true"}
+    actions = [world.actions[k].id for k in ("T1", "T2", "N1@G1", "N1@G2")]
+    async with (
+        working(db, tmp_path / "w1", **mail) as first,
+        working(db, tmp_path / "w2", **mail) as second,
+    ):
+        for round_ in range(10):
+            async with uow() as u:  # one email per action and round
+                await assign_actions(u, owner, actions, assignees[round_ % 2], notify=True)
+            await asyncio.sleep(0.05)
+        deadline = time.monotonic() + 90
+        while True:
+            async with db.sessions() as session:
+                rows = list(await session.scalars(select(Notification)))
+            if len(rows) >= 41 and all(r.status is NotificationStatus.SENT for r in rows):
+                break
+            assert time.monotonic() < deadline, Counter(r.status for r in rows)
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(1.0)  # anything sent twice would have arrived by now
+        assert await stop(first) == 0
+        assert await stop(second, signal.SIGINT) == 0
+    received = Counter(m.message_id for m in smtp_server.received)
+    assert len(rows) == 41  # 40 assignments and one alert (the default policy) for the owner
+    assert received == Counter({r.message_id: 1 for r in rows})
+    assert all(r.sent_at is not None and r.sent_at <= utcnow() for r in rows)
+
+
+async def test_a_worker_stops_cleanly_and_reports_it(db: Database, tmp_path: Path) -> None:
+    async with working(db, tmp_path) as process:
+        assert await stop(process, signal.SIGINT) == 0
+        assert process.stderr is not None
+        rest = await process.stderr.read()
+    assert b"cmgraph worker stopped" in rest
+    assert b"Traceback" not in rest
