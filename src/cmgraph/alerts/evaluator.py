@@ -156,10 +156,17 @@ async def _claim(session: AsyncSession, batch: int, now: datetime) -> list[int]:
         .limit(batch)
     )
     if _postgres(session):
-        pending = pending.with_for_update(skip_locked=True)
+        # Lock first, then update exactly those rows: as one statement, PostgreSQL may
+        # re-run the locking subquery and claim more than ``batch`` rows.
+        locked = list(await session.scalars(pending.with_for_update(skip_locked=True)))
+        if not locked:
+            return []
+        target = Event.id.in_(locked)
+    else:
+        target = Event.id.in_(pending.scalar_subquery())
     result = await session.execute(
         update(Event)
-        .where(Event.id.in_(pending.scalar_subquery()))
+        .where(target)
         .values(claimed_until=now + LEASE)
         .returning(Event.id)
         .execution_options(synchronize_session=False)

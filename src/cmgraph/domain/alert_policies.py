@@ -22,10 +22,8 @@ Decisions:
   administrators) are whoever holds the role when an alert opens, service accounts aside.
 - The default policy keeps its name and its watch (conditions, scope, severity, trigger,
   windows, description); only ``enabled`` and the recipients change, as DOMAIN.md says.
-- Deleting a policy keeps its alerts: ``alert.policy_id`` becomes null and the snapshot taken
-  when each alert opened stays. The matches of a deleted policy go with it (the foreign key
-  cascades), so the ids of each alert's events are written into its snapshot
-  (``eventIds``) first; the events log reads them from there.
+- Deleting a policy keeps its alerts and their matches: both point at no policy from then on,
+  and the snapshot taken when each alert opened says what raised it.
 - An alert's status may move between any two values; who may update it is whoever may
   contribute to one of the assessments its events concern. The assignee must be able to
   read the alert.
@@ -434,26 +432,14 @@ def _normal(name: str, value: Any) -> Any:
 
 
 async def delete_alert_policy(uow: UnitOfWork, actor: Principal, policy_id: int) -> None:
-    """Delete a policy; its alerts stay, with the snapshot and the ids of their events."""
+    """Delete a policy; its alerts stay, with their events and the policy's snapshot."""
     require_org_role(actor, OrgRole.CONTRIBUTOR)
     policy = await _policy(uow, policy_id)
     if policy.is_default:
         raise _invalid("alertPolicyId", "The default policy cannot be deleted; disable it.")
     session = uow.session
-    event_ids: dict[int, list[int]] = {}
-    for alert_id, event_id in await session.execute(
-        select(AlertMatch.alert_id, AlertMatch.event_id)
-        .where(AlertMatch.policy_id == policy.id, AlertMatch.alert_id.isnot(None))
-        .order_by(AlertMatch.event_id)
-    ):
-        event_ids.setdefault(alert_id, []).append(event_id)
-    alerts = await session.scalars(select(Alert).where(Alert.policy_id == policy.id))
-    for alert in alerts:
-        alert.policy_snapshot = {
-            **(alert.policy_snapshot or {}),
-            "eventIds": event_ids.get(alert.id, []),
-        }
-        alert.policy_id = None
+    for alert in await session.scalars(select(Alert).where(Alert.policy_id == policy.id)):
+        alert.policy_id = None  # the foreign key would too; this keeps the session in step
     await session.flush()
     await session.execute(delete(AlertPolicy).where(AlertPolicy.id == policy.id))
 
@@ -479,9 +465,7 @@ def policy_snapshot(policy: AlertPolicy) -> dict[str, Any]:
 
 
 async def alert_event_ids(uow: UnitOfWork, alert: Alert) -> list[int]:
-    """The events of an alert: its matches, or the snapshot once its policy is gone."""
-    if alert.policy_id is None:
-        return [int(i) for i in (alert.policy_snapshot or {}).get("eventIds", [])]
+    """The events of an alert, through its matches."""
     return list(
         await uow.session.scalars(
             select(AlertMatch.event_id).where(AlertMatch.alert_id == alert.id)

@@ -466,7 +466,11 @@ class Alert(Base):
 
 
 class AlertMatch(Base):
-    """One event matched by one policy; the unique key makes re-processing harmless."""
+    """One event matched by one policy; the unique key makes re-processing harmless.
+
+    Deleting a policy keeps its matches (``policy_id`` becomes null), so its alerts keep
+    their events log.
+    """
 
     __tablename__ = "alert_match"
     __table_args__ = (
@@ -475,7 +479,9 @@ class AlertMatch(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    policy_id: Mapped[int] = mapped_column(ForeignKey("alert_policy.id", ondelete="CASCADE"))
+    policy_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alert_policy.id", ondelete="SET NULL"), nullable=True
+    )
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
     alert_id: Mapped[int | None] = mapped_column(
         ForeignKey("alert.id", ondelete="CASCADE"), nullable=True, index=True

@@ -24,7 +24,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import strawberry
-from sqlalchemy import ColumnElement, Integer, cast, false, func, select, true, union_all
+from sqlalchemy import ColumnElement, Integer, cast, false, func, select, true
 from strawberry import relay
 from strawberry.dataloader import DataLoader
 
@@ -55,17 +55,12 @@ def json_ints(dialect: str, column: Any, key: str) -> Any:
 
 
 def alert_event_links(dialect: str) -> Any:
-    """(alert_id, event_id) of every alert: from matches, and from deleted policies' snapshots."""
-    frozen = json_ints(dialect, AlertRow.policy_snapshot, "eventIds")
-    return union_all(
-        select(AlertMatch.alert_id.label("alert_id"), AlertMatch.event_id.label("event_id")).where(
-            AlertMatch.alert_id.isnot(None)
-        ),
-        select(AlertRow.id, cast(frozen.c.value, Integer))
-        .select_from(AlertRow)
-        .join(frozen, true())
-        .where(AlertRow.policy_id.is_(None)),
-    ).subquery("alert_event")
+    """(alert_id, event_id) of every alert, through its matches."""
+    return (
+        select(AlertMatch.alert_id.label("alert_id"), AlertMatch.event_id.label("event_id"))
+        .where(AlertMatch.alert_id.isnot(None))
+        .subquery("alert_event")
+    )
 
 
 def alerts_with_events(dialect: str, *where: ColumnElement[bool]) -> Any:
@@ -145,12 +140,9 @@ async def _alerts_batch(
     return [found.get(key) for key in keys]
 
 
-async def _events_batch(
-    reader: Reader, principal: Principal, keys: list[tuple[int, tuple[int, ...]]]
-) -> list[list[Event]]:
-    """Per (alert id, ids frozen in its snapshot): its events, oldest first, as far as the
-    caller may read them."""
-    by_alert: dict[int, list[Event]] = {alert_id: [] for alert_id, _ in keys}
+async def _events_batch(reader: Reader, principal: Principal, keys: list[int]) -> list[list[Event]]:
+    """Per alert id: its events, oldest first, as far as the caller may read them."""
+    by_alert: dict[int, list[Event]] = {alert_id: [] for alert_id in keys}
     matched = await reader.execute(
         select(AlertMatch.alert_id, Event)
         .join(Event, Event.id == AlertMatch.event_id)
@@ -158,12 +150,6 @@ async def _events_batch(
     )
     for alert_id, event in matched.all():
         by_alert[alert_id].append(event)
-    frozen_ids = {i for _, ids in keys for i in ids}
-    if frozen_ids:
-        rows = (await reader.execute(select(Event).where(Event.id.in_(frozen_ids)))).scalars()
-        frozen = {event.id: event for event in rows}
-        for alert_id, ids in keys:
-            by_alert[alert_id].extend(frozen[i] for i in ids if i in frozen)
     if not principal.sees_everything:
         touched = {int(a) for events in by_alert.values() for e in events for a in _on(e)}
         readable = set(
@@ -179,7 +165,7 @@ async def _events_batch(
             alert_id: [e for e in events if readable.intersection(_on(e))]
             for alert_id, events in by_alert.items()
         }
-    return [sorted(by_alert[alert_id], key=lambda e: (e.created_at, e.id)) for alert_id, _ in keys]
+    return [sorted(by_alert[alert_id], key=lambda e: (e.created_at, e.id)) for alert_id in keys]
 
 
 def _on(event: Event) -> set[int]:

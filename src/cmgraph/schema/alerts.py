@@ -273,12 +273,10 @@ class Alert(relay.Node):
     policy_name: str = strawberry.field(description="As when the alert opened.")
     policy_id: strawberry.Private[int | None]
     assignee_id: strawberry.Private[int | None]
-    frozen_event_ids: strawberry.Private[tuple[int, ...]]
 
     @classmethod
     def from_row(cls, row: models.Alert) -> Alert:
         snapshot = row.policy_snapshot or {}
-        frozen = () if row.policy_id is not None else tuple(snapshot.get("eventIds") or ())
         return cls(
             id=row.id,
             severity=row.severity,
@@ -289,11 +287,10 @@ class Alert(relay.Node):
             policy_name=str(snapshot.get("name") or ""),
             policy_id=row.policy_id,
             assignee_id=row.assignee_id,
-            frozen_event_ids=tuple(int(i) for i in frozen),
         )
 
     async def _events(self, info: strawberry.Info) -> list[models.Event]:
-        return await _reads().alert_events(info).load((self.id, self.frozen_event_ids))
+        return await _reads().alert_events(info).load(self.id)
 
     @strawberry.field(
         description="Null once the policy was deleted (policyName keeps its name), or for "

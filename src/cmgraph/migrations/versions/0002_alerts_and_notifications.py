@@ -144,7 +144,7 @@ def upgrade() -> None:
     op.create_table(
         "alert_match",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("policy_id", sa.Integer(), nullable=False),
+        sa.Column("policy_id", sa.Integer(), nullable=True),
         sa.Column("event_id", sa.Integer(), nullable=False),
         sa.Column("alert_id", sa.Integer(), nullable=True),
         sa.Column("matched_at", sa.DateTime(timezone=True), nullable=False),
@@ -164,7 +164,7 @@ def upgrade() -> None:
             ["policy_id"],
             ["alert_policy.id"],
             name=op.f("fk_alert_match_policy_id_alert_policy"),
-            ondelete="CASCADE",
+            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_match")),
         sa.UniqueConstraint("policy_id", "event_id", name=op.f("uq_alert_match_policy_id")),
