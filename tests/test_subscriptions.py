@@ -479,3 +479,26 @@ async def test_alerts_from_the_evaluator_and_from_update_alert(
             await active_only.nothing_within(0.5)
             await a3_ws.nothing_within(0.5)
         await http.aclose()
+
+
+async def test_unexpected_errors_reach_subscribers_masked(
+    server: str, http: Http, world: WorkedExample, owner_token: str, db: Database, monkeypatch
+) -> None:
+    from cmgraph.resolvers.loaders import Loaders
+
+    def broken(self):  # type: ignore[no-untyped-def]
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(Loaders, "assessments_by_action", property(broken))
+    t2 = world.actions["T2"]
+    async with WsClient.signed_in(server, owner_token) as ws:
+        await ws.subscribe(
+            ACTION_CHANGED, {"filter": {"actionIds": [gid("ImprovementAction", t2.id)]}}
+        )
+        await asyncio.sleep(0.2)
+        await implement(http, owner_token, t2.id, await current_version(db, t2.id), "PLANNED")
+        message = await ws.receive()
+    errors = message["payload"]["errors"]
+    assert errors[0]["message"].startswith("Unexpected error (request id")
+    assert errors[0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert "secret detail" not in str(message)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -34,8 +35,15 @@ class MaskUnexpectedErrors(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        if not result or not result.errors:
+        self._mask(self.execution_context.result)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """Subscriptions: each message is masked before it is sent."""
+        self._mask(result)
+        yield None
+
+    def _mask(self, result: Any) -> None:
+        if not result or not getattr(result, "errors", None):
             return
         context = self.execution_context.context
         request_id = getattr(context, "request_id", "-")
