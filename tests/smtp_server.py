@@ -9,6 +9,7 @@ throwaway certificate.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 import ssl
@@ -50,12 +51,18 @@ class Handler:
         self.transactions = 0  # MAIL commands seen, accepted or not
         self.defer_next = 0
         self.refused: set[str] = set()
+        self.holding = threading.Event()  # set: MAIL gets no answer until released
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
         with self.lock:
             self.transactions += 1
+        for _ in range(1200):  # a client stuck here has sent nothing yet; at most 60 s
+            if not self.holding.is_set():
+                break
+            await asyncio.sleep(0.05)
+        with self.lock:
             if self.defer_next > 0:
                 self.defer_next -= 1
                 return "451 4.3.0 Temporary local problem, try again later"
@@ -128,6 +135,13 @@ class SmtpTestServer:
         """Answer 451 to the next ``count`` MAIL commands."""
         with self.handler.lock:
             self.handler.defer_next = count
+
+    def hold(self) -> None:
+        """Leave MAIL commands unanswered (a sender stuck before any content is sent)."""
+        self.handler.holding.set()
+
+    def release(self) -> None:
+        self.handler.holding.clear()
 
     def refuse(self, address: str) -> None:
         """Answer 550 whenever ``address`` is named as a recipient."""

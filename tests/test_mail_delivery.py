@@ -379,3 +379,40 @@ async def test_evaluator_rows_are_delivered_end_to_end(
         assert got.message["Subject"].startswith(prefix or "[cmgraph] MEDIUM alert: ")
     stored = await rows_by_id(db, [row.id for row in rows])
     assert {row.status for row in stored.values()} == {NotificationStatus.SENT}
+
+
+async def test_a_rolled_back_change_sends_nothing(
+    db, uow, owner, smtp_server: SmtpTestServer, tmp_path: Path
+) -> None:
+    """The assignment and the score change were undone: no notification, no mail."""
+    from cmgraph.alerts.evaluator import evaluate_pending
+    from cmgraph.domain.enums import ImplementationStatus
+    from cmgraph.domain.workflow import change_action
+
+    now = start_of_test()
+    settings = mail_settings(tmp_path, smtp_server.plain_url)
+    async with uow() as u:
+        example = await worked_example(u, owner)
+        assignee = await accounts.create_user(u, "dana@example.test", "Dana", OrgRole.CONTRIBUTOR)
+    await evaluate_pending(db.sessions, now=now)  # the worked example's own events
+    while await send_due(db.sessions, smtp(smtp_server), settings, now=now):
+        pass
+    sent_before = len(smtp_server.received)
+    with pytest.raises(RuntimeError):
+        async with uow() as u:
+            await assign_actions(u, owner, [example.actions["T2"].id], assignee.id)
+            await change_action(
+                u,
+                owner,
+                example.actions["T2"].id,
+                {"implementation_status": ImplementationStatus.OUT_OF_SCOPE},
+            )
+            raise RuntimeError("the request failed after the changes")
+    assert await evaluate_pending(db.sessions, now=now) == 0
+    assert await send_due(db.sessions, smtp(smtp_server), settings, now=now) == 0
+    async with db.sessions() as session:
+        to_dana = await session.scalars(
+            select(Notification).where(Notification.recipient_email == "dana@example.test")
+        )
+        assert list(to_dana) == []
+    assert len(smtp_server.received) == sent_before

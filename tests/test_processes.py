@@ -231,3 +231,49 @@ async def test_a_worker_stops_cleanly_and_reports_it(db: Database, tmp_path: Pat
         rest = await process.stderr.read()
     assert b"cmgraph worker stopped" in rest
     assert b"Traceback" not in rest
+
+
+async def test_a_worker_killed_mid_send_is_replaced_and_the_mail_goes_once(
+    db: Database,
+    world: WorkedExample,
+    owner: Principal,
+    uow,
+    smtp_server: SmtpTestServer,
+    tmp_path: Path,
+) -> None:
+    """Committed, claimed, then the process dies (SIGKILL): a new worker sends it, same id."""
+    async with uow() as u:
+        ann = await accounts.create_user(u, "ann@example.test", "Ann", OrgRole.CONTRIBUTOR)
+    mail = {
+        "CMGRAPH_SMTP_URL": smtp_server.plain_url,
+        "CMGRAPH_SMTP_ALLOW_PLAIN": "true",
+        "CMGRAPH_MAIL_LEASE_SECONDS": "2",
+    }
+    smtp_server.hold()
+    async with working(db, tmp_path / "w1", **mail) as doomed:
+        async with uow() as u:
+            await assign_actions(u, owner, [world.actions["T2"].id], ann.id, notify=True)
+        deadline = time.monotonic() + 60
+        while smtp_server.transactions == 0:  # the worker is in the middle of sending
+            assert time.monotonic() < deadline, "the worker never started sending"
+            await asyncio.sleep(0.05)
+        doomed.kill()
+        assert await doomed.wait() == -signal.SIGKILL
+    async with db.sessions() as session:
+        [claimed] = [
+            n
+            for n in await session.scalars(select(Notification))
+            if n.recipient_email == "ann@example.test"
+        ]
+    assert claimed.status is NotificationStatus.PENDING and claimed.claimed_until is not None
+    smtp_server.release()
+    assert smtp_server.received == []
+
+    async with working(db, tmp_path / "w2", **mail):
+        deadline = time.monotonic() + 60
+        while not any(m.message_id == claimed.message_id for m in smtp_server.received):
+            assert time.monotonic() < deadline, "the new worker did not deliver"
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)
+    received = [m.message_id for m in smtp_server.received if "ann@example.test" in m.recipients]
+    assert received == [claimed.message_id]

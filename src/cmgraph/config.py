@@ -33,6 +33,7 @@ class Settings:
     mail_from: str = "cmgraph@localhost"
     mail_max_age_seconds: int = 86_400
     mail_retry_seconds: int = 30
+    mail_lease_seconds: int = 300
     background_work: bool = True
     max_page_size: int = 100
     max_query_depth: int = 15

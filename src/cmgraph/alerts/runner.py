@@ -133,7 +133,13 @@ class BackgroundWork:
     async def _send(self) -> bool:
         from cmgraph.alerts.sender import send_due
 
-        count = await send_due(self.sessions, self.transport, self.settings, batch=self.send_batch)
+        count = await send_due(
+            self.sessions,
+            self.transport,
+            self.settings,
+            batch=self.send_batch,
+            lease_seconds=self.settings.mail_lease_seconds,
+        )
         self.attempted += count
         return count >= self.send_batch
 
