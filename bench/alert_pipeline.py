@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import socket
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -33,11 +32,9 @@ from sqlalchemy import select, update
 from strawberry.relay import to_base64
 
 from bench.support import (
+    each_backend,
     median,
     percentile,
-    postgres_reachable,
-    postgres_server,
-    scratch_database,
     served,
 )
 from cmgraph.db import UnitOfWork, create_engine, session_factory
@@ -233,16 +230,11 @@ async def main(rate: int, seconds: int) -> None:
         f"{'backend':<11} {'events':>7} {'mails':>7} {'dups':>5} {'p50 s':>8} {'p95 s':>8} "
         f"{'max s':>8}"
     )
-    with tempfile.TemporaryDirectory(prefix="cmgraph-bench-") as name:
-        folder = Path(name)
-        async with scratch_database(folder) as url:
-            print(row("sqlite", await run(url, folder, rate, seconds)), flush=True)
-        server = postgres_server()
-        if await postgres_reachable(server):
-            async with scratch_database(folder, server) as url:
-                print(row("postgresql", await run(url, folder, rate, seconds)), flush=True)
-        else:
-            print("postgresql: not reachable, skipped (set CMGRAPH_BENCH_DATABASE_URL)")
+
+    async def measure(backend: str, url: str, folder: Path) -> str:
+        return row(backend, await run(url, folder, rate, seconds))
+
+    await each_backend(measure)
     print(f"target: p95 under {TARGET_SECONDS:.0f} s at 500 events per minute")
 
 

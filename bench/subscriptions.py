@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import json
 import resource
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -36,11 +35,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 from bench.support import (
+    each_backend,
     median,
     percentile,
-    postgres_reachable,
-    postgres_server,
-    scratch_database,
     served,
 )
 from cmgraph.db import UnitOfWork, create_engine, session_factory
@@ -208,16 +205,11 @@ async def main(subscribers: int, changes: int) -> None:
         f"{'backend':<11} {'connect s':>9} {'received':>9} {'missing':>8} {'p50 ms':>8} "
         f"{'p95 ms':>8} {'max ms':>8}"
     )
-    with tempfile.TemporaryDirectory(prefix="cmgraph-bench-") as name:
-        folder = Path(name)
-        async with scratch_database(folder) as url:
-            print(row("sqlite", await run(url, folder, subscribers, changes)), flush=True)
-        server = postgres_server()
-        if await postgres_reachable(server):
-            async with scratch_database(folder, server) as url:
-                print(row("postgresql", await run(url, folder, subscribers, changes)), flush=True)
-        else:
-            print("postgresql: not reachable, skipped (set CMGRAPH_BENCH_DATABASE_URL)")
+
+    async def measure(backend: str, url: str, folder: Path) -> str:
+        return row(backend, await run(url, folder, subscribers, changes))
+
+    await each_backend(measure)
     print(f"target: fan-out p95 under {TARGET_MS:.0f} ms with {subscribers} subscribers")
 
 

@@ -7,8 +7,9 @@ import os
 import socket
 import statistics
 import sys
+import tempfile
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -126,3 +127,17 @@ async def _wait_until_healthy(server: asyncio.subprocess.Process, base: str) -> 
                 pass
             await asyncio.sleep(0.05)
     raise SystemExit("the server did not become healthy within 20 s")
+
+
+async def each_backend(measure: Callable[[str, str, Path], Awaitable[str]]) -> None:
+    """Print ``measure(backend, url, folder)`` for SQLite, and PostgreSQL when it answers."""
+    with tempfile.TemporaryDirectory(prefix="cmgraph-bench-") as name:
+        folder = Path(name)
+        async with scratch_database(folder) as url:
+            print(await measure("sqlite", url, folder), flush=True)
+        server = postgres_server()
+        if await postgres_reachable(server):
+            async with scratch_database(folder, server) as url:
+                print(await measure("postgresql", url, folder), flush=True)
+        else:
+            print("postgresql: not reachable, skipped (set CMGRAPH_BENCH_DATABASE_URL)")
