@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import threading
 import time
 from pathlib import Path
@@ -33,6 +32,7 @@ from strawberry.relay import to_base64
 
 from bench.support import (
     each_backend,
+    free_port,
     median,
     percentile,
     served,
@@ -80,12 +80,6 @@ class Recorder:
                 self.duplicates += 1
             self.accepted.setdefault(message_id, now)
         return "250 2.0.0 accepted"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def seed(url: str) -> tuple[str, list[int], list[int]]:

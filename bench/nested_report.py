@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import math
 import os
 import statistics
 import tempfile
@@ -35,7 +34,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.report_data import REPORT_QUERY, build_report_assessment, count_statements
 
-from bench.support import SHARED_OSCAL, scratch_database, served
+from bench.support import SHARED_OSCAL, percentile, scratch_database, served
 from cmgraph.app import create_app
 from cmgraph.config import Settings
 from cmgraph.db import UnitOfWork, create_engine, is_sqlite, session_factory
@@ -302,12 +301,6 @@ async def timed(runs: int, *calls: Callable[[], Awaitable[Any]]) -> list[tuple[l
     return list(zip(times, results, strict=True))
 
 
-def p95(times: list[float]) -> float:
-    """Nearest-rank 95th percentile (the maximum for fewer than 20 runs)."""
-    ordered = sorted(times)
-    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
-
-
 def checked(response: httpx.Response) -> bytes:
     """The body of a successful response (parsed later, outside the timings)."""
     if response.status_code != 200:
@@ -401,7 +394,7 @@ async def measure(runs: int, catalog: Path, url: str, engine: AsyncEngine, folde
     ):
         print(
             f"  {label:<34}{statistics.median(times) * ms:>12.1f}"
-            f"{p95(times) * ms:>12.1f}{min(times) * ms:>12.1f}"
+            f"{percentile(times, 0.95) * ms:>12.1f}{min(times) * ms:>12.1f}"
         )
     print()
     verdict = "meets" if ratio <= TARGET_RATIO else "misses"

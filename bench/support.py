@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -25,6 +24,8 @@ DEFAULT_POSTGRES = "postgresql+asyncpg://root@127.0.0.1:5432/test"
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # builders are shared with the tests
+
+from tests.graphql_ws import free_port  # noqa: E402  (after the path is set)
 
 
 def postgres_server() -> str:
@@ -72,12 +73,6 @@ def median(values: list[float]) -> float:
 
 
 # --- a server process, started the way users start it -----------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @asynccontextmanager

@@ -255,7 +255,7 @@ async def _store_template(uow: UnitOfWork, spec: TemplateSpec, *, source: str) -
         template.certification = spec.certification
         template.description = spec.description
 
-    wanted = _control_fingerprint(
+    wanted = frozenset(
         (c.key, c.family, c.title, c.description, tuple(sorted(c.action_keys)))
         for c in spec.controls
     )
@@ -318,10 +318,6 @@ async def _store_template(uow: UnitOfWork, spec: TemplateSpec, *, source: str) -
     )
 
 
-def _control_fingerprint(rows: Any) -> frozenset[tuple[Any, ...]]:
-    return frozenset(rows)
-
-
 async def _stored_fingerprint(uow: UnitOfWork, version_id: int) -> frozenset[tuple[Any, ...]]:
     rows = (
         await uow.session.execute(
@@ -339,7 +335,7 @@ async def _stored_fingerprint(uow: UnitOfWork, version_id: int) -> frozenset[tup
         entry = by_control.setdefault(control.id, (control, []))
         if action_key is not None:
             entry[1].append(action_key)
-    return _control_fingerprint(
+    return frozenset(
         (c.key, c.family, c.title, c.description, tuple(sorted(keys)))
         for c, keys in by_control.values()
     )

@@ -703,7 +703,3 @@ async def prefetch_actions(
     if wants_uploader:
         for item in evidence:
             item.prefetched_uploaded_by = users.get(item.uploaded_by_id)
-
-
-def ordered(items: Sequence[Any]) -> list[Any]:
-    return list(items)
