@@ -1,4 +1,4 @@
-"""The ASGI application: GraphQL at /graphql, evidence files under /evidence, /healthz."""
+"""The ASGI application: GraphQL at /graphql, evidence files, export downloads, /healthz."""
 
 from __future__ import annotations
 
@@ -24,7 +24,14 @@ from strawberry.tools import merge_types
 
 from cmgraph.config import Settings
 from cmgraph.db import create_engine, session_factory
-from cmgraph.evidence_http import evidence_body_limits, evidence_routes
+from cmgraph.evidence_http import (
+    FORM_ALLOWANCE,
+    UPLOAD_PATH,
+    csrf_header_present,
+    csrf_refusal,
+    evidence_routes,
+)
+from cmgraph.export_http import export_routes
 from cmgraph.http_auth import authenticate_request, bearer_token, error_response
 from cmgraph.hub import Hub
 from cmgraph.resolvers.alerts import AlertQueries
@@ -47,15 +54,16 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 class RequestContextMiddleware:
     """Gives every request an id (echoed in ``X-Request-ID``) and caps the request body.
 
-    ``body_limits`` raises the cap for given paths (file uploads) above ``max_body``.
+    ``upload_limits`` raises the cap above ``max_body`` for ``multipart/form-data`` requests
+    to given paths (file uploads).
     """
 
     def __init__(
-        self, app: ASGIApp, max_body: int, body_limits: Mapping[str, int] | None = None
+        self, app: ASGIApp, max_body: int, upload_limits: Mapping[str, int] | None = None
     ) -> None:
         self.app = app
         self.max_body = max_body
-        self.body_limits = dict(body_limits or {})
+        self.upload_limits = dict(upload_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -65,7 +73,9 @@ class RequestContextMiddleware:
         supplied = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
-        max_body = self.body_limits.get(scope["path"], self.max_body)
+        max_body = self.max_body
+        if is_multipart(headers):
+            max_body = self.upload_limits.get(scope["path"], max_body)
 
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_body:
@@ -103,6 +113,11 @@ class RequestContextMiddleware:
 
 class _BodyTooLarge(Exception):
     pass
+
+
+def is_multipart(headers: Mapping[bytes, bytes]) -> bool:
+    content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+    return content_type == b"multipart/form-data"
 
 
 class GraphQLApp(GraphQL[Context | None, None]):
@@ -177,6 +192,7 @@ class GraphQLEndpoint:
             graphql_ide="graphiql",
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=10),
+            multipart_uploads_enabled=True,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -186,6 +202,9 @@ class GraphQLEndpoint:
         principal = await authenticate_request(scope, self.sessions)
         if isinstance(principal, Response):
             await principal(scope, receive, send)
+            return
+        if is_multipart(dict(scope.get("headers") or [])) and not csrf_header_present(scope):
+            await csrf_refusal()(scope, receive, send)
             return
         async with self.sessions() as session:
             scope["state"]["principal"] = principal
@@ -226,7 +245,11 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz, methods=["GET"]),
             *evidence_routes(settings, sessions),
+            *export_routes(settings, sessions),
         ],
         lifespan=lifespan,
     )
-    return RequestContextMiddleware(app, settings.max_request_bytes, evidence_body_limits(settings))
+    upload_limit = settings.max_upload_bytes + FORM_ALLOWANCE
+    return RequestContextMiddleware(
+        app, settings.max_request_bytes, {UPLOAD_PATH: upload_limit, "/graphql": upload_limit}
+    )

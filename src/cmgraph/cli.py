@@ -27,11 +27,25 @@ users_app = typer.Typer(help="Users and their scoped grants.", no_args_is_help=T
 tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 templates_app = typer.Typer(help="Regulation templates.", no_args_is_help=True)
 schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
+export_app = typer.Typer(
+    help="Write spreadsheets and OSCAL files, as a given user sees the data.", no_args_is_help=True
+)
+import_app = typer.Typer(help="Read spreadsheets back in: bulk updates.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(templates_app, name="templates")
 app.add_typer(schema_app, name="schema")
+app.add_typer(export_app, name="export")
+app.add_typer(import_app, name="import")
+
+AsUser = Annotated[
+    str, typer.Option("--as", help="Email of the user whose access and name the command uses.")
+]
+OutFile = Annotated[
+    Path | None,
+    typer.Option("--out", "-o", help="File to write; by default the export's own name, here."),
+]
 
 
 def run(work: Callable[[Settings, Any], Awaitable[T]], settings: Settings | None = None) -> T:
@@ -366,6 +380,41 @@ def _report_import(result: Any) -> None:
             f"{result.assessments_pending_update} assessments; an administrator accepts them "
             "with acceptActionUpdate, acceptAllActionUpdates or acceptAssessmentUpdate"
         )
+
+
+async def acting_user(sessions: Any, email: str) -> Any:
+    """The principal of the user a command acts as (``--as``)."""
+    from cmgraph.domain.accounts import principal_for, user_by_email
+
+    async with UnitOfWork(sessions) as uow:
+        return await principal_for(uow, await user_by_email(uow, email))
+
+
+def write_export(kind: str, params: dict[str, Any], as_email: str, out: Path | None) -> Path:
+    """Make one export as ``as_email`` and write it to ``out`` (or its own name, here)."""
+    import tempfile
+
+    from cmgraph.export.kinds import EXPORT_KINDS
+
+    export = EXPORT_KINDS[kind]
+    folder = out.parent if out else Path.cwd()
+    with tempfile.NamedTemporaryFile(dir=folder, suffix=".part", delete=False) as handle:
+        temp = Path(handle.name)
+
+        async def work(settings: Settings, sessions: Any) -> str:
+            principal = await acting_user(sessions, as_email)
+            async with sessions() as session:
+                return await export.write(session, principal, params, handle)
+
+        try:
+            name = run(work)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+    target = out or folder / name
+    temp.replace(target)
+    typer.echo(f"wrote {target}")
+    return target
 
 
 @schema_app.command("export")

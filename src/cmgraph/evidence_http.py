@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Scope
 from strawberry import relay
 
 from cmgraph.config import Settings
@@ -89,9 +90,17 @@ def evidence_routes(settings: Settings, sessions: async_sessionmaker[AsyncSessio
     ]
 
 
-def evidence_body_limits(settings: Settings) -> dict[str, int]:
-    """Request body caps above the general one: uploads may be as large as the file limit."""
-    return {UPLOAD_PATH: settings.max_upload_bytes + FORM_ALLOWANCE}
+def csrf_header_present(scope: Scope) -> bool:
+    """Whether a form post carries the non-simple header that browsers preflight."""
+    return bool(dict(scope.get("headers") or []).get(CSRF_HEADER.lower().encode(), b"").strip())
+
+
+def csrf_refusal() -> Response:
+    return error_response(
+        403,
+        "CSRF_HEADER_MISSING",
+        f"Uploads need the header `{CSRF_HEADER}: 1` (protection against cross-site requests).",
+    )
 
 
 class _Refused(Exception):
@@ -127,13 +136,8 @@ class EvidenceFiles:
         principal = await authenticate_request(request.scope, self.sessions)
         if isinstance(principal, Response):
             return principal
-        if not request.headers.get(CSRF_HEADER, "").strip():
-            return error_response(
-                403,
-                "CSRF_HEADER_MISSING",
-                f"Uploads need the header `{CSRF_HEADER}: 1` (protection against cross-site "
-                "requests).",
-            )
+        if not csrf_header_present(request.scope):
+            return csrf_refusal()
         media_type, params = parse_options_header(request.headers.get("content-type"))
         if media_type != b"multipart/form-data" or not params.get(b"boundary"):
             return error_response(

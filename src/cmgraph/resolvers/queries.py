@@ -7,10 +7,16 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from strawberry import relay
 
 from cmgraph.domain import scoring
+from cmgraph.domain.action_filter import (
+    ActionFilter,
+    action_filter_clauses,
+    action_order,
+    contains,
+)
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.models import (
     ActionDefinition,
@@ -50,6 +56,7 @@ from cmgraph.resolvers.loaders import ActionRecord, action_select
 from cmgraph.schema import inputs
 from cmgraph.schema.connections import Connection, build_connection, page_window
 from cmgraph.schema.enums import OrderDirection
+from cmgraph.schema.exports import ExportLink, link_for
 from cmgraph.schema.mutations.testing import Organisation
 from cmgraph.schema.score import ComplianceScore, ScoreRow
 from cmgraph.schema.selection import connection_nodes, selected
@@ -90,15 +97,6 @@ def ids_of(global_ids: Iterable[relay.GlobalID] | None, type_name: str) -> list[
     return result
 
 
-def like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def contains(column: Any, text: str) -> ColumnElement[bool]:
-    return column.ilike(like(text), escape="\\")
-
-
 async def paginate(
     info: strawberry.Info,
     statement: Select[Any],
@@ -125,66 +123,24 @@ def sort(column: Any, direction: OrderDirection, tiebreak: Any) -> list[Any]:
     return [column.desc() if direction is OrderDirection.DESC else column.asc(), tiebreak]
 
 
-def actions_in_assessments(assessment_clause: ColumnElement[bool]) -> Select[Any]:
-    return (
-        select(ControlAction.action_id)
-        .join(Control, Control.id == ControlAction.control_id)
-        .join(Assessment, Assessment.id == Control.assessment_id)
-        .where(assessment_clause)
+def action_filter(f: inputs.ImprovementActionFilter | None) -> ActionFilter:
+    """The domain filter behind the API's filter input (also used by the actions export)."""
+    f = f or inputs.ImprovementActionFilter()
+    return ActionFilter(
+        assessment_ids=ids_of(f.assessment_ids, "Assessment"),
+        group_ids=ids_of(f.group_ids, "Group"),
+        regulation_ids=ids_of(f.regulation_ids, "Regulation"),
+        solutions=f.solutions,
+        categories=f.categories,
+        implementation_types=f.implementation_types,
+        implementation_statuses=f.implementation_statuses,
+        test_statuses=f.test_statuses,
+        owner=f.owner,
+        assignee_ids=ids_of(f.assignee_ids, "User"),
+        unassigned=f.unassigned,
+        pending_update=f.pending_update,
+        search=f.search,
     )
-
-
-def _action_filter(f: inputs.ImprovementActionFilter) -> list[ColumnElement[bool]]:
-    clauses: list[ColumnElement[bool]] = []
-    if (ids := ids_of(f.assessment_ids, "Assessment")) is not None:
-        clauses.append(ActionRow.id.in_(actions_in_assessments(Assessment.id.in_(ids))))
-    if (ids := ids_of(f.group_ids, "Group")) is not None:
-        clauses.append(ActionRow.id.in_(actions_in_assessments(Assessment.group_id.in_(ids))))
-    if (ids := ids_of(f.regulation_ids, "Regulation")) is not None:
-        templates = select(TemplateRow.id).where(TemplateRow.regulation_id.in_(ids))
-        clauses.append(
-            ActionRow.id.in_(actions_in_assessments(Assessment.template_id.in_(templates)))
-        )
-    if f.solutions is not None:
-        clauses.append(ActionDefinitionVersion.solution.in_(f.solutions))
-    if f.categories is not None:
-        clauses.append(ActionDefinitionVersion.category.in_(f.categories))
-    if f.implementation_types is not None:
-        clauses.append(ActionDefinition.implementation_type.in_(f.implementation_types))
-    if f.implementation_statuses is not None:
-        clauses.append(ActionRow.implementation_status.in_(f.implementation_statuses))
-    if f.test_statuses is not None:
-        clauses.append(ActionRow.test_status.in_(f.test_statuses))
-    if f.owner is not None:
-        clauses.append(ActionDefinition.owner == f.owner)
-    if (ids := ids_of(f.assignee_ids, "User")) is not None:
-        clauses.append(ActionRow.assignee_id.in_(ids))
-    if f.unassigned is not None:
-        clauses.append(
-            ActionRow.assignee_id.is_(None) if f.unassigned else ActionRow.assignee_id.isnot(None)
-        )
-    if f.pending_update is not None:
-        pending = ActionDefinitionVersion.version < ActionDefinition.latest_version
-        clauses.append(pending if f.pending_update else ~pending)
-    if f.search:
-        clauses.append(
-            or_(
-                contains(ActionDefinitionVersion.title, f.search),
-                contains(ActionDefinition.key, f.search),
-                contains(ActionDefinitionVersion.guidance, f.search),
-            )
-        )
-    return clauses
-
-
-_ACTION_ORDER = {
-    inputs.ImprovementActionOrderField.KEY: ActionDefinition.key,
-    inputs.ImprovementActionOrderField.TITLE: ActionDefinitionVersion.title,
-    inputs.ImprovementActionOrderField.POINTS: ActionRow.points,
-    inputs.ImprovementActionOrderField.IMPLEMENTATION_STATUS: ActionRow.implementation_status,
-    inputs.ImprovementActionOrderField.TEST_STATUS: ActionRow.test_status,
-    inputs.ImprovementActionOrderField.UPDATED_AT: ActionRow.updated_at,
-}
 
 
 async def resolve_global_ids(info: strawberry.Info, ids: list[relay.GlobalID]) -> list[Any]:
@@ -286,13 +242,13 @@ class Query:
     ) -> Connection[ImprovementAction]:
         statement = action_select().where(
             readable_actions(info.context.principal),
-            *_action_filter(filter or inputs.ImprovementActionFilter()),
+            *action_filter_clauses(action_filter(filter)),
         )
         o = order_by or inputs.ImprovementActionOrder()
         connection = await paginate(
             info,
             statement,
-            sort(_ACTION_ORDER[o.field], o.direction, ActionRow.id),
+            action_order(o.field.value, o.direction is OrderDirection.DESC),
             first,
             after,
             lambda row: ImprovementAction.from_record(ActionRecord(*row)),
@@ -300,6 +256,24 @@ class Query:
         )
         await prefetch_actions(info, connection.nodes, connection_nodes(selected(info)))
         return connection
+
+    @strawberry.field(
+        description="Spreadsheet (xlsx) of the actions `improvementActions` lists with the same "
+        "filter and order, all pages. Edit it and upload it to `importImprovementActions`."
+    )
+    def improvement_actions_export(
+        self,
+        info: strawberry.Info,
+        filter: inputs.ImprovementActionFilter | None = None,
+        order_by: inputs.ImprovementActionOrder | None = None,
+    ) -> ExportLink:
+        o = order_by or inputs.ImprovementActionOrder()
+        params = {
+            "filter": action_filter(filter).to_json(),
+            "order": o.field.value,
+            "descending": o.direction is OrderDirection.DESC,
+        }
+        return link_for(info, "improvement-actions", params)
 
     @strawberry.field
     async def controls(

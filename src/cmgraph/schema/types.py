@@ -27,6 +27,7 @@ from cmgraph.schema.enums import (
     TestStatus,
 )
 from cmgraph.schema.execution import NOT_LOADED, PREFETCHED
+from cmgraph.schema.exports import ExportLink, link_for
 from cmgraph.schema.selection import Selection, selected
 from cmgraph.storage import download_url as signed_download_url
 
@@ -137,6 +138,13 @@ class User(StoredIdNode):
         allowed = [i if may_look_up_user(principal, int(i)) else "-" for i in _digits(node_ids)]
         return await _resolve(info, loaders(info).user, allowed, cls.from_row)
 
+    @strawberry.field(
+        description="Spreadsheet of the actions assigned to this user and the evidence they "
+        "uploaded (xlsx). Owners, and the user themself."
+    )
+    def history_export(self, info: strawberry.Info) -> ExportLink:
+        return link_for(info, "user-history", {"user_id": self.id})
+
 
 @strawberry.type
 class Grant:
@@ -187,6 +195,13 @@ class Template(StoredIdNode):
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
         return await _resolve(info, loaders(info).template, node_ids, cls.from_row)
+
+    @strawberry.field(
+        description="The latest version as a template workbook (xlsx; sheets Template, "
+        "ControlFamily, Actions, Dimensions), the format `importTemplateWorkbook` reads."
+    )
+    def workbook_export(self, info: strawberry.Info) -> ExportLink:
+        return link_for(info, "template-workbook", {"template_id": self.id})
 
 
 @strawberry.type(
@@ -290,6 +305,20 @@ class Assessment(StoredIdNode):
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
         return await _resolve(info, loaders(info).assessment, node_ids, cls.from_row)
+
+    @strawberry.field(
+        description="Spreadsheet report (xlsx): summary, controls, customer and provider "
+        "actions, evidence."
+    )
+    def report_export(self, info: strawberry.Info) -> ExportLink:
+        return link_for(info, "assessment-report", {"assessment_id": self.id})
+
+    @strawberry.field(
+        description="OSCAL assessment results (JSON): a finding per control, observations "
+        "referencing evidence."
+    )
+    def oscal_results_export(self, info: strawberry.Info) -> ExportLink:
+        return link_for(info, "oscal-assessment-results", {"assessment_id": self.id})
 
     @strawberry.field(
         description="What accepting the pending template update would change; null when the "
@@ -612,6 +641,10 @@ class ImprovementAction(StoredIdNode):
     async def children(self, info: strawberry.Info) -> list[ImprovementAction]:
         rows = await loaders(info).children_by_action.load(self.id)
         return [ImprovementAction.from_record(r) for r in rows]
+
+    @strawberry.field(description="Spreadsheet of this action's testing history (xlsx).")
+    def testing_history_export(self, info: strawberry.Info) -> ExportLink:
+        return link_for(info, "testing-history", {"action_id": self.id})
 
     @strawberry.field(
         description="What accepting the pending definition update would change; empty when none."

@@ -1,0 +1,156 @@
+"""Which improvement actions a list shows: one filter for the API list and its spreadsheet.
+
+The ``improvementActions`` query and the actions export build the same ``ActionFilter``, so
+a spreadsheet holds exactly the rows the list showed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, or_, select
+
+from cmgraph.domain.enums import ImplementationStatus, ImplementationType, Owner, TestStatus
+from cmgraph.domain.models import (
+    ActionDefinition,
+    ActionDefinitionVersion,
+    Assessment,
+    Control,
+    ControlAction,
+    ImprovementAction,
+    Template,
+)
+
+
+@dataclass(frozen=True)
+class ActionFilter:
+    """Every field narrows the list; ``None`` leaves it open."""
+
+    assessment_ids: Sequence[int] | None = None
+    group_ids: Sequence[int] | None = None
+    regulation_ids: Sequence[int] | None = None
+    solutions: Sequence[str] | None = None
+    categories: Sequence[str] | None = None
+    implementation_types: Sequence[ImplementationType] | None = None
+    implementation_statuses: Sequence[ImplementationStatus] | None = None
+    test_statuses: Sequence[TestStatus] | None = None
+    owner: Owner | None = None
+    assignee_ids: Sequence[int] | None = None
+    unassigned: bool | None = None
+    pending_update: bool | None = None
+    search: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields that are set, as plain JSON values (for signed export links)."""
+        result: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if isinstance(value, list | tuple):
+                result[f.name] = [getattr(v, "value", v) for v in value]
+            else:
+                result[f.name] = getattr(value, "value", value)
+        return result
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ActionFilter:
+        def enums(name: str, enum: Any) -> list[Any] | None:
+            return [enum(v) for v in data[name]] if name in data else None
+
+        return cls(
+            assessment_ids=data.get("assessment_ids"),
+            group_ids=data.get("group_ids"),
+            regulation_ids=data.get("regulation_ids"),
+            solutions=data.get("solutions"),
+            categories=data.get("categories"),
+            implementation_types=enums("implementation_types", ImplementationType),
+            implementation_statuses=enums("implementation_statuses", ImplementationStatus),
+            test_statuses=enums("test_statuses", TestStatus),
+            owner=Owner(data["owner"]) if "owner" in data else None,
+            assignee_ids=data.get("assignee_ids"),
+            unassigned=data.get("unassigned"),
+            pending_update=data.get("pending_update"),
+            search=data.get("search"),
+        )
+
+
+def actions_in_assessments(assessment_clause: ColumnElement[bool]) -> Select[Any]:
+    return (
+        select(ControlAction.action_id)
+        .join(Control, Control.id == ControlAction.control_id)
+        .join(Assessment, Assessment.id == Control.assessment_id)
+        .where(assessment_clause)
+    )
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def contains(column: Any, text: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match, with LIKE wildcards taken literally."""
+    return column.ilike(_like(text), escape="\\")
+
+
+def action_filter_clauses(f: ActionFilter) -> list[ColumnElement[bool]]:
+    """WHERE clauses over an action joined to its definition and accepted version."""
+    action, definition, version = ImprovementAction, ActionDefinition, ActionDefinitionVersion
+    clauses: list[ColumnElement[bool]] = []
+    if f.assessment_ids is not None:
+        clauses.append(action.id.in_(actions_in_assessments(Assessment.id.in_(f.assessment_ids))))
+    if f.group_ids is not None:
+        clauses.append(action.id.in_(actions_in_assessments(Assessment.group_id.in_(f.group_ids))))
+    if f.regulation_ids is not None:
+        templates = select(Template.id).where(Template.regulation_id.in_(f.regulation_ids))
+        clauses.append(action.id.in_(actions_in_assessments(Assessment.template_id.in_(templates))))
+    if f.solutions is not None:
+        clauses.append(version.solution.in_(f.solutions))
+    if f.categories is not None:
+        clauses.append(version.category.in_(f.categories))
+    if f.implementation_types is not None:
+        clauses.append(definition.implementation_type.in_(f.implementation_types))
+    if f.implementation_statuses is not None:
+        clauses.append(action.implementation_status.in_(f.implementation_statuses))
+    if f.test_statuses is not None:
+        clauses.append(action.test_status.in_(f.test_statuses))
+    if f.owner is not None:
+        clauses.append(definition.owner == f.owner)
+    if f.assignee_ids is not None:
+        clauses.append(action.assignee_id.in_(f.assignee_ids))
+    if f.unassigned is not None:
+        clauses.append(
+            action.assignee_id.is_(None) if f.unassigned else action.assignee_id.isnot(None)
+        )
+    if f.pending_update is not None:
+        pending = version.version < definition.latest_version
+        clauses.append(pending if f.pending_update else ~pending)
+    if f.search:
+        clauses.append(
+            or_(
+                contains(version.title, f.search),
+                contains(definition.key, f.search),
+                contains(version.guidance, f.search),
+            )
+        )
+    return clauses
+
+
+# Sort keys of action lists, by the names the API uses.
+ACTION_ORDER: dict[str, Any] = {
+    "KEY": ActionDefinition.key,
+    "TITLE": ActionDefinitionVersion.title,
+    "POINTS": ImprovementAction.points,
+    "IMPLEMENTATION_STATUS": ImprovementAction.implementation_status,
+    "TEST_STATUS": ImprovementAction.test_status,
+    "UPDATED_AT": ImprovementAction.updated_at,
+}
+
+
+def action_order(field: str = "KEY", descending: bool = False) -> list[Any]:
+    """ORDER BY terms for an action list, with the id as tiebreak so pages are stable."""
+    column = ACTION_ORDER[field]
+    return [column.desc() if descending else column.asc(), ImprovementAction.id]

@@ -1,0 +1,106 @@
+"""Export kinds and the short-lived signed links that download them.
+
+An export is made when its link is followed, not when the link is asked for: the link
+carries the kind, its parameters, the user and an expiry, signed with the server's key, so
+any server process can serve it and the file always reflects the data (and the user's
+access) at download time. ``EXPORT_LINK_SECONDS`` keeps a leaked link from being useful for
+long.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
+from urllib.parse import quote
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cmgraph.config import Settings
+from cmgraph.domain.permissions import Principal
+from cmgraph.storage import LinkExpired, LinkInvalid, signing_key
+
+EXPORT_LINK_SECONDS = 300
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+JSON = "application/json"
+
+ExportWriter = Callable[[AsyncSession, Principal, Mapping[str, Any], BinaryIO], Awaitable[str]]
+"""Writes one export for ``principal`` into the stream and returns its file name.
+
+Raises ``DomainError`` (NOT_FOUND, FORBIDDEN, INVALID) when it cannot be made; the HTTP
+route answers 404/403/400 before anything was sent.
+"""
+
+
+@dataclass(frozen=True)
+class ExportKind:
+    """One kind of download: its name in URLs and the CLI, its media type, its writer."""
+
+    name: str
+    media_type: str
+    write: ExportWriter
+
+
+@dataclass(frozen=True)
+class ExportLink:
+    url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ExportTicket:
+    """What a genuine, unexpired link asks for."""
+
+    kind: str
+    params: dict[str, Any]
+    user_id: int
+
+
+def export_link(
+    settings: Settings, kind: str, params: Mapping[str, Any], user_id: int
+) -> ExportLink:
+    """An absolute URL that makes and downloads one export for ``user_id`` for a few minutes."""
+    expires = int(time.time()) + EXPORT_LINK_SECONDS
+    token = sign_ticket(signing_key(settings.storage_dir), kind, params, user_id, expires)
+    base = settings.public_url.rstrip("/")
+    return ExportLink(
+        url=f"{base}/exports/{quote(kind, safe='')}?token={token}",
+        expires_at=datetime.fromtimestamp(expires, UTC),
+    )
+
+
+def sign_ticket(
+    key: bytes, kind: str, params: Mapping[str, Any], user_id: int, expires: int
+) -> str:
+    body = orjson.dumps({"k": kind, "p": dict(params), "u": user_id, "e": expires})
+    payload = base64.urlsafe_b64encode(body).rstrip(b"=").decode()
+    return f"{payload}.{_mac(key, payload)}"
+
+
+def check_ticket(key: bytes, token: str, kind: str, now: float | None = None) -> ExportTicket:
+    """The request behind a token made by this server for ``kind``; else LinkInvalid/Expired."""
+    payload, _, mac = token.partition(".")
+    if not payload or not mac or not hmac.compare_digest(mac, _mac(key, payload)):
+        raise LinkInvalid
+    try:
+        data = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        ticket = ExportTicket(str(data["k"]), dict(data["p"]), int(data["u"]))
+        expires = int(data["e"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise LinkInvalid from exc
+    if ticket.kind != kind:
+        raise LinkInvalid
+    if expires < (time.time() if now is None else now):
+        raise LinkExpired
+    return ticket
+
+
+def _mac(key: bytes, payload: str) -> str:
+    raw = hmac.new(key, b"cmgraph export\0" + payload.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
