@@ -111,6 +111,28 @@ async def test_oversized_request_body_is_refused(db, reader) -> None:
     assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
+async def test_oversized_body_without_a_length_is_413_too(db, reader) -> None:
+    """A chunked body declares no size; the cap applies while it streams in."""
+    settings = Settings.from_env({}, max_request_bytes=2_000)
+    transport = httpx.ASGITransport(app=create_app(settings, db.engine))
+
+    async def body():  # type: ignore[no-untyped-def]
+        yield b'{"query": "{ viewer { role } }", "variables": {"pad": "'
+        for _ in range(10):
+            yield b"x" * 1_000
+        yield b'"}}'
+
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.post(
+            "/graphql",
+            content=body(),
+            headers={"Authorization": f"Bearer {reader}", "Content-Type": "application/json"},
+        )
+    assert response.status_code == 413, response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert response.headers["x-request-id"]
+
+
 async def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
     api, reader, monkeypatch, caplog
 ) -> None:

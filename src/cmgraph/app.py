@@ -83,17 +83,35 @@ class RequestContextMiddleware:
             return
 
         received = 0
+        too_large = False  # once set, the app's own response is replaced by the 413
+        responded = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
+            if too_large:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > max_body:
+                    too_large = True
                     raise _BodyTooLarge
             return message
 
         async def send_with_id(message: Message) -> None:
+            nonlocal responded
+            if too_large:
+                # Whatever the app answers after a body it could not read in full (an
+                # error page from Starlette's error middleware, say), the client gets 413.
+                if not responded:
+                    responded = True
+                    await self._too_large(max_body, scope, receive, send_with_id_unchecked)
+                return
+            if message["type"] == "http.response.start":
+                responded = True
+            await send_with_id_unchecked(message)
+
+        async def send_with_id_unchecked(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
@@ -101,8 +119,12 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, limited_receive, send_with_id)
-        except _BodyTooLarge:
-            await self._too_large(max_body, scope, receive, send_with_id)
+        except Exception:
+            if not too_large:
+                raise
+            if not responded:
+                responded = True
+                await self._too_large(max_body, scope, receive, send_with_id_unchecked)
 
     async def _too_large(self, limit: int, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(

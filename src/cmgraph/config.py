@@ -27,6 +27,7 @@ class Settings:
     port: int = 8000
     public_url: str = ""
     storage_dir: Path = field(default=Path(""))
+    secret_key: str = field(default="", repr=False)
     mail_dir: Path = field(default=Path(""))
     smtp_url: str = ""
     smtp_allow_plain: bool = False
@@ -46,6 +47,8 @@ class Settings:
     def __post_init__(self) -> None:
         if not 1 <= self.max_page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"CMGRAPH_MAX_PAGE_SIZE must be between 1 and {MAX_PAGE_SIZE}")
+        if self.secret_key and len(self.secret_key) < 32:
+            raise ValueError("CMGRAPH_SECRET_KEY must be at least 32 characters")
         # Folders default to places inside the data folder.
         if not self.database_url:
             object.__setattr__(self, "database_url", _default_database_url(self.data_dir))

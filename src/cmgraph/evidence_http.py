@@ -60,7 +60,7 @@ from cmgraph.storage import (
     StoredFile,
     attach,
     check_download,
-    signing_key,
+    link_key,
 )
 
 log = logging.getLogger("cmgraph.evidence")
@@ -272,7 +272,7 @@ class EvidenceFiles:
         if evidence_id is None:
             return _not_found()
         try:
-            user_id = check_download(signing_key(self.settings.storage_dir), token, evidence_id)
+            user_id = check_download(link_key(self.settings), token, evidence_id)
         except LinkExpired:
             return error_response(
                 410, "LINK_EXPIRED", "This download link has expired; request a new downloadUrl."

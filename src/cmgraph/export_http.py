@@ -28,7 +28,7 @@ from cmgraph.evidence_http import content_disposition
 from cmgraph.export.downloads import ExportKind, check_ticket
 from cmgraph.export.kinds import EXPORT_KINDS
 from cmgraph.http_auth import error_response
-from cmgraph.storage import LinkExpired, LinkInvalid, signing_key
+from cmgraph.storage import LinkExpired, LinkInvalid, link_key
 
 log = logging.getLogger("cmgraph.export")
 
@@ -52,7 +52,7 @@ class Exports:
         if kind is None:
             return error_response(404, "NOT_FOUND", "No such export.")
         try:
-            ticket = check_ticket(signing_key(self.settings.storage_dir), token, kind.name)
+            ticket = check_ticket(link_key(self.settings), token, kind.name)
         except LinkExpired:
             return error_response(
                 410, "LINK_EXPIRED", "This export link has expired; ask the API for a new one."

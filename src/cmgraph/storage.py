@@ -229,7 +229,7 @@ class LinkExpired(Exception):
 def download_url(settings: Settings, global_id: str, evidence_id: int, user_id: int) -> str:
     """An absolute URL that downloads one file for ``user_id`` during the next few minutes."""
     expires = int(time.time()) + DOWNLOAD_LINK_SECONDS
-    token = sign_download(signing_key(settings.storage_dir), evidence_id, user_id, expires)
+    token = sign_download(link_key(settings), evidence_id, user_id, expires)
     base = settings.public_url.rstrip("/")
     return f"{base}/evidence/{quote(global_id, safe='')}/download?token={token}"
 
@@ -256,6 +256,13 @@ def _mac(key: bytes, evidence_id: int, user_id: int, expires: int) -> str:
     message = f"cmgraph evidence download\0{evidence_id}\0{user_id}\0{expires}".encode()
     raw = hmac.new(key, message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def link_key(settings: Settings) -> bytes:
+    """The key that signs download links: ``CMGRAPH_SECRET_KEY``, else one kept with the files."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    return signing_key(settings.storage_dir)
 
 
 @lru_cache(maxsize=8)

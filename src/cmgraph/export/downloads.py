@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.config import Settings
 from cmgraph.domain.permissions import Principal
-from cmgraph.storage import LinkExpired, LinkInvalid, signing_key
+from cmgraph.storage import LinkExpired, LinkInvalid, link_key
 
 EXPORT_LINK_SECONDS = 300
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -67,7 +67,7 @@ def export_link(
 ) -> ExportLink:
     """An absolute URL that makes and downloads one export for ``user_id`` for a few minutes."""
     expires = int(time.time()) + EXPORT_LINK_SECONDS
-    token = sign_ticket(signing_key(settings.storage_dir), kind, params, user_id, expires)
+    token = sign_ticket(link_key(settings), kind, params, user_id, expires)
     base = settings.public_url.rstrip("/")
     return ExportLink(
         url=f"{base}/exports/{quote(kind, safe='')}?token={token}",
