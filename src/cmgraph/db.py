@@ -33,6 +33,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("pool_pre_ping", True)
@@ -40,6 +41,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver would begin a transaction only before the first write, so a SAVEPOINT
+    # after a read would open (and its release commit) a transaction of its own: take over
+    # and begin every transaction explicitly (``_sqlite_begin``).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -48,10 +53,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Any) -> None:
+    # A unit of work takes the write lock up front (waiting out the busy timeout if need
+    # be): a transaction that read first and wrote later would otherwise fail at once with
+    # "database is locked" whenever another writer committed in between.
+    immediate = connection.get_execution_options().get(_WRITE_OPTION)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+# Execution option that marks a unit of work's connection (see ``_sqlite_begin``).
+_WRITE_OPTION = "cmgraph_write"
 # Session.info key: channel -> highest id written in this transaction (see ``_note_written``).
 _WRITTEN = "cmgraph_written"
 
@@ -101,9 +116,20 @@ class UnitOfWork:
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._after_commit.append(callback)
 
+    async def discard(self) -> None:
+        """Undo everything done so far and carry on in a fresh transaction (dry runs).
+
+        Nothing discarded is committed, wakes a consumer or runs an ``after_commit`` callback.
+        """
+        await self.session.rollback()
+        self.session.info.pop(_WRITTEN, None)
+        self._after_commit.clear()
+        await self.session.begin()
+
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._sessions()
         await self.session.begin()
+        await self.session.connection(execution_options={_WRITE_OPTION: True})
         return self
 
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
