@@ -124,13 +124,16 @@ class UnitOfWork:
         await self.session.rollback()
         self.session.info.pop(_WRITTEN, None)
         self._after_commit.clear()
-        await self.session.begin()
+        await self._begin()
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._sessions()
+        await self._begin()
+        return self
+
+    async def _begin(self) -> None:
         await self.session.begin()
         await self.session.connection(execution_options={_WRITE_OPTION: True})
-        return self
 
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
         written: dict[str, int] = {}
