@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import struct
 import time
 import zipfile
@@ -907,3 +908,31 @@ async def test_streamed_upload_without_length_is_cut_at_the_limit(
     assert response.status_code == 413, response.text
     assert stored_files(world.storage) == []
     assert await counts(uow) == before
+
+
+async def test_a_starting_server_sweeps_uploads_left_by_a_crash(db: Database, tmp_path):
+    """Temporary files of an upload cut off by a crash go; one still being written stays."""
+    settings = Settings.from_env(
+        {"CMGRAPH_DATA_DIR": str(tmp_path), "CMGRAPH_BACKGROUND_WORK": "false"}
+    )
+    folder = settings.storage_dir / "tmp"
+    folder.mkdir(parents=True)
+    stale, fresh = folder / "stale.part", folder / "fresh.part"
+    stale.write_bytes(b"cut off")
+    fresh.write_bytes(b"in progress")
+    day_ago = time.time() - 2 * 86_400
+    os.utime(stale, (day_ago, day_ago))
+    messages = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent: list[str] = []
+
+    async def receive() -> dict[str, str]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, str]) -> None:
+        sent.append(message["type"])
+
+    app = create_app(settings, db.engine)
+    await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert not stale.exists()
+    assert fresh.read_bytes() == b"in progress"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
@@ -45,6 +46,7 @@ from cmgraph.resolvers.subscriptions import (
     authenticate_connection,
 )
 from cmgraph.schema.build import build_schema
+from cmgraph.storage import Storage
 
 log = logging.getLogger("cmgraph.http")
 
@@ -255,6 +257,10 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         from cmgraph.alerts.runner import running
+
+        swept = await asyncio.to_thread(Storage(settings.storage_dir).sweep_leftovers)
+        if swept:
+            log.info("removed %d temporary upload files left by an earlier crash", swept)
 
         async with running(settings, sessions, hub=hub, background=settings.background_work):
             yield

@@ -3,7 +3,8 @@
 Layout under ``settings.storage_dir``::
 
     <sha[:2]>/<sha>   file content, named by its digest: identical uploads share one file
-    tmp/              uploads being written, then kept as "pins" until their row commits
+    tmp/              uploads being written, then kept as "pins" until their row commits;
+                      what a crash left there is swept when a server starts
     .lock             serialises "is this digest still referenced?" checks with removals
     .download-key     HMAC key of download links (created on first use, mode 0600)
 
@@ -42,6 +43,7 @@ from cmgraph.config import Settings
 
 CHUNK_SIZE = 64 * 1024
 DOWNLOAD_LINK_SECONDS = 600
+LEFTOVER_SECONDS = 86_400  # no upload takes a day
 KEY_FILE = ".download-key"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SESSION_INFO_KEY = "cmgraph.storage"
@@ -151,6 +153,24 @@ class Storage:
             return StoredReader(handle, os.fstat(handle.fileno()).st_size)
 
         return await asyncio.to_thread(run)
+
+    def sweep_leftovers(self, older_than: float = LEFTOVER_SECONDS) -> int:
+        """Remove temporary files that no upload can still be using; return how many.
+
+        An upload in another process may be writing right now, so only files untouched for
+        ``older_than`` seconds go.
+        """
+        folder = self.root / "tmp"
+        if not folder.is_dir():
+            return 0
+        cutoff = time.time() - older_than
+        removed = 0
+        for path in folder.glob("*.part"):
+            with suppress(FileNotFoundError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+        return removed
 
     @asynccontextmanager
     async def locked(self) -> AsyncIterator[None]:
