@@ -519,6 +519,16 @@ CASES = [
         "OWNER",
         "NOT_FOUND",
     ),
+    # template workbooks (a JSON value where a multipart upload belongs reads as no workbook)
+    Case("importTemplateWorkbook", lambda w: {"file": "rules.xlsx"}, "ASSESSOR", "FORBIDDEN"),
+    Case("importTemplateWorkbook", lambda w: {"file": "rules.xlsx"}, "ADMINISTRATOR", "INVALID"),
+    # action bulk updates (row-level refusals: tests/export/test_action_import.py)
+    Case(
+        "importImprovementActions",
+        lambda w: {"file": "actions.xlsx", "dryRun": False},
+        "CONTRIBUTOR",
+        "INVALID",
+    ),
 ]
 
 

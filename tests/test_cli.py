@@ -14,6 +14,7 @@ import httpx
 from typer.testing import CliRunner
 
 from cmgraph.cli import app
+from cmgraph.migrate import head_revision
 from tests.conftest import oscal_file
 
 
@@ -25,7 +26,7 @@ def cli(env: dict[str, str], *args: str) -> str:
 
 def test_operator_flow(tmp_path: Path) -> None:
     env = {"CMGRAPH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}"}
-    assert "database at revision 0002" in cli(env, "db", "upgrade")
+    assert f"database at revision {head_revision()}" in cli(env, "db", "upgrade")
     assert "OWNER" in cli(
         env, "users", "add", "Ann@Example.test", "--name", "Ann", "--role", "OWNER"
     )

@@ -14,7 +14,13 @@ import typer
 
 from cmgraph.config import Settings
 from cmgraph.db import UnitOfWork, create_engine, session_factory
-from cmgraph.domain.enums import Enforcement, OrgRole, Purpose
+from cmgraph.domain.enums import (
+    Enforcement,
+    ImplementationStatus,
+    OrgRole,
+    Purpose,
+    TestStatus,
+)
 from cmgraph.domain.errors import DomainError
 
 T = TypeVar("T")
@@ -314,20 +320,87 @@ def tokens_list(email: Annotated[str | None, typer.Argument()] = None) -> None:
         )
 
 
+# Options of the OSCAL imports: each overrides a documented default of the mapping.
+EnforcementOption = Annotated[
+    Enforcement | None, typer.Option("--enforcement", help="Instead of the default rule.")
+]
+PurposeOption = Annotated[
+    Purpose | None, typer.Option("--purpose", help="Instead of the default rule.")
+]
+NamespaceOption = Annotated[
+    str | None, typer.Option("--namespace", help="Prefix of the stable action keys.")
+]
+RegulationOption = Annotated[str | None, typer.Option("--regulation", help="Regulation name.")]
+ProductOption = Annotated[
+    str | None, typer.Option("--product", help="Product the template is for.")
+]
+TemplateKeyOption = Annotated[str | None, typer.Option("--key", help="Template key.")]
+
+
 @templates_app.command("import-oscal")
 def templates_import_oscal(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    enforcement: Annotated[
-        Enforcement | None, typer.Option(help="Instead of the default rule.")
-    ] = None,
-    purpose: Annotated[Purpose | None, typer.Option(help="Instead of the default rule.")] = None,
-    namespace: Annotated[str | None, typer.Option(help="Prefix of the stable action keys.")] = None,
-    regulation: Annotated[str | None, typer.Option(help="Regulation name.")] = None,
-    product: Annotated[str | None, typer.Option(help="Product the template is for.")] = None,
-    key: Annotated[str | None, typer.Option(help="Template key.")] = None,
+    enforcement: EnforcementOption = None,
+    purpose: PurposeOption = None,
+    namespace: NamespaceOption = None,
+    regulation: RegulationOption = None,
+    product: ProductOption = None,
+    key: TemplateKeyOption = None,
 ) -> None:
     """Import an OSCAL catalog (JSON) as a template, or as a new version of it."""
-    from cmgraph.export.oscal_catalog import OscalMapping, import_catalog
+    from cmgraph.export.oscal_catalog import import_catalog
+
+    mapping = _oscal_mapping(enforcement, purpose, namespace, regulation, product, key)
+
+    async def work(settings: Settings, sessions: Any) -> Any:
+        async with UnitOfWork(sessions) as uow:
+            return await import_catalog(uow, file, mapping)
+
+    result = run(work)
+    _report_import(result)
+
+
+@templates_app.command("import-oscal-profile")
+def templates_import_oscal_profile(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    catalog: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="The catalog the profile selects from; by default its local import href.",
+        ),
+    ] = None,
+    enforcement: EnforcementOption = None,
+    purpose: PurposeOption = None,
+    namespace: NamespaceOption = None,
+    regulation: RegulationOption = None,
+    product: ProductOption = None,
+    key: TemplateKeyOption = None,
+) -> None:
+    """Import an OSCAL profile (JSON) over its catalog as a template, or a new version of it."""
+    from cmgraph.export.oscal_profile import import_profile
+
+    mapping = _oscal_mapping(enforcement, purpose, namespace, regulation, product, key)
+
+    async def work(settings: Settings, sessions: Any) -> Any:
+        async with UnitOfWork(sessions) as uow:
+            return await import_profile(uow, file, catalog, mapping)
+
+    _report_import(run(work))
+
+
+def _oscal_mapping(
+    enforcement: Enforcement | None,
+    purpose: Purpose | None,
+    namespace: str | None,
+    regulation: str | None,
+    product: str | None,
+    key: str | None,
+) -> Any:
+    """The OSCAL import options; unset ones keep the documented default rules."""
+    from cmgraph.export.oscal_catalog import OscalMapping
 
     options: dict[str, Any] = {
         "enforcement": enforcement,
@@ -338,14 +411,7 @@ def templates_import_oscal(
     }
     if product is not None:
         options["product"] = product
-    mapping = OscalMapping(**options)
-
-    async def work(settings: Settings, sessions: Any) -> Any:
-        async with UnitOfWork(sessions) as uow:
-            return await import_catalog(uow, file, mapping)
-
-    result = run(work)
-    _report_import(result)
+    return OscalMapping(**options)
 
 
 @templates_app.command("import-starter")
@@ -359,6 +425,40 @@ def templates_import_starter() -> None:
             return await import_template(uow, starter_template(), source="starter")
 
     _report_import(run(work))
+
+
+@templates_app.command("import-workbook")
+def templates_import_workbook(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Import a template workbook (xlsx) as a template, or as a new version of it."""
+    from cmgraph.export.reading import WorkbookRejected
+    from cmgraph.export.template_workbook import store_template_workbook
+
+    async def work(settings: Settings, sessions: Any) -> Any:
+        try:
+            with file.open("rb") as handle:
+                async with UnitOfWork(sessions) as uow:
+                    return await store_template_workbook(uow, handle, file.name)
+        except WorkbookRejected as rejected:
+            return rejected
+
+    result = run(work)
+    if isinstance(result, WorkbookRejected):
+        for error in result.errors:
+            where = " ".join(
+                part
+                for part in (error.sheet, f"row {error.row}" if error.row else "", error.column)
+                if part
+            )
+            typer.secho(f"{where}: {error.code.value}: {error.message}", err=True, fg="red")
+        typer.secho(
+            f"error: {len(result.errors)} problems in {file.name}; nothing was imported",
+            err=True,
+            fg="red",
+        )
+        raise typer.Exit(1)
+    _report_import(result)
 
 
 def _report_import(result: Any) -> None:
@@ -415,6 +515,180 @@ def write_export(kind: str, params: dict[str, Any], as_email: str, out: Path | N
     temp.replace(target)
     typer.echo(f"wrote {target}")
     return target
+
+
+def _look_up(find: Callable[[Any], Awaitable[int]]) -> int:
+    """An id that a command names by name or key, read with ``find(session)``."""
+
+    async def work(settings: Settings, sessions: Any) -> int:
+        async with sessions() as session:
+            return await find(session)
+
+    return run(work)
+
+
+@export_app.command("actions")
+def export_actions(
+    as_email: AsUser,
+    out: OutFile = None,
+    assessment: Annotated[
+        list[str] | None, typer.Option(help="Assessment name; repeat for several.")
+    ] = None,
+    group: Annotated[str | None, typer.Option(help="Group name.")] = None,
+    implementation_status: Annotated[ImplementationStatus | None, typer.Option()] = None,
+    test_status: Annotated[TestStatus | None, typer.Option()] = None,
+    assignee: Annotated[str | None, typer.Option(help="Email of the assignee.")] = None,
+    search: Annotated[str | None, typer.Option(help="Part of the title, key or guidance.")] = None,
+) -> None:
+    """The improvement actions list (xlsx), filtered as in the API; the bulk update format."""
+    from sqlalchemy import select
+
+    from cmgraph.domain.action_filter import ActionFilter
+    from cmgraph.domain.errors import not_found
+    from cmgraph.domain.models import Assessment, Group, User
+
+    async def ids(session: Any, column: Any, key: Any, names: list[str], kind: str) -> list[int]:
+        found = dict((await session.execute(select(key, column).where(key.in_(names)))).all())
+        for name in names:
+            if name not in found:
+                raise not_found(f"{kind} {name!r}")
+        return [found[name] for name in names]
+
+    async def work(settings: Settings, sessions: Any) -> ActionFilter:
+        async with sessions() as session:
+            assessments = [n.strip() for n in assessment or []]
+            email = assignee.strip().lower() if assignee else None
+            return ActionFilter(
+                assessment_ids=(
+                    await ids(session, Assessment.id, Assessment.name, assessments, "Assessment")
+                    if assessments
+                    else None
+                ),
+                group_ids=(
+                    await ids(session, Group.id, Group.name, [group.strip()], "Group")
+                    if group
+                    else None
+                ),
+                implementation_statuses=[implementation_status] if implementation_status else None,
+                test_statuses=[test_status] if test_status else None,
+                assignee_ids=(
+                    await ids(session, User.id, User.email, [email], "User") if email else None
+                ),
+                search=search,
+            )
+
+    params = {"filter": run(work).to_json(), "order": "KEY", "descending": False}
+    write_export("improvement-actions", params, as_email, out)
+
+
+@export_app.command("report")
+def export_report(assessment: str, as_email: AsUser, out: OutFile = None) -> None:
+    """The report of an assessment (xlsx): summary, controls, actions, evidence."""
+    from cmgraph.export.assessment_report import assessment_id_by_name
+
+    assessment_id = _look_up(lambda session: assessment_id_by_name(session, assessment))
+    write_export("assessment-report", {"assessment_id": assessment_id}, as_email, out)
+
+
+@export_app.command("oscal-results")
+def export_oscal_results(assessment: str, as_email: AsUser, out: OutFile = None) -> None:
+    """An assessment as OSCAL assessment results (JSON): a finding per control."""
+    from cmgraph.export.assessment_report import assessment_id_by_name
+
+    assessment_id = _look_up(lambda session: assessment_id_by_name(session, assessment))
+    # The server's public URL makes the documents' evidence links absolute.
+    params = {"assessment_id": assessment_id, "public_url": Settings.from_env().public_url}
+    write_export("oscal-assessment-results", params, as_email, out)
+
+
+@export_app.command("testing-history")
+def export_testing_history(
+    action: Annotated[str, typer.Argument(help="Action key, or the action's global id.")],
+    as_email: AsUser,
+    assessment: Annotated[
+        str | None, typer.Option(help="An assessment the action counts in (for per-group keys).")
+    ] = None,
+    group: Annotated[str | None, typer.Option(help="The group (for per-group keys).")] = None,
+    out: OutFile = None,
+) -> None:
+    """The testing history of one action (xlsx), newest first."""
+    from cmgraph.export.histories import action_id_for
+
+    action_id = _look_up(
+        lambda session: action_id_for(session, action, assessment=assessment, group=group)
+    )
+    write_export("testing-history", {"action_id": action_id}, as_email, out)
+
+
+@export_app.command("user-history")
+def export_user_history(email: str, as_email: AsUser, out: OutFile = None) -> None:
+    """A user's assigned actions, assignment changes and uploaded evidence (xlsx)."""
+    from cmgraph.domain.accounts import user_by_email
+
+    async def user_id(settings: Settings, sessions: Any) -> int:
+        async with UnitOfWork(sessions) as uow:
+            return (await user_by_email(uow, email)).id
+
+    write_export("user-history", {"user_id": run(user_id)}, as_email, out)
+
+
+@export_app.command("template")
+def export_template(
+    template: Annotated[str, typer.Argument(help="Template key.")],
+    as_email: AsUser,
+    out: OutFile = None,
+) -> None:
+    """A template's latest version as a template workbook (xlsx), the format import reads."""
+    write_export("template-workbook", {"template_key": template}, as_email, out)
+
+
+@import_app.command("actions")
+def import_actions_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    as_email: AsUser,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Apply the rows; without it, only a dry run.")
+    ] = False,
+    notify: Annotated[bool, typer.Option(help="Email users the import assigns actions to.")] = True,
+) -> None:
+    """Bulk update from an edited actions export (xlsx): dry run, or --apply (all or nothing)."""
+    from cmgraph.export.action_import import import_actions
+
+    async def work(settings: Settings, sessions: Any) -> Any:
+        principal = await acting_user(sessions, as_email)
+        with file.open("rb") as handle:
+            async with UnitOfWork(sessions) as uow:
+                return await import_actions(
+                    uow, principal, handle, dry_run=not apply, notify=notify
+                )
+
+    result = run(work)
+    for error in result.errors:
+        where = f"row {error.row}" if error.row else "file"
+        where += f", {error.column}" if error.column else ""
+        typer.secho(f"{where}: {error.code.value}: {error.message}", err=True, fg="red")
+    if result.file_rejected:
+        typer.secho(f"error: {file.name} cannot be imported; nothing was applied", err=True)
+        raise typer.Exit(1)
+    state = "applied" if result.applied else "dry run, nothing applied"
+    typer.echo(f"{result.actions_changed} of {result.rows_read} rows change their action ({state})")
+
+    def score(s: Any) -> str:
+        return f"{s.earned:g}/{s.possible} ({s.percent:g}%)"
+
+    typer.echo(
+        f"overall score: {score(result.overall_before)} -> {score(result.overall_after)} "
+        f"({result.overall_delta:+g})"
+    )
+    for impact in result.assessments:
+        typer.echo(
+            f"  {impact.name}: {score(impact.before)} -> {score(impact.after)} ({impact.delta:+g})"
+        )
+    if result.errors:
+        typer.secho(f"error: {len(result.errors)} problems; nothing was applied", err=True)
+        raise typer.Exit(1)
+    if not apply:
+        typer.echo("run again with --apply to apply these changes")
 
 
 @schema_app.command("export")

@@ -310,6 +310,7 @@ class ImprovementAction(Base):
         UniqueConstraint("definition_id", "scope_key"),
         Index("ix_improvement_action_assignee_id", "assignee_id"),
         Index("ix_improvement_action_group_id", "group_id"),
+        Index("ix_improvement_action_parent_id", "parent_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -266,8 +266,12 @@ async def set_testing_source(
     parent_id: int | None = None,
     expected_version: int | None = None,
     today: date | None = None,
+    source: ChangeSource = ChangeSource.USER,
 ) -> ImprovementAction:
-    """Make an action MANUAL, AUTOMATIC, or inherit from ``parent_id`` (PARENT)."""
+    """Make an action MANUAL, AUTOMATIC, or inherit from ``parent_id`` (PARENT).
+
+    ``source`` is what the history rows of the switch say (``IMPORT`` for spreadsheets).
+    """
     session = uow.session
     parent: ImprovementAction | None = None
     if testing_source is TestingSource.PARENT:
@@ -327,7 +331,7 @@ async def set_testing_source(
         testing_source,
         parent.id if parent is not None else None,
         actor_id=actor.user_id,
-        source=ChangeSource.USER,
+        source=source,
     )
     await session.flush()
     if parent is not None:

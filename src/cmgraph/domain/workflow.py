@@ -200,7 +200,10 @@ async def change_action(
             "testingSource",
         )
     session = uow.session
-    action = await session.get(ImprovementAction, action_id, with_for_update=True)
+    # On SQLite the unit of work holds the database's write lock from its start, so an
+    # action already loaded in this transaction is current; elsewhere lock and reload it.
+    lock = session.bind.dialect.name != "sqlite"
+    action = await session.get(ImprovementAction, action_id, with_for_update=lock or None)
     if action is None:
         raise not_found("Improvement action", "id")
     definition = await session.get(ActionDefinition, action.definition_id)
@@ -214,7 +217,7 @@ async def change_action(
         raise DomainError(
             ErrorCode.INVALID, "The action belongs only to archived assessments.", "id"
         )
-    if source is ChangeSource.USER:
+    if source in (ChangeSource.USER, ChangeSource.IMPORT):
         if definition.owner is Owner.PROVIDER:
             raise forbidden("Provider actions are read-only.")
         if not reach.editable:

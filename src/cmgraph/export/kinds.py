@@ -2,6 +2,21 @@
 
 from __future__ import annotations
 
+from cmgraph.export.actions_sheet import IMPROVEMENT_ACTIONS
+from cmgraph.export.assessment_report import ASSESSMENT_REPORT
 from cmgraph.export.downloads import ExportKind
+from cmgraph.export.histories import TESTING_HISTORY, USER_HISTORY
+from cmgraph.export.oscal_results import OSCAL_RESULTS
+from cmgraph.export.template_workbook import TEMPLATE_WORKBOOK
 
-EXPORT_KINDS: dict[str, ExportKind] = {kind.name: kind for kind in ()}
+EXPORT_KINDS: dict[str, ExportKind] = {
+    kind.name: kind
+    for kind in (
+        IMPROVEMENT_ACTIONS,
+        ASSESSMENT_REPORT,
+        TESTING_HISTORY,
+        USER_HISTORY,
+        OSCAL_RESULTS,
+        TEMPLATE_WORKBOOK,
+    )
+}

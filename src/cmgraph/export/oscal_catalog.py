@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,6 +66,7 @@ from cmgraph.domain.templates import (
     TemplateSpec,
     import_template,
 )
+from cmgraph.export.names import slug
 
 _Json = dict[str, Any]
 
@@ -75,7 +75,6 @@ _CONTROL_KEY_LIMIT = 100
 _TITLE_LIMIT = 500
 _NAME_LIMIT = 300
 _SHORT_LIMIT = 200
-_SLUG_LIMIT = 80
 
 _UNGROUPED_FAMILY = "General"
 
@@ -502,27 +501,21 @@ class _Naming:
     template_key: str
 
 
-def _slug(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:_SLUG_LIMIT].rstrip("-") or "catalog"
-
-
 def _naming(title: str, mapping: OscalMapping) -> _Naming:
     """Baselines of one SP 800-53 revision share a namespace; other catalogs get their own."""
     match = _SP_800_53.search(title)
     if match:
         namespace, regulation = f"nist-sp-800-53-r{match[1]}", f"NIST SP 800-53 Rev. {match[1]}"
     else:
-        namespace, regulation = _slug(title), title
+        namespace, regulation = slug(title) or "catalog", title
     return _Naming(
         namespace=mapping.key_namespace or namespace,
-        regulation=_clip(mapping.regulation or regulation, _NAME_LIMIT),
-        template_key=mapping.template_key or _slug(title),
+        regulation=clip(mapping.regulation or regulation, _NAME_LIMIT),
+        template_key=mapping.template_key or slug(title) or "catalog",
     )
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
@@ -560,10 +553,10 @@ def _convert(document: object, mapping: OscalMapping) -> TemplateSpec:
         action_specs.extend(actions)
     return TemplateSpec(
         key=naming.template_key,
-        title=_clip(title, _NAME_LIMIT),
+        title=clip(title, _NAME_LIMIT),
         regulation=naming.regulation,
         product=mapping.product,
-        certification=_clip(
+        certification=clip(
             _string(metadata, "version", "catalog.metadata", "metadata"), _SHORT_LIMIT
         ),
         description=_string(metadata, "remarks", "catalog.metadata", "metadata"),
@@ -586,7 +579,7 @@ def _control_spec(
     parts = _objects(control.node, "parts", control.path, "part")
     statement = _find_statement(parts)
     texts = _ControlText(
-        title=_clip(text(control.title), _TITLE_LIMIT),
+        title=clip(text(control.title), _TITLE_LIMIT),
         statement=_flatten(statement[1], statement[0], text) if statement else [],
         objective=_named(parts, _OBJECTIVE_PARTS, text),
         discussion=_named(parts, frozenset({"guidance"}), text),
@@ -601,7 +594,7 @@ def _control_spec(
         actions = [_statement_action(control, texts, naming, mapping)]
     spec = ControlSpec(
         key=control.key,
-        family=_clip(control.family, _NAME_LIMIT),
+        family=clip(control.family, _NAME_LIMIT),
         title=texts.title,
         description=_plain(texts.statement),
         action_keys=tuple(a.key for a in actions),
@@ -617,7 +610,7 @@ def _enforcement(control: _Control, mapping: OscalMapping) -> Enforcement:
 
 def _category(control: _Control) -> str:
     prefix = control.oscal_id.split("-", 1)[0].lower() if "-" in control.oscal_id else ""
-    return _clip(_FAMILY_CATEGORIES.get(prefix, control.family), _SHORT_LIMIT)
+    return clip(_FAMILY_CATEGORIES.get(prefix, control.family), _SHORT_LIMIT)
 
 
 def _method_action(
@@ -635,12 +628,12 @@ def _method_action(
         sections.append("Determine if:\n\n" + _bullets(texts.objective))
     return ActionSpec(
         key=f"{naming.namespace}:{control.oscal_id}:{method.name.lower()}",
-        title=_clip(f"{control.key}: {method.title_phrase} {texts.title}", _TITLE_LIMIT),
+        title=clip(f"{control.key}: {method.title_phrase} {texts.title}", _TITLE_LIMIT),
         implementation_type=method.implementation_type,
         enforcement=_enforcement(control, mapping),
         purpose=mapping.purpose or method.purpose,
         guidance="\n\n".join(sections),
-        solution=_clip(control.family, _SHORT_LIMIT),
+        solution=clip(control.family, _SHORT_LIMIT),
         category=_category(control),
         testing_logic=_plain(texts.objective),
     )
@@ -654,12 +647,12 @@ def _statement_action(
         sections.append("Discussion:\n\n" + "\n\n".join(line for _, line in texts.discussion))
     return ActionSpec(
         key=f"{naming.namespace}:{control.oscal_id}:statement",
-        title=_clip(f"{control.key}: Implement {texts.title}", _TITLE_LIMIT),
+        title=clip(f"{control.key}: Implement {texts.title}", _TITLE_LIMIT),
         implementation_type=ImplementationType.OPERATIONAL,
         enforcement=_enforcement(control, mapping),
         purpose=mapping.purpose or Purpose.PREVENTATIVE,
         guidance="\n\n".join(sections),
-        solution=_clip(control.family, _SHORT_LIMIT),
+        solution=clip(control.family, _SHORT_LIMIT),
         category=_category(control),
         testing_logic=_plain(texts.objective),
     )

@@ -318,7 +318,8 @@ class Assessment(StoredIdNode):
         "referencing evidence."
     )
     def oscal_results_export(self, info: strawberry.Info) -> ExportLink:
-        return link_for(info, "oscal-assessment-results", {"assessment_id": self.id})
+        params = {"assessment_id": self.id, "public_url": info.context.settings.public_url}
+        return link_for(info, "oscal-assessment-results", params)
 
     @strawberry.field(
         description="What accepting the pending template update would change; null when the "

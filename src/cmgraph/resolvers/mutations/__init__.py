@@ -9,6 +9,8 @@ from cmgraph.resolvers.mail import OutboxMutations
 from cmgraph.resolvers.mutations.actions import ActionMutations
 from cmgraph.resolvers.mutations.assessments import AssessmentMutations
 from cmgraph.resolvers.mutations.evidence import EvidenceMutations
+from cmgraph.resolvers.mutations.imports import ImportMutations
+from cmgraph.resolvers.mutations.templates import TemplateMutations
 from cmgraph.resolvers.mutations.testing import TestingMutations
 from cmgraph.resolvers.mutations.updates import UpdateMutations
 
@@ -19,7 +21,9 @@ Mutation = merge_types(
         ActionMutations,
         TestingMutations,
         UpdateMutations,
+        TemplateMutations,
         EvidenceMutations,
+        ImportMutations,
         OutboxMutations,
         AlertMutations,
     ),
