@@ -28,7 +28,7 @@ from tests.conftest import oscal_file
 
 IMPORT = """mutation($input: ImportTemplateWorkbookInput!) {
   importTemplateWorkbook(input: $input) {
-    template { id key title product certification description version regulation { name } }
+    template { id key title product certification services description version regulation { name } }
     templateCreated versionCreated version actionsPendingUpdate assessmentsPendingUpdate
     rowErrors { sheet row column code message }
     userErrors { field code message }
@@ -224,7 +224,7 @@ async def test_a_workbook_becomes_a_template_with_its_controls_and_actions(api, 
         "Cloud platform",
         "CSR 2026",
     )
-    assert template["description"] == "Ours."
+    assert (template["description"], template["services"]) == ("Ours.", "Storage; Mail")
     assert template["regulation"]["name"] == "CSR 2026"  # no Regulation cell: the certification
 
     found = await assessment(api, admin, await create_assessment(api, admin, template["id"], "C"))
@@ -325,7 +325,15 @@ async def test_the_export_opens_in_a_spreadsheet_and_imports_back_unchanged(api,
     rows = {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in workbook}
     assert rows["Template"] == [
         [*TEMPLATE_HEADER, "Key"],
-        ["Cloud Security Rules", "Cloud platform", "CSR 2026", None, "CSR 2026", "Ours.", "csr"],
+        [
+            "Cloud Security Rules",
+            "Cloud platform",
+            "CSR 2026",
+            "Storage; Mail",
+            "CSR 2026",
+            "Ours.",
+            "csr",
+        ],
     ]
     assert rows["ControlFamily"] == [
         CONTROL_HEADER,

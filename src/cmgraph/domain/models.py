@@ -169,6 +169,8 @@ class Template(Base):
     regulation_id: Mapped[int] = mapped_column(ForeignKey("regulation.id"), index=True)
     product: Mapped[str] = mapped_column(String(200))
     certification: Mapped[str] = mapped_column(String(200), default="")
+    # The cloud or product services the template covers, as its source names them.
+    services: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str] = mapped_column(Text, default="")
     latest_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -71,6 +71,7 @@ class TemplateSpec:
     regulation: str
     product: str
     certification: str = ""
+    services: str = ""
     description: str = ""
     controls: tuple[ControlSpec, ...] = ()
     actions: tuple[ActionSpec, ...] = ()
@@ -138,6 +139,7 @@ class TemplateSpec:
                 regulation=data["regulation"],
                 product=data.get("product", ""),
                 certification=data.get("certification", ""),
+                services=data.get("services", ""),
                 description=data.get("description", ""),
                 controls=controls,
                 actions=actions,
@@ -243,6 +245,7 @@ async def _store_template(uow: UnitOfWork, spec: TemplateSpec, *, source: str) -
             regulation_id=regulation.id,
             product=spec.product,
             certification=spec.certification,
+            services=spec.services,
             description=spec.description,
             latest_version=0,
         )
@@ -253,6 +256,7 @@ async def _store_template(uow: UnitOfWork, spec: TemplateSpec, *, source: str) -
         template.regulation_id = regulation.id
         template.product = spec.product
         template.certification = spec.certification
+        template.services = spec.services
         template.description = spec.description
 
     wanted = frozenset(

@@ -7,9 +7,8 @@ The format (DOMAIN.md section 13), one workbook per template:
     ``Description``, ``Key`` (at most 100 characters). The template key is the ``Key`` cell,
     else a slug of the title (the rule the OSCAL importer uses), so importing a workbook
     whose title names an existing template publishes a new version of it. Regulation: the
-    ``Regulation`` cell, else the certification, else the title. cmgraph keeps no list of
-    services: ``Services`` is accepted for workbooks from other tools, ignored on import and
-    left blank on export.
+    ``Regulation`` cell, else the certification, else the title. ``Services`` is kept as
+    written (free text, e.g. the product services the template covers).
 ``ControlFamily``  one row per control, in template order: ``Control name`` (the control's
     key, unique), ``Family``, ``Title``, ``Description`` and ``Action titles`` (titles from
     ``Actions`` joined by ``;;``; a control may have none).
@@ -306,6 +305,7 @@ class _TemplateRow:
     title: str = ""
     product: str = ""
     certification: str = ""
+    services: str = ""
     regulation: str = ""
     description: str = ""
 
@@ -347,6 +347,7 @@ def _read_template(workbook: Workbook, errors: list[RowError]) -> _TemplateRow:
     found.title = row.text("Title", limit=_NAME_LIMIT, required=True)
     found.product = row.text("Product", limit=_SHORT_LIMIT)
     found.certification = row.text("Certification", limit=_SHORT_LIMIT)
+    found.services = row.long_text("Services")
     found.description = row.long_text("Description")
     found.key = row.text("Key", limit=_TEMPLATE_KEY_LIMIT) or slug(found.title)
     if found.title and not found.key:
@@ -586,6 +587,7 @@ def _read(handle: IO[bytes]) -> _ReadWorkbook:
         regulation=template.regulation,
         product=template.product,
         certification=template.certification,
+        services=template.services,
         description=template.description,
         controls=tuple(controls),
         actions=tuple(a.spec for a in actions),
@@ -677,7 +679,7 @@ async def write_template_workbook(
             template.title,
             template.product,
             template.certification,
-            None,
+            template.services,
             regulation,
             template.description,
             template.key,

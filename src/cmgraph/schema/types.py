@@ -167,6 +167,7 @@ class Template(StoredIdNode):
     title: str
     product: str
     certification: str
+    services: str
     description: str
     version: int = strawberry.field(description="The latest published version.")
     created_at: datetime
@@ -180,6 +181,7 @@ class Template(StoredIdNode):
             title=row.title,
             product=row.product,
             certification=row.certification,
+            services=row.services,
             description=row.description,
             version=row.latest_version,
             created_at=row.created_at,
