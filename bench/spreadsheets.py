@@ -7,7 +7,8 @@ Run from the repository root::
 For SQLite, and for PostgreSQL when it answers (CMGRAPH_BENCH_DATABASE_URL, default the
 local server), it builds two assessments from generated templates, one with a tenth of the
 actions of the other (1,000 and 10,000 by default), with varied statuses, assignees and
-notes. Then, in this process and through the same code the server runs:
+notes (and, on PostgreSQL, planner statistics, as a database in use has). Then, in this
+process and through the same code the server runs:
 
 - exports each assessment's actions (the ``improvement-actions`` export, as the owner), once
   for time and once under ``tracemalloc`` for the peak of Python memory;
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from openpyxl import load_workbook
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from bench.support import each_backend
 from cmgraph.db import UnitOfWork, create_engine, session_factory
@@ -124,6 +125,12 @@ async def build(url: str, rows: int) -> tuple[Any, Principal, dict[int, int]]:
             assessments[count] = created.id
         async with UnitOfWork(sessions) as uow:
             await _vary(uow, created.id)
+    if engine.dialect.name == "postgresql":
+        # A database in use has planner statistics (autovacuum gathers them); a fresh one
+        # has none, and the keyset pages of the export would be planned blind.
+        async with engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text("ANALYZE"))
     return engine, owner, assessments
 
 
