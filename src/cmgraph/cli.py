@@ -502,8 +502,11 @@ def write_export(kind: str, params: dict[str, Any], as_email: str, out: Path | N
         temp = Path(handle.name)
 
         async def work(settings: Settings, sessions: Any) -> str:
+            from cmgraph.export.rows import snapshot
+
             principal = await acting_user(sessions, as_email)
             async with sessions() as session:
+                await snapshot(session)
                 return await export.write(session, principal, params, handle)
 
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import event, text
@@ -59,6 +60,12 @@ def _sqlite_begin(connection: Any) -> None:
     # "database is locked" whenever another writer committed in between.
     immediate = connection.get_execution_options().get(_WRITE_OPTION)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@lru_cache(maxsize=16)
+def _writer(engine: AsyncEngine) -> AsyncEngine:
+    """The engine as units of work use it: its connections begin as writers."""
+    return engine.execution_options(**{_WRITE_OPTION: True})
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -127,13 +134,14 @@ class UnitOfWork:
         await self._begin()
 
     async def __aenter__(self) -> UnitOfWork:
-        self.session = self._sessions()
+        # The transaction (and on SQLite the write lock) begins with the first statement,
+        # so work done before it, such as parsing an upload, holds nothing.
+        self.session = self._sessions(bind=_writer(self._sessions.kw["bind"]))
         await self._begin()
         return self
 
     async def _begin(self) -> None:
         await self.session.begin()
-        await self.session.connection(execution_options={_WRITE_OPTION: True})
 
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
         written: dict[str, int] = {}

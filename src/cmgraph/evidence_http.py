@@ -37,7 +37,7 @@ from strawberry import relay
 
 from cmgraph.config import Settings
 from cmgraph.db import UnitOfWork
-from cmgraph.domain.accounts import principal_for
+from cmgraph.domain.accounts import principal_of
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.evidence import (
     FileProblem,
@@ -279,11 +279,11 @@ class EvidenceFiles:
             )
         except LinkInvalid:
             return _not_found()
-        async with UnitOfWork(self.sessions) as uow:
-            user = await uow.session.get(User, user_id)
+        async with self.sessions() as session:
+            user = await session.get(User, user_id)
             if user is None:
                 return _not_found()
-            return await principal_for(uow, user)
+            return await principal_of(session, user)
 
 
 def _not_found() -> Response:

@@ -20,13 +20,13 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from cmgraph.config import Settings
-from cmgraph.db import UnitOfWork
-from cmgraph.domain.accounts import principal_for
+from cmgraph.domain.accounts import principal_of
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.models import User
 from cmgraph.evidence_http import content_disposition
 from cmgraph.export.downloads import ExportKind, check_ticket
 from cmgraph.export.kinds import EXPORT_KINDS
+from cmgraph.export.rows import snapshot
 from cmgraph.http_auth import error_response
 from cmgraph.storage import LinkExpired, LinkInvalid, link_key
 
@@ -86,12 +86,12 @@ class Exports:
     async def _write(
         self, kind: ExportKind, user_id: int, params: dict[str, object], target: BinaryIO
     ) -> str:
-        async with UnitOfWork(self.sessions) as uow:
-            user = await uow.session.get(User, user_id)
+        async with self.sessions() as session:
+            await snapshot(session)
+            user = await session.get(User, user_id)
             if user is None:
                 raise DomainError(ErrorCode.FORBIDDEN, "The user of this link no longer exists.")
-            principal = await principal_for(uow, user)
-        async with self.sessions() as session:
+            principal = await principal_of(session, user)
             return await kind.write(session, principal, params, target)
 
 

@@ -6,8 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
-from cmgraph.db import UnitOfWork
-from cmgraph.domain.accounts import AuthenticationError, authenticate
+from cmgraph.domain.accounts import AuthenticationError, sign_in
 from cmgraph.domain.permissions import Principal
 
 
@@ -39,8 +38,7 @@ async def authenticate_request(
             **{"WWW-Authenticate": "Bearer"},
         )
     try:
-        async with UnitOfWork(sessions) as uow:
-            return await authenticate(uow, token)
+        return await sign_in(sessions, token)
     except AuthenticationError as exc:
         return error_response(
             401,

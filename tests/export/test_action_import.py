@@ -237,6 +237,39 @@ async def test_an_unchanged_export_changes_nothing(api, db, assessor, example) -
     assert await snapshot(db) == before
 
 
+async def test_line_endings_changed_by_a_spreadsheet_program_are_no_change(
+    api, db, uow, owner, assessor, example
+) -> None:
+    from cmgraph.domain.workflow import change_action
+
+    async with uow() as u:
+        await change_action(
+            u, owner, example.actions["T2"].id, {"additional_notes": "First line\r\nSecond line"}
+        )
+    sheet = Sheet(await download(api, assessor), example)
+    sheet.set("T2", Additional_notes="First line\nSecond line")  # as the program saved it
+    before = await snapshot(db)
+    result = await imported(api, assessor, sheet.save(), dry_run=False)
+    assert result["rowErrors"] == [] and result["summary"]["actionsChanged"] == 0
+    assert await snapshot(db) == before
+
+
+async def test_assignees_that_exist_but_may_not_read_look_like_unknown_ones(
+    api, db, token_for, assessor, example
+) -> None:
+    """An upload must not tell which emails have accounts."""
+    await token_for("outsider@example.test", None, assessment_id=example.a3.id)
+    sheet = Sheet(await download(api, assessor), example)
+    sheet.set("T2", Assigned_to="outsider@example.test")
+    sheet.set("N1@G1", Assigned_to="nobody@example.test")
+    result = await imported(api, assessor, sheet.save())
+    errors = {e["row"]: e for e in result["rowErrors"]}
+    outsider, nobody = errors[sheet.number("T2")], errors[sheet.number("N1@G1")]
+    assert (outsider["column"], outsider["code"]) == ("Assigned to", "UNKNOWN_ID")
+    assert (nobody["column"], nobody["code"]) == ("Assigned to", "UNKNOWN_ID")
+    assert outsider["message"].replace("outsider", "x") == nobody["message"].replace("nobody", "x")
+
+
 async def test_assignment_and_testing_source_columns(api, db, uow, assessor, example) -> None:
     sheet = Sheet(await download(api, assessor), example)
     t1_id = to_base64("ImprovementAction", example.actions["T1"].id)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cmgraph.db import UnitOfWork
 from cmgraph.domain.enums import GRANTABLE_ROLES, OrgRole
@@ -131,9 +132,36 @@ class AuthenticationError(Exception):
 
 
 async def authenticate(uow: UnitOfWork, secret: str, *, now: datetime | None = None) -> Principal:
+    """The token's user, recording its use inside ``uow``."""
     now = now or utcnow()
+    principal, token_id, due = await _identify(uow.session, secret, now)
+    if due:
+        await _record_use(uow, token_id, now)
+    return principal
+
+
+async def sign_in(
+    sessions: async_sessionmaker[AsyncSession], secret: str, *, now: datetime | None = None
+) -> Principal:
+    """The token's user, for every request: a read, and a write only when the use is due.
+
+    The last use is recorded at most once a minute, in a unit of work of its own, so that
+    signing in does not take the database's write lock on every request.
+    """
+    now = now or utcnow()
+    async with sessions() as session:
+        principal, token_id, due = await _identify(session, secret, now)
+    if due:
+        async with UnitOfWork(sessions) as uow:
+            await _record_use(uow, token_id, now)
+    return principal
+
+
+async def _identify(
+    session: AsyncSession, secret: str, now: datetime
+) -> tuple[Principal, int, bool]:
     row = (
-        await uow.session.execute(
+        await session.execute(
             select(ApiToken, User)
             .join(User, User.id == ApiToken.user_id)
             .where(ApiToken.token_hash == hash_token(secret))
@@ -146,16 +174,23 @@ async def authenticate(uow: UnitOfWork, secret: str, *, now: datetime | None = N
         raise AuthenticationError("This API token was revoked.")
     if token.expires_at is not None and token.expires_at <= now:
         raise AuthenticationError("This API token has expired.")
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        # Throttled so that reads do not turn into a write on every request.
-        await uow.session.execute(
-            update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
-        )
-    return await principal_for(uow, user)
+    due = token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1)
+    return await principal_of(session, user), token.id, due
+
+
+async def _record_use(uow: UnitOfWork, token_id: int, now: datetime) -> None:
+    await uow.session.execute(
+        update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
+    )
 
 
 async def principal_for(uow: UnitOfWork, user: User) -> Principal:
-    grants = (await uow.session.scalars(select(Grant).where(Grant.user_id == user.id))).all()
+    return await principal_of(uow.session, user)
+
+
+async def principal_of(session: AsyncSession, user: User) -> Principal:
+    """What ``user`` may do, from their role and grants (no unit of work needed: a read)."""
+    grants = (await session.scalars(select(Grant).where(Grant.user_id == user.id))).all()
     return Principal(
         user_id=user.id,
         role=user.role,

@@ -73,7 +73,7 @@ from cmgraph.export.reading import (
     read_table,
     sheet,
 )
-from cmgraph.export.xlsx import text
+from cmgraph.export.xlsx import MAX_CELL_TEXT, text
 
 MAX_ROWS = 50_000
 BATCH = 1_000  # ids per IN list
@@ -150,6 +150,7 @@ class _Edit:
     changes: dict[str, Any]  # attribute -> new value, only what differs from the stored row
     parent_cell: int | None  # the row's parent, changed or not
     stored_source: TestingSource
+    assignee_email: str | None
 
 
 async def import_actions(
@@ -201,9 +202,9 @@ class _Run:
             try:
                 if savepoints:
                     async with uow.session.begin_nested():
-                        await self._apply(edit)
+                        await _apply(uow, actor, edit, notify=self.notify, today=self.today)
                 else:
-                    await self._apply(edit)
+                    await _apply(uow, actor, edit, notify=self.notify, today=self.today)
             except _RowRefused as refused_row:
                 if not savepoints:
                     return None
@@ -223,9 +224,6 @@ class _Run:
             overall_before=overall_before,
             overall_after=await _overall(uow, actor),
         )
-
-    async def _apply(self, edit: _Edit) -> None:
-        await _apply(self.uow, self.actor, edit, notify=self.notify, today=self.today)
 
 
 # -- reading the workbook ------------------------------------------------------------------------
@@ -319,6 +317,7 @@ def _parse(table: Table, number: int, cells: tuple[Any, ...]) -> _Row:
     return row
 
 
+_NO_ASSIGNEE = "No user `{}` who can be assigned this action."
 _NO_ID = "Every row needs the action's id; new actions cannot be created by import."
 
 
@@ -387,9 +386,14 @@ async def _users(uow: UnitOfWork, emails: Sequence[str]) -> dict[str, int]:
 def _same(attribute: str, stored: Any, new: Any) -> bool:
     if attribute in NOTES:
         # The export wrote the notes as a cell can hold them (clipped, control characters
-        # dropped) and reading trims them: an untouched cell must not rewrite the notes.
-        return new == text(stored or "").strip()
+        # dropped), spreadsheet programs may change line endings, and reading trims them:
+        # an untouched cell must not rewrite the notes.
+        return _lines(new) == _lines(text(stored or "").strip())
     return bool(stored == new)
+
+
+def _lines(note: str) -> str:
+    return note.replace("\r\n", "\n").replace("\r", "\n")
 
 
 async def _edits(
@@ -436,7 +440,7 @@ async def _edits(
                     row.number,
                     cols.ASSIGNED_TO,
                     ImportErrorCode.UNKNOWN_ID,
-                    f"No user with the email `{row.assignee_email}`.",
+                    _NO_ASSIGNEE.format(row.assignee_email),
                 )
             )
             continue
@@ -448,6 +452,18 @@ async def _edits(
             if not _same(attribute, getattr(current, attribute), values[attribute])
         }
         if not changes:
+            continue
+        clipped = [a for a in NOTES if a in changes and len(getattr(current, a)) > MAX_CELL_TEXT]
+        if clipped:
+            errors.append(
+                _error(
+                    row.number,
+                    _COLUMN_OF_ATTRIBUTE[clipped[0]],
+                    ImportErrorCode.INVALID,
+                    f"This note is longer than a spreadsheet cell holds ({MAX_CELL_TEXT:,} "
+                    "characters), so the sheet shows it cut short; edit it through the API.",
+                )
+            )
             continue
         first_column = _COLUMN_OF_ATTRIBUTE[next(iter(changes))]
         if current.owner is Owner.PROVIDER:
@@ -472,7 +488,14 @@ async def _edits(
             )
             continue
         edits.append(
-            _Edit(row.number, row.action_id, changes, values["parent_id"], current.testing_source)
+            _Edit(
+                row.number,
+                row.action_id,
+                changes,
+                values["parent_id"],
+                current.testing_source,
+                row.assignee_email,
+            )
         )
     return edits, errors, definitions
 
@@ -498,7 +521,13 @@ async def _apply(
         except DomainError as error:
             column = _COLUMN_OF_FIELD.get(error.field or "", default)
             refused = RowError.of(SHEET, edit.number, error, column)
-            if error.code is ErrorCode.NOT_FOUND:  # a parent or user out of reach: same as absent
+            hidden = error.code in (ErrorCode.NOT_FOUND, ErrorCode.INVALID)
+            if column == cols.ASSIGNED_TO and hidden:
+                # An existing user who may not read the action reads like a missing one, so
+                # that an upload cannot tell which emails have accounts.
+                message = _NO_ASSIGNEE.format(edit.assignee_email)
+                refused = _error(edit.number, column, ImportErrorCode.UNKNOWN_ID, message)
+            elif error.code is ErrorCode.NOT_FOUND:  # a parent out of reach: same as absent
                 refused = _error(edit.number, column, ImportErrorCode.UNKNOWN_ID, error.message)
             raise _RowRefused(refused) from None
 

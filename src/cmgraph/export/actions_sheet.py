@@ -9,9 +9,9 @@ changes to them.
 
 Rows are read in keyset pages of ``PAGE`` actions, each page with one more statement for the
 names of its assessments, so the statement count grows with pages, never per row, and
-openpyxl's write-only mode keeps memory flat however long the list. On PostgreSQL the pages
-are read in one REPEATABLE READ snapshot so a concurrent edit cannot move a row between
-pages; SQLite's read transaction is a snapshot already.
+openpyxl's write-only mode keeps memory flat however long the list. The pages are read from
+one snapshot (``export.rows.snapshot``), so a concurrent edit cannot move a row between
+pages.
 """
 
 from __future__ import annotations
@@ -243,8 +243,6 @@ async def write_actions(
 ) -> str:
     """Write the actions list (``params``: filter, order, descending) as xlsx into ``out``."""
     f, order, descending = _params(params)
-    if session.bind.dialect.name == "postgresql" and not session.in_transaction():
-        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     workbook = new_workbook()
     writer = SheetWriter(workbook, SHEET, COLUMNS)
     statement = _rows_select(principal, f).order_by(*action_order(order, descending))

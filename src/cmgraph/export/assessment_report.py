@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, BinaryIO
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.relay import to_base64
 
 from cmgraph.domain import scoring
 from cmgraph.domain.enums import ControlStatus, Owner
-from cmgraph.domain.errors import DomainError, ErrorCode, not_found
+from cmgraph.domain.errors import not_found
 from cmgraph.domain.models import (
     ActionDefinition,
     ActionDefinitionVersion,
@@ -44,9 +44,9 @@ from cmgraph.domain.models import (
 )
 from cmgraph.domain.permissions import Principal, readable_assessments
 from cmgraph.export.downloads import XLSX, ExportKind
+from cmgraph.export.rows import int_param, partitions, runs
 from cmgraph.export.xlsx import CellType, Column, SheetWriter, new_workbook
 
-PARTITION = 500
 REMOVED_USER = "(removed user)"
 
 CONTROL_COLUMNS = (
@@ -121,43 +121,6 @@ def file_name(*parts: str) -> str:
     return re.sub(r"[^\w .()-]+", "-", stem, flags=re.ASCII).strip(" .-")[:120] + ".xlsx"
 
 
-def int_param(params: Mapping[str, Any], name: str) -> int:
-    value = params.get(name)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise DomainError(ErrorCode.INVALID, f"The export needs {name}.", name)
-    return value
-
-
-async def snapshot(session: AsyncSession) -> None:
-    """Read every sheet of a workbook from one snapshot, so its sheets agree with each other.
-
-    PostgreSQL needs REPEATABLE READ for that; a SQLite transaction (begun explicitly, see
-    ``cmgraph.db``) reads from one snapshot anyway. Call it before the first statement.
-    """
-    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
-        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-
-
-async def partitions(session: AsyncSession, statement: Select[Any]) -> AsyncIterator[Sequence[Any]]:
-    """The rows of ``statement``, a partition at a time, from a server-side cursor."""
-    result = await session.stream(statement)
-    async for rows in result.partitions(PARTITION):
-        yield rows
-
-
-async def runs(session: AsyncSession, statement: Select[Any]) -> AsyncIterator[list[Any]]:
-    """Consecutive rows with the same ``id`` (one thing joined to its many), a run at a time."""
-    current: list[Any] = []
-    async for rows in partitions(session, statement):
-        for row in rows:
-            if current and current[0].id != row.id:
-                yield current
-                current = []
-            current.append(row)
-    if current:
-        yield current
-
-
 async def assessment_id_by_name(session: AsyncSession, name: str) -> int:
     """For the command line, which names assessments the way people do."""
     found = await session.scalar(select(Assessment.id).where(Assessment.name == name.strip()))
@@ -201,7 +164,6 @@ async def write_assessment_report(
 ) -> str:
     """Write the report of a readable assessment (archived ones too: "export first")."""
     assessment_id = int_param(params, "assessment_id")
-    await snapshot(session)
     assessment, template, version, latest, regulation, group = await readable_assessment(
         session, principal, assessment_id
     )

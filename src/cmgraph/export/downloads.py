@@ -86,7 +86,7 @@ def sign_ticket(
 def check_ticket(key: bytes, token: str, kind: str, now: float | None = None) -> ExportTicket:
     """The request behind a token made by this server for ``kind``; else LinkInvalid/Expired."""
     payload, _, mac = token.partition(".")
-    if not payload or not mac or not hmac.compare_digest(mac, _mac(key, payload)):
+    if not payload or not mac or not hmac.compare_digest(mac.encode(), _mac(key, payload).encode()):
         raise LinkInvalid
     try:
         data = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))

@@ -13,8 +13,6 @@ appears: their emails in history read ``(removed user)`` and their uploads have 
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping
 from typing import Any, BinaryIO
 
@@ -38,16 +36,14 @@ from cmgraph.domain.models import (
 )
 from cmgraph.domain.permissions import Principal, readable_actions, readable_assessments
 from cmgraph.domain.workflow import TESTING_FIELDS
+from cmgraph.export.actions_sheet import parse_action_global_id
 from cmgraph.export.assessment_report import (
     evidence_path,
     file_name,
-    int_param,
-    partitions,
     person,
-    runs,
-    snapshot,
 )
 from cmgraph.export.downloads import XLSX, ExportKind
+from cmgraph.export.rows import int_param, partitions, runs
 from cmgraph.export.xlsx import CellType, Column, SheetWriter, new_workbook
 
 FIELD_LABELS = {
@@ -118,7 +114,6 @@ async def write_testing_history(
     session: AsyncSession, principal: Principal, params: Mapping[str, Any], out: BinaryIO
 ) -> str:
     action_id = int_param(params, "action_id")
-    await snapshot(session)
     action = (
         await session.execute(
             _actions().where(ImprovementAction.id == action_id, readable_actions(principal))
@@ -171,7 +166,6 @@ async def write_user_history(
     session: AsyncSession, principal: Principal, params: Mapping[str, Any], out: BinaryIO
 ) -> str:
     user_id = int_param(params, "user_id")
-    await snapshot(session)
     user = await session.get(User, user_id) if may_export_user_history(principal, user_id) else None
     if user is None:
         raise not_found("User")
@@ -333,7 +327,7 @@ async def action_id_for(
     enough; a non-technical key has one instance per group and needs ``assessment`` (any
     assessment the action counts in) or ``group``.
     """
-    by_id = _global_action_id(reference)
+    by_id = parse_action_global_id(reference)
     if by_id is not None:
         return by_id
     statement = (
@@ -364,17 +358,6 @@ async def action_id_for(
             "or a group, or use the action's global id.",
         )
     return int(found[0].id)
-
-
-def _global_action_id(reference: str) -> int | None:
-    """The database id in an ``ImprovementAction`` global id, else None."""
-    text = reference.strip()
-    try:
-        decoded = base64.b64decode(text + "=" * (-len(text) % 4), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    kind, _, number = decoded.partition(":")
-    return int(number) if kind == "ImprovementAction" and number.isdigit() else None
 
 
 TESTING_HISTORY = ExportKind("testing-history", XLSX, write_testing_history)

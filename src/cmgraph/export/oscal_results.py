@@ -61,9 +61,10 @@ from cmgraph.domain.models import (
     utcnow,
 )
 from cmgraph.domain.permissions import Principal
-from cmgraph.export.assessment_report import int_param, readable_assessment
+from cmgraph.export.assessment_report import readable_assessment
 from cmgraph.export.downloads import JSON, ExportKind
 from cmgraph.export.names import slug
+from cmgraph.export.rows import int_param
 
 OSCAL_VERSION = "1.1.2"
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:cmgraph:oscal-assessment-results")

@@ -23,6 +23,7 @@ from cmgraph.domain.errors import DomainError, ErrorCode
 
 E = TypeVar("E", bound=Enum)
 
+MAX_UNPACKED_BYTES = 512 * 1024 * 1024
 # Excel's day zero (serial 1 is 1900-01-01, with the 1900 leap-year bug folded in).
 _EXCEL_EPOCH = date(1899, 12, 30)
 
@@ -41,6 +42,7 @@ class ImportErrorCode(StrEnum):
     DUPLICATE_ROW = "DUPLICATE_ROW"
     READ_ONLY = "READ_ONLY"  # e.g. a provider action: shown in exports, never edited
     TOO_MANY_ROWS = "TOO_MANY_ROWS"
+    TOO_LARGE = "TOO_LARGE"
     # A row the domain rules refuse; the message is the rule's own.
     NOT_FOUND = "NOT_FOUND"
     FORBIDDEN = "FORBIDDEN"
@@ -74,8 +76,28 @@ class WorkbookRejected(DomainError):
 
 
 def open_workbook(handle: IO[bytes]) -> Workbook:
-    """A read-only workbook, or ``WorkbookRejected`` (NOT_XLSX) for anything else."""
+    """A read-only workbook, or ``WorkbookRejected`` (NOT_XLSX) for anything else.
+
+    A workbook is a zip archive: one that would unpack to more than ``MAX_UNPACKED_BYTES``
+    (a zip bomb, or far more than any upload this server reads) is refused unread.
+    """
     try:
+        with zipfile.ZipFile(handle) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+        handle.seek(0)
+        if unpacked > MAX_UNPACKED_BYTES:
+            raise WorkbookRejected(
+                [
+                    RowError(
+                        "",
+                        0,
+                        None,
+                        ImportErrorCode.TOO_LARGE,
+                        f"The workbook unpacks to {unpacked:,} bytes; at most "
+                        f"{MAX_UNPACKED_BYTES:,} are read.",
+                    )
+                ]
+            )
         return load_workbook(handle, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
         raise WorkbookRejected(

@@ -595,11 +595,6 @@ def _read(handle: IO[bytes]) -> _ReadWorkbook:
     return _ReadWorkbook(spec, {a.spec.key: a.number for a in actions})
 
 
-def read_template_workbook(handle: IO[bytes]) -> TemplateSpec:
-    """The template a workbook describes, or ``WorkbookRejected`` with every problem in it."""
-    return _read(handle).spec
-
-
 # --- importing --------------------------------------------------------------------------------
 
 

@@ -307,15 +307,13 @@ async def authenticate_connection(
     """
     from strawberry.exceptions import ConnectionRejectionError
 
-    from cmgraph.db import UnitOfWork
-    from cmgraph.domain.accounts import AuthenticationError, authenticate
+    from cmgraph.domain.accounts import AuthenticationError, sign_in
 
     token = connection_token(context.connection_params or {}, context.header_token)
     if token is None:
         raise ConnectionRejectionError({"message": "Send an API token in connection_init."})
     try:
-        async with UnitOfWork(sessions) as uow:
-            context.principal = await authenticate(uow, token)
+        context.principal = await sign_in(sessions, token)
     except AuthenticationError as exc:
         raise ConnectionRejectionError({"message": str(exc)}) from None
     return {"userId": strawberry.relay.to_base64("User", context.principal.user_id)}
