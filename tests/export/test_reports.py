@@ -500,3 +500,30 @@ async def test_the_cli_writes_a_report_and_a_testing_history(
         ("Test date", DAY.isoformat()),
         ("Test status", "PASSED"),
     ]
+
+
+async def test_an_inheriting_action_lists_its_parents_evidence(
+    api: Api, world: World, uow, owner: Principal
+) -> None:
+    """DOMAIN.md 5: a PARENT action sees its parent's evidence; only readers of the parent do."""
+    from cmgraph.domain.enums import TestingSource
+    from cmgraph.domain.testing import set_testing_source
+
+    async with uow() as u:
+        await set_testing_source(
+            u,
+            owner,
+            world.example.actions["T2"].id,
+            TestingSource.PARENT,
+            parent_id=world.example.actions["T1"].id,
+        )
+    a2 = await assessment(api, world.example.a2.id, world.owner_token)
+    evidence = rows((await download(api, a2["reportExport"]["url"]))["Evidence"])
+    inherited = [e for e in evidence if e["Inherited from"]]
+    assert [(e["Action key"], e["Inherited from"], e["Name"]) for e in inherited] == [
+        ("we:t2", "we:t1", "MFA policy")
+    ]
+    # Rita reads A2 but not T1's assessments: the parent's evidence is not hers to see.
+    a2 = await assessment(api, world.example.a2.id, world.rita_token)
+    evidence = rows((await download(api, a2["reportExport"]["url"]))["Evidence"])
+    assert [e for e in evidence if e["Inherited from"]] == []

@@ -528,3 +528,41 @@ def _event(
         },
         created_at=now,
     )
+
+
+def parent_chains(starts: Any) -> Any:
+    """A CTE of (start, ancestor, depth): each PARENT action of ``starts`` and its ancestors.
+
+    ``starts`` is a collection of action ids or a subquery of them. A PARENT action sees the
+    evidence of every ancestor (DOMAIN.md section 5), nearest first; the chain is bounded by
+    the linking limit.
+    """
+    from sqlalchemy import Integer, literal_column
+    from sqlalchemy.orm import aliased
+
+    from cmgraph.domain.workflow import MAX_CHAIN_DEPTH
+
+    chain = (
+        select(
+            ImprovementAction.id.label("start"),
+            ImprovementAction.parent_id.label("ancestor"),
+            literal_column("1", Integer).label("depth"),
+        )
+        .where(
+            ImprovementAction.id.in_(starts),
+            ImprovementAction.testing_source == TestingSource.PARENT,
+            ImprovementAction.parent_id.isnot(None),
+        )
+        .cte("chain", recursive=True)
+    )
+    up = aliased(ImprovementAction)
+    return chain.union_all(
+        select(chain.c.start, up.parent_id, chain.c.depth + literal_column("1", Integer))
+        .select_from(chain)
+        .join(up, up.id == chain.c.ancestor)
+        .where(
+            up.testing_source == TestingSource.PARENT,
+            up.parent_id.isnot(None),
+            chain.c.depth < MAX_CHAIN_DEPTH,
+        )
+    )

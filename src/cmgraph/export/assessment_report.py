@@ -20,13 +20,15 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any, BinaryIO
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from strawberry.relay import to_base64
 
 from cmgraph.domain import scoring
 from cmgraph.domain.enums import ControlStatus, Owner
 from cmgraph.domain.errors import not_found
+from cmgraph.domain.evidence import parent_chains
 from cmgraph.domain.models import (
     ActionDefinition,
     ActionDefinitionVersion,
@@ -42,7 +44,7 @@ from cmgraph.domain.models import (
     User,
     utcnow,
 )
-from cmgraph.domain.permissions import Principal, readable_assessments
+from cmgraph.domain.permissions import Principal, readable_actions, readable_assessments
 from cmgraph.export.downloads import XLSX, ExportKind
 from cmgraph.export.rows import int_param, partitions, runs
 from cmgraph.export.xlsx import CellType, Column, SheetWriter, new_workbook
@@ -89,6 +91,7 @@ EVIDENCE_COLUMNS = (
     Column("Download path", 44),
     Column("Uploaded by", 28),
     Column("Uploaded at (UTC)", 20, CellType.DATETIME),
+    Column("Inherited from", 24),
 )
 
 
@@ -186,7 +189,7 @@ async def write_assessment_report(
         assessment.id,
     )
     await _write_evidence(
-        session, SheetWriter(workbook, "Evidence", EVIDENCE_COLUMNS), assessment.id
+        session, principal, SheetWriter(workbook, "Evidence", EVIDENCE_COLUMNS), assessment.id
     )
 
     score = scoring.Score(assessment.earned, assessment.possible)
@@ -342,14 +345,45 @@ async def _write_actions(
     return totals
 
 
-async def _write_evidence(session: AsyncSession, sheet: SheetWriter, assessment_id: int) -> None:
-    """The evidence attached to the assessment's actions, by action key, oldest first."""
+async def _write_evidence(
+    session: AsyncSession, principal: Principal, sheet: SheetWriter, assessment_id: int
+) -> None:
+    """The evidence of the assessment's actions by action key, oldest first; then what
+    actions with testing source PARENT inherit from their parent chain (DOMAIN.md section 5),
+    nearest parent first, where the caller may read the parent."""
     actions = (
         select(ControlAction.action_id)
         .join(Control, Control.id == ControlAction.control_id)
         .where(Control.assessment_id == assessment_id)
     )
-    statement = (
+    own = (
+        _evidence_select()
+        .where(Evidence.action_id.in_(actions))
+        .order_by(ActionDefinition.key, Evidence.id)
+    )
+    async for rows in partitions(session, own):
+        for r in rows:
+            sheet.append(evidence_row(r))
+    chain = parent_chains(actions)
+    holder = aliased(ImprovementAction)
+    holder_definition = aliased(ActionDefinition)
+    inherited = (
+        _evidence_select()
+        .add_columns(holder_definition.key.label("holder_key"))
+        .join(chain, chain.c.ancestor == Evidence.action_id)
+        .join(holder, holder.id == chain.c.start)
+        .join(holder_definition, holder_definition.id == holder.definition_id)
+        .where(readable_actions(principal))
+        .order_by(holder_definition.key, chain.c.depth, Evidence.id)
+    )
+    async for rows in partitions(session, inherited):
+        for r in rows:
+            sheet.append((r.holder_key, *evidence_row(r)[1:-1], r.key))
+
+
+def _evidence_select() -> Select[Any]:
+    """Evidence with the key of the action it is attached to, and its uploader."""
+    return (
         select(
             Evidence.id,
             ActionDefinition.key,
@@ -362,15 +396,11 @@ async def _write_evidence(session: AsyncSession, sheet: SheetWriter, assessment_
             User.name.label("uploader_name"),
             User.email.label("uploader_email"),
         )
+        .select_from(Evidence)
         .join(ImprovementAction, ImprovementAction.id == Evidence.action_id)
         .join(ActionDefinition, ActionDefinition.id == ImprovementAction.definition_id)
         .outerjoin(User, User.id == Evidence.uploaded_by_id)
-        .where(Evidence.action_id.in_(actions))
-        .order_by(ActionDefinition.key, Evidence.id)
     )
-    async for rows in partitions(session, statement):
-        for r in rows:
-            sheet.append(evidence_row(r))
 
 
 def evidence_row(r: Any) -> tuple[Any, ...]:
@@ -386,6 +416,7 @@ def evidence_row(r: Any) -> tuple[Any, ...]:
         evidence_path(r.id) if document else None,
         person(r.uploader_name, r.uploader_email),
         r.uploaded_at,
+        None,
     )
 
 

@@ -468,37 +468,10 @@ class Loaders:
         One recursive query for all keys, bounded by the chain limit. Only evidence of
         ancestors the caller may read is shown, the same rule as for looking it up by id.
         """
-        from sqlalchemy import Integer, literal_column
-        from sqlalchemy.orm import aliased
-
-        from cmgraph.domain.enums import TestingSource
-        from cmgraph.domain.workflow import MAX_CHAIN_DEPTH
+        from cmgraph.domain.evidence import parent_chains
 
         async def batch(src: _Source, keys: list[int]) -> list[list[Evidence]]:
-            chain = (
-                select(
-                    ImprovementAction.id.label("start"),
-                    ImprovementAction.parent_id.label("ancestor"),
-                    literal_column("1", Integer).label("depth"),
-                )
-                .where(
-                    ImprovementAction.id.in_(keys),
-                    ImprovementAction.testing_source == TestingSource.PARENT,
-                    ImprovementAction.parent_id.isnot(None),
-                )
-                .cte("chain", recursive=True)
-            )
-            up = aliased(ImprovementAction)
-            chain = chain.union_all(
-                select(chain.c.start, up.parent_id, chain.c.depth + literal_column("1", Integer))
-                .select_from(chain)
-                .join(up, up.id == chain.c.ancestor)
-                .where(
-                    up.testing_source == TestingSource.PARENT,
-                    up.parent_id.isnot(None),
-                    chain.c.depth < MAX_CHAIN_DEPTH,
-                )
-            )
+            chain = parent_chains(keys)
             rows = await src.rows(
                 select(chain.c.start, Evidence)
                 .select_from(chain)
