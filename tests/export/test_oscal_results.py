@@ -313,3 +313,22 @@ async def test_the_command_line_writes_results_with_absolute_evidence_links(
     )
     assert done.exit_code == 1 and "not found" in done.output
     assert not out.exists()
+
+
+async def test_an_inheriting_action_references_its_parents_evidence(
+    api: Api, world: World, uow, owner: Principal
+) -> None:
+    """DOMAIN.md 5: a PARENT action sees its parent's evidence, and so does its observation."""
+    from cmgraph.domain.enums import TestingSource
+    from cmgraph.domain.evidence import add_evidence_link
+    from cmgraph.domain.testing import set_testing_source
+
+    t1, t2 = world.example.actions["T1"].id, world.example.actions["T2"].id
+    async with uow() as u:
+        await add_evidence_link(u, owner, t1, "MFA policy", "https://evidence.test/mfa")
+        await set_testing_source(u, owner, t2, TestingSource.PARENT, parent_id=t1)
+    a2 = await results(api, world.example.a2.id, world.owner_token)
+    by_title = {o["title"]: o for o in observations(a2).values()}
+    assert by_title["T2"]["relevant-evidence"] == [
+        {"href": "https://evidence.test/mfa", "description": "Link: MFA policy"}
+    ]

@@ -11,7 +11,8 @@ too, their statuses as they were left).
   ``not-satisfied`` with reason ``fail`` (FAILED) or ``other`` (NONE, IN_PROGRESS); the
   status remarks give the cmgraph status. Findings link the observations of their actions.
 * One observation per improvement action with test data (a test status other than NONE or
-  NOT_ASSESSED, a test date or testing notes) or evidence of its own: method TEST for
+  NOT_ASSESSED, a test date or testing notes) or evidence, its own or (testing source
+  PARENT) its parent chain's where the reader may read the parent: method TEST for
   technical, INTERVIEW for operational and EXAMINE for documentation actions; collected at
   the test date, else when the action or its evidence last changed. Evidence links are
   referenced by their URL, documents by ``/evidence/<global id>/download`` on the server
@@ -49,6 +50,7 @@ from cmgraph.domain.enums import (
     EvidenceKind,
     ImplementationType,
 )
+from cmgraph.domain.evidence import parent_chains
 from cmgraph.domain.models import (
     ActionDefinition,
     ActionDefinitionVersion,
@@ -60,7 +62,7 @@ from cmgraph.domain.models import (
     Organisation,
     utcnow,
 )
-from cmgraph.domain.permissions import Principal
+from cmgraph.domain.permissions import Principal, readable_actions
 from cmgraph.export.assessment_report import readable_assessment
 from cmgraph.export.downloads import JSON, ExportKind
 from cmgraph.export.names import slug
@@ -86,7 +88,7 @@ async def write_oscal_results(
     assessment, template, version, _, regulation, group = await readable_assessment(
         session, principal, assessment_id
     )
-    data = await _load(session, assessment.id)
+    data = await _load(session, principal, assessment.id)
     organisation = await session.scalar(select(Organisation.name).order_by(Organisation.id))
     document = _Document(assessment, public_url).build(
         _Context(template, version, regulation, group, organisation), data
@@ -117,8 +119,9 @@ class _Data:
     evidence: dict[int, list[Evidence]] = field(default_factory=lambda: defaultdict(list))
 
 
-async def _load(session: AsyncSession, assessment_id: int) -> _Data:
-    """Controls, their actions and the actions' evidence: three queries, whatever the size."""
+async def _load(session: AsyncSession, principal: Principal, assessment_id: int) -> _Data:
+    """Controls, their actions and the actions' evidence, own and inherited (DOMAIN.md 5):
+    four queries, whatever the size."""
     data = _Data()
     data.controls = list(
         await session.scalars(
@@ -159,6 +162,16 @@ async def _load(session: AsyncSession, assessment_id: int) -> _Data:
         .order_by(Evidence.action_id, Evidence.id)
     ):
         data.evidence[evidence.action_id].append(evidence)
+    chain = parent_chains(in_assessment)
+    inherited = await session.execute(
+        select(chain.c.start, Evidence)
+        .join(Evidence, Evidence.action_id == chain.c.ancestor)
+        .join(ImprovementAction, ImprovementAction.id == chain.c.ancestor)
+        .where(readable_actions(principal))  # a parent's evidence, for those who may read it
+        .order_by(chain.c.start, chain.c.depth, Evidence.id)
+    )
+    for start, evidence in inherited.all():
+        data.evidence[start].append(evidence)
     return data
 
 
