@@ -23,6 +23,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.config import Settings
+from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.permissions import Principal
 from cmgraph.storage import LinkExpired, LinkInvalid, link_key
 
@@ -60,6 +61,14 @@ class ExportTicket:
     kind: str
     params: dict[str, Any]
     user_id: int
+
+
+def int_param(params: Mapping[str, Any], name: str) -> int:
+    """A writer's id parameter, checked (links are signed, but the CLI builds them too)."""
+    value = params.get(name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise DomainError(ErrorCode.INVALID, f"The export needs {name}.", name)
+    return value
 
 
 def export_link(

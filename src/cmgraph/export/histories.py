@@ -42,8 +42,8 @@ from cmgraph.export.assessment_report import (
     file_name,
     person,
 )
-from cmgraph.export.downloads import XLSX, ExportKind
-from cmgraph.export.rows import int_param, partitions, runs
+from cmgraph.export.downloads import XLSX, ExportKind, int_param
+from cmgraph.export.rows import partitions, runs
 from cmgraph.export.xlsx import CellType, Column, SheetWriter, new_workbook
 
 FIELD_LABELS = {

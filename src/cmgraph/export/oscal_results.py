@@ -64,9 +64,8 @@ from cmgraph.domain.models import (
 )
 from cmgraph.domain.permissions import Principal, readable_actions
 from cmgraph.export.assessment_report import readable_assessment
-from cmgraph.export.downloads import JSON, ExportKind
+from cmgraph.export.downloads import JSON, ExportKind, int_param
 from cmgraph.export.names import slug
-from cmgraph.export.rows import int_param
 
 OSCAL_VERSION = "1.1.2"
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:cmgraph:oscal-assessment-results")

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cmgraph.domain.errors import DomainError, ErrorCode
-
 PARTITION = 500
-
-
-def int_param(params: Mapping[str, Any], name: str) -> int:
-    value = params.get(name)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise DomainError(ErrorCode.INVALID, f"The export needs {name}.", name)
-    return value
 
 
 async def snapshot(session: AsyncSession) -> None:
