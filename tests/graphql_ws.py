@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,6 +19,8 @@ import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
+
+from cmgraph.hub import Hub
 
 PROTOCOL = Subprotocol("graphql-transport-ws")
 
@@ -28,6 +31,37 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+async def wait_until(condition: Callable[[], bool], what: str, within: float = 30.0) -> None:
+    """Poll ``condition`` until it holds; fail saying ``what`` did not happen (a hang guard)."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen within {within} s"
+        await asyncio.sleep(0.01)
+
+
+def hub_of(app: Any) -> Hub:
+    """The subscription hub of an app made by ``create_app``.
+
+    The app does not expose it, so this walks the middleware (``.app``) down to the router
+    and takes the hub of the GraphQL endpoint's view.
+    """
+    inner = app
+    while not hasattr(inner, "routes"):
+        inner = inner.app
+    for route in inner.routes:
+        view = getattr(getattr(route, "endpoint", None), "graphql", None)
+        hub = getattr(view, "hub", None)
+        if isinstance(hub, Hub):
+            return hub
+    raise LookupError("no GraphQL endpoint with a subscription hub in this app")
+
+
+async def subscribed(hub: Hub, count: int) -> None:
+    """Wait until ``count`` subscriptions are registered with ``hub``: from then on, every
+    committed change is routed to them."""
+    await wait_until(lambda: hub.subscriber_count == count, f"{count} subscriptions registering")
+
+
 @asynccontextmanager
 async def uvicorn_server(app: Any) -> AsyncIterator[str]:
     """Serve ``app`` with uvicorn on a free loopback port in this event loop; yield its URL."""
@@ -36,13 +70,10 @@ async def uvicorn_server(app: Any) -> AsyncIterator[str]:
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
-        for _ in range(500):
-            if server.started:
-                break
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        assert server.started, "uvicorn did not start"
+        await wait_until(lambda: server.started or task.done(), "uvicorn starting")
+        if task.done():
+            task.result()  # raises what stopped it
+        assert server.started, "uvicorn exited without starting"
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True

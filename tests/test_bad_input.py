@@ -3,23 +3,35 @@
 Each case names a mutation, its input (built from the world below), who calls it, and the
 code the caller must see in ``userErrors``. After each refusal the whole database must be
 as it was (token bookkeeping aside).
+
+Then hostile input beyond the mutations: ids in other spellings (node, nodes, id filters,
+every id a mutation takes, the evidence routes), search and list filters, control
+characters in names, over-long file names, and what the log says about client mistakes.
 """
 
 from __future__ import annotations
 
+import base64
+import logging
+import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
 
+import httpx
 import pytest
 from sqlalchemy import select
 from strawberry.relay import to_base64
 
+from cmgraph.config import Settings
 from cmgraph.domain.accounts import create_token, create_user
 from cmgraph.domain.enums import OrgRole
+from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.evidence import add_evidence_link
-from cmgraph.domain.models import Assessment, Base
+from cmgraph.domain.models import Assessment, Base, Template
 from tests.builders import worked_example
 
 FUTURE = str(date.today() + timedelta(days=3))
@@ -44,6 +56,7 @@ async def world(uow, owner) -> World:
             u, owner, example.actions["T1"].id, "Proof", "https://x.test/proof"
         )
         (await u.session.get(Assessment, example.a3.id)).archived_at = datetime.now(UTC)
+        regulation_id = (await u.session.get(Template, example.a1.template_id)).regulation_id
         tokens = {}
         users = {}
         for role in OrgRole:
@@ -59,6 +72,7 @@ async def world(uow, owner) -> World:
         "A3": to_base64("Assessment", example.a3.id),
         "G1": to_base64("Group", example.a1.group_id),
         "X": to_base64("Template", example.a1.template_id),
+        "R1": to_base64("Regulation", regulation_id),
         "link-T2": to_base64("Evidence", link_t2.id),
         "link-T1": to_base64("Evidence", link_t1.id),
         "missing-action": to_base64("ImprovementAction", 987_654),
@@ -522,6 +536,61 @@ CASES = [
     # template workbooks (a JSON value where a multipart upload belongs reads as no workbook)
     Case("importTemplateWorkbook", lambda w: {"file": "rules.xlsx"}, "ASSESSOR", "FORBIDDEN"),
     Case("importTemplateWorkbook", lambda w: {"file": "rules.xlsx"}, "ADMINISTRATOR", "INVALID"),
+    # control characters in names and notes (tabs and line breaks only in notes)
+    Case(
+        "createAssessment",
+        lambda w: {"templateId": w.ids["X"], "name": "Q1\x00", "newGroupName": "N"},
+        "ADMINISTRATOR",
+        "INVALID",
+    ),
+    Case(
+        "createAssessment",
+        lambda w: {"templateId": w.ids["X"], "name": "N", "newGroupName": "Line\nbreak"},
+        "ADMINISTRATOR",
+        "INVALID",
+    ),
+    Case(
+        "renameAssessment",
+        lambda w: {"assessmentId": w.ids["A1"], "name": "\x1b[2JA1"},
+        "ADMINISTRATOR",
+        "INVALID",
+    ),
+    Case(
+        "renameGroup",
+        lambda w: {"groupId": w.ids["G1"], "name": "G\u202e1"},
+        "ADMINISTRATOR",
+        "INVALID",
+    ),
+    Case("createAlertPolicy", lambda w: _policy(name="Watch\x00"), "CONTRIBUTOR", "INVALID"),
+    Case("createAlertPolicy", lambda w: _policy(description="d\x00"), "CONTRIBUTOR", "INVALID"),
+    Case(
+        "createAlertPolicy",
+        lambda w: _policy(scope={"categories": ["Au\tdit"]}),
+        "CONTRIBUTOR",
+        "INVALID",
+    ),
+    Case(
+        "updateAlertPolicy",
+        lambda w: {"alertPolicyId": DEFAULT_POLICY, "description": "bell\x07"},
+        "OWNER",
+        "INVALID",
+    ),
+    Case(
+        "addEvidenceLink",
+        lambda w: {"actionId": w.ids["T2"], "name": "Plan\x00", "url": "https://x.test"},
+        "CONTRIBUTOR",
+        "INVALID",
+    ),
+    Case(
+        "updateImplementation", action("T2", implementationNotes="n\x00"), "CONTRIBUTOR", "INVALID"
+    ),
+    Case("updateTesting", action("T1", testingNotes="\x9b31m"), "ASSESSOR", "INVALID"),
+    Case(
+        "assignImprovementActions",
+        lambda w: {"actionIds": [w.ids["T2"]], "assigneeId": None, "notes": "\x00"},
+        "CONTRIBUTOR",
+        "INVALID",
+    ),
     # action bulk updates (row-level refusals: tests/export/test_action_import.py)
     Case(
         "importImprovementActions",
@@ -564,3 +633,642 @@ def test_every_mutation_is_walked() -> None:
     block = block[: block.index("\n}")]
     names = {line.strip().split("(")[0] for line in block.splitlines() if "(input:" in line}
     assert names == {case.mutation for case in CASES}
+
+
+# -- ids in other spellings -----------------------------------------------------------------
+#
+# A global id has exactly one spelling (cmgraph.global_ids). Below, real ids are respelled the
+# ways a lenient decoder (str.isdigit, int(), base64 without validation) would accept as the
+# same row, or crash on. None of them may reach the row, and none may crash.
+
+# Decimal digits of other scripts, by the code point of their zero: str.isdigit() takes them.
+_DIGITS = {
+    "Arabic-Indic digits": 0x0660,
+    "Devanagari digits": 0x0966,
+    "fullwidth digits": 0xFF10,
+}
+
+
+def _encode(type_name: str, node_id: str) -> str:
+    return base64.b64encode(f"{type_name}:{node_id}".encode()).decode()
+
+
+def respellings(global_id: str) -> dict[str, str]:
+    """The row behind ``global_id``, named in ways that must not reach it."""
+    type_name, _, digits = base64.b64decode(global_id).decode().partition(":")
+    other_digits = {
+        name: _encode(type_name, "".join(chr(zero + int(d)) for d in digits))
+        for name, zero in _DIGITS.items()
+    }
+    return other_digits | {
+        "superscript digit": _encode(type_name, "²"),  # isdigit() is true; int() raises
+        "leading zero": _encode(type_name, "0" + digits),
+        "plus sign": _encode(type_name, "+" + digits),
+        "underscore": _encode(type_name, "0_" + digits),  # int("0_7") == 7
+        "spaces": _encode(type_name, f" {digits}\n"),
+        "beyond 64 bits": _encode(type_name, str(2**64 + int(digits))),
+        "zero": _encode(type_name, "0"),
+    }
+
+
+def _spare_bits(global_id: str) -> str:
+    """The same bytes, with the unused low bits of the last base64 character set."""
+    data = global_id.rstrip("=")
+    padding = len(global_id) - len(data)
+    assert padding, "an id whose base64 has padding"
+    alphabet = string.ascii_uppercase + string.ascii_lowercase + string.digits + "+/"
+    last = alphabet.index(data[-1]) | (0b1111 if padding == 2 else 0b11)
+    return data[:-1] + alphabet[last] + "=" * padding
+
+
+def base64_aliases(global_id: str) -> dict[str, str]:
+    """Non-canonical base64 that a decoder without validation reads as ``global_id``."""
+    aliases = {
+        "line break": global_id[:4] + "\n" + global_id[4:],
+        "spaces": f" {global_id} ",
+        "foreign character": global_id[:4] + "!" + global_id[4:],
+    }
+    if global_id.endswith("="):
+        aliases["spare bits"] = _spare_bits(global_id)
+    for alias in aliases.values():
+        assert alias != global_id
+        assert base64.b64decode(alias) == base64.b64decode(global_id)  # lenient: same id
+    return aliases | {
+        "no padding": global_id.rstrip("=") if global_id.endswith("=") else global_id + "=",
+        "plain text": base64.b64decode(global_id).decode(),
+    }
+
+
+def test_the_base64_aliases_include_spare_bits() -> None:
+    action = to_base64("ImprovementAction", 7)  # 19 bytes: padded
+    assert "spare bits" in base64_aliases(action)
+
+
+@pytest.mark.parametrize("name", ["T2", "A1", "G1", "X", "R1", "link-T2", "user-READER"])
+async def test_node_and_nodes_are_null_for_any_other_spelling_of_an_id(
+    api, world: World, name: str
+) -> None:
+    real = world.ids[name]
+    others = list({**respellings(real), **base64_aliases(real)}.values())
+    token = world.tokens["OWNER"]
+    data = await api.query(
+        "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": [*others, real]}, token=token
+    )
+    assert data["nodes"] == [None] * len(others) + [{"id": real}]
+    for other in others:
+        data = await api.query(
+            "query($id: ID!) { node(id: $id) { id } }", {"id": other}, token=token
+        )
+        assert data == {"node": None}, other
+
+
+ID_FILTERS = [
+    ("improvementActions", "ImprovementActionFilter", "assessmentIds", "A1"),
+    ("improvementActions", "ImprovementActionFilter", "groupIds", "G1"),
+    ("improvementActions", "ImprovementActionFilter", "regulationIds", "R1"),
+    ("improvementActions", "ImprovementActionFilter", "assigneeIds", "user-READER"),
+    ("improvementActionsExport", "ImprovementActionFilter", "assessmentIds", "A1"),
+    ("assessments", "AssessmentFilter", "groupIds", "G1"),
+    ("assessments", "AssessmentFilter", "templateIds", "X"),
+    ("assessments", "AssessmentFilter", "regulationIds", "R1"),
+    ("controls", "ControlFilter", "assessmentIds", "A1"),
+    ("templates", "TemplateFilter", "regulationIds", "R1"),
+    ("complianceScore", "ScoreFilter", "assessmentIds", "A1"),
+    ("complianceScore", "ScoreFilter", "groupIds", "G1"),
+    ("complianceScore", "ScoreFilter", "regulationIds", "R1"),
+    ("alerts", "AlertFilter", "policyIds", "default-policy"),
+    ("alerts", "AlertFilter", "assigneeIds", "user-READER"),
+]
+
+
+@pytest.mark.parametrize(("root", "filter_type", "field", "name"), ID_FILTERS)
+async def test_id_filters_refuse_other_spellings_of_an_id(
+    api, world: World, root: str, filter_type: str, field: str, name: str
+) -> None:
+    document = f"query($f: {filter_type}) {{ {root}(filter: $f) {{ __typename }} }}"
+    real = {**world.ids, "default-policy": DEFAULT_POLICY}[name]
+    token = world.tokens["OWNER"]
+    assert await api.query(document, {"f": {field: [real]}}, token=token)
+    for spelling, other in respellings(real).items():
+        errors = await api.errors(document, {"f": {field: [other]}}, token=token)
+        assert [e["extensions"]["code"] for e in errors] == ["BAD_USER_INPUT"], spelling
+
+
+@dataclass(frozen=True)
+class IdField:
+    """A mutation whose ``field`` takes an id; ``input`` spells that one id with ``spell``."""
+
+    mutation: str
+    field: str
+    role: str
+    input: Callable[[World, Callable[[str], str]], dict[str, Any]]
+    exists: bool = True  # False: even the real spelling names nothing
+
+    def __str__(self) -> str:
+        return f"{self.mutation}.{self.field}"
+
+
+def _same(gid: str) -> str:
+    return gid
+
+
+ID_FIELDS = [
+    IdField(
+        "createAssessment",
+        "templateId",
+        "ADMINISTRATOR",
+        lambda w, s: {"templateId": s(w.ids["X"]), "name": "New", "newGroupName": "New"},
+    ),
+    IdField(
+        "createAssessment",
+        "groupId",
+        "ADMINISTRATOR",
+        lambda w, s: {"templateId": w.ids["X"], "name": "New", "groupId": s(w.ids["G1"])},
+    ),
+    IdField(
+        "createAssessment",
+        "copyFromGroupId",
+        "ADMINISTRATOR",
+        lambda w, s: {
+            "templateId": w.ids["X"],
+            "name": "New",
+            "newGroupName": "New",
+            "copyFromGroupId": s(w.ids["G1"]),
+        },
+    ),
+    IdField(
+        "renameAssessment",
+        "assessmentId",
+        "ADMINISTRATOR",
+        lambda w, s: {"assessmentId": s(w.ids["A1"]), "name": "New"},
+    ),
+    IdField(
+        "renameGroup",
+        "groupId",
+        "ADMINISTRATOR",
+        lambda w, s: {"groupId": s(w.ids["G1"]), "name": "New"},
+    ),
+    IdField(
+        "archiveAssessment",
+        "assessmentId",
+        "ADMINISTRATOR",
+        lambda w, s: {"assessmentId": s(w.ids["A1"])},
+    ),
+    IdField(
+        "deleteAssessment",
+        "assessmentId",
+        "ADMINISTRATOR",
+        lambda w, s: {"assessmentId": s(w.ids["A2"])},
+    ),
+    IdField(
+        "updateImplementation",
+        "actionId",
+        "CONTRIBUTOR",
+        lambda w, s: {
+            "actionId": s(w.ids["T2"]),
+            "version": w.versions["T2"],
+            "implementationNotes": "n",
+        },
+    ),
+    IdField(
+        "updateTesting",
+        "actionId",
+        "ASSESSOR",
+        lambda w, s: {"actionId": s(w.ids["T1"]), "version": w.versions["T1"], "testingNotes": "n"},
+    ),
+    IdField(
+        "assignImprovementActions",
+        "actionIds",
+        "CONTRIBUTOR",
+        lambda w, s: {"actionIds": [s(w.ids["T2"])], "assigneeId": w.ids["user-READER"]},
+    ),
+    IdField(
+        "assignImprovementActions",
+        "assigneeId",
+        "CONTRIBUTOR",
+        lambda w, s: {"actionIds": [w.ids["T2"]], "assigneeId": s(w.ids["user-READER"])},
+    ),
+    IdField(
+        "reassignUserActions",
+        "fromUserId",
+        "ADMINISTRATOR",
+        lambda w, s: {"fromUserId": s(w.ids["user-READER"]), "toUserId": w.ids["user-OWNER"]},
+    ),
+    IdField(
+        "reassignUserActions",
+        "toUserId",
+        "ADMINISTRATOR",
+        lambda w, s: {"fromUserId": w.ids["user-READER"], "toUserId": s(w.ids["user-OWNER"])},
+    ),
+    IdField(
+        "deleteUserHistory", "userId", "OWNER", lambda w, s: {"userId": s(w.ids["user-READER"])}
+    ),
+    IdField(
+        "setTestingSource",
+        "actionId",
+        "ASSESSOR",
+        lambda w, s: {
+            "actionId": s(w.ids["T2"]),
+            "version": w.versions["T2"],
+            "testingSource": "PARENT",
+            "parentId": w.ids["T1"],
+        },
+    ),
+    IdField(
+        "setTestingSource",
+        "parentId",
+        "ASSESSOR",
+        lambda w, s: {
+            "actionId": w.ids["T2"],
+            "version": w.versions["T2"],
+            "testingSource": "PARENT",
+            "parentId": s(w.ids["T1"]),
+        },
+    ),
+    IdField(
+        "recordAutomationResult",
+        "actionId",
+        "AUTOMATION",
+        lambda w, s: {
+            "actionId": s(w.ids["T2"]),
+            "implementationStatus": "IMPLEMENTED",
+            "testStatus": "PASSED",
+        },
+    ),
+    IdField(
+        "acceptActionUpdate", "actionId", "ADMINISTRATOR", lambda w, s: {"actionId": s(w.ids["T2"])}
+    ),
+    IdField(
+        "acceptAllActionUpdates",
+        "assessmentIds",
+        "ADMINISTRATOR",
+        lambda w, s: {"assessmentIds": [s(w.ids["A1"])]},
+    ),
+    IdField(
+        "acceptAssessmentUpdate",
+        "assessmentId",
+        "ADMINISTRATOR",
+        lambda w, s: {"assessmentId": s(w.ids["A1"])},
+    ),
+    IdField(
+        "addEvidenceLink",
+        "actionId",
+        "CONTRIBUTOR",
+        lambda w, s: {"actionId": s(w.ids["T2"]), "name": "n", "url": "https://x.test"},
+    ),
+    IdField(
+        "deleteEvidence",
+        "evidenceId",
+        "CONTRIBUTOR",
+        lambda w, s: {"evidenceId": s(w.ids["link-T2"])},
+    ),
+    IdField(
+        "requeueDeadNotifications",
+        "notificationIds",
+        "ADMINISTRATOR",
+        lambda w, s: {"notificationIds": [s(to_base64("Notification", 1))]},
+        exists=False,
+    ),
+    IdField(
+        "createAlertPolicy",
+        "recipientIds",
+        "CONTRIBUTOR",
+        lambda w, s: _policy(recipientIds=[s(w.ids["user-READER"])]),
+    ),
+    IdField(
+        "createAlertPolicy",
+        "scope.assessmentIds",
+        "CONTRIBUTOR",
+        lambda w, s: _policy(scope={"assessmentIds": [s(w.ids["A1"])]}),
+    ),
+    IdField(
+        "createAlertPolicy",
+        "scope.groupIds",
+        "CONTRIBUTOR",
+        lambda w, s: _policy(scope={"groupIds": [s(w.ids["G1"])]}),
+    ),
+    IdField(
+        "createAlertPolicy",
+        "scope.regulationIds",
+        "CONTRIBUTOR",
+        lambda w, s: _policy(scope={"regulationIds": [s(w.ids["R1"])]}),
+    ),
+    IdField(
+        "updateAlertPolicy",
+        "alertPolicyId",
+        "OWNER",
+        lambda w, s: {"alertPolicyId": s(DEFAULT_POLICY), "enabled": False},
+    ),
+    IdField(
+        "updateAlertPolicy",
+        "recipientIds",
+        "OWNER",
+        lambda w, s: {"alertPolicyId": DEFAULT_POLICY, "recipientIds": [s(w.ids["user-READER"])]},
+    ),
+    IdField(
+        "deleteAlertPolicy",
+        "alertPolicyId",
+        "OWNER",
+        lambda w, s: {"alertPolicyId": s(DEFAULT_POLICY)},
+    ),
+    IdField(
+        "updateAlert",
+        "alertId",
+        "OWNER",
+        lambda w, s: {"alertId": s(to_base64("Alert", 1)), "status": "RESOLVED"},
+        exists=False,
+    ),
+    IdField(
+        "updateAlert",
+        "assigneeId",
+        "OWNER",
+        lambda w, s: {"alertId": to_base64("Alert", 1), "assigneeId": s(w.ids["user-READER"])},
+        exists=False,
+    ),
+]
+
+
+def test_every_id_a_mutation_takes_is_walked() -> None:
+    from cmgraph.schema.sdl import schema_sdl
+
+    sdl = schema_sdl()
+    taken = set()
+    for mutation in {c.mutation for c in CASES}:
+        block = sdl[sdl.index(f"input {mutation[0].upper()}{mutation[1:]}Input {{") :]
+        for line in block[: block.index("\n}")].splitlines()[1:]:
+            field, _, kind = line.strip().partition(": ")
+            if kind.startswith(("ID", "[ID")):
+                taken.add((mutation, field))
+    assert len(taken) > 25
+    assert taken == {(f.mutation, f.field) for f in ID_FIELDS if "." not in f.field}
+
+
+@pytest.mark.parametrize("case", ID_FIELDS, ids=str)
+async def test_mutations_refuse_other_spellings_of_an_id(
+    api, db, world: World, case: IdField
+) -> None:
+    before = await snapshot(db)
+    document = f"""mutation($input: {case.mutation[0].upper()}{case.mutation[1:]}Input!) {{
+        {case.mutation}(input: $input) {{ userErrors {{ field code message }} }} }}"""
+    token = world.tokens[case.role]
+    for spelling in respellings(_encode("Any", "1")):
+        variables = {"input": case.input(world, lambda gid, s=spelling: respellings(gid)[s])}
+        data = await api.query(document, variables, token=token)
+        errors = data[case.mutation]["userErrors"]
+        assert [e["code"] for e in errors] == ["NOT_FOUND"], (spelling, errors)
+    assert await snapshot(db) == before
+    if case.exists:  # the same input with the id spelled right does not fail on the id
+        data = await api.query(document, {"input": case.input(world, _same)}, token=token)
+        assert "NOT_FOUND" not in [e["code"] for e in data[case.mutation]["userErrors"]]
+
+
+# -- evidence over HTTP ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Evidence files in the test's own folder."""
+    return Settings.from_env({}, data_dir=tmp_path / "data", public_url="http://cmgraph.test")
+
+
+UPLOAD_HEADERS = {"X-CMGraph-CSRF": "1"}
+
+
+async def _upload(api, token: str, action_id: str, name: str) -> httpx.Response:
+    return await api.client.post(
+        "/evidence/upload",
+        data={"actionId": action_id},
+        files={"file": (name, b"evidence\n", "text/plain")},
+        headers={**UPLOAD_HEADERS, "Authorization": f"Bearer {token}"},
+    )
+
+
+def _json_error(response: httpx.Response, status: int, code: str, note: str = "") -> None:
+    assert response.status_code == status, (note, response.text)
+    assert [e["extensions"]["code"] for e in response.json()["errors"]] == [code]
+
+
+async def test_downloads_answer_404_for_other_spellings_of_a_file_id(api, world: World) -> None:
+    token = world.tokens["CONTRIBUTOR"]
+    uploaded = await _upload(api, token, world.ids["T2"], "proof.txt")
+    assert uploaded.status_code == 201, uploaded.text
+    real = uploaded.json()["evidence"]["id"]
+    data = await api.query(
+        "query($id: ID!) { node(id: $id) { ... on Evidence { downloadUrl } } }",
+        {"id": real},
+        token=token,
+    )
+    link = urlsplit(data["node"]["downloadUrl"])
+    assert (await api.client.get(f"{link.path}?{link.query}")).status_code == 200
+    genuine = parse_qs(link.query)["token"][0]  # signed for this file and user
+    for spelling, other in {**respellings(real), **base64_aliases(real)}.items():
+        path = f"/evidence/{quote(other, safe='')}/download"
+        for query in (f"?token={genuine}", "?token=x"):
+            _json_error(await api.client.get(path + query), 404, "NOT_FOUND", spelling)
+        if spelling in respellings(real):  # (a line break in the path matches no route: 404)
+            _json_error(await api.client.get(path), 401, "UNAUTHENTICATED", spelling)
+        bearer = {"Authorization": f"Bearer {token}"}
+        _json_error(await api.client.get(path, headers=bearer), 404, "NOT_FOUND", spelling)
+
+
+async def test_download_tokens_have_one_spelling(api, world: World) -> None:
+    token = world.tokens["CONTRIBUTOR"]
+    uploaded = await _upload(api, token, world.ids["T2"], "proof.txt")
+    real = uploaded.json()["evidence"]["id"]
+    data = await api.query(
+        "query($id: ID!) { node(id: $id) { ... on Evidence { downloadUrl } } }",
+        {"id": real},
+        token=token,
+    )
+    link = urlsplit(data["node"]["downloadUrl"])
+    user, expires, mac = parse_qs(link.query)["token"][0].split(".")
+    arabic = "".join(chr(0x0660 + int(d)) for d in user)
+    for other in (
+        f"0{user}.{expires}.{mac}",
+        f"{user}.0{expires}.{mac}",
+        f"{arabic}.{expires}.{mac}",
+    ):
+        response = await api.client.get(f"{link.path}?token={quote(other)}")
+        _json_error(response, 404, "NOT_FOUND")
+
+
+async def test_uploads_refuse_other_spellings_of_an_action_id(api, db, world: World) -> None:
+    before = await snapshot(db)
+    for spelling, other in {
+        **respellings(world.ids["T2"]),
+        **base64_aliases(world.ids["T2"]),
+    }.items():
+        response = await _upload(api, world.tokens["CONTRIBUTOR"], other, "proof.txt")
+        assert response.status_code == 404, (spelling, response.text)
+        assert response.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert await snapshot(db) == before
+
+
+async def test_file_names_longer_than_file_systems_allow_are_refused(api, db, world: World) -> None:
+    before = await snapshot(db)
+    response = await _upload(api, world.tokens["CONTRIBUTOR"], world.ids["T2"], "x" * 252 + ".txt")
+    _json_error(response, 400, "INVALID")
+    assert "255" in response.json()["errors"][0]["message"]
+    response = await _upload(api, world.tokens["CONTRIBUTOR"], world.ids["T2"], "x" * 2000 + ".txt")
+    _json_error(response, 400, "INVALID")
+    assert await snapshot(db) == before
+
+
+# -- search and list filters ----------------------------------------------------------------
+
+SEARCHES = [
+    ("improvementActions", "ImprovementActionFilter"),
+    ("improvementActionsExport", "ImprovementActionFilter"),
+    ("assessments", "AssessmentFilter"),
+    ("controls", "ControlFilter"),
+    ("groups", "GroupFilter"),
+    ("templates", "TemplateFilter"),
+    ("users", "UserFilter"),
+]
+
+
+@pytest.mark.parametrize(("root", "filter_type"), SEARCHES)
+async def test_search_text_is_bounded_and_free_of_control_characters(
+    api, world: World, root: str, filter_type: str
+) -> None:
+    document = f"query($f: {filter_type}) {{ {root}(filter: $f) {{ __typename }} }}"
+    token = world.tokens["OWNER"]
+    for bad in ("\x00", "A\x00", "x" * 201, "x" * 50_001, "T\n1", "\x1b[0m"):
+        errors = await api.errors(document, {"f": {"search": bad}}, token=token)
+        assert [e["extensions"]["code"] for e in errors] == ["BAD_USER_INPUT"], bad[:10]
+        assert errors[0]["message"]
+    assert await api.query(document, {"f": {"search": "x" * 200}}, token=token)
+
+
+async def test_a_nul_no_longer_matches_every_action(api, world: World) -> None:
+    document = "query($s: String) { improvementActions(filter: {search: $s}) { totalCount } }"
+    token = world.tokens["OWNER"]
+    found = await api.query(document, {"s": "T2"}, token=token)
+    assert found["improvementActions"]["totalCount"] == 1
+    errors = await api.errors(document, {"s": "T2\x00"}, token=token)
+    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize(
+    ("root", "filter_type", "field"),
+    [
+        ("improvementActions", "ImprovementActionFilter", "categories"),
+        ("improvementActions", "ImprovementActionFilter", "solutions"),
+        ("controls", "ControlFilter", "families"),
+        ("complianceScore", "ScoreFilter", "categories"),
+        ("complianceScore", "ScoreFilter", "solutions"),
+    ],
+)
+async def test_list_filters_refuse_control_characters(
+    api, world: World, root: str, filter_type: str, field: str
+) -> None:
+    document = f"query($f: {filter_type}) {{ {root}(filter: $f) {{ __typename }} }}"
+    token = world.tokens["OWNER"]
+    for bad in (["Audit\x00"], ["x" * 501], ["x"] * 201):
+        errors = await api.errors(document, {"f": {field: bad}}, token=token)
+        assert [e["extensions"]["code"] for e in errors] == ["BAD_USER_INPUT"]
+    assert await api.query(document, {"f": {field: ["Audit"]}}, token=token)
+
+
+# -- names and notes ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("email", "name"),
+    [
+        ("ann@bad.test", "Ann\x00"),
+        ("ann@bad.test", "Ann\nAdmin"),
+        ("ann@bad.test", "a" * 201),
+        ("ann\x00@bad.test", "Ann"),
+        ("a" * 312 + "@bad.test", "Ann"),  # 321 characters
+    ],
+)
+async def test_user_names_and_emails_follow_the_name_rule(uow, db, email: str, name: str) -> None:
+    before = await snapshot(db)
+    with pytest.raises(DomainError) as refused:
+        async with uow() as u:
+            await create_user(u, email, name, OrgRole.READER)
+    assert refused.value.code is ErrorCode.INVALID
+    assert await snapshot(db) == before
+
+
+async def test_token_names_follow_the_name_rule(uow, db) -> None:
+    async with uow() as u:
+        user = await create_user(u, "ann@bad.test", "Ann", OrgRole.READER)
+    before = await snapshot(db)
+    with pytest.raises(DomainError) as refused:
+        async with uow() as u:
+            await create_token(u, user, "laptop\x1b[31m")
+    assert refused.value.code is ErrorCode.INVALID
+    assert await snapshot(db) == before
+
+
+async def test_notes_may_span_lines_and_hold_tabs(api, world: World) -> None:
+    notes = "Step 1:\tenable\r\nStep 2:\tverify\n"
+    data = await api.query(
+        """mutation($input: UpdateImplementationInput!) { updateImplementation(input: $input) {
+            improvementAction { implementationNotes } userErrors { code } } }""",
+        {"input": action("T2", implementationNotes=notes)(world)},
+        token=world.tokens["CONTRIBUTOR"],
+    )
+    assert data["updateImplementation"] == {
+        "improvementAction": {"implementationNotes": notes},
+        "userErrors": [],
+    }
+
+
+# -- what the log says about client mistakes ------------------------------------------------
+
+
+def _ours(records: list[logging.LogRecord]) -> list[logging.LogRecord]:
+    """What cmgraph and strawberry logged (the libraries below them log SQL and HTTP)."""
+    return [r for r in records if r.name.split(".")[0] in ("cmgraph", "strawberry")]
+
+
+async def test_a_bad_id_in_node_or_a_mutation_logs_nothing(api, world: World, caplog) -> None:
+    bad = respellings(world.ids["A1"])["superscript digit"]
+    token = world.tokens["ADMINISTRATOR"]
+    caplog.set_level(logging.DEBUG)
+    caplog.clear()
+    data = await api.query("query($id: ID!) { node(id: $id) { id } }", {"id": bad}, token=token)
+    assert data == {"node": None}
+    data = await api.query(
+        """mutation($input: RenameAssessmentInput!) {
+            renameAssessment(input: $input) { userErrors { code } } }""",
+        {"input": {"assessmentId": bad, "name": "New"}},
+        token=token,
+    )
+    assert data["renameAssessment"]["userErrors"] == [{"code": "NOT_FOUND"}]
+    assert [r.getMessage() for r in _ours(caplog.records)] == []
+
+
+async def test_bad_ids_in_filters_and_arguments_are_coded_and_logged_without_a_traceback(
+    api, world: World, caplog
+) -> None:
+    token = world.tokens["ADMINISTRATOR"]
+    caplog.set_level(logging.DEBUG)
+    caplog.clear()
+    # the codec refuses it (a filter: BAD_USER_INPUT)
+    bad = respellings(world.ids["A1"])["superscript digit"]
+    errors = await api.errors(
+        "query($ids: [ID!]) { assessments(filter: {groupIds: $ids}) { totalCount } }",
+        {"ids": [bad]},
+        token=token,
+    )
+    assert [e["extensions"]["code"] for e in errors] == ["BAD_USER_INPUT"]
+    # not base64 at all: the same answers, from the same codec
+    errors = await api.errors(
+        "query($ids: [ID!]) { assessments(filter: {groupIds: $ids}) { totalCount } }",
+        {"ids": ["not base64!"]},
+        token=token,
+    )
+    assert [e["extensions"]["code"] for e in errors] == ["BAD_USER_INPUT"], errors
+    data = await api.query(
+        """mutation($input: RenameAssessmentInput!) {
+            renameAssessment(input: $input) { userErrors { code } } }""",
+        {"input": {"assessmentId": "not base64!", "name": "New"}},
+        token=token,
+    )
+    assert data["renameAssessment"]["userErrors"] == [{"code": "NOT_FOUND"}]
+    assert [r.getMessage() for r in _ours(caplog.records) if r.exc_info or r.stack_info] == []
+    assert [r.getMessage() for r in _ours(caplog.records) if "\n" in r.getMessage()] == []

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from strawberry.relay import to_base64
 
+from cmgraph.alerts import sender
 from cmgraph.alerts.outbox import queue_summary, requeue_dead
 from cmgraph.alerts.sender import LEASE_SECONDS, claim_due, next_due_at, send_due
 from cmgraph.alerts.transports import (
@@ -340,11 +342,12 @@ async def test_shutdown_after_delivery_hands_rows_back_and_resends_the_same_mess
 
     with pytest.raises(asyncio.CancelledError):
         await send_due(db.sessions, StoppedAfterFirst(), settings, now=now)
-    for row in rows:
+    # The first was started (and in fact sent): it counts; the others were never tried.
+    for row, attempts in zip(rows, (1, 0, 0), strict=True):
         state = await one(db, row.id)
         assert (state.status, state.attempts, state.claimed_until) == (
             NotificationStatus.PENDING,
-            0,
+            attempts,
             None,
         )
     # After a restart everything is due at once, without waiting for leases to run out.
@@ -352,6 +355,52 @@ async def test_shutdown_after_delivery_hands_rows_back_and_resends_the_same_mess
     assert Counter(r.message_id for r in smtp_server.received) == Counter(
         {rows[0].message_id: 2, rows[1].message_id: 1, rows[2].message_id: 1}
     )
+    assert [(await one(db, row.id)).attempts for row in rows] == [2, 1, 1]
+
+
+async def test_a_send_whose_sent_mark_is_lost_counts_both_attempts(
+    api, db, uow, owner, token_for, smtp_server: SmtpTestServer, tmp_path: Path
+) -> None:
+    """The relay accepts, the "sent" mark cannot be written and the claim cannot be handed
+    back: after the lease the mail goes again with the same Message-ID, and the outbox says
+    it was tried twice."""
+    now = start_of_test()
+    settings = mail_settings(tmp_path, smtp_server.plain_url)
+    world = await make_alert_world(uow, owner, now, recipients=1)
+    [row] = await queue(
+        uow, settings, NotificationKind.ALERT, world.alert.id, world.recipients, now
+    )
+
+    async def database_gone(*args: object, **kwargs: object) -> None:
+        raise OperationalError("UPDATE notification", {}, Exception("connection lost"))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sender, "_record", database_gone)
+        patch.setattr(sender, "_release", database_gone)
+        with pytest.raises(OperationalError):
+            await send_due(db.sessions, smtp(smtp_server), settings, now=now)
+    assert len(smtp_server.received) == 1
+    admin = await token_for("admin@example.test", OrgRole.ADMINISTRATOR)
+    query = """query($id: ID!) {
+      node(id: $id) { ... on Notification { status attempts } }
+      mailQueue { pendingCount sentCount } }"""
+    notification = to_base64("Notification", row.id)
+    data = await api.query(query, {"id": notification}, token=admin)
+    assert data == {
+        "node": {"status": "PENDING", "attempts": 1},
+        "mailQueue": {"pendingCount": 1, "sentCount": 0},
+    }
+
+    # Still leased: nobody sends it again yet.
+    assert await send_due(db.sessions, smtp(smtp_server), settings, now=now) == 0
+    after_lease = now + timedelta(seconds=LEASE_SECONDS + 1)
+    assert await send_due(db.sessions, smtp(smtp_server), settings, now=after_lease) == 1
+    assert [r.message_id for r in smtp_server.received] == [row.message_id] * 2
+    data = await api.query(query, {"id": notification}, token=admin)
+    assert data == {
+        "node": {"status": "SENT", "attempts": 2},
+        "mailQueue": {"pendingCount": 0, "sentCount": 1},
+    }
 
 
 async def test_starttls_required_but_not_offered_sends_nothing(

@@ -86,7 +86,7 @@ async def test_nested_fields_agree_whether_loaded_ahead_or_one_by_one(
     # The same selection through fragment spreads and aliases, under the assessment.
     fragments = (
         await api.query(
-            """query($groups: [ID!]) { assessments(filter: {groupIds: $groups}) {
+            """query($groups: [ID!]) { assessments(first: 1, filter: {groupIds: $groups}) {
                  nodes { controls { ...ControlFields more: actions { key } } } } }"""
             + CONTROL_FIELDS,
             groups,

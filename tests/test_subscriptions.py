@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select
+from starlette.types import ASGIApp
 from strawberry.relay import to_base64
 
 from cmgraph import hub as hub_module
@@ -22,7 +23,7 @@ from cmgraph.domain.permissions import Principal
 from cmgraph.hub import ActionChanged, ActionTopic, Hub, SubscriberClosed
 from tests.builders import WorkedExample, worked_example
 from tests.databases import Database
-from tests.graphql_ws import Http, WsClient, uvicorn_server
+from tests.graphql_ws import Http, WsClient, hub_of, subscribed, uvicorn_server, wait_until
 
 DAY = "2026-01-15"
 
@@ -78,9 +79,18 @@ async def owner_token(uow, owner: Principal) -> str:
 
 
 @pytest.fixture
-async def server(db: Database, world: WorkedExample) -> AsyncIterator[str]:
-    settings = Settings.from_env({}, background_work=False)
-    async with uvicorn_server(create_app(settings, db.engine)) as base:
+def app(db: Database, world: WorkedExample) -> ASGIApp:
+    return create_app(Settings.from_env({}, background_work=False), db.engine)
+
+
+@pytest.fixture
+def hub(app: ASGIApp) -> Hub:
+    return hub_of(app)
+
+
+@pytest.fixture
+async def server(app: ASGIApp) -> AsyncIterator[str]:
+    async with uvicorn_server(app) as base:
         yield base
 
 
@@ -118,14 +128,14 @@ async def current_version(db: Database, action_id: int) -> int:
 
 
 async def test_a_mutation_reaches_a_subscriber(
-    server: str, http: Http, world: WorkedExample, owner_token: str, db: Database
+    server: str, hub: Hub, http: Http, world: WorkedExample, owner_token: str, db: Database
 ) -> None:
     t2 = world.actions["T2"]
     async with WsClient.signed_in(server, owner_token) as ws:
         await ws.subscribe(
             ACTION_CHANGED, {"filter": {"actionIds": [gid("ImprovementAction", t2.id)]}}
         )
-        await asyncio.sleep(0.2)  # the subscription is registered once the task runs
+        await subscribed(hub, 1)
         version = await implement(
             http, owner_token, t2.id, await current_version(db, t2.id), "IMPLEMENTED"
         )
@@ -139,7 +149,13 @@ async def test_a_mutation_reaches_a_subscriber(
 
 
 async def test_a_scoped_subscriber_only_gets_what_it_may_read(
-    server: str, http: Http, world: WorkedExample, owner_token: str, token_for, db: Database
+    server: str,
+    hub: Hub,
+    http: Http,
+    world: WorkedExample,
+    owner_token: str,
+    token_for,
+    db: Database,
 ) -> None:
     auditor = await token_for("auditor@example.test", None, assessment_id=world.a2.id)
     t1, t2 = world.actions["T1"], world.actions["T2"]  # T1: A1 and A3; T2: A2
@@ -149,7 +165,7 @@ async def test_a_scoped_subscriber_only_gets_what_it_may_read(
     ):
         await scoped.subscribe(ACTION_CHANGED)
         await everything.subscribe(ACTION_CHANGED)
-        await asyncio.sleep(0.2)
+        await subscribed(hub, 2)
         await implement(http, owner_token, t1.id, await current_version(db, t1.id), "PLANNED")
         first = (await everything.next_data())["improvementActionChanged"]
         assert first["key"] == "we:t1"
@@ -170,7 +186,7 @@ async def test_a_scoped_subscriber_only_gets_what_it_may_read(
 
 
 async def test_scores_of_an_assessment_and_overall(
-    server: str, http: Http, world: WorkedExample, owner_token: str, db: Database
+    server: str, hub: Hub, http: Http, world: WorkedExample, owner_token: str, db: Database
 ) -> None:
     t2 = world.actions["T2"]
     async with (
@@ -179,7 +195,7 @@ async def test_scores_of_an_assessment_and_overall(
     ):
         await one.subscribe(SCORE_CHANGED, {"assessmentId": gid("Assessment", world.a2.id)})
         await overall.subscribe(SCORE_CHANGED)
-        await asyncio.sleep(0.2)
+        await subscribed(hub, 2)
         version = await implement(
             http, owner_token, t2.id, await current_version(db, t2.id), "IMPLEMENTED"
         )
@@ -242,6 +258,7 @@ async def test_other_ways_to_sign_in_and_protocol_errors(server: str, owner_toke
 
 async def test_a_rolled_back_mutation_sends_nothing(
     server: str,
+    hub: Hub,
     http: Http,
     world: WorkedExample,
     owner_token: str,
@@ -256,7 +273,7 @@ async def test_a_rolled_back_mutation_sends_nothing(
 
     async with WsClient.signed_in(server, owner_token) as ws:
         await ws.subscribe(ACTION_CHANGED)
-        await asyncio.sleep(0.2)
+        await subscribed(hub, 1)
         async with db.sessions() as session:
             events_before = await session.scalar(select(func.count()).select_from(Event))
         generation = signals.events_committed.generation
@@ -277,7 +294,10 @@ async def test_a_rolled_back_mutation_sends_nothing(
         assert signals.events_committed.generation == generation  # no wake-up at all
         async with db.sessions() as session:
             assert await session.scalar(select(func.count()).select_from(Event)) == events_before
-        await ws.nothing_within(2.5)  # longer than the hub's poll interval
+        # Route everything committed so far now, rather than wait for the hub's poll: a
+        # message for the refused change would be queued here, with T2 still at `version`,
+        # ahead of the next one.
+        await hub.pump()
         monkeypatch.setattr(workflow, "_propagate", real_propagate)
         await implement(http, owner_token, t2.id, version, "PLANNED")
         change = (await ws.next_data())["improvementActionChanged"]
@@ -302,8 +322,8 @@ async def test_a_slow_subscriber_does_not_stall_the_others(
             t2.id,
             {"implementation_notes": "n" * 90_000, "additional_notes": "a" * 90_000},
         )
-    settings = Settings.from_env({}, background_work=False)
-    async with uvicorn_server(create_app(settings, db.engine)) as server:
+    app = create_app(Settings.from_env({}, background_work=False), db.engine)
+    async with uvicorn_server(app) as server:
         http = Http(server)
         slow_socket = socket.socket()
         slow_socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -318,7 +338,7 @@ async def test_a_slow_subscriber_does_not_stall_the_others(
                 "subscription { improvementActionChanged { implementationNotes additionalNotes } }"
             )
             await fast.subscribe("subscription { improvementActionChanged { version } }")
-            await asyncio.sleep(0.2)
+            await subscribed(hub_of(app), 2)
             version = await current_version(db, t2.id)
             statuses = ["PLANNED", "NOT_IMPLEMENTED"]
             for index in range(60):
@@ -395,10 +415,7 @@ async def test_commit_wakes_consumers_and_rollback_does_not(
         if listener is not None:
             async with db.sessions() as session:
                 last = await session.scalar(select(func.max(Event.id)))
-            for _ in range(100):
-                if notified:
-                    break
-                await asyncio.sleep(0.02)
+            await wait_until(lambda: bool(notified), "the NOTIFY arriving")
             # Only the committed transaction's NOTIFY arrived, carrying its last event id.
             assert notified == [(signals.EVENTS_CHANNEL, str(last))]
     finally:
@@ -441,7 +458,8 @@ async def test_alerts_from_the_evaluator_and_from_update_alert(
     a2_reader = await token_for("a2@example.test", None, assessment_id=world.a2.id)
     a3_reader = await token_for("a3@example.test", None, assessment_id=world.a3.id)
     settings = Settings.from_env({}, data_dir=tmp_path, background_work=True)
-    async with uvicorn_server(create_app(settings, db.engine)) as server:
+    app = create_app(settings, db.engine)
+    async with uvicorn_server(app) as server:
         http = Http(server)
         async with (
             WsClient.signed_in(server, owner_token) as owner_ws,
@@ -453,7 +471,7 @@ async def test_alerts_from_the_evaluator_and_from_update_alert(
             await active_only.subscribe(ALERT_CHANGED, {"filter": {"statuses": ["ACTIVE"]}})
             await a2_ws.subscribe(ALERT_CHANGED)
             await a3_ws.subscribe(ALERT_CHANGED)
-            await asyncio.sleep(0.2)
+            await subscribed(hub_of(app), 4)
             t2 = world.actions["T2"]  # in A2 only
             await implement(
                 http, owner_token, t2.id, await current_version(db, t2.id), "OUT_OF_SCOPE"
@@ -482,7 +500,13 @@ async def test_alerts_from_the_evaluator_and_from_update_alert(
 
 
 async def test_unexpected_errors_reach_subscribers_masked(
-    server: str, http: Http, world: WorkedExample, owner_token: str, db: Database, monkeypatch
+    server: str,
+    hub: Hub,
+    http: Http,
+    world: WorkedExample,
+    owner_token: str,
+    db: Database,
+    monkeypatch,
 ) -> None:
     from cmgraph.resolvers.loaders import Loaders
 
@@ -495,7 +519,7 @@ async def test_unexpected_errors_reach_subscribers_masked(
         await ws.subscribe(
             ACTION_CHANGED, {"filter": {"actionIds": [gid("ImprovementAction", t2.id)]}}
         )
-        await asyncio.sleep(0.2)
+        await subscribed(hub, 1)
         await implement(http, owner_token, t2.id, await current_version(db, t2.id), "PLANNED")
         message = await ws.receive()
     errors = message["payload"]["errors"]

@@ -602,8 +602,9 @@ async def test_chains_longer_than_the_limit_are_refused(uow, owner, world) -> No
             title="LONG",
             regulation="Regulation LONG",
             product="Testing source",
-            controls=(
-                ControlSpec("L", "Family", "Links", action_keys=tuple(a.key for a in extra)),
+            controls=tuple(  # a control holds at most MAX_ACTIONS_PER_CONTROL actions
+                ControlSpec(f"L{i}", "Family", "Links", action_keys=tuple(a.key for a in half))
+                for i, half in enumerate((extra[:11], extra[11:]))
             ),
             actions=extra,
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import uuid
@@ -12,14 +11,18 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
+from cross_web import AsyncHTTPRequestAdapter
+from cross_web import HTTPException as ViewHTTPException
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.tools import merge_types
 
@@ -31,9 +34,18 @@ from cmgraph.evidence_http import (
     csrf_header_present,
     csrf_refusal,
     evidence_routes,
+    storage_upkeep,
 )
 from cmgraph.export_http import export_routes
-from cmgraph.http_auth import authenticate_request, bearer_token, error_response
+from cmgraph.http_auth import (
+    RETRY_AFTER_SECONDS,
+    authenticate_request,
+    bearer_token,
+    error_response,
+    failure_response,
+    status_code_name,
+    unavailable_response,
+)
 from cmgraph.hub import Hub
 from cmgraph.resolvers.alerts import AlertQueries
 from cmgraph.resolvers.context import Context, Reader
@@ -43,10 +55,10 @@ from cmgraph.resolvers.queries import Query
 from cmgraph.resolvers.subscriptions import (
     Subscription,
     SubscriptionContext,
+    TransportWSHandler,
     authenticate_connection,
 )
 from cmgraph.schema.build import build_schema
-from cmgraph.storage import Storage
 
 log = logging.getLogger("cmgraph.http")
 
@@ -121,12 +133,20 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, limited_receive, send_with_id)
-        except Exception:
-            if not too_large:
-                raise
+        except Exception as error:
+            if too_large:
+                if not responded:
+                    responded = True
+                    await self._too_large(max_body, scope, receive, send_with_id_unchecked)
+                return
+            if scope["state"].pop(_ANSWERED, False):
+                return  # answered and logged by the app's error handler (``_app_failure``)
+            # Nobody answered: log it once here. Once a response has started (a download
+            # failing half way) there is nothing more to send; returning without finishing
+            # it makes the server drop the connection, so the client sees it incomplete.
+            response = failure_response(error, request_id)
             if not responded:
-                responded = True
-                await self._too_large(max_body, scope, receive, send_with_id_unchecked)
+                await response(scope, receive, send_with_id_unchecked)
 
     async def _too_large(self, limit: int, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(
@@ -139,13 +159,47 @@ class _BodyTooLarge(Exception):
     pass
 
 
+# Set in the request's state by ``_app_failure``: the error has been answered and logged.
+_ANSWERED = "cmgraph_error_answered"
+
+
+async def _app_failure(request: Request, error: Exception) -> Response:
+    """Starlette's last-resort handler: JSON (500, or 503 in an outage) instead of plain text.
+
+    Starlette re-raises the error after sending this; ``RequestContextMiddleware`` then
+    knows from the request state that it was answered and logged.
+    """
+    state = request.scope.setdefault("state", {})
+    state[_ANSWERED] = True
+    if isinstance(error, _BodyTooLarge):
+        return Response(status_code=413)  # replaced by the JSON 413 on its way out
+    return failure_response(error, state.get("request_id", "-"))
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    """Starlette's own refusals (no such route, method not allowed, malformed form) as JSON."""
+    assert isinstance(error, HTTPException)
+    return error_response(
+        error.status_code,
+        status_code_name(error.status_code),
+        error.detail,
+        **(error.headers or {}),
+    )
+
+
 def is_multipart(headers: Mapping[bytes, bytes]) -> bool:
     content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
     return content_type == b"multipart/form-data"
 
 
+_JSON_KINDS = {str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+_JSON_KINDS[type(None)] = "null"
+
+
 class GraphQLApp(GraphQL[Context | None, None]):
     """Strawberry's ASGI view with our context; the caller is authenticated beforehand."""
+
+    graphql_transport_ws_handler_class = TransportWSHandler
 
     def __init__(
         self,
@@ -190,6 +244,83 @@ class GraphQLApp(GraphQL[Context | None, None]):
 
     async def on_ws_connect(self, context: Any) -> dict[str, object]:
         return await authenticate_connection(context, self.sessions)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Strawberry's ``__call__``, with its refusals sent as JSON rather than plain text."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope, receive))
+        except ViewHTTPException as refusal:
+            response = error_response(
+                refusal.status_code, status_code_name(refusal.status_code), refusal.reason
+            )
+        await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson, which also refuses invalid UTF-8 and nesting deeper than 1024 (cheaply)."""
+        return orjson.loads(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A JSON document of the request: the body, multipart ``operations`` and ``map``,
+        or the ``variables`` and ``extensions`` query parameters of a GET.
+
+        Each must be an object (a list is a batch, which Strawberry refuses itself); any
+        other value, or text that is not JSON, is a 400 that says what is wrong.
+        """
+        try:
+            value = self.decode_json(data)
+        except orjson.JSONDecodeError as error:
+            raise ViewHTTPException(400, f"The request is not valid JSON: {error}.") from None
+        if not isinstance(value, dict | list):
+            kind = _JSON_KINDS.get(type(value), "a scalar")
+            raise ViewHTTPException(
+                400,
+                f'Expected a JSON object such as {{"query": "...", "variables": {{...}}}}, '
+                f"got {kind}.",
+            )
+        return value
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> Any:
+        """Strawberry's parsing, with a 415 for a POST body that is neither JSON nor a form,
+        and the ``operationName`` checked too (Strawberry checks the other members)."""
+        if request.method == "POST":
+            media_type = parse_content_type(request.content_type or "")[0].lower()
+            if media_type not in ("application/json", "multipart/form-data"):
+                raise ViewHTTPException(
+                    415,
+                    "Send the request as application/json (or multipart/form-data for uploads).",
+                )
+        data = await super().parse_http_body(request)
+        if not isinstance(getattr(data, "operation_name", None), str | None):
+            raise ViewHTTPException(400, "`operationName` must be a string or null.")
+        return data
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
+        """A multipart request whose ``map`` does not fit its ``operations`` is a 400."""
+        try:
+            return await super().parse_multipart(request)
+        except (LookupError, TypeError, ValueError, AttributeError) as error:
+            # Only Strawberry's placing of the files can raise these here: the JSON parts
+            # were checked by ``parse_json`` and the form by Starlette.
+            raise ViewHTTPException(
+                400, f"The multipart `map` does not fit `operations` ({error!r})."
+            ) from None
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        """A result that failed because the database is unreachable is a 503 as a whole.
+
+        Its data would be partial for a reason that has nothing to do with the request, so
+        the client gets the same answer as any other request during the outage: retry.
+        """
+        if not isinstance(response_data, dict):
+            return super().create_response(response_data, sub_response)
+        for error in response_data.get("errors") or ():
+            extensions = error.get("extensions") or {}
+            if extensions.get("code") == "SERVICE_UNAVAILABLE":
+                return unavailable_response(str(extensions.get("requestId", "-")))
+        return super().create_response(response_data, sub_response)
 
 
 def _wants_ide(scope: Scope) -> bool:
@@ -249,25 +380,29 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         try:
             async with engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
-        except Exception:
-            log.exception("health check: database did not answer")
-            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        except Exception as error:
+            log.warning("health check: database did not answer: %r", error)
+            return JSONResponse(
+                {"status": "error", "database": "unreachable"},
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         return JSONResponse({"status": "ok", "database": "ok"})
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         from cmgraph.alerts.runner import running
 
-        swept = await asyncio.to_thread(Storage(settings.storage_dir).sweep_leftovers)
-        if swept:
-            log.info("removed %d temporary upload files left by an earlier crash", swept)
-
-        async with running(settings, sessions, hub=hub, background=settings.background_work):
+        async with (
+            storage_upkeep(settings, sessions),  # sweeps leftovers now and every hour
+            running(settings, sessions, hub=hub, background=settings.background_work),
+        ):
             yield
         if owns_engine:
             await engine.dispose()
 
     app = Starlette(
+        exception_handlers={HTTPException: _http_error, Exception: _app_failure},
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),

@@ -40,6 +40,7 @@ class Settings:
     max_query_depth: int = 15
     max_aliases: int = 30
     max_tokens: int = 10_000
+    max_query_nodes: int = 10_000_000
     max_request_bytes: int = 1_048_576
     max_upload_bytes: int = 26_214_400
     log_level: str = "INFO"

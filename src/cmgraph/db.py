@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -18,6 +22,55 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Mapper, object_session
 
 from cmgraph import signals
+
+# Errors that say the database cannot be reached or cannot serve now, as opposed to errors
+# in what was asked of it (constraint violations, bad SQL). asyncpg's connect errors are
+# not wrapped by SQLAlchemy, so they appear raw.
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    sa_exc.OperationalError,  # SQLite: unable to open the file, locked past the busy timeout
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,  # no pooled connection came free in time
+    asyncpg.PostgresConnectionError,  # connection failure, connection gone (class 08)
+    asyncpg.CannotConnectNowError,  # starting up or shutting down
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    ConnectionError,  # refused, reset, aborted, broken pipe
+    TimeoutError,  # connect timeout
+    socket.gaierror,  # the host name does not resolve
+)
+_NETWORK_ERRNOS = frozenset(
+    {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN, errno.ETIMEDOUT}
+)
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) means the database is unreachable for now.
+
+    Such failures are the server's environment, not its code: they are answered with 503
+    and ``Retry-After`` and logged in one line, not as bugs with a traceback.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, _UNAVAILABLE):
+            return True
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, OSError) and current.errno in _NETWORK_ERRNOS:
+            return True
+        pending += [current.__cause__, current.__context__, getattr(current, "orig", None)]
+        if isinstance(current, BaseExceptionGroup):
+            pending += current.exceptions
+    return False
+
+
+CONNECT_TIMEOUT_SECONDS = 10
 
 
 def is_sqlite(url: str) -> bool:
@@ -38,6 +91,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("pool_pre_ping", True)
+    # A database host that stops answering (rather than refusing) would otherwise hold each
+    # request for asyncpg's default minute before it can be told to retry.
+    kwargs["connect_args"] = {"timeout": CONNECT_TIMEOUT_SECONDS, **kwargs.get("connect_args", {})}
     return create_async_engine(url, **kwargs)
 
 

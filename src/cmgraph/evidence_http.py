@@ -20,21 +20,25 @@ read access is checked again at download time. Unknown and unreadable files are 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from python_multipart import MultipartParser
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
+from sqlalchemy import event as orm_events
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Scope
-from strawberry import relay
 
+from cmgraph import global_ids
 from cmgraph.config import Settings
 from cmgraph.db import UnitOfWork
 from cmgraph.domain.accounts import principal_of
@@ -43,20 +47,23 @@ from cmgraph.domain.evidence import (
     FileProblem,
     RejectedFile,
     check_may_attach,
+    claim_storage,
     clean_file_name,
     document_type,
     readable_document,
     settle_upload,
+    sweep_orphans,
     upload_evidence_document,
 )
 from cmgraph.domain.models import Evidence, User
 from cmgraph.domain.permissions import Principal
-from cmgraph.http_auth import authenticate_request, error_response
+from cmgraph.http_auth import authenticate_request, error_response, failure_response
 from cmgraph.storage import (
     FileTooLarge,
     LinkExpired,
     LinkInvalid,
     Storage,
+    StorageUnavailable,
     StoredFile,
     attach,
     check_download,
@@ -69,6 +76,8 @@ UPLOAD_PATH = "/evidence/upload"
 CSRF_HEADER = "X-CMGraph-CSRF"
 FORM_ALLOWANCE = 64 * 1024  # boundaries, part headers and the actionId field
 MAX_FIELD_BYTES = 1024
+SWEEP_SECONDS = 3600.0  # how often a running server sweeps its storage folder
+STORAGE_RETRY_SECONDS = 60  # a full or read-only disk takes a person to fix
 
 _STATUS = {ErrorCode.NOT_FOUND: 404, ErrorCode.FORBIDDEN: 403, ErrorCode.CONFLICT: 409}
 _FILE_STATUS = {
@@ -110,6 +119,23 @@ class _Refused(Exception):
         self.response = response
 
 
+def storage_refusal(error: StorageUnavailable) -> Response:
+    """507 when the disk is full or over quota, else 503: nothing of the upload was kept."""
+    log.warning("evidence storage: %s", error)
+    if error.full:
+        response = error_response(
+            507, "INSUFFICIENT_STORAGE", f"{error} Nothing was saved; try again later."
+        )
+    else:
+        response = error_response(
+            503,
+            "STORAGE_UNAVAILABLE",
+            f"The file storage is unavailable. {error} Nothing was saved; try again later.",
+        )
+    response.headers["Retry-After"] = str(STORAGE_RETRY_SECONDS)
+    return response
+
+
 def _bad_form(message: str) -> _Refused:
     return _Refused(error_response(400, "BAD_REQUEST", message))
 
@@ -129,6 +155,7 @@ class EvidenceFiles:
         self.settings = settings
         self.sessions = sessions
         self.storage = storage
+        self.claimed = False  # the storage folder is marked as this database's
 
     # -- upload ---------------------------------------------------------------------------
 
@@ -151,6 +178,8 @@ class EvidenceFiles:
             )
         except _Refused as refused:
             return refused.response
+        except StorageUnavailable as error:
+            return storage_refusal(error)
         return await self._record(request, principal, action_id, filename, stored)
 
     async def _receive(
@@ -206,29 +235,51 @@ class EvidenceFiles:
         filename: str,
         stored: StoredFile,
     ) -> Response:
-        """Write the row; whatever happens, the file ends up kept or released with it."""
-        committed = False
-        try:
-            async with UnitOfWork(self.sessions) as uow:
-                evidence = await upload_evidence_document(
-                    uow,
-                    principal,
-                    action_id,
-                    filename,
-                    stored,
-                    max_bytes=self.settings.max_upload_bytes,
-                )
+        """Write the row; whatever happens, the file ends up kept or released with it.
+
+        The storage lock is taken before the row commits and held until the file is
+        settled: a storage that cannot be locked or written refuses the upload with nothing
+        committed, and no removal comes between making sure the file exists and the commit.
+        A row that committed is reported as saved, whatever fails after it.
+        """
+        committed = locked = False
+
+        def mark(_session: Any) -> None:
+            nonlocal committed
             committed = True
-        except DomainError as error:
-            return _refusal(error).response
-        except Exception:
-            request_id = request.scope.get("state", {}).get("request_id", "-")
-            log.exception("upload failed (request id %s)", request_id)
-            return error_response(
-                500, "INTERNAL_SERVER_ERROR", f"Unexpected error (request id {request_id})."
-            )
-        finally:
-            await settle_upload(self.storage, self.sessions, stored, committed=committed)
+
+        async with AsyncExitStack() as held:
+            try:
+                async with UnitOfWork(self.sessions) as uow:
+                    orm_events.listen(uow.session.sync_session, "after_commit", mark)
+                    evidence = await upload_evidence_document(
+                        uow,
+                        principal,
+                        action_id,
+                        filename,
+                        stored,
+                        max_bytes=self.settings.max_upload_bytes,
+                    )
+                    await held.enter_async_context(self.storage.locked())
+                    locked = True
+                    await self.storage.restore(stored)
+                    if not self.claimed:
+                        await claim_storage(self.storage, uow.session)
+                        self.claimed = True
+            except DomainError as error:
+                if not committed:
+                    return _refusal(error).response
+            except StorageUnavailable as error:
+                return storage_refusal(error)  # raised before the commit
+            except Exception as error:
+                request_id = request.scope.get("state", {}).get("request_id", "-")
+                if not committed:
+                    return failure_response(error, request_id)
+                log.exception("upload committed, then failed (request id %s)", request_id)
+            finally:
+                await settle_upload(
+                    self.storage, self.sessions, stored, committed=committed, locked=locked
+                )
         return JSONResponse({"evidence": _evidence_json(evidence)}, status_code=201)
 
     # -- download -------------------------------------------------------------------------
@@ -286,6 +337,49 @@ class EvidenceFiles:
             return await principal_of(session, user)
 
 
+@asynccontextmanager
+async def storage_upkeep(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    every: float = SWEEP_SECONDS,
+) -> AsyncIterator[None]:
+    """Sweep the storage folder when the server starts, then every ``every`` seconds.
+
+    What a crash or a failing storage left behind: temporary files of uploads cut off a day
+    ago or more, and content files no evidence row references (``sweep_orphans``), such as
+    a deleted document whose file could not be removed at the time.
+    """
+    storage = Storage(settings.storage_dir)
+    await sweep_storage(storage, sessions)
+
+    async def periodically() -> None:
+        while True:
+            await asyncio.sleep(every)
+            await sweep_storage(storage, sessions)
+
+    task = asyncio.create_task(periodically(), name="cmgraph-storage-sweep")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def sweep_storage(storage: Storage, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """One sweep; a failure is logged and left for the next."""
+    try:
+        leftovers = await asyncio.to_thread(storage.sweep_leftovers)
+        orphans = await sweep_orphans(storage, sessions)
+    except Exception as error:
+        log.warning("sweeping the evidence storage failed, trying again later: %r", error)
+        return
+    if leftovers:
+        log.info("removed %d temporary upload files left by an earlier crash", leftovers)
+    if orphans:
+        log.info("removed %d stored files that no evidence uses", orphans)
+
+
 def _not_found() -> Response:
     return error_response(404, "NOT_FOUND", "No such file, or you may not read it.")
 
@@ -302,18 +396,12 @@ def _evidence_id(value: str) -> int | None:
 
 
 def _node_id(value: str, type_name: str) -> int | None:
-    try:
-        gid = relay.GlobalID.from_id(value.strip())
-    except Exception:
-        return None
-    if gid.type_name != type_name or not gid.node_id.isdigit():
-        return None
-    return int(gid.node_id)
+    return global_ids.row_id_of(value, type_name)
 
 
 def _evidence_json(evidence: Evidence) -> dict[str, object]:
     return {
-        "id": str(relay.GlobalID("Evidence", str(evidence.id))),
+        "id": global_ids.encode("Evidence", evidence.id),
         "name": evidence.name,
         "size": evidence.size,
         "sha256": evidence.sha256,

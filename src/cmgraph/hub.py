@@ -12,6 +12,14 @@ instead of holding memory or slowing the others.
 Event ids are not committed in id order on PostgreSQL (a transaction that took an id early
 may commit after one that took a later id), so ids skipped over are remembered as gaps and
 looked at again for a while; ids a rollback consumed simply never show up.
+
+Each pump reads events and the rows it sends in one snapshot (SQLite's read transaction;
+REPEATABLE READ on PostgreSQL), so a message shows the state right after the events it was
+read for, never a commit whose event comes in a later pump: every commit is covered by
+exactly one message, in commit order per action. Commits read in the same pump share one
+message, the latest state (so a version may be skipped, never repeated). Each subscriber
+also drops a message whose action state it already has, or whose ``version`` is older than
+one it was sent.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cmgraph import signals
+from cmgraph.db import database_unavailable
 from cmgraph.domain.enums import AlertStatus, EventType, Severity
 from cmgraph.domain.models import (
     Alert,
@@ -36,6 +45,7 @@ from cmgraph.domain.models import (
     Control,
     ControlAction,
     Event,
+    Evidence,
     ImprovementAction,
     Template,
     utcnow,
@@ -47,6 +57,9 @@ log = logging.getLogger("cmgraph.hub")
 
 POLL_SECONDS = 2.0
 QUEUE_SIZE = 256
+# Action states remembered per subscriber to drop repeats: a repeat can only come from reads
+# close together, so the most recently sent actions suffice.
+REMEMBERED_STATES = 4096
 BATCH = 500
 GAP_SECONDS = 120.0  # how long a skipped event id may still turn up (a long transaction)
 MAX_GAPS = 1000
@@ -104,6 +117,13 @@ class ActionChanged:
     action_id: int
     row: tuple[Any, Any, Any]  # (ImprovementAction, ActionDefinition, ActionDefinitionVersion)
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # (version, definition's latest version, evidence count, highest evidence id): equal
+    # states look the same to a subscriber. Evidence and pending updates leave ``version``.
+    state: tuple[int, int, int, int] | None = None
+
+    @property
+    def version(self) -> int:
+        return int(self.row[0].version)
 
 
 @dataclass(frozen=True)
@@ -157,23 +177,48 @@ class Subscriber:
         self._queue: deque[Message] = deque()
         self._ready = asyncio.Event()
         self._closed: SubscriberClosed | None = None
+        self._states: dict[int, tuple[int, int, int, int]] = {}  # action id -> last sent
 
     @property
     def closed(self) -> bool:
         return self._closed is not None
 
-    def offer(self, message: Message) -> None:
+    @property
+    def pending(self) -> int:
+        """Messages queued and not yet taken."""
+        return len(self._queue)
+
+    def offer(self, message: Message) -> bool:
+        """Queue ``message``; False when it was dropped (a repeat, or the subscriber closed)."""
         if self._closed is not None:
-            return
+            return False
+        if isinstance(message, ActionChanged) and not self._news(message):
+            return False
         if len(self._queue) >= self.size:
             self.close(
                 f"Subscriber fell behind: more than {self.size} changes were waiting to be "
                 "sent. Read faster, or subscribe again to resume from now.",
                 "SUBSCRIBER_TOO_SLOW",
             )
-            return
+            return False
         self._queue.append(message)
         self._ready.set()
+        return True
+
+    def _news(self, message: ActionChanged) -> bool:
+        """Whether the action's state is new to this subscriber (and remember it if so).
+
+        Never the same state twice, never an older version after a newer one.
+        """
+        state = message.state or (message.version, 0, 0, 0)
+        last = self._states.pop(message.action_id, None)
+        if last is not None and (state[0] < last[0] or state == last):
+            self._states[message.action_id] = last
+            return False
+        self._states[message.action_id] = state  # now the most recent entry
+        if len(self._states) > REMEMBERED_STATES:
+            del self._states[next(iter(self._states))]
+        return True
 
     def close(self, reason: str, code: str) -> None:
         """Stop this subscriber: queued messages are dropped, the reader gets the reason."""
@@ -216,6 +261,7 @@ class HubStats:
     events: int = 0
     delivered: int = 0
     closed_slow: int = 0
+    repeats: int = 0  # action messages a subscriber already had (dropped)
     errors: int = 0
     last_batch_at: float = 0.0
     by_kind: dict[str, int] = field(default_factory=dict)
@@ -320,9 +366,12 @@ class Hub:
                 backoff = 0.5
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as error:
                 self.stats.errors += 1
-                log.exception("subscription hub: reading changes failed; retrying")
+                if database_unavailable(error):
+                    log.warning("subscription hub: database unavailable, retrying: %r", error)
+                else:
+                    log.exception("subscription hub: reading changes failed; retrying")
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
             await signals.wait_any(seen, self.poll_seconds)
@@ -332,6 +381,12 @@ class Hub:
         """Read and route everything committed since the last pump."""
         async with self._lock:
             async with self._sessions() as session:
+                if session.get_bind().dialect.name == "postgresql":
+                    # One snapshot for the events and the rows sent for them (SQLite's read
+                    # transaction is one already): see the module docstring.
+                    await session.connection(
+                        execution_options={"isolation_level": "REPEATABLE READ"}
+                    )
                 while True:
                     events = await self._read_events(session)
                     if events:
@@ -444,9 +499,20 @@ class Hub:
 
         action_ids = {a for ids in wanted.values() for a in ids}
         rows = await session.execute(action_select().where(ImprovementAction.id.in_(action_ids)))
-        found = {a.id: ActionChanged(a.id, (a, d, v)) for a, d, v in rows.all()}
-        for subscriber, ids in wanted.items():
-            for action_id in ids:
+        evidence = await session.execute(
+            select(Evidence.action_id, func.count(), func.max(Evidence.id))
+            .where(Evidence.action_id.in_(action_ids))
+            .group_by(Evidence.action_id)
+        )
+        attached = {action_id: (int(n), int(last)) for action_id, n, last in evidence.all()}
+        found = {
+            a.id: ActionChanged(
+                a.id, (a, d, v), state=(a.version, d.latest_version, *attached.get(a.id, (0, 0)))
+            )
+            for a, d, v in rows.all()
+        }
+        for subscriber, changed in wanted.items():
+            for action_id in changed:
                 message = found.get(action_id)
                 if message is not None:
                     self._offer(subscriber, message)
@@ -534,11 +600,14 @@ class Hub:
                     self._offer(subscriber, message)
 
     def _offer(self, subscriber: Subscriber, message: Message) -> None:
-        subscriber.offer(message)
         if subscriber.closed:
+            return
+        if subscriber.offer(message):
+            self.stats.delivered += 1
+        elif subscriber.closed:
             self.stats.closed_slow += 1
         else:
-            self.stats.delivered += 1
+            self.stats.repeats += 1
 
 
 def _assessment_ids(event: Any) -> list[int]:

@@ -3,24 +3,32 @@
 Layout under ``settings.storage_dir``::
 
     <sha[:2]>/<sha>   file content, named by its digest: identical uploads share one file
-    tmp/              uploads being written, then kept as "pins" until their row commits;
-                      what a crash left there is swept when a server starts
+    tmp/              uploads being written, kept as "pins" until their row commits; what
+                      a crash left there is swept when a server starts
     .lock             serialises "is this digest still referenced?" checks with removals
     .download-key     HMAC key of download links (created on first use, mode 0600)
+    .database         which database the folder belongs to (written by the first sweep)
 
 Client file names never reach a path: only hex digests and random names do.
 
-Why pins: an upload is linked under its digest before the database row that references it
-commits, so a concurrent deletion of the last *other* row with the same digest could remove
-the shared file in between. The upload keeps its temporary file (a second hard link to the
-same content) until its transaction has ended, and restores the digest's file from it when
-needed, under the same lock the removals take.
+Why pins: the content of an upload goes under its digest (as a second hard link) only just
+before its row commits, under the lock that removals take, held until the commit is done;
+so no removal comes in between, and an upload that fails before that leaves no content
+file. Until then the upload keeps its temporary file, the "pin": identical content that a
+concurrent deletion of the last *other* row with the same digest might remove meanwhile is
+restored from it.
+
+A file operation that fails (disk full, read-only, no permission, I/O error) raises
+``StorageUnavailable``, whatever the operation, so the HTTP layer can answer 507 or 503.
+What a failing storage leaves behind (a temporary file, a content file no row references)
+is removed later by the sweeps (``sweep_leftovers``, ``domain.evidence.sweep_orphans``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import errno
 import fcntl
 import hashlib
 import hmac
@@ -29,8 +37,8 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -39,12 +47,16 @@ from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cmgraph import global_ids
 from cmgraph.config import Settings
 
 CHUNK_SIZE = 64 * 1024
 DOWNLOAD_LINK_SECONDS = 600
 LEFTOVER_SECONDS = 86_400  # no upload takes a day
 KEY_FILE = ".download-key"
+OWNER_FILE = ".database"
+# Out of space or over quota: the client may try again once room is made (HTTP 507).
+_FULL_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SESSION_INFO_KEY = "cmgraph.storage"
 
@@ -55,6 +67,24 @@ class FileTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"The file is larger than the limit of {limit} bytes.")
         self.limit = limit
+
+
+class StorageUnavailable(Exception):
+    """A file operation on the storage folder failed; ``full`` when out of space or quota."""
+
+    def __init__(self, doing: str, error: OSError) -> None:
+        super().__init__(f"Could not {doing}: {error.strerror or error}.")
+        self.errno = error.errno
+        self.full = error.errno in _FULL_ERRNOS
+
+
+@contextmanager
+def _failing(doing: str) -> Iterator[None]:
+    """Raise file system errors inside as ``StorageUnavailable`` (what was being done)."""
+    try:
+        yield
+    except OSError as error:
+        raise StorageUnavailable(doing, error) from error
 
 
 @dataclass(frozen=True)
@@ -103,47 +133,65 @@ class Storage:
     async def put(self, chunks: AsyncIterable[bytes], max_bytes: int) -> StoredFile:
         """Stream ``chunks`` to disk, hashing as it goes; over ``max_bytes`` raises FileTooLarge.
 
-        The caller must end with ``keep`` (a row now references it) or ``discard``.
+        Only the temporary file (the pin) is written: ``restore`` puts the content under its
+        digest. The caller must end with ``keep`` (a row now references it) or ``discard``.
+        A failing storage raises ``StorageUnavailable`` and leaves nothing (or, if even the
+        removal fails, a temporary file for ``sweep_leftovers``).
         """
         temp = self.root / "tmp" / f"{uuid.uuid4().hex}.part"
-        handle = await asyncio.to_thread(_create_private, temp)
+        with _failing("store the file"):
+            handle = await asyncio.to_thread(_create_private, temp)
         digest = hashlib.sha256()
         size = 0
         try:
-            async for chunk in chunks:
+            async for chunk in chunks:  # the client's stream: its errors are not storage's
                 size += len(chunk)
                 if size > max_bytes:
                     raise FileTooLarge(max_bytes)
-                await asyncio.to_thread(_write, handle, digest, chunk)
-            await asyncio.to_thread(_flush_close, handle)
-            sha256 = digest.hexdigest()
-            await asyncio.to_thread(_link, temp, self.path(sha256))
+                with _failing("store the file"):
+                    await asyncio.to_thread(_write, handle, digest, chunk)
+            with _failing("store the file"):
+                await asyncio.to_thread(_flush_close, handle)
         except BaseException:
-            handle.close()
-            temp.unlink(missing_ok=True)
+            with suppress(OSError):
+                handle.close()  # may fail again (a full disk refuses the buffered rest)
+            with suppress(OSError):
+                temp.unlink(missing_ok=True)
             raise
+        sha256 = digest.hexdigest()
         return StoredFile(sha256, size, self.path(sha256), temp)
+
+    async def restore(self, stored: StoredFile) -> None:
+        """Put the upload's content under its digest, unless identical content is there.
+
+        Call it inside ``locked()``, before the row commits and with the lock held until
+        then, so that no removal comes in between.
+        """
+
+        def run() -> None:
+            if not stored.path.is_file():
+                _link(stored.pin, stored.path)
+
+        with _failing("keep the file"):
+            await asyncio.to_thread(run)
 
     async def keep(self, stored: StoredFile) -> None:
         """The upload's row committed: make sure the content file exists, drop the pin.
 
         Call it inside ``locked()``.
         """
-
-        def run() -> None:
-            if not stored.path.is_file():
-                _link(stored.pin, stored.path)
-            stored.pin.unlink(missing_ok=True)
-
-        await asyncio.to_thread(run)
+        await self.restore(stored)
+        await self.discard(stored)
 
     async def discard(self, stored: StoredFile) -> None:
         """Drop the upload's pin; the content file stays until ``delete`` (if unreferenced)."""
-        await asyncio.to_thread(stored.pin.unlink, True)
+        with _failing("remove a temporary file"):
+            await asyncio.to_thread(stored.pin.unlink, True)
 
     async def delete(self, sha256: str) -> None:
         """Remove a content file. Call it inside ``locked()`` after checking no row uses it."""
-        await asyncio.to_thread(self.path(sha256).unlink, True)
+        with _failing("remove a file"):
+            await asyncio.to_thread(_remove, self.path(sha256))
 
     async def open(self, sha256: str) -> StoredReader:
         """The file for streaming reads; FileNotFoundError when it is not there."""
@@ -172,6 +220,46 @@ class Storage:
                     removed += 1
         return removed
 
+    def content_older_than(self, seconds: float) -> Iterator[str]:
+        """Digests of the content files last written more than ``seconds`` ago (blocking)."""
+        if not self.root.is_dir():
+            return
+        cutoff = time.time() - seconds
+        for folder in self.root.iterdir():
+            if len(folder.name) != 2 or not folder.is_dir():
+                continue
+            for path in folder.iterdir():
+                if not (_SHA256.match(path.name) and path.name.startswith(folder.name)):
+                    continue
+                with suppress(FileNotFoundError):
+                    if path.stat().st_mtime < cutoff:
+                        yield path.name
+
+    def owner(self) -> str | None:
+        """The database this folder belongs to, as ``claim`` wrote it; None if unclaimed."""
+        try:
+            return (self.root / OWNER_FILE).read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            return None
+
+    def claim(self, database: str) -> bool:
+        """Mark the folder as ``database``'s unless another claimed it first; whether it is.
+
+        Sweeps remove files that no row of their database references, so they must never
+        run on a folder that belongs to another database.
+        """
+        path = self.root / OWNER_FILE
+        if not path.exists():
+            temp = self.root / f".{OWNER_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+            with _failing("claim the storage folder"):
+                self.root.mkdir(parents=True, exist_ok=True)
+                temp.write_text(database + "\n", encoding="utf-8")
+                try:
+                    _link(temp, path)  # concurrent claims: the first link wins
+                finally:
+                    temp.unlink(missing_ok=True)
+        return self.owner() == database
+
     @asynccontextmanager
     async def locked(self) -> AsyncIterator[None]:
         """Exclusive access for reference checks and removals, across tasks and processes.
@@ -179,8 +267,8 @@ class Storage:
         The file lock is polled without blocking so that waiters hold no worker threads.
         """
         async with self._lock:
-            self.root.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+            with _failing("lock the storage folder"):
+                fd = _open_lock(self.root)
             try:
                 while True:
                     try:
@@ -191,6 +279,15 @@ class Storage:
                 yield
             finally:
                 os.close(fd)  # releases the lock
+
+
+def _open_lock(root: Path) -> int:
+    root.mkdir(parents=True, exist_ok=True)
+    return os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+
+
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
 
 
 def _create_private(path: Path) -> BinaryIO:
@@ -262,14 +359,16 @@ def check_download(key: bytes, token: str, evidence_id: int, now: float | None =
     """The user a genuine, unexpired token was issued to; else LinkInvalid or LinkExpired."""
     user, _, rest = token.partition(".")
     expires, _, mac = rest.partition(".")
-    if not (user.isdigit() and expires.isdigit() and mac):
+    # The numbers as ``sign_download`` writes them, nothing else: one spelling per link.
+    user_id, expiry = global_ids.parse_row_id(user), global_ids.parse_row_id(expires)
+    if user_id is None or expiry is None or not mac:
         raise LinkInvalid
-    expected = _mac(key, evidence_id, int(user), int(expires))
+    expected = _mac(key, evidence_id, user_id, expiry)
     if not hmac.compare_digest(mac.encode(), expected.encode()):
         raise LinkInvalid
-    if int(expires) < (time.time() if now is None else now):
+    if expiry < (time.time() if now is None else now):
         raise LinkExpired
-    return int(user)
+    return user_id
 
 
 def _mac(key: bytes, evidence_id: int, user_id: int, expires: int) -> str:

@@ -470,6 +470,11 @@ REFUSALS: list[tuple[str, Change, Where] | tuple[str, Change, Where, Where]] = [
     ("points-range", _set("Actions", 3, "Points", 120), ("Actions", 3, "Points", "INVALID")),
     ("points-text", _set("Actions", 3, "Points", "many"), ("Actions", 3, "Points", "BAD_NUMBER")),
     (
+        "points-superscript",
+        _set("Actions", 3, "Points", "\u00b2"),  # "²".isdigit() is true; int("²") raises
+        ("Actions", 3, "Points", "BAD_NUMBER"),
+    ),
+    (
         "yes-or-no",
         _set("Actions", 2, "Automatic testing", "maybe"),
         ("Actions", 2, "Automatic testing", "UNKNOWN_VALUE"),

@@ -23,8 +23,8 @@ from urllib.parse import quote, urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.relay import to_base64
 
+from cmgraph import global_ids
 from cmgraph.config import Settings
 from cmgraph.domain.enums import EventType, NotificationKind
 from cmgraph.domain.models import (
@@ -56,14 +56,10 @@ def new_message_id(settings: Settings) -> str:
     return make_msgid(idstring="cmgraph", domain=domain)
 
 
-def global_id(type_name: str, row_id: int) -> str:
-    return to_base64(type_name, row_id)
-
-
 def deep_link(settings: Settings, kind: str, type_name: str, row_id: int) -> str:
     """``{public_url}/{kind}/{percent-encoded global id}``, e.g. ``/alerts/QWxlcnQ6Nw%3D%3D``."""
     base = settings.public_url.rstrip("/")
-    return f"{base}/{kind}/{quote(global_id(type_name, row_id), safe='')}"
+    return f"{base}/{kind}/{quote(global_ids.encode(type_name, row_id), safe='')}"
 
 
 def api_link(settings: Settings) -> str:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cmgraph import signals
 from cmgraph.config import Settings
+from cmgraph.db import database_unavailable
 from cmgraph.domain.models import utcnow
 
 log = logging.getLogger("cmgraph.background")
@@ -107,10 +108,21 @@ class BackgroundWork:
             try:
                 more = await step()
                 failures = 0
-            except Exception:
+            except Exception as error:
                 failures += 1
                 delay = backoff_seconds(failures)
-                log.exception("%s failed (%d in a row); retrying in %.1f s", name, failures, delay)
+                if database_unavailable(error):
+                    log.warning(
+                        "%s: database unavailable (%d in a row); retrying in %.1f s: %r",
+                        name,
+                        failures,
+                        delay,
+                        error,
+                    )
+                else:
+                    log.exception(
+                        "%s failed (%d in a row); retrying in %.1f s", name, failures, delay
+                    )
                 await signals.wait_any({self._stop: self._stop.generation}, delay)
                 continue
             if more:

@@ -6,6 +6,11 @@ again when the lease runs out, and the retry carries the same Message-ID. Only a
 the server accepted a message and before the outcome was recorded can send it twice, and
 mail clients recognise the duplicate by that Message-ID.
 
+``attempts`` counts sends started: it is raised and committed right before each send (and
+only while the lease is still this sender's), so a send whose outcome could not be recorded
+still counts, and its repeat shows 2. A message that cannot be rendered counts one attempt
+when that is recorded; claimed rows never started count nothing.
+
 Claims: PostgreSQL picks rows with ``SELECT ... FOR UPDATE SKIP LOCKED``, so concurrent
 senders take disjoint rows without waiting, then sets the lease on exactly those; SQLite
 serialises writers, and the claim is one conditional ``UPDATE ... RETURNING`` that re-checks
@@ -139,26 +144,31 @@ async def send_due(
     # take the same row while this one is still talking to the server.
     budget_end = lease - timedelta(seconds=lease_seconds / 5)
     attempted = 0
+    done = 0  # rows dealt with (or no longer ours); the rest are handed back on a failure
     try:
         messages = await _render_all(sessions, rows, settings)
         for row in rows:
             if clock() >= budget_end:
-                await _release(sessions, [r.id for r in rows[attempted:]], lease)
-                log.warning(
-                    "mail batch out of time; released %d notifications", len(rows) - attempted
-                )
+                await _release(sessions, [r.id for r in rows[done:]], lease)
+                log.warning("mail batch out of time; released %d notifications", len(rows) - done)
                 break
             message = messages[row.id]
-            outcome = (
-                message if isinstance(message, Outcome) else await _send(transport, message, row)
-            )
+            if isinstance(message, Outcome):
+                outcome = message
+            elif await _start(sessions, row, lease):
+                outcome = await _send(transport, message, row)
+            else:
+                log.warning("notification %s changed hands before it was sent", row.id)
+                done += 1
+                continue
             await _record(sessions, row, lease, outcome, clock(), settings, draw)
             attempted += 1
+            done += 1
     except BaseException:
         # Shutting down (or the database failed): hand back what is left, the message in
         # flight included, instead of leaving it leased. If even that fails, leases run out.
         try:
-            await asyncio.shield(_release(sessions, [r.id for r in rows[attempted:]], lease))
+            await asyncio.shield(_release(sessions, [r.id for r in rows[done:]], lease))
         except Exception:
             log.exception("could not release claimed notifications")
         raise
@@ -197,6 +207,28 @@ async def _render_all(
     return result
 
 
+async def _start(
+    sessions: async_sessionmaker[AsyncSession], row: Notification, lease: datetime
+) -> bool:
+    """Count the attempt before sending, so that a send whose outcome is lost still counts.
+
+    False when the lease is no longer this sender's (it ran out and another sender took the
+    row): then nothing may be sent.
+    """
+    async with UnitOfWork(sessions) as uow:
+        result = await uow.session.execute(
+            update(Notification)
+            .where(
+                Notification.id == row.id,
+                Notification.status == NotificationStatus.PENDING,
+                Notification.claimed_until == lease,
+            )
+            .values(attempts=row.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
 async def _send(transport: Transport, message: EmailMessage, row: Notification) -> Outcome:
     try:
         await transport.send(message, [row.recipient_email])
@@ -218,7 +250,7 @@ async def _record(
     settings: Settings,
     draw: Callable[[], float],
 ) -> None:
-    attempts = row.attempts + 1
+    attempts = row.attempts + 1  # already counted by ``_start`` when a send was started
     values: dict[str, Any] = {"attempts": attempts, "claimed_until": None}
     error = outcome.error
     if error is None:

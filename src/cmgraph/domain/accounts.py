@@ -16,12 +16,14 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cmgraph.db import UnitOfWork
+from cmgraph.domain import text
 from cmgraph.domain.enums import GRANTABLE_ROLES, OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode, not_found
 from cmgraph.domain.models import ApiToken, Assessment, Grant, Regulation, User, utcnow
 from cmgraph.domain.permissions import Principal
 
 TOKEN_PREFIX = "cmg_"
+MAX_EMAIL_LENGTH = 320  # RFC 5321: 64 for the local part, @, 255 for the domain
 
 
 def hash_token(token: str) -> str:
@@ -46,12 +48,15 @@ async def create_user(
     *,
     is_automation: bool = False,
 ) -> User:
-    email = email.strip().lower()
+    email = text.clean_name(
+        email, "A user", field="email", max_length=MAX_EMAIL_LENGTH, required=False
+    ).lower()
     if "@" not in email:
         raise DomainError(ErrorCode.INVALID, f"Not an email address: {email!r}.", "email")
+    name = text.clean_name(name, "A user", required=False) or email[: text.MAX_NAME_LENGTH]
     if await uow.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise DomainError(ErrorCode.DUPLICATE, f"A user with email {email} exists.", "email")
-    user = User(email=email, name=name.strip() or email, role=role, is_automation=is_automation)
+    user = User(email=email, name=name, role=role, is_automation=is_automation)
     uow.session.add(user)
     await uow.session.flush()
     return user
@@ -78,6 +83,7 @@ async def create_token(
     expires_in: timedelta | None = None,
     secret: str | None = None,
 ) -> IssuedToken:
+    name = text.clean_name(name, "A token")
     secret = secret or new_token_secret()
     token = ApiToken(
         user_id=user.id,

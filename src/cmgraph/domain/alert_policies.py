@@ -40,6 +40,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from cmgraph.db import UnitOfWork
+from cmgraph.domain import text
 from cmgraph.domain.accounts import principal_for
 from cmgraph.domain.enums import (
     AlertStatus,
@@ -187,12 +188,7 @@ def camel(name: str) -> str:
 
 
 def clean_policy_name(name: str) -> str:
-    name = (name or "").strip()
-    if not name:
-        raise _invalid("name", "An alert policy needs a name.")
-    if len(name) > MAX_NAME_LENGTH:
-        raise _invalid("name", f"Names are limited to {MAX_NAME_LENGTH} characters.")
-    return name
+    return text.clean_name(name, "An alert policy", max_length=MAX_NAME_LENGTH)
 
 
 def condition_json(index: int, condition: ConditionSpec) -> dict[str, Any]:
@@ -255,11 +251,9 @@ async def scope_json(uow: UnitOfWork, scope: ScopeSpec) -> dict[str, Any]:
     if len(categories) > MAX_SCOPE_ENTRIES:
         raise _invalid("scope.categories", f"At most {MAX_SCOPE_ENTRIES} categories.")
     for category in categories:
-        if not category or len(category) > MAX_CATEGORY_LENGTH:
-            raise _invalid(
-                "scope.categories",
-                f"Categories are 1 to {MAX_CATEGORY_LENGTH} characters of text.",
-            )
+        text.clean_name(
+            category, "A category", field="scope.categories", max_length=MAX_CATEGORY_LENGTH
+        )
     return {
         "assessmentIds": await _existing(
             uow, Assessment, scope.assessment_ids, "scope.assessmentIds"
@@ -299,10 +293,9 @@ async def check_settings(uow: UnitOfWork, settings: PolicySettings) -> dict[str,
     The first broken rule is reported, with the path of the field at fault.
     """
     description = (settings.description or "").strip()
-    if len(description) > MAX_DESCRIPTION_LENGTH:
-        raise _invalid(
-            "description", f"Descriptions are limited to {MAX_DESCRIPTION_LENGTH} characters."
-        )
+    text.check_text(
+        description, "Descriptions", field="description", max_length=MAX_DESCRIPTION_LENGTH
+    )
     if not settings.conditions:
         raise _invalid("conditions", "A policy needs at least one condition.")
     if len(settings.conditions) > MAX_CONDITIONS:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 
 from cmgraph.db import UnitOfWork
+from cmgraph.domain import text
 from cmgraph.domain.enums import (
     AutomaticTesting,
     ChangeSource,
@@ -55,19 +56,12 @@ COPIED_FIELDS = (
 )
 
 
-MAX_NAME_LENGTH = 200
+MAX_NAME_LENGTH = text.MAX_NAME_LENGTH
 
 
 def clean_name(name: str, what: str) -> str:
-    """A trimmed display name that fits its column, or an INVALID error on ``name``."""
-    name = name.strip()
-    if not name:
-        raise DomainError(ErrorCode.INVALID, f"{what} needs a name.", "name")
-    if len(name) > MAX_NAME_LENGTH:
-        raise DomainError(
-            ErrorCode.INVALID, f"Names are limited to {MAX_NAME_LENGTH} characters.", "name"
-        )
-    return name
+    """A display name that fits its column (``domain.text``), or INVALID on ``name``."""
+    return text.clean_name(name, what, max_length=MAX_NAME_LENGTH)
 
 
 def scope_key(implementation_type: ImplementationType, owner: Owner, group_id: int) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import select, update
 
 from cmgraph.db import UnitOfWork
+from cmgraph.domain import text
 from cmgraph.domain.accounts import principal_for
 from cmgraph.domain.enums import ChangeSource, EventType, OrgRole, Owner
 from cmgraph.domain.errors import DomainError, ErrorCode, forbidden, not_found
@@ -62,10 +63,7 @@ async def assign_actions(
             f"At most {MAX_ACTIONS_PER_ASSIGNMENT} actions at once.",
             "actionIds",
         )
-    if notes is not None and len(notes) > MAX_NOTE_LENGTH:
-        raise DomainError(
-            ErrorCode.INVALID, f"Notes are limited to {MAX_NOTE_LENGTH} characters.", "notes"
-        )
+    text.check_text(notes, "Notes", field="notes", max_length=MAX_NOTE_LENGTH)
     assignee = await _user(uow, assignee_id, "assigneeId") if assignee_id is not None else None
     assignee_principal = await principal_for(uow, assignee) if assignee is not None else None
 

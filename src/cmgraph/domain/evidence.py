@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import logging
+import math
 import re
 import unicodedata
 import zipfile
@@ -25,14 +26,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from itertools import islice
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import UnitOfWork
+from cmgraph.domain import text
 from cmgraph.domain.enums import (
     FAILED_TEST_STATUSES,
     ChangeSource,
@@ -49,16 +52,23 @@ from cmgraph.domain.models import (
     Evidence,
     HistoryEntry,
     ImprovementAction,
+    Organisation,
     utcnow,
 )
 from cmgraph.domain.permissions import Principal, readable_actions
 from cmgraph.domain.workflow import Reach, action_reach
-from cmgraph.storage import Storage, StoredFile, attached
+from cmgraph.storage import Storage, StorageUnavailable, StoredFile, attached
 
 log = logging.getLogger("cmgraph.evidence")
 
 MAX_NAME_LENGTH = 300
+MAX_FILE_NAME_LENGTH = 255  # what file systems allow, so any real file's name fits
 MAX_URL_LENGTH = 2000
+# Content files written more recently are never swept, whatever the database says.
+ORPHAN_SECONDS = 3600.0
+SWEEP_BATCH = 500
+# A bound the API's query cost relies on (schema/limits.py), and plenty for one action.
+MAX_EVIDENCE_PER_ACTION = 100
 LINK_SCHEMES = frozenset({"http", "https"})
 # Once an action's result is recorded, the evidence behind it stays as it was.
 LOCKED_TEST_STATUSES = frozenset({TestStatus.PASSED, TestStatus.OUT_OF_SCOPE}) | (
@@ -108,6 +118,7 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {
 
 
 class FileProblem(StrEnum):
+    NAME_TOO_LONG = "NAME_TOO_LONG"
     TOO_LARGE = "TOO_LARGE"
     UNSUPPORTED_TYPE = "UNSUPPORTED_TYPE"
     CONTENT_MISMATCH = "CONTENT_MISMATCH"
@@ -126,15 +137,8 @@ class RejectedFile(DomainError):
 
 
 def clean_link_name(name: str) -> str:
-    """The trimmed display name, or an INVALID error on field ``name``."""
-    name = (name or "").strip()
-    if not name:
-        raise DomainError(ErrorCode.INVALID, "A link needs a name.", "name")
-    if len(name) > MAX_NAME_LENGTH:
-        raise DomainError(
-            ErrorCode.INVALID, f"Names are limited to {MAX_NAME_LENGTH} characters.", "name"
-        )
-    return name
+    """The trimmed display name (``domain.text``), or an INVALID error on field ``name``."""
+    return text.clean_name(name, "A link", max_length=MAX_NAME_LENGTH)
 
 
 def clean_link_url(url: str) -> str:
@@ -186,15 +190,30 @@ async def add_evidence_link(
 
 
 def clean_file_name(filename: str) -> str:
-    """The display name of an upload: its last path segment without control characters."""
+    """The display name of an upload: its last path segment without control characters.
+
+    The name comes from the uploader's file system, so what cannot be shown is dropped
+    rather than refused; a name longer than any file system allows is refused (INVALID).
+    """
     name = re.split(r"[/\\]", filename or "")[-1]
+    if len(name) > 4 * MAX_FILE_NAME_LENGTH:
+        raise _name_too_long()  # before cleaning: work on a client's megabytes is not free
     name = unicodedata.normalize("NFC", name)
     name = "".join(
         ch
         for ch in name
         if ch not in _BIDI_CONTROLS and unicodedata.category(ch) not in ("Cc", "Cs", "Zl", "Zp")
+    ).strip()
+    if len(name) > MAX_FILE_NAME_LENGTH:
+        raise _name_too_long()
+    return name
+
+
+def _name_too_long() -> RejectedFile:
+    return RejectedFile(
+        FileProblem.NAME_TOO_LONG,
+        f"File names are limited to {MAX_FILE_NAME_LENGTH} characters; rename the file.",
     )
-    return name.strip()
 
 
 def document_type(name: str) -> tuple[str, DocumentType]:
@@ -209,12 +228,6 @@ def document_type(name: str) -> tuple[str, DocumentType]:
             + ".",
         )
     return extension, DOCUMENT_TYPES[extension]
-
-
-def _shorten(name: str, extension: str) -> str:
-    if len(name) <= MAX_NAME_LENGTH:
-        return name
-    return name[: MAX_NAME_LENGTH - len(extension) - 1].rstrip() + "." + extension
 
 
 def check_content(path: Path, extension: str) -> str:
@@ -291,7 +304,7 @@ async def upload_evidence_document(
     evidence = Evidence(
         action_id=action.id,
         kind=EvidenceKind.DOCUMENT,
-        name=_shorten(name, extension),
+        name=name,
         sha256=stored.sha256,
         size=stored.size,
         content_type=content_type,
@@ -303,7 +316,8 @@ async def upload_evidence_document(
 
 async def check_may_attach(uow: UnitOfWork, actor: Principal, action_id: int) -> None:
     """Refuse early, before a client sends a whole file, what the upload would refuse."""
-    await _editable_action(uow, actor, action_id)
+    action, _ = await _editable_action(uow, actor, action_id)
+    await _check_room(uow.session, action)
 
 
 async def settle_upload(
@@ -312,15 +326,115 @@ async def settle_upload(
     stored: StoredFile,
     *,
     committed: bool,
+    locked: bool = False,
 ) -> None:
-    """After an upload's transaction: keep its file, or remove it if no row references it."""
-    async with storage.locked():
-        if committed:
-            await storage.keep(stored)
-            return
-        await storage.discard(stored)
-        if await _unreferenced(sessions, [stored.sha256]):
-            await storage.delete(stored.sha256)
+    """After an upload's transaction: keep its file, or remove it if no row references it.
+
+    ``locked``: the caller holds ``storage.locked()`` already, and so may have put the
+    content under its digest (``Storage.restore``); without the lock it has not, and an
+    upload that did not commit only drops its temporary file. Never raises: the
+    transaction's outcome stands whatever happens here, and what a failing storage leaves
+    behind (a temporary file, a content file no row references) goes with the sweeps.
+    """
+    try:
+        if locked:
+            await _settle(storage, sessions, stored, committed)
+        elif not committed:
+            await storage.discard(stored)
+        else:
+            async with storage.locked():
+                await _settle(storage, sessions, stored, committed)
+    except StorageUnavailable as error:
+        log.warning("upload of %s: %s The storage sweeps will tidy up.", stored.sha256, error)
+    except Exception:
+        log.exception("upload of %s: tidying up failed; the storage sweeps will", stored.sha256)
+
+
+async def _settle(
+    storage: Storage, sessions: Callable[[], AsyncSession], stored: StoredFile, committed: bool
+) -> None:
+    if committed:
+        await storage.keep(stored)
+        return
+    await storage.discard(stored)
+    if await _unreferenced(sessions, [stored.sha256]):
+        await storage.delete(stored.sha256)
+
+
+async def sweep_orphans(
+    storage: Storage,
+    sessions: Callable[[], AsyncSession],
+    *,
+    older_than: float = ORPHAN_SECONDS,
+    batch: int = SWEEP_BATCH,
+) -> int:
+    """Remove content files that no evidence row references; return how many.
+
+    They are what a failing storage left behind: a file whose removal after a deletion
+    failed, an upload whose tidy-up failed. Files written in the last ``older_than``
+    seconds stay (an upload in flight also pins its file, see ``cmgraph.storage``), and
+    each batch is checked again under the storage lock, as removals are. Only a folder
+    that belongs to this database is swept (``_belongs_here``).
+    """
+    digests = await asyncio.to_thread(lambda: list(storage.content_older_than(older_than)))
+    if not digests or not await _belongs_here(storage, sessions, batch):
+        return 0
+    removed = 0
+    for start in range(0, len(digests), batch):
+        async with storage.locked():
+            for digest in await _unreferenced(sessions, digests[start : start + batch]):
+                await storage.delete(digest)
+                removed += 1
+    return removed
+
+
+async def database_identity(session: AsyncSession) -> str | None:
+    """What tells this database from others: when its organisation row was created."""
+    created = await session.scalar(
+        select(Organisation.created_at).order_by(Organisation.id).limit(1)
+    )
+    return None if created is None else f"cmgraph database created {created.isoformat()}"
+
+
+async def claim_storage(storage: Storage, session: AsyncSession) -> None:
+    """Mark the storage folder as this database's, unless another database's it is.
+
+    Uploads claim the folder they write to; sweeps only tidy a folder so claimed.
+    """
+    database = await database_identity(session)
+    if database is not None and not await asyncio.to_thread(storage.claim, database):
+        log.warning("storage folder %s belongs to another database; it is not swept", storage.root)
+
+
+async def _belongs_here(
+    storage: Storage, sessions: Callable[[], AsyncSession], sample_size: int
+) -> bool:
+    """Whether the storage folder is this database's (``claim_storage``).
+
+    A folder from before claims is claimed if this database uses one of its files, so that
+    a server pointed at another database's folder removes nothing of it.
+    """
+    async with sessions() as session:
+        database = await database_identity(session)
+    if database is None:
+        return False
+    owner = await asyncio.to_thread(storage.owner)
+    if owner is None:
+        sample = await asyncio.to_thread(
+            lambda: list(islice(storage.content_older_than(-math.inf), sample_size))
+        )
+        if sample and len(await _unreferenced(sessions, sample)) < len(sample):
+            await asyncio.to_thread(storage.claim, database)
+            owner = await asyncio.to_thread(storage.owner)
+    if owner != database:
+        log.warning(
+            "not sweeping %s: it is not known as this database's (%s); it says %s",
+            storage.root,
+            database,
+            owner or "nothing",
+        )
+        return False
+    return True
 
 
 async def readable_document(
@@ -385,12 +499,15 @@ def release_files(uow: UnitOfWork, digests: Iterable[str]) -> None:
     bind = uow.session.bind
 
     async def collect() -> None:
+        # The change is committed whatever happens here; a file left behind is only wasted
+        # space until ``sweep_orphans`` finds it.
         try:
             async with storage.locked():
                 for digest in await _unreferenced(lambda: AsyncSession(bind=bind), wanted):
                     await storage.delete(digest)
+        except StorageUnavailable as error:
+            log.warning("released evidence files %s stay for the sweep: %s", wanted, error)
         except Exception:
-            # The change is committed; a file left behind is only wasted space.
             log.exception("could not remove released evidence files %s", wanted)
 
     uow.after_commit(collect)
@@ -463,6 +580,7 @@ async def _attach(
     recorded like any other field change.
     """
     session = uow.session
+    await _check_room(session, action)
     now = evidence.uploaded_at
     session.add(evidence)
     history: list[tuple[str, Any, Any]] = [("evidence", None, f"added {_word(evidence)}")]
@@ -478,6 +596,19 @@ async def _attach(
     session.add(_event(actor, action.id, reach, evidence, "ADDED", now))
     await session.flush()
     return evidence
+
+
+async def _check_room(session: AsyncSession, action: ImprovementAction) -> None:
+    held = await session.scalar(
+        select(func.count()).select_from(Evidence).where(Evidence.action_id == action.id)
+    )
+    if (held or 0) >= MAX_EVIDENCE_PER_ACTION:
+        raise DomainError(
+            ErrorCode.INVALID,
+            f"An action holds at most {MAX_EVIDENCE_PER_ACTION} evidence items; "
+            "delete one before adding another.",
+            "actionId",
+        )
 
 
 def _word(evidence: Evidence) -> str:

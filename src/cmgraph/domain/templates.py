@@ -28,6 +28,12 @@ from cmgraph.domain.models import (
 from cmgraph.domain.scoring import default_points
 from cmgraph.domain.updates import announce_updates
 
+# The largest template cmgraph takes (the whole SP 800-53 Rev. 5 catalog has about 1,200
+# controls with enhancements, and SP 800-53A three methods per control); the API's query cost
+# relies on these bounds (schema/limits.py).
+MAX_CONTROLS_PER_TEMPLATE = 1500
+MAX_ACTIONS_PER_CONTROL = 20
+
 
 @dataclass(frozen=True)
 class ActionSpec:
@@ -82,6 +88,13 @@ class TemplateSpec:
             raise DomainError(ErrorCode.INVALID, "A template needs a key and a title.", "key")
         if not self.controls:
             raise DomainError(ErrorCode.INVALID, "A template needs at least one control.")
+        if len(self.controls) > MAX_CONTROLS_PER_TEMPLATE:
+            raise DomainError(
+                ErrorCode.INVALID,
+                f"A template holds at most {MAX_CONTROLS_PER_TEMPLATE} controls; "
+                f"this one has {len(self.controls)}.",
+                "controls",
+            )
         action_keys = [a.key for a in self.actions]
         _no_duplicates(action_keys, "action key")
         _no_duplicates([c.key for c in self.controls], "control key")
@@ -94,6 +107,13 @@ class TemplateSpec:
                     "points",
                 )
         for control in self.controls:
+            if len(control.action_keys) > MAX_ACTIONS_PER_CONTROL:
+                raise DomainError(
+                    ErrorCode.INVALID,
+                    f"Control {control.key} has {len(control.action_keys)} actions; "
+                    f"a control holds at most {MAX_ACTIONS_PER_CONTROL}.",
+                    "controls",
+                )
             missing = [k for k in control.action_keys if k not in known]
             if missing:
                 raise DomainError(

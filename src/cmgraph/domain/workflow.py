@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import select
 
 from cmgraph.db import UnitOfWork
+from cmgraph.domain import text
 from cmgraph.domain.enums import (
     AUTOMATION_ONLY_TEST_STATUSES,
     IMPLEMENTED_STATUSES,
@@ -238,8 +239,8 @@ async def change_action(
             "version",
         )
     for name in ("implementation_notes", "testing_notes", "additional_notes"):
-        if name in changes and len(changes[name] or "") > MAX_NOTE_LENGTH:
-            raise _invalid(_camel(name), f"Notes are limited to {MAX_NOTE_LENGTH} characters.")
+        if name in changes:
+            text.check_text(changes[name], "Notes", field=_camel(name), max_length=MAX_NOTE_LENGTH)
 
     before = _state(action)
     proposed = ActionState(**{**before.__dict__, **_pick(changes, before.__dict__)})

@@ -17,8 +17,6 @@ pages.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
@@ -26,6 +24,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cmgraph import global_ids
 from cmgraph.domain.action_filter import (
     ACTION_ORDER,
     ActionFilter,
@@ -120,20 +119,16 @@ READ_ONLY = tuple(h for h in HEADERS if h not in EDITABLE and h != ACTION_ID)
 
 
 def action_global_id(action_id: int) -> str:
-    """The action's id as the API shows it (relay: base64 of ``ImprovementAction:<id>``)."""
-    return base64.b64encode(f"{NODE_TYPE}:{action_id}".encode()).decode()
+    """The action's id as the API shows it."""
+    return global_ids.encode(NODE_TYPE, action_id)
 
 
 def parse_action_global_id(value: str) -> int | None:
-    """The database id behind an action's global id; None for anything else."""
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    type_name, _, node_id = decoded.partition(":")
-    if type_name != NODE_TYPE or not node_id.isascii() or not node_id.isdigit():
-        return None
-    return int(node_id)
+    """The database id behind an action's global id; None for anything else.
+
+    Spreadsheet cells often carry stray spaces around a value; the id itself must be exact.
+    """
+    return global_ids.row_id_of(value.strip(), NODE_TYPE)
 
 
 def _rows_select(principal: Principal, f: ActionFilter) -> Select[Any]:

@@ -23,8 +23,8 @@ from typing import Any, BinaryIO
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
-from strawberry.relay import to_base64
 
+from cmgraph import global_ids
 from cmgraph.domain import scoring
 from cmgraph.domain.enums import ControlStatus, Owner
 from cmgraph.domain.errors import not_found
@@ -110,7 +110,7 @@ class SummaryWriter(SheetWriter):
 
 def evidence_path(evidence_id: int) -> str:
     """The server path that downloads a document (with an Authorization header)."""
-    return f"/evidence/{to_base64('Evidence', evidence_id)}/download"
+    return f"/evidence/{global_ids.encode('Evidence', evidence_id)}/download"
 
 
 def person(name: str | None, email: str | None) -> str:

@@ -41,8 +41,8 @@ from urllib.parse import quote
 import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.relay import to_base64
 
+from cmgraph import global_ids
 from cmgraph.domain import scoring
 from cmgraph.domain.enums import (
     UNTESTED_STATUSES,
@@ -309,7 +309,7 @@ class _Document:
     def evidence(self, evidence: Evidence) -> dict[str, Any]:
         if evidence.kind is EvidenceKind.LINK:
             return {"href": evidence.url or "", "description": f"Link: {evidence.name}"}
-        global_id = quote(to_base64("Evidence", evidence.id), safe="")
+        global_id = quote(global_ids.encode("Evidence", evidence.id), safe="")
         details = ", ".join(
             part
             for part in (

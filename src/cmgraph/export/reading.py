@@ -8,6 +8,7 @@ files that are not xlsx, missing or unknown columns, values outside an enum, bad
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from cmgraph.domain.errors import DomainError, ErrorCode
 E = TypeVar("E", bound=Enum)
 
 MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,18}")  # ASCII digits only: int("²") raises
 # Excel's day zero (serial 1 is 1900-01-01, with the 1900 leap-year bug folded in).
 _EXCEL_EPOCH = date(1899, 12, 30)
 
@@ -289,6 +291,6 @@ def as_int(value: Any) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
         return int(value.strip())
     raise CellError(ImportErrorCode.BAD_NUMBER, f"`{value}` is not a whole number.")

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 from sqlalchemy import ColumnElement, Integer, cast, false, func, select, true
-from strawberry import relay
 from strawberry.dataloader import DataLoader
 
+from cmgraph import global_ids
 from cmgraph.domain import alert_policies as service
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode
@@ -189,7 +189,7 @@ async def resolve_ids(
 ) -> list[Any]:
     """``Node`` lookups: the objects behind ``node_ids``, None where absent or unreadable."""
     loader = {"alert_policy": alert_policy, "alert": alert}[loader_name](info)
-    ids = [int(i) if str(i).isdigit() else None for i in node_ids]
+    ids = [global_ids.parse_row_id(i) for i in node_ids]
     rows = await loader.load_many([i for i in ids if i is not None])
     found = dict(zip([i for i in ids if i is not None], rows, strict=True))
     return [convert(found[i]) if i is not None and found.get(i) is not None else None for i in ids]
@@ -307,7 +307,7 @@ def _errors(outcome: Outcome[Any]) -> list[UserError]:
     ]
 
 
-def _ids(gids: Iterable[relay.GlobalID], type_name: str, field: str) -> list[int]:
+def _ids(gids: Iterable[str], type_name: str, field: str) -> list[int]:
     return [node_id(g, type_name, field) for g in gids]
 
 

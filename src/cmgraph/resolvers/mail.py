@@ -70,13 +70,17 @@ class OutboxMutations:
                 if input.notification_ids is None
                 else [node_id(g, "Notification", "notificationIds") for g in input.notification_ids]
             )
-            return await outbox.requeue_dead(uow, actor, ids)
+            count = await outbox.requeue_dead(uow, actor, ids)
+            # Read in the same transaction: after the commit, a failed read would report
+            # a change that was made as a failure.
+            return count, await outbox.queue_summary(uow.session, actor)
 
         outcome = await perform(info, work)
         if outcome.value is None:
             return RequeueDeadNotificationsPayload(
                 requeued_count=None, mail_queue=None, user_errors=outcome.user_errors
             )
+        count, summary = outcome.value
         return RequeueDeadNotificationsPayload(
-            requeued_count=outcome.value, mail_queue=await _summary(info), user_errors=[]
+            requeued_count=count, mail_queue=MailQueue.of(summary), user_errors=[]
         )

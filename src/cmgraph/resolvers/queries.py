@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import strawberry
@@ -10,7 +10,8 @@ from graphql import GraphQLError
 from sqlalchemy import Select, func, or_, select
 from strawberry import relay
 
-from cmgraph.domain import scoring
+from cmgraph import global_ids
+from cmgraph.domain import scoring, text
 from cmgraph.domain.action_filter import (
     ActionFilter,
     action_filter_clauses,
@@ -18,6 +19,7 @@ from cmgraph.domain.action_filter import (
     contains,
 )
 from cmgraph.domain.enums import OrgRole
+from cmgraph.domain.errors import DomainError
 from cmgraph.domain.models import (
     ActionDefinition,
     ActionDefinitionVersion,
@@ -81,20 +83,43 @@ from cmgraph.schema.types import (
 )
 
 
+MAX_FILTER_IDS = 1000
+
+
 def bad_input(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
 
 
-def ids_of(global_ids: Iterable[relay.GlobalID] | None, type_name: str) -> list[int] | None:
-    """Database ids behind global ids, refusing ids of another type."""
-    if global_ids is None:
+def ids_of(values: Iterable[str] | None, type_name: str) -> list[int] | None:
+    """Database ids behind global ids, refusing malformed ids and ids of another type."""
+    if values is None:
         return None
+    values = list(values)
+    if len(values) > MAX_FILTER_IDS:
+        raise bad_input(f"A filter takes at most {MAX_FILTER_IDS} ids of a kind.")
     result = []
-    for gid in global_ids:
-        if gid.type_name != type_name or not gid.node_id.isdigit():
+    for gid in values:
+        row_id = global_ids.row_id_of(gid, type_name)
+        if row_id is None:
             raise bad_input(f"{gid} is not the id of a {type_name}.")
-        result.append(int(gid.node_id))
+        result.append(row_id)
     return result
+
+
+def search_of(value: str | None) -> str | None:
+    """A list's ``search`` filter under the domain's rule for search text, else BAD_USER_INPUT."""
+    try:
+        return text.clean_search(value)
+    except DomainError as error:
+        raise bad_input(error.message) from None
+
+
+def values_of(values: list[str] | None, field: str) -> list[str] | None:
+    """The values of an exact-match list filter, else BAD_USER_INPUT."""
+    try:
+        return text.clean_filter_values(values, field=field)
+    except DomainError as error:
+        raise bad_input(f"{field}: {error.message}") from None
 
 
 async def paginate(
@@ -130,8 +155,8 @@ def action_filter(f: inputs.ImprovementActionFilter | None) -> ActionFilter:
         assessment_ids=ids_of(f.assessment_ids, "Assessment"),
         group_ids=ids_of(f.group_ids, "Group"),
         regulation_ids=ids_of(f.regulation_ids, "Regulation"),
-        solutions=f.solutions,
-        categories=f.categories,
+        solutions=values_of(f.solutions, "solutions"),
+        categories=values_of(f.categories, "categories"),
         implementation_types=f.implementation_types,
         implementation_statuses=f.implementation_statuses,
         test_statuses=f.test_statuses,
@@ -139,15 +164,17 @@ def action_filter(f: inputs.ImprovementActionFilter | None) -> ActionFilter:
         assignee_ids=ids_of(f.assignee_ids, "User"),
         unassigned=f.unassigned,
         pending_update=f.pending_update,
-        search=f.search,
+        search=search_of(f.search),
     )
 
 
-async def resolve_global_ids(info: strawberry.Info, ids: list[relay.GlobalID]) -> list[Any]:
+async def resolve_global_ids(info: strawberry.Info, ids: Sequence[str]) -> list[Any]:
     """Objects behind global ids, in order; None for unknown, malformed or unreadable ones."""
+    refs = [global_ids.decode(gid) for gid in ids]
     wanted: dict[str, list[str]] = {}
-    for gid in ids:
-        wanted.setdefault(gid.type_name, []).append(gid.node_id)
+    for ref in refs:
+        if ref is not None:
+            wanted.setdefault(ref.type_name, []).append(str(ref.row_id))
     found: dict[tuple[str, str], Any] = {}
     for type_name, node_ids in wanted.items():
         definition = info.schema.get_type_by_name(type_name)
@@ -156,18 +183,21 @@ async def resolve_global_ids(info: strawberry.Info, ids: list[relay.GlobalID]) -
             continue
         nodes = await origin.resolve_nodes(info=info, node_ids=node_ids)
         found.update(((type_name, i), n) for i, n in zip(node_ids, nodes, strict=True))
-    return [found.get((gid.type_name, gid.node_id)) for gid in ids]
+    return [None if ref is None else found.get((ref.type_name, str(ref.row_id))) for ref in refs]
 
 
 @strawberry.type
 class Query:
+    # ``node`` and ``nodes`` take plain ``ID``s (the same GraphQL type as ``relay.GlobalID``)
+    # so that the one codec judges the whole id, base64 included: anything that is not a
+    # canonical id of a readable object is null, never an error.
     @strawberry.field(description="Any object by its global id; null if absent or not readable.")
-    async def node(self, info: strawberry.Info, id: relay.GlobalID) -> relay.Node | None:
+    async def node(self, info: strawberry.Info, id: strawberry.ID) -> relay.Node | None:
         return (await resolve_global_ids(info, [id]))[0]
 
     @strawberry.field(description="Objects by global ids, in the order asked.")
     async def nodes(
-        self, info: strawberry.Info, ids: list[relay.GlobalID]
+        self, info: strawberry.Info, ids: list[strawberry.ID]
     ) -> list[relay.Node | None]:
         if len(ids) > info.context.settings.max_page_size:
             raise bad_input(f"At most {info.context.settings.max_page_size} ids at once.")
@@ -215,8 +245,8 @@ class Query:
         if f.archived is not None:
             archived = Assessment.archived_at.isnot(None)
             statement = statement.where(archived if f.archived else ~archived)
-        if f.search:
-            statement = statement.where(contains(Assessment.name, f.search))
+        if (search := search_of(f.search)) is not None:
+            statement = statement.where(contains(Assessment.name, search))
         o = order_by or inputs.AssessmentOrder()
         column = {
             inputs.AssessmentOrderField.NAME: Assessment.name,
@@ -292,11 +322,11 @@ class Query:
         f = filter or inputs.ControlFilter()
         if (ids := ids_of(f.assessment_ids, "Assessment")) is not None:
             statement = statement.where(Control.assessment_id.in_(ids))
-        if f.families is not None:
-            statement = statement.where(Control.family.in_(f.families))
-        if f.search:
+        if (families := values_of(f.families, "families")) is not None:
+            statement = statement.where(Control.family.in_(families))
+        if (search := search_of(f.search)) is not None:
             statement = statement.where(
-                or_(contains(Control.key, f.search), contains(Control.title, f.search))
+                or_(contains(Control.key, search), contains(Control.title, search))
             )
         o = order_by or inputs.ControlOrder()
         column = {
@@ -320,8 +350,8 @@ class Query:
     ) -> Connection[GroupType]:
         statement = select(GroupRow).where(readable_groups(info.context.principal))
         f = filter or inputs.GroupFilter()
-        if f.search:
-            statement = statement.where(contains(GroupRow.name, f.search))
+        if (search := search_of(f.search)) is not None:
+            statement = statement.where(contains(GroupRow.name, search))
         o = order_by or inputs.GroupOrder()
         column = {
             inputs.GroupOrderField.NAME: GroupRow.name,
@@ -349,8 +379,8 @@ class Query:
         f = filter or inputs.TemplateFilter()
         if (ids := ids_of(f.regulation_ids, "Regulation")) is not None:
             statement = statement.where(TemplateRow.regulation_id.in_(ids))
-        if f.search:
-            statement = statement.where(contains(TemplateRow.title, f.search))
+        if (search := search_of(f.search)) is not None:
+            statement = statement.where(contains(TemplateRow.title, search))
         o = order_by or inputs.TemplateOrder()
         column = {
             inputs.TemplateOrderField.TITLE: TemplateRow.title,
@@ -380,9 +410,9 @@ class Query:
         f = filter or inputs.UserFilter()
         if f.roles is not None:
             statement = statement.where(UserRow.role.in_(f.roles))
-        if f.search:
+        if (search := search_of(f.search)) is not None:
             statement = statement.where(
-                or_(contains(UserRow.name, f.search), contains(UserRow.email, f.search))
+                or_(contains(UserRow.name, search), contains(UserRow.email, search))
             )
         o = order_by or inputs.UserOrder()
         column = {
@@ -435,10 +465,10 @@ class Query:
             statement = statement.where(Assessment.group_id.in_(ids))
         if (ids := ids_of(f.regulation_ids, "Regulation")) is not None:
             statement = statement.where(RegulationRow.id.in_(ids))
-        if f.categories is not None:
-            statement = statement.where(ActionDefinitionVersion.category.in_(f.categories))
-        if f.solutions is not None:
-            statement = statement.where(ActionDefinitionVersion.solution.in_(f.solutions))
+        if (categories := values_of(f.categories, "categories")) is not None:
+            statement = statement.where(ActionDefinitionVersion.category.in_(categories))
+        if (solutions := values_of(f.solutions, "solutions")) is not None:
+            statement = statement.where(ActionDefinitionVersion.solution.in_(solutions))
         if f.owner is not None:
             statement = statement.where(ActionDefinition.owner == f.owner)
         rows = (await info.context.reader.execute(statement)).all()

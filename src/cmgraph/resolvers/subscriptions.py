@@ -14,16 +14,22 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import aclosing
+from contextlib import aclosing, suppress
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Executable
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
 
 from cmgraph.config import Settings
+from cmgraph.db import database_unavailable
 from cmgraph.domain.permissions import Principal
 from cmgraph.hub import (
     ActionChanged,
@@ -120,6 +126,8 @@ ONLY_SUBSCRIPTIONS = (
 class SubscriptionContext:
     """Context of one WebSocket connection; ``principal`` is set by ``connection_init``."""
 
+    over_websocket = True  # subscriptions are refused elsewhere (schema/build.py)
+
     def __init__(
         self,
         *,
@@ -195,9 +203,7 @@ async def _messages(info: strawberry.Info, topic: Topic) -> AsyncGenerator[Messa
         context.hub.unsubscribe(subscriber)
 
 
-def _id_set(
-    values: list[strawberry.relay.GlobalID] | None, type_name: str
-) -> frozenset[int] | None:
+def _id_set(values: list[str] | None, type_name: str) -> frozenset[int] | None:
     ids = ids_of(values, type_name)
     return frozenset(ids) if ids else None
 
@@ -205,9 +211,14 @@ def _id_set(
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
-        description="An improvement action after each committed change to it (status, "
+        description="An improvement action after committed changes to it (status, "
         "testing, assignment, evidence, score, pending update), as you may read it now. "
-        "Changes committed together arrive as one message."
+        "Each message is the state right after the commits it reports, in commit order: "
+        "changes committed together, or so quickly that the server reads them together, "
+        "arrive as one message with the latest state, so a `version` may be skipped. A "
+        "subscription never receives the same state twice nor a lower `version` after a "
+        "higher one; a message may repeat `version` when only evidence or `pendingUpdate` "
+        "changed, which do not change it."
     )
     async def improvement_action_changed(
         self, info: strawberry.Info, filter: ImprovementActionChangeFilter | None = None
@@ -233,7 +244,7 @@ class Subscription:
         "score over the active assessments you can read."
     )
     async def score_changed(
-        self, info: strawberry.Info, assessment_id: strawberry.relay.GlobalID | None = None
+        self, info: strawberry.Info, assessment_id: strawberry.ID | None = None
     ) -> AsyncGenerator[ScoreChange, None]:
         ids = ids_of([assessment_id] if assessment_id is not None else None, "Assessment")
         topic = ScoreTopic(ids[0] if ids else None)
@@ -293,6 +304,68 @@ def connection_token(params: dict[str, Any], header_token: str | None) -> str | 
         elif key == "token" and value.strip():
             return value.strip()
     return header_token
+
+
+log = logging.getLogger("cmgraph.subscriptions")
+
+# graphql-transport-ws's close code for a server error, and RFC 6455's "Try Again Later",
+# which clients such as graphql-ws retry (unlike 4500 or 1011).
+CLOSE_INTERNAL_ERROR = 4500
+CLOSE_TRY_AGAIN_LATER = 1013
+
+
+def message_problem(message: object) -> str | None:
+    """What makes ``message`` unusable as a graphql-transport-ws message, if anything."""
+    if not isinstance(message, dict):
+        return "Each message must be a JSON object with a `type`."
+    kind = message.get("type")
+    if not isinstance(kind, str):
+        return "Each message needs a string `type`."
+    if kind in ("subscribe", "complete") and not isinstance(message.get("id"), str):
+        return f"A `{kind}` message needs a string `id`."
+    if kind != "subscribe":
+        return None
+    payload = message.get("payload")
+    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        return "A `subscribe` message needs a `payload` object with a string `query`."
+    for key, kinds in (("variables", dict), ("extensions", dict), ("operationName", str)):
+        if payload.get(key) is not None and not isinstance(payload[key], kinds):
+            return f"`payload.{key}` has the wrong type."
+    return None
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[SubscriptionContext, None]):
+    """graphql-transport-ws, where every message and failure ends in a close code.
+
+    Strawberry assumes a message is an object of the right shape; ``[1]``, ``"x"`` or a
+    numeric ``id`` raised ``TypeError`` and dropped the socket with no code. Those now close
+    it with 4400 (invalid message). A ``connection_init`` that cannot be checked because the
+    database is unreachable closes with 1013 (try again later); any other failure of a
+    message closes with 4500 and is logged with the connection's request id.
+    """
+
+    async def handle_message(self, message: Any) -> None:
+        problem = message_problem(message)
+        if problem is not None:
+            await self.handle_invalid_message(problem)
+            return
+        try:
+            await super().handle_message(message)
+        except WebSocketDisconnected:
+            raise
+        except Exception as error:
+            await self._close_after(error)
+
+    async def _close_after(self, error: Exception) -> None:
+        request_id = getattr(self.context, "request_id", "-")
+        if database_unavailable(error):
+            log.warning("websocket %s: database unavailable: %r", request_id, error)
+            code, reason = CLOSE_TRY_AGAIN_LATER, "Try again later: the database is unavailable"
+        else:
+            log.error("websocket %s: message failed", request_id, exc_info=error)
+            code, reason = CLOSE_INTERNAL_ERROR, f"Internal server error (request id {request_id})"
+        with suppress(RuntimeError, WebSocketDisconnected):  # the socket may be gone already
+            await self.websocket.close(code, reason)
 
 
 async def authenticate_connection(

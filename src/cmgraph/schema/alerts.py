@@ -17,6 +17,7 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
+from cmgraph import global_ids
 from cmgraph.domain import alert_policies as policies
 from cmgraph.domain import enums as domain
 from cmgraph.domain import models
@@ -203,7 +204,7 @@ def event_details(payload: dict[str, Any]) -> dict[str, Any]:
         if key in _HIDDEN_KEYS:
             continue
         if key in _ID_KEYS and isinstance(value, int):
-            value = relay.to_base64(_ID_KEYS[key], value)
+            value = global_ids.encode(_ID_KEYS[key], value)
         details[key] = value
     return details
 
@@ -350,11 +351,11 @@ class AlertPolicyOrder:
 class AlertFilter:
     statuses: list[AlertStatus] | None = None
     severities: list[Severity] | None = None
-    policy_ids: list[relay.GlobalID] | None = None
+    policy_ids: list[strawberry.ID] | None = None
     event_types: list[EventType] | None = strawberry.field(
         default=None, description="Alerts holding at least one event of these types."
     )
-    assignee_ids: list[relay.GlobalID] | None = None
+    assignee_ids: list[strawberry.ID] | None = None
     detected_after: datetime | None = strawberry.field(default=None, description="Inclusive.")
     detected_before: datetime | None = strawberry.field(default=None, description="Exclusive.")
 
@@ -390,9 +391,9 @@ class AlertConditionInput:
 
 @strawberry.input(description="Empty lists do not restrict.")
 class AlertScopeInput:
-    assessment_ids: list[relay.GlobalID] = strawberry.field(default_factory=list)
-    group_ids: list[relay.GlobalID] = strawberry.field(default_factory=list)
-    regulation_ids: list[relay.GlobalID] = strawberry.field(default_factory=list)
+    assessment_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+    group_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+    regulation_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
     categories: list[str] = strawberry.field(default_factory=list)
 
 
@@ -411,7 +412,7 @@ class CreateAlertPolicyInput:
     aggregation_seconds: int = strawberry.field(
         default=policies.DEFAULT_AGGREGATION_SECONDS, description="1-86400."
     )
-    recipient_ids: list[relay.GlobalID] = strawberry.field(
+    recipient_ids: list[strawberry.ID] = strawberry.field(
         default_factory=list, description="Users with an organisation role; you always receive."
     )
     recipient_roles: list[OrgRole] = strawberry.field(default_factory=list)
@@ -426,7 +427,7 @@ class CreateAlertPolicyPayload:
 
 @strawberry.input(description="Fields left out stay as they are. The name cannot change.")
 class UpdateAlertPolicyInput:
-    alert_policy_id: relay.GlobalID
+    alert_policy_id: strawberry.ID
     description: str | None = strawberry.UNSET
     conditions: list[AlertConditionInput] | None = strawberry.UNSET
     scope: AlertScopeInput | None = strawberry.field(
@@ -437,7 +438,7 @@ class UpdateAlertPolicyInput:
     threshold_count: int | None = strawberry.UNSET
     threshold_minutes: int | None = strawberry.UNSET
     aggregation_seconds: int | None = strawberry.UNSET
-    recipient_ids: list[relay.GlobalID] | None = strawberry.UNSET
+    recipient_ids: list[strawberry.ID] | None = strawberry.UNSET
     recipient_roles: list[OrgRole] | None = strawberry.UNSET
     enabled: bool | None = strawberry.UNSET
 
@@ -450,7 +451,7 @@ class UpdateAlertPolicyPayload:
 
 @strawberry.input
 class DeleteAlertPolicyInput:
-    alert_policy_id: relay.GlobalID
+    alert_policy_id: strawberry.ID
 
 
 @strawberry.type
@@ -461,11 +462,11 @@ class DeleteAlertPolicyPayload:
 
 @strawberry.input(description="Fields left out stay as they are; a null assignee unassigns.")
 class UpdateAlertInput:
-    alert_id: relay.GlobalID
+    alert_id: strawberry.ID
     status: AlertStatus | None = strawberry.field(
         default=strawberry.UNSET, description="Any status may follow any other."
     )
-    assignee_id: relay.GlobalID | None = strawberry.UNSET
+    assignee_id: strawberry.ID | None = strawberry.UNSET
 
 
 @strawberry.type

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import (
     AddValidationRules,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from cmgraph.config import Settings
+from cmgraph.db import database_unavailable
 from cmgraph.schema.execution import LeafShortcutExecutionContext, use_direct_resolvers
+from cmgraph.schema.limits import VALIDATION_FAILED, NodeCounter, document_rule
 
 log = logging.getLogger("cmgraph.graphql")
 
@@ -31,6 +34,8 @@ class MaskUnexpectedErrors(SchemaExtension):
 
     Errors raised on purpose (``GraphQLError`` with a code, validation errors) pass through;
     anything else is logged with its traceback and the request id the client can quote.
+    Errors of GraphQL itself get a code here: a syntax error, or a variable or operation
+    name that does not fit the document.
     """
 
     def on_operation(self) -> Iterator[None]:
@@ -51,7 +56,33 @@ class MaskUnexpectedErrors(SchemaExtension):
         for error in result.errors:
             original = error.original_error
             if original is None or isinstance(original, GraphQLError):
+                if isinstance(error, GraphQLSyntaxError):
+                    _give_code(error, "GRAPHQL_PARSE_FAILED")
+                elif error.path is None:
+                    _give_code(error, "BAD_USER_INPUT")
                 masked.append(error)
+                continue
+            if database_unavailable(original):
+                # The environment, not a bug: one line, and a code that the HTTP view
+                # answers with a 503 as a whole (app.py), unless a mutation's change is
+                # already applied and only a field of its reply failed: a retry would
+                # apply it twice (or meet CONFLICT), so that reply goes out as it is.
+                log.warning("database unavailable in request %s: %r", request_id, original)
+                applied = self._in_applied_change(error)
+                masked.append(
+                    GraphQLError(
+                        "The change was applied, but this field could not be read: the "
+                        "database is unavailable."
+                        if applied
+                        else "The database is unavailable; try again shortly.",
+                        nodes=error.nodes,
+                        path=error.path,
+                        extensions={
+                            "code": "APPLIED_BUT_UNREADABLE" if applied else "SERVICE_UNAVAILABLE",
+                            "requestId": request_id,
+                        },
+                    )
+                )
                 continue
             log.error(
                 "unexpected error in request %s at %s",
@@ -70,6 +101,80 @@ class MaskUnexpectedErrors(SchemaExtension):
         result.errors = masked
 
 
+class CachedParse(ParserCache):
+    """Strawberry's parser cache, but a syntax error is left for Strawberry to report.
+
+    Raised from the cache, the error would escape the operation's extensions (and so get no
+    code); the document is parsed again in the operation, where the error is handled.
+    """
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        with contextlib.suppress(GraphQLError):
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        yield
+
+
+class OperationChecks(SchemaExtension):
+    """What is checked once a document is valid, before anything runs.
+
+    Listed after ``ValidationCache``, whose errors are known by then; an error set here
+    stops the operation as a validation error would, over HTTP and WebSocket alike.
+    Also gives validation errors a code, as every error the API sends has one.
+    """
+
+    def __init__(self, counter: NodeCounter, max_nodes: int) -> None:
+        self.counter = counter
+        self.max_nodes = max_nodes
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if not context.pre_execution_errors and context.graphql_document is not None:
+            refusal = self._refusal()
+            if refusal is not None:
+                context.pre_execution_errors = [refusal]
+        yield
+        for error in context.pre_execution_errors or ():
+            _give_code(error, VALIDATION_FAILED)
+
+    def _refusal(self) -> GraphQLError | None:
+        context = self.execution_context
+        over_websocket = getattr(context.context, "over_websocket", False)
+        if context.operation_type is OperationType.SUBSCRIPTION and not over_websocket:
+            return GraphQLError(
+                "Subscriptions run over WebSocket: connect to /graphql with the "
+                "graphql-transport-ws protocol.",
+                extensions={"code": "BAD_REQUEST"},
+            )
+        assert context.graphql_document is not None
+        count = self.counter.count(
+            context.graphql_document, context.operation_name, context.variables
+        )
+        if count <= self.max_nodes:
+            return None
+        return GraphQLError(
+            f"This operation could return up to {count:,} objects; the limit is "
+            f"{self.max_nodes:,}. Ask for smaller pages (`first`) or fewer nested lists.",
+            extensions={"code": "QUERY_TOO_COMPLEX", "nodeCount": count, "limit": self.max_nodes},
+        )
+
+
+def _give_code(error: GraphQLError, code: str) -> None:
+    if not (error.extensions or {}).get("code"):
+        error.extensions = {**(error.extensions or {}), "code": code}
+
+    def _in_applied_change(self, error: GraphQLError) -> bool:
+        """Whether ``error`` is below a mutation's payload: the mutation itself returned."""
+        context = self.execution_context
+        return (
+            context.operation_type is OperationType.MUTATION
+            and error.path is not None
+            and len(error.path) > 1
+        )
+
+
 class ReleaseRequestState(SchemaExtension):
     """Lets the context drop what it cached for the operation (``release()``) once done."""
 
@@ -80,26 +185,38 @@ class ReleaseRequestState(SchemaExtension):
             release()
 
 
+class Schema(strawberry.Schema):
+    """Strawberry's schema, without its log line per error.
+
+    ``MaskUnexpectedErrors`` logs what needs a look; a client's mistake (a bad id, a
+    refused query) is the client's, and one fuzzing client must not fill the log.
+    """
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        return None
+
+
 def build_schema(query: type, settings: Settings, **kwargs: object) -> strawberry.Schema:
-    # The depth and alias limits are validation rules, made here once: the validation cache
-    # is keyed by the rules, and limiters made per request would make new rule classes each
-    # time, so that every request missed the cache and was validated again.
-    limits = [
-        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
-    ]
-    schema = strawberry.Schema(
+    # The depth and alias rule is made here once: the validation cache is keyed by the
+    # rules, and a rule class made per request would miss the cache every time.
+    limits = [document_rule(settings.max_query_depth, settings.max_aliases)]
+    counter: list[NodeCounter] = []  # the counter needs the schema it is part of
+    schema = Schema(
         query=query,
         extensions=[
-            lambda: ParserCache(maxsize=CACHE_SIZE),
+            lambda: CachedParse(maxsize=CACHE_SIZE),
             lambda: ValidationCache(maxsize=CACHE_SIZE),
             lambda: AddValidationRules(limits),
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+            lambda: OperationChecks(counter[0], settings.max_query_nodes),
             MaskUnexpectedErrors,
             ReleaseRequestState,
         ],
         execution_context_class=LeafShortcutExecutionContext,
         **kwargs,  # type: ignore[arg-type]
     )
+    counter.append(NodeCounter(schema._schema, settings.max_page_size))
     use_direct_resolvers(schema)
     return schema

@@ -5,7 +5,6 @@ from __future__ import annotations
 from enum import Enum
 
 import strawberry
-from strawberry import relay
 
 from cmgraph.schema.enums import (
     ActionOwner,
@@ -19,9 +18,9 @@ from cmgraph.schema.enums import (
 
 @strawberry.input
 class AssessmentFilter:
-    group_ids: list[relay.GlobalID] | None = None
-    regulation_ids: list[relay.GlobalID] | None = None
-    template_ids: list[relay.GlobalID] | None = None
+    group_ids: list[strawberry.ID] | None = None
+    regulation_ids: list[strawberry.ID] | None = None
+    template_ids: list[strawberry.ID] | None = None
     archived: bool | None = strawberry.field(
         default=None, description="true: only archived; false: only active; null: both."
     )
@@ -42,18 +41,18 @@ class AssessmentOrder:
 
 @strawberry.input
 class ImprovementActionFilter:
-    assessment_ids: list[relay.GlobalID] | None = None
-    group_ids: list[relay.GlobalID] | None = strawberry.field(
+    assessment_ids: list[strawberry.ID] | None = None
+    group_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Actions used by assessments of these groups."
     )
-    regulation_ids: list[relay.GlobalID] | None = None
+    regulation_ids: list[strawberry.ID] | None = None
     solutions: list[str] | None = None
     categories: list[str] | None = None
     implementation_types: list[ImplementationType] | None = None
     implementation_statuses: list[ImplementationStatus] | None = None
     test_statuses: list[TestStatus] | None = None
     owner: ActionOwner | None = None
-    assignee_ids: list[relay.GlobalID] | None = None
+    assignee_ids: list[strawberry.ID] | None = None
     unassigned: bool | None = strawberry.field(
         default=None, description="true: only actions nobody is assigned to."
     )
@@ -81,7 +80,7 @@ class ImprovementActionOrder:
 
 @strawberry.input
 class ControlFilter:
-    assessment_ids: list[relay.GlobalID] | None = None
+    assessment_ids: list[strawberry.ID] | None = None
     families: list[str] | None = None
     search: str | None = strawberry.field(default=None, description="Part of the key or title.")
 
@@ -118,7 +117,7 @@ class GroupOrder:
 
 @strawberry.input
 class TemplateFilter:
-    regulation_ids: list[relay.GlobalID] | None = None
+    regulation_ids: list[strawberry.ID] | None = None
     search: str | None = None
 
 
@@ -155,9 +154,9 @@ class UserOrder:
 
 @strawberry.input(description="Narrows both what is earned and what is possible.")
 class ScoreFilter:
-    assessment_ids: list[relay.GlobalID] | None = None
-    group_ids: list[relay.GlobalID] | None = None
-    regulation_ids: list[relay.GlobalID] | None = None
+    assessment_ids: list[strawberry.ID] | None = None
+    group_ids: list[strawberry.ID] | None = None
+    regulation_ids: list[strawberry.ID] | None = None
     categories: list[str] | None = None
     solutions: list[str] | None = None
     owner: ActionOwner | None = None

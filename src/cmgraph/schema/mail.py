@@ -10,6 +10,7 @@ import strawberry
 from sqlalchemy import select
 from strawberry import relay
 
+from cmgraph import global_ids
 from cmgraph.alerts import outbox
 from cmgraph.domain import enums as domain
 from cmgraph.domain import models
@@ -32,7 +33,10 @@ class Notification(relay.Node):
     kind: NotificationKind
     status: NotificationStatus
     recipient_email: str
-    attempts: int
+    attempts: int = strawberry.field(
+        description="Sends started, counted before each send: a send whose outcome could not "
+        "be recorded still counts, and sending it again (same messageId) counts again."
+    )
     last_error: str = strawberry.field(description="Empty until an attempt fails.")
     message_id: str = strawberry.field(description="The Message-ID every attempt carries.")
     created_at: datetime = strawberry.field(
@@ -69,7 +73,7 @@ class Notification(relay.Node):
     async def resolve_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
-        ids = [int(i) if str(i).isdigit() else None for i in node_ids]
+        ids = [global_ids.parse_row_id(i) for i in node_ids]
         if not info.context.principal.has_org_role(OrgRole.ADMINISTRATOR):
             return [None for _ in ids]
         wanted = [i for i in ids if i is not None]
@@ -111,7 +115,7 @@ class MailQueue:
 
 @strawberry.input
 class RequeueDeadNotificationsInput:
-    notification_ids: list[relay.GlobalID] | None = strawberry.field(
+    notification_ids: list[strawberry.ID] | None = strawberry.field(
         default=None,
         description="Dead notifications to send again; every dead one when omitted. Named "
         "ones that are not dead are left alone.",

@@ -8,6 +8,7 @@ from typing import Any
 
 import strawberry
 
+from cmgraph import global_ids
 from cmgraph.domain import scoring
 from cmgraph.domain.enums import TestStatus as TestStatusValue
 from cmgraph.schema.types import ImprovementAction, Score, loaders
@@ -68,7 +69,7 @@ def _entries(
     return sorted(
         (
             ScoreBreakdown(
-                key=strawberry.relay.to_base64(node, k) if node else str(k),
+                key=global_ids.encode(node, k) if node else str(k),
                 label=labels[k],
                 score=Score.of(total),
             )

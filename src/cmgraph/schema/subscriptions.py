@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry import relay
 
 from cmgraph.schema.alerts import AlertStatus, Severity
 from cmgraph.schema.types import Assessment, Score
@@ -11,10 +10,10 @@ from cmgraph.schema.types import Assessment, Score
 
 @strawberry.input(description="Empty or null lists mean no restriction.")
 class ImprovementActionChangeFilter:
-    assessment_ids: list[relay.GlobalID] | None = strawberry.field(
+    assessment_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Only actions used by these assessments."
     )
-    action_ids: list[relay.GlobalID] | None = strawberry.field(
+    action_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Only these actions."
     )
 

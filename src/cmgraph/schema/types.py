@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry import relay
 
+from cmgraph import global_ids
 from cmgraph.domain import models, scoring
 from cmgraph.domain.enums import ControlStatus as ControlStatusValue
 from cmgraph.domain.permissions import may_look_up_user
@@ -45,18 +46,15 @@ def present(items: Iterable[Any | None]) -> list[Any]:
     return [item for item in items if item is not None]
 
 
-def _digits(node_ids: Iterable[str]) -> list[str]:
-    return [str(i) if str(i).isdigit() else "-" for i in node_ids]
-
-
-def _int_ids(node_ids: Iterable[str]) -> list[int | None]:
-    return [int(i) if str(i).isdigit() else None for i in node_ids]
+def row_ids(node_ids: Iterable[str]) -> list[int | None]:
+    """The row ids behind ``resolve_nodes``' node ids; None for any that is not canonical."""
+    return [global_ids.parse_row_id(i) for i in node_ids]
 
 
 async def _resolve(
-    info: strawberry.Info, loader: Any, node_ids: Iterable[str], convert: Any
+    info: strawberry.Info, loader: Any, ids: Sequence[int | None], convert: Any
 ) -> list[Any]:
-    ids = _int_ids(node_ids)
+    """The objects behind row ids, in order; None for absent ones and None ids."""
     rows = await loader.load_many([i for i in ids if i is not None])
     found = {i: row for i, row in zip([i for i in ids if i is not None], rows, strict=True)}
     return [convert(found[i]) if i is not None and found.get(i) is not None else None for i in ids]
@@ -77,7 +75,7 @@ class StoredIdNode(relay.Node):
     )
 
     def __post_init__(self) -> None:
-        self._id = relay.to_base64(self.__strawberry_definition__.name, self.id)  # type: ignore[attr-defined]
+        self._id = global_ids.encode(self.__strawberry_definition__.name, self.id)  # type: ignore[attr-defined]
 
 
 @strawberry.type(description="Points earned out of points possible.")
@@ -104,7 +102,7 @@ class Regulation(StoredIdNode):
     async def resolve_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
-        return await _resolve(info, loaders(info).regulation, node_ids, cls.from_row)
+        return await _resolve(info, loaders(info).regulation, row_ids(node_ids), cls.from_row)
 
 
 @strawberry.type(description="A person or service account that can sign in with API tokens.")
@@ -135,7 +133,10 @@ class User(StoredIdNode):
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
         principal = info.context.principal
-        allowed = [i if may_look_up_user(principal, int(i)) else "-" for i in _digits(node_ids)]
+        allowed = [
+            i if i is not None and may_look_up_user(principal, i) else None
+            for i in row_ids(node_ids)
+        ]
         return await _resolve(info, loaders(info).user, allowed, cls.from_row)
 
     @strawberry.field(
@@ -196,7 +197,7 @@ class Template(StoredIdNode):
     async def resolve_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
-        return await _resolve(info, loaders(info).template, node_ids, cls.from_row)
+        return await _resolve(info, loaders(info).template, row_ids(node_ids), cls.from_row)
 
     @strawberry.field(
         description="The latest version as a template workbook (xlsx; sheets Template, "
@@ -231,7 +232,7 @@ class Group(StoredIdNode):
     async def resolve_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
-        return await _resolve(info, loaders(info).group, node_ids, cls.from_row)
+        return await _resolve(info, loaders(info).group, row_ids(node_ids), cls.from_row)
 
 
 @strawberry.type(description="One template instantiated for the organisation, in one group.")
@@ -306,7 +307,7 @@ class Assessment(StoredIdNode):
     async def resolve_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
-        return await _resolve(info, loaders(info).assessment, node_ids, cls.from_row)
+        return await _resolve(info, loaders(info).assessment, row_ids(node_ids), cls.from_row)
 
     @strawberry.field(
         description="Spreadsheet report (xlsx): summary, controls, customer and provider "
@@ -401,7 +402,7 @@ class Control(StoredIdNode):
     async def resolve_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
-        return await _resolve(info, loaders(info).control, node_ids, cls.from_row)
+        return await _resolve(info, loaders(info).control, row_ids(node_ids), cls.from_row)
 
 
 @strawberry.type(description="A file or a link backing an improvement action.")
@@ -445,7 +446,7 @@ class Evidence(StoredIdNode):
     async def resolve_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
-        return await _resolve(info, loaders(info).evidence_item, node_ids, cls.from_row)
+        return await _resolve(info, loaders(info).evidence_item, row_ids(node_ids), cls.from_row)
 
     @strawberry.field(
         description="Absolute URL that downloads the file for the caller during the next "
@@ -456,7 +457,7 @@ class Evidence(StoredIdNode):
             return None
         return signed_download_url(
             info.context.settings,
-            relay.to_base64("Evidence", self.id),
+            global_ids.encode("Evidence", self.id),
             self.id,
             info.context.principal.user_id,
         )
@@ -628,7 +629,7 @@ class ImprovementAction(StoredIdNode):
     async def resolve_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
-        return await _resolve(info, loaders(info).action, node_ids, cls.from_record)
+        return await _resolve(info, loaders(info).action, row_ids(node_ids), cls.from_record)
 
     @strawberry.field(
         description="With testing source PARENT: the evidence of the parent chain that you can "

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import strawberry
 
+from cmgraph.db import UnitOfWork
 from cmgraph.domain import assignment, workflow
+from cmgraph.domain.models import ImprovementAction as ActionRow
+from cmgraph.domain.permissions import Principal, readable_actions
+from cmgraph.resolvers.loaders import ActionRecord, action_select
 from cmgraph.resolvers.mutations.base import node_id, perform
 from cmgraph.schema.mutations.actions import (
     AssignImprovementActionsInput,
@@ -27,9 +32,25 @@ def provided(input: Any, *names: str) -> dict[str, Any]:
     return {n: getattr(input, n) for n in names if getattr(input, n) is not strawberry.UNSET}
 
 
-async def load_actions(info: strawberry.Info, ids: list[int]) -> list[ImprovementAction]:
-    records = await info.context.loaders.action.load_many(ids)
-    return [ImprovementAction.from_record(r) for r in records if r is not None]
+async def read_actions(
+    uow: UnitOfWork, actor: Principal, ids: Iterable[int]
+) -> list[ImprovementAction]:
+    """The actions as the transaction leaves them (those ``actor`` may read), for the reply.
+
+    Read inside the transaction, not after it: a read that failed after the commit would
+    report a committed change as an error (see ``base``). One statement either way.
+    """
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return []
+    await uow.session.flush()
+    rows = await uow.session.execute(
+        action_select()
+        .where(ActionRow.id.in_(wanted), readable_actions(actor))
+        .execution_options(populate_existing=True)
+    )
+    found = {a.id: ImprovementAction.from_record(ActionRecord(a, d, v)) for a, d, v in rows}
+    return [found[i] for i in wanted if i in found]
 
 
 async def _update(info: strawberry.Info, input: Any, names: tuple[str, ...]) -> UpdateActionPayload:
@@ -41,14 +62,15 @@ async def _update(info: strawberry.Info, input: Any, names: tuple[str, ...]) -> 
         if status in changes and changes[status] is None:
             changes.pop(status)  # a status cannot be cleared, only changed
 
-    async def work(uow, actor):  # type: ignore[no-untyped-def]
+    async def work(uow: UnitOfWork, actor: Principal) -> list[ImprovementAction]:
         action_id = node_id(input.action_id, "ImprovementAction", "actionId")
-        return await workflow.change_action(
+        action = await workflow.change_action(
             uow, actor, action_id, changes, expected_version=input.version
         )
+        return await read_actions(uow, actor, [action.id])
 
     outcome = await perform(info, work)
-    actions = await load_actions(info, [outcome.value.id]) if outcome.value else []
+    actions = outcome.value or []
     return UpdateActionPayload(
         improvement_action=actions[0] if actions else None, user_errors=outcome.user_errors
     )
@@ -74,19 +96,19 @@ class ActionMutations:
     async def assign_improvement_actions(
         self, info: strawberry.Info, input: AssignImprovementActionsInput
     ) -> AssignImprovementActionsPayload:
-        async def work(uow, actor):  # type: ignore[no-untyped-def]
+        async def work(uow: UnitOfWork, actor: Principal) -> list[ImprovementAction]:
             ids = [node_id(g, "ImprovementAction", "actionIds") for g in input.action_ids]
             assignee = (
                 node_id(input.assignee_id, "User", "assigneeId") if input.assignee_id else None
             )
-            return await assignment.assign_actions(
+            assigned = await assignment.assign_actions(
                 uow, actor, ids, assignee, notes=input.notes, notify=input.notify
             )
+            return await read_actions(uow, actor, [a.id for a in assigned])
 
         outcome = await perform(info, work)
-        actions = await load_actions(info, [a.id for a in outcome.value or []])
         return AssignImprovementActionsPayload(
-            improvement_actions=actions, user_errors=outcome.user_errors
+            improvement_actions=outcome.value or [], user_errors=outcome.user_errors
         )
 
     @strawberry.mutation(description="Move all of one user's actions to another user.")

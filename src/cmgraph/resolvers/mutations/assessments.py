@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry import relay
 
 from cmgraph.domain import assessments as service
 from cmgraph.resolvers.mutations.base import node_id, perform
@@ -22,7 +21,7 @@ from cmgraph.schema.mutations.assessments import (
 from cmgraph.schema.types import Assessment, Group
 
 
-def _optional_id(gid: relay.GlobalID | None, type_name: str, field: str) -> int | None:
+def _optional_id(gid: str | None, type_name: str, field: str) -> int | None:
     return None if gid is None else node_id(gid, type_name, field)
 
 

@@ -1,20 +1,33 @@
-"""Running a domain service for a mutation: one unit of work, domain errors as user errors."""
+"""Running a domain service for a mutation: one unit of work, domain errors as user errors.
+
+A change that committed is reported as done, whatever fails after the commit: the reply is
+built from what the transaction itself read and returned (see ``actions.read_actions``),
+and a failure of the work after it (waking consumers, removing released files, refreshing
+the request's read session) is logged, not raised. A client that got an error could only
+retry, and its retry would meet the change it thinks failed (``CONFLICT``). So an empty
+``userErrors`` always means applied, even when ``errors`` reports a nested field of the
+payload that could not be read after the commit.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import strawberry
-from strawberry import relay
+from sqlalchemy import event
 
+from cmgraph import global_ids
 from cmgraph.db import UnitOfWork
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.permissions import Principal
 from cmgraph.schema.errors import UserError
 
 T = TypeVar("T")
+
+log = logging.getLogger("cmgraph.graphql")
 
 
 @dataclass
@@ -32,21 +45,48 @@ class Outcome(Generic[T]):
 async def perform(
     info: strawberry.Info, work: Callable[[UnitOfWork, Principal], Awaitable[T]]
 ) -> Outcome[T]:
+    """Run ``work`` in one unit of work; once it has committed, report it as done."""
+    committed = False
+
+    def mark(_session: Any) -> None:
+        nonlocal committed
+        committed = True
+
     try:
         async with UnitOfWork(info.context.sessions) as uow:
+            event.listen(uow.session.sync_session, "after_commit", mark)
             value = await work(uow, info.context.principal)
     except DomainError as error:
-        return Outcome(errors=[UserError.of(error)])
-    await info.context.after_write()
+        if not committed:
+            return Outcome(errors=[UserError.of(error)])
+        _applied_anyway(info, error)
+    except Exception as error:
+        if not committed:
+            raise
+        _applied_anyway(info, error)
+    try:
+        await info.context.after_write()
+    except Exception as error:
+        _applied_anyway(info, error)
     return Outcome(value=value)
 
 
-def node_id(gid: relay.GlobalID | Any, type_name: str, field: str) -> int:
-    """The database id behind a global id of the expected type, else a NOT_FOUND user error."""
-    if (
-        not isinstance(gid, relay.GlobalID)
-        or gid.type_name != type_name
-        or not gid.node_id.isdigit()
-    ):
+def _applied_anyway(info: strawberry.Info, error: BaseException) -> None:
+    log.error(
+        "request %s: %s committed, then failed: %r",
+        getattr(info.context, "request_id", "-"),
+        info.field_name,
+        error,
+        exc_info=error,
+    )
+
+
+def node_id(gid: str, type_name: str, field: str) -> int:
+    """The database id behind a global id of the expected type, else a NOT_FOUND user error.
+
+    A malformed id names nothing, so it is refused like an unknown one.
+    """
+    row_id = global_ids.row_id_of(gid, type_name)
+    if row_id is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"No {type_name} with id {gid}.", field)
-    return int(gid.node_id)
+    return row_id

@@ -6,10 +6,15 @@ stream to storage instead of passing through the GraphQL request body.
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 
+from cmgraph.db import UnitOfWork
 from cmgraph.domain import evidence as service
-from cmgraph.resolvers.mutations.actions import load_actions
+from cmgraph.domain.models import Evidence as EvidenceRow
+from cmgraph.domain.permissions import Principal
+from cmgraph.resolvers.mutations.actions import read_actions
 from cmgraph.resolvers.mutations.base import node_id, perform
 from cmgraph.schema.mutations.evidence import (
     AddEvidenceLinkInput,
@@ -19,10 +24,17 @@ from cmgraph.schema.mutations.evidence import (
 )
 from cmgraph.schema.types import Evidence, ImprovementAction
 
+Changed = tuple[EvidenceRow, ImprovementAction | None]
 
-async def _action(info: strawberry.Info, action_id: int | None) -> ImprovementAction | None:
-    actions = await load_actions(info, [action_id]) if action_id is not None else []
-    return actions[0] if actions else None
+
+async def _with_action(uow: UnitOfWork, actor: Principal, row: EvidenceRow) -> Changed:
+    """The evidence row and its action as this transaction leaves it (the reply)."""
+    actions = await read_actions(uow, actor, [row.action_id])
+    return row, actions[0] if actions else None
+
+
+def _changed(value: Any) -> Changed | tuple[None, None]:
+    return value if value is not None else (None, None)
 
 
 @strawberry.type
@@ -31,20 +43,21 @@ class EvidenceMutations:
     async def add_evidence_link(
         self, info: strawberry.Info, input: AddEvidenceLinkInput
     ) -> AddEvidenceLinkPayload:
-        outcome = await perform(
-            info,
-            lambda uow, actor: service.add_evidence_link(
+        async def work(uow: UnitOfWork, actor: Principal) -> Changed:
+            row = await service.add_evidence_link(
                 uow,
                 actor,
                 node_id(input.action_id, "ImprovementAction", "actionId"),
                 input.name,
                 input.url,
-            ),
-        )
-        row = outcome.value
+            )
+            return await _with_action(uow, actor, row)
+
+        outcome = await perform(info, work)
+        row, action = _changed(outcome.value)
         return AddEvidenceLinkPayload(
             evidence=Evidence.from_row(row) if row else None,
-            improvement_action=await _action(info, row.action_id if row else None),
+            improvement_action=action,
             user_errors=outcome.user_errors,
         )
 
@@ -55,15 +68,16 @@ class EvidenceMutations:
     async def delete_evidence(
         self, info: strawberry.Info, input: DeleteEvidenceInput
     ) -> DeleteEvidencePayload:
-        outcome = await perform(
-            info,
-            lambda uow, actor: service.delete_evidence(
+        async def work(uow: UnitOfWork, actor: Principal) -> Changed:
+            row = await service.delete_evidence(
                 uow, actor, node_id(input.evidence_id, "Evidence", "evidenceId")
-            ),
-        )
-        row = outcome.value
+            )
+            return await _with_action(uow, actor, row)
+
+        outcome = await perform(info, work)
+        row, action = _changed(outcome.value)
         return DeleteEvidencePayload(
             deleted_evidence_id=input.evidence_id if row else None,
-            improvement_action=await _action(info, row.action_id if row else None),
+            improvement_action=action,
             user_errors=outcome.user_errors,
         )

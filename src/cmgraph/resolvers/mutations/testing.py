@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import strawberry
 
+from cmgraph.db import UnitOfWork
 from cmgraph.domain import testing
 from cmgraph.domain.models import Organisation as OrganisationRow
-from cmgraph.resolvers.mutations.actions import load_actions
+from cmgraph.domain.permissions import Principal
+from cmgraph.resolvers.mutations.actions import read_actions
 from cmgraph.resolvers.mutations.base import node_id, perform
 from cmgraph.schema.mutations.testing import (
     Organisation,
@@ -17,6 +19,7 @@ from cmgraph.schema.mutations.testing import (
     UpdateOrganisationSettingsInput,
     UpdateOrganisationSettingsPayload,
 )
+from cmgraph.schema.types import ImprovementAction
 
 
 def organisation_of(row: OrganisationRow) -> Organisation:
@@ -33,14 +36,14 @@ class TestingMutations:
     async def set_testing_source(
         self, info: strawberry.Info, input: SetTestingSourceInput
     ) -> SetTestingSourcePayload:
-        async def work(uow, actor):  # type: ignore[no-untyped-def]
+        async def work(uow: UnitOfWork, actor: Principal) -> list[ImprovementAction]:
             action_id = node_id(input.action_id, "ImprovementAction", "actionId")
             parent_id = (
                 node_id(input.parent_id, "ImprovementAction", "parentId")
                 if input.parent_id is not None
                 else None
             )
-            return await testing.set_testing_source(
+            action = await testing.set_testing_source(
                 uow,
                 actor,
                 action_id,
@@ -48,9 +51,10 @@ class TestingMutations:
                 parent_id=parent_id,
                 expected_version=input.version,
             )
+            return await read_actions(uow, actor, [action.id])
 
         outcome = await perform(info, work)
-        actions = await load_actions(info, [outcome.value.id]) if outcome.value else []
+        actions = outcome.value or []
         return SetTestingSourcePayload(
             improvement_action=actions[0] if actions else None, user_errors=outcome.user_errors
         )
@@ -59,8 +63,8 @@ class TestingMutations:
     async def record_automation_result(
         self, info: strawberry.Info, input: RecordAutomationResultInput
     ) -> RecordAutomationResultPayload:
-        async def work(uow, actor):  # type: ignore[no-untyped-def]
-            return await testing.record_automation_result(
+        async def work(uow: UnitOfWork, actor: Principal) -> list[ImprovementAction]:
+            action = await testing.record_automation_result(
                 uow,
                 actor,
                 node_id(input.action_id, "ImprovementAction", "actionId"),
@@ -68,9 +72,10 @@ class TestingMutations:
                 input.test_status,
                 input.fraction,
             )
+            return await read_actions(uow, actor, [action.id])
 
         outcome = await perform(info, work)
-        actions = await load_actions(info, [outcome.value.id]) if outcome.value else []
+        actions = outcome.value or []
         return RecordAutomationResultPayload(
             improvement_action=actions[0] if actions else None, user_errors=outcome.user_errors
         )

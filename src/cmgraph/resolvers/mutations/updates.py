@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import strawberry
 
+from cmgraph.db import UnitOfWork
 from cmgraph.domain import updates as service
-from cmgraph.resolvers.mutations.actions import load_actions
+from cmgraph.domain.permissions import Principal
+from cmgraph.resolvers.mutations.actions import read_actions
 from cmgraph.resolvers.mutations.base import node_id, perform
 from cmgraph.schema.mutations.updates import (
     AcceptActionUpdateInput,
@@ -17,7 +19,7 @@ from cmgraph.schema.mutations.updates import (
     ScoreImpact,
     TemplateUpdateChanges,
 )
-from cmgraph.schema.types import Assessment, Score
+from cmgraph.schema.types import Assessment, ImprovementAction, Score
 
 
 @strawberry.type
@@ -29,14 +31,16 @@ class UpdateMutations:
     async def accept_action_update(
         self, info: strawberry.Info, input: AcceptActionUpdateInput
     ) -> AcceptActionUpdatePayload:
-        outcome = await perform(
-            info,
-            lambda uow, actor: service.accept_action_update(
+        async def work(
+            uow: UnitOfWork, actor: Principal
+        ) -> tuple[service.AcceptedActions, list[ImprovementAction]]:
+            accepted = await service.accept_action_update(
                 uow, actor, node_id(input.action_id, "ImprovementAction", "actionId")
-            ),
-        )
-        accepted = outcome.value
-        if accepted is None:
+            )
+            return accepted, await read_actions(uow, actor, accepted.action_ids)
+
+        outcome = await perform(info, work)
+        if outcome.value is None:
             return AcceptActionUpdatePayload(
                 improvement_action=None,
                 from_version=None,
@@ -44,8 +48,8 @@ class UpdateMutations:
                 score_impact=None,
                 user_errors=outcome.user_errors,
             )
+        accepted, actions = outcome.value
         [action_id] = accepted.action_ids
-        actions = await load_actions(info, [action_id])
         from_version, to_version = accepted.versions[action_id]
         return AcceptActionUpdatePayload(
             improvement_action=actions[0] if actions else None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 import strawberry
-from strawberry import relay
 
 from cmgraph.schema.enums import ImplementationStatus, TestStatus
 from cmgraph.schema.errors import UserError
@@ -16,7 +15,7 @@ VERSION_HELP = "The action's `version` as you last read it; a newer one gets CON
 
 @strawberry.input(description="Fields left out stay as they are; null clears a date.")
 class UpdateImplementationInput:
-    action_id: relay.GlobalID
+    action_id: strawberry.ID
     version: int = strawberry.field(description=VERSION_HELP)
     implementation_status: ImplementationStatus | None = strawberry.UNSET
     implementation_date: date | None = strawberry.UNSET
@@ -25,7 +24,7 @@ class UpdateImplementationInput:
 
 @strawberry.input(description="Fields left out stay as they are; null clears a date.")
 class UpdateTestingInput:
-    action_id: relay.GlobalID
+    action_id: strawberry.ID
     version: int = strawberry.field(description=VERSION_HELP)
     test_status: TestStatus | None = strawberry.UNSET
     test_date: date | None = strawberry.UNSET
@@ -41,8 +40,8 @@ class UpdateActionPayload:
 
 @strawberry.input
 class AssignImprovementActionsInput:
-    action_ids: list[relay.GlobalID]
-    assignee_id: relay.GlobalID | None = strawberry.field(
+    action_ids: list[strawberry.ID]
+    assignee_id: strawberry.ID | None = strawberry.field(
         description="The new assignee; null unassigns."
     )
     notes: str | None = strawberry.field(
@@ -59,8 +58,8 @@ class AssignImprovementActionsPayload:
 
 @strawberry.input
 class ReassignUserActionsInput:
-    from_user_id: relay.GlobalID
-    to_user_id: relay.GlobalID
+    from_user_id: strawberry.ID
+    to_user_id: strawberry.ID
     notify: bool = True
 
 
@@ -72,7 +71,7 @@ class ReassignUserActionsPayload:
 
 @strawberry.input
 class DeleteUserHistoryInput:
-    user_id: relay.GlobalID
+    user_id: strawberry.ID
 
 
 @strawberry.type

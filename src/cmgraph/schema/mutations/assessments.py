@@ -11,13 +11,13 @@ from cmgraph.schema.types import Assessment, Group
 
 @strawberry.input
 class CreateAssessmentInput:
-    template_id: relay.GlobalID
+    template_id: strawberry.ID
     name: str
-    group_id: relay.GlobalID | None = strawberry.field(
+    group_id: strawberry.ID | None = strawberry.field(
         default=None, description="An existing group; or give newGroupName."
     )
     new_group_name: str | None = None
-    copy_from_group_id: relay.GlobalID | None = strawberry.field(
+    copy_from_group_id: strawberry.ID | None = strawberry.field(
         default=None,
         description="With a new group: copy implementation, testing, notes and evidence from "
         "this group's actions.",
@@ -32,7 +32,7 @@ class CreateAssessmentPayload:
 
 @strawberry.input
 class RenameAssessmentInput:
-    assessment_id: relay.GlobalID
+    assessment_id: strawberry.ID
     name: str
 
 
@@ -44,7 +44,7 @@ class RenameAssessmentPayload:
 
 @strawberry.input
 class RenameGroupInput:
-    group_id: relay.GlobalID
+    group_id: strawberry.ID
     name: str
 
 
@@ -56,7 +56,7 @@ class RenameGroupPayload:
 
 @strawberry.input
 class ArchiveAssessmentInput:
-    assessment_id: relay.GlobalID
+    assessment_id: strawberry.ID
 
 
 @strawberry.type
@@ -67,7 +67,7 @@ class ArchiveAssessmentPayload:
 
 @strawberry.input
 class DeleteAssessmentInput:
-    assessment_id: relay.GlobalID
+    assessment_id: strawberry.ID
 
 
 @strawberry.type

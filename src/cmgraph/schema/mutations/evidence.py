@@ -11,7 +11,7 @@ from cmgraph.schema.types import Evidence, ImprovementAction
 
 @strawberry.input
 class AddEvidenceLinkInput:
-    action_id: relay.GlobalID
+    action_id: strawberry.ID
     name: str
     url: str = strawberry.field(description="An absolute http or https URL.")
 
@@ -25,7 +25,7 @@ class AddEvidenceLinkPayload:
 
 @strawberry.input
 class DeleteEvidenceInput:
-    evidence_id: relay.GlobalID
+    evidence_id: strawberry.ID
 
 
 @strawberry.type

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry import relay
 
 from cmgraph.schema.enums import AutomaticTesting, ImplementationStatus, TestingSource, TestStatus
 from cmgraph.schema.errors import UserError
@@ -28,10 +27,10 @@ class Organisation:
     "or PARENT (assessors; inherit implementation, testing and evidence from parentId)."
 )
 class SetTestingSourceInput:
-    action_id: relay.GlobalID
+    action_id: strawberry.ID
     version: int = strawberry.field(description=VERSION_HELP)
     testing_source: TestingSource
-    parent_id: relay.GlobalID | None = strawberry.field(
+    parent_id: strawberry.ID | None = strawberry.field(
         default=None, description="The action to inherit from; required for PARENT only."
     )
 
@@ -44,7 +43,7 @@ class SetTestingSourcePayload:
 
 @strawberry.input(description="What a detector found for an AUTOMATIC action.")
 class RecordAutomationResultInput:
-    action_id: relay.GlobalID
+    action_id: strawberry.ID
     implementation_status: ImplementationStatus
     test_status: TestStatus
     fraction: float | None = strawberry.field(

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry import relay
 
 from cmgraph.domain import updates
 from cmgraph.schema.errors import UserError
@@ -116,7 +115,7 @@ class ScoreImpact:
 
 @strawberry.input
 class AcceptActionUpdateInput:
-    action_id: relay.GlobalID = strawberry.field(
+    action_id: strawberry.ID = strawberry.field(
         description="The instance to move; organisation-wide for technical and provider "
         "actions, one group's for the others."
     )
@@ -133,7 +132,7 @@ class AcceptActionUpdatePayload:
 
 @strawberry.input
 class AcceptAllActionUpdatesInput:
-    assessment_ids: list[relay.GlobalID] | None = strawberry.field(
+    assessment_ids: list[strawberry.ID] | None = strawberry.field(
         default=None,
         description="Only actions of these assessments; every pending action when omitted.",
     )
@@ -148,7 +147,7 @@ class AcceptAllActionUpdatesPayload:
 
 @strawberry.input
 class AcceptAssessmentUpdateInput:
-    assessment_id: relay.GlobalID
+    assessment_id: strawberry.ID
 
 
 @strawberry.type

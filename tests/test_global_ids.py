@@ -1,0 +1,160 @@
+"""The one codec of global ids, the download token numbers, and the text rules of the domain.
+
+The API-level cases (every query, mutation and HTTP route that takes an id, name or search
+text) are in tests/test_bad_input.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import pytest
+from strawberry.relay import to_base64
+
+from cmgraph import global_ids
+from cmgraph.domain import text
+from cmgraph.domain.errors import DomainError, ErrorCode
+from cmgraph.storage import LinkInvalid, check_download, sign_download
+
+
+def raw(value: str) -> str:
+    return base64.b64encode(value.encode()).decode()
+
+
+@pytest.mark.parametrize("row_id", [1, 7, 10, 987_654, global_ids.MAX_ROW_ID])
+def test_ids_round_trip_and_match_relay(row_id: int) -> None:
+    encoded = global_ids.encode("ImprovementAction", row_id)
+    assert encoded == to_base64("ImprovementAction", row_id)  # ids clients hold stay valid
+    assert global_ids.decode(encoded) == ("ImprovementAction", row_id)
+    assert global_ids.row_id_of(encoded, "ImprovementAction") == row_id
+    assert global_ids.row_id_of(encoded, "Assessment") is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        raw("Evidence:²"),
+        raw("Evidence:٣"),
+        raw("Evidence:\uff13"),  # fullwidth three
+        raw("Evidence:07"),
+        raw("Evidence:0"),
+        raw("Evidence:-7"),
+        raw("Evidence:+7"),
+        raw("Evidence:7 "),
+        raw("Evidence:7\n"),
+        raw("Evidence:1_0"),
+        raw("Evidence:7.0"),
+        raw(f"Evidence:{2**63}"),
+        raw("Evidence:"),
+        raw("Evidence"),
+        raw(":7"),
+        raw("Évidence:7"),
+        raw("Evi dence:7"),
+        raw("7Evidence:7"),
+        raw("Evidence:7:8"),
+        "RXZpZGVuY2U6Nw",  # padding left off
+        "RXZpZGVuY2U6Nx==",  # spare bits set: decodes as Evidence:7 too
+        "RXZp\nZGVuY2U6Nw==",
+        " RXZpZGVuY2U6Nw==",
+        "RXZpZGVuY2U6Nw==\n",
+        "RXZpZGVuY2U6Nw=!",
+        "RXZpZGVuY2U6Nw==RXZp",
+        "Evidence:7",
+        "",
+        "=" * 8,
+        raw("Evidence:7") + "=",
+        raw("E" * 500 + ":7"),
+    ],
+)
+def test_anything_but_the_canonical_spelling_names_nothing(value: str) -> None:
+    assert global_ids.decode(value) is None
+    assert global_ids.row_id_of(value, "Evidence") is None
+
+
+def test_the_spare_bits_case_is_really_an_alias() -> None:
+    assert base64.b64decode("RXZpZGVuY2U6Nx==") == b"Evidence:7"
+    assert global_ids.decode("RXZpZGVuY2U6Nw==") == ("Evidence", 7)
+
+
+def test_values_of_other_types_name_nothing() -> None:
+    for value in (None, 7, b"RXZpZGVuY2U6Nw==", ["RXZpZGVuY2U6Nw=="]):
+        assert global_ids.decode(value) is None
+
+
+def test_download_tokens_take_only_the_numbers_the_server_writes() -> None:
+    key = b"k" * 32
+    expires = int(time.time()) + 60
+    token = sign_download(key, 5, 42, expires)
+    assert check_download(key, token, 5) == 42
+    user, stamp, mac = token.split(".")
+    arabic = "".join(chr(0x0660 + int(d)) for d in user)
+    for other in (
+        f"0{user}.{stamp}.{mac}",
+        f"{user}.0{stamp}.{mac}",
+        f"+{user}.{stamp}.{mac}",
+        f"{arabic}.{stamp}.{mac}",
+        f"²{user}.{stamp}.{mac}",
+        f"{user}.{stamp}.",
+        f"{user}.{stamp}.{mac}é",
+        "x",
+        "",
+    ):
+        with pytest.raises(LinkInvalid):
+            check_download(key, other, 5)
+
+
+# -- the text rules ----------------------------------------------------------------------
+
+
+def refusal(call) -> DomainError:  # type: ignore[no-untyped-def]
+    with pytest.raises(DomainError) as refused:
+        call()
+    assert refused.value.code is ErrorCode.INVALID
+    return refused.value
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "a\x00b",
+        "a\tb",
+        "a\nb",
+        "a\rb",
+        "a\x1bb",
+        "a\x7fb",
+        "a\x85b",
+        "a\u2028b",
+        "a\u202eb",
+        "a\ud800",
+    ],
+)
+def test_names_refuse_control_characters(name: str) -> None:
+    error = refusal(lambda: text.clean_name(name, "A group", field="groupName"))
+    assert error.field == "groupName"
+    assert "control characters" in error.message
+
+
+def test_names_are_trimmed_bounded_and_required() -> None:
+    assert text.clean_name("  Q1 review  ", "A group") == "Q1 review"
+    assert text.clean_name("Prüfung 👩‍💻 «2026»", "A group") == "Prüfung 👩‍💻 «2026»"
+    assert text.clean_name("n" * 200, "A group") == "n" * 200
+    assert "200" in refusal(lambda: text.clean_name("n" * 201, "A group")).message
+    assert refusal(lambda: text.clean_name(" ", "A group")).message == "A group needs a name."
+    assert text.clean_name(None, "A user", required=False) == ""
+
+
+def test_multi_line_text_takes_tabs_and_line_breaks_only() -> None:
+    text.check_text("a\tb\r\nc\n", "Notes", field="notes", max_length=10)
+    text.check_text(None, "Notes", field="notes", max_length=10)
+    for bad in ("a\x00", "\x1b[2J", "\x0b", "\ud800"):
+        assert refusal(lambda b=bad: text.check_text(b, "Notes", field="notes", max_length=10))
+    assert refusal(lambda: text.check_text("x" * 11, "Notes", field="notes", max_length=10))
+
+
+def test_search_text() -> None:
+    assert text.clean_search(None) is None
+    assert text.clean_search("") is None
+    assert text.clean_search("x" * 200) == "x" * 200
+    for bad in ("x" * 201, "\x00", "a\nb"):
+        assert refusal(lambda b=bad: text.clean_search(b)).field == "search"
