@@ -58,7 +58,7 @@ async def test_bad_cursor_and_wrong_id_type_are_user_errors(api, reader) -> None
         {"ids": [group_id["id"]]},
         token=reader,
     )
-    assert "is not the id of a Assessment" in errors[0]["message"]
+    assert "is not an id of type Assessment" in errors[0]["message"]
 
 
 async def test_depth_alias_and_token_limits(db, reader) -> None:

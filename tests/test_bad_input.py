@@ -11,6 +11,7 @@ characters in names, over-long file names, and what the log says about client mi
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import string
@@ -23,7 +24,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from strawberry.relay import to_base64
 
 from cmgraph.config import Settings
@@ -32,6 +33,7 @@ from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.evidence import add_evidence_link
 from cmgraph.domain.models import Assessment, Base, Template
+from cmgraph.resolvers.context import Reader, RequestFinished
 from tests.builders import worked_example
 
 FUTURE = str(date.today() + timedelta(days=3))
@@ -1272,3 +1274,79 @@ async def test_bad_ids_in_filters_and_arguments_are_coded_and_logged_without_a_t
     assert data["renameAssessment"]["userErrors"] == [{"code": "NOT_FOUND"}]
     assert [r.getMessage() for r in _ours(caplog.records) if r.exc_info or r.stack_info] == []
     assert [r.getMessage() for r in _ours(caplog.records) if "\n" in r.getMessage()] == []
+
+
+async def test_an_interface_named_in_an_id_is_nothing(api, world: World, caplog) -> None:
+    caplog.set_level(logging.WARNING)
+    node_id = to_base64("Node", 1)
+    data = await api.query(
+        "query($id: ID!) { node(id: $id) { id } nodes(ids: [$id]) { id } }",
+        {"id": node_id},
+        token=world.tokens["READER"],
+    )
+    assert data == {"node": None, "nodes": [None]}
+    assert _ours(caplog.records) == []
+
+
+@pytest.mark.parametrize(
+    ("role", "document"),
+    [
+        ("OWNER", '{ node(id: "%s") { id } users(first: -1) { totalCount } }'),
+        ("READER", '{ node(id: "%s") { id } mailQueue { oldestPendingCreatedAt } }'),
+    ],
+)
+async def test_a_failed_root_field_leaves_its_siblings_no_session_to_break(
+    api, world: World, caplog, role: str, document: str
+) -> None:
+    """A non-null root field fails while a sibling still reads: the answer is the refusal,
+    and the sibling's read ends cleanly instead of racing the closing session."""
+    caplog.set_level(logging.WARNING)
+    for node_id in [world.ids["A1"], to_base64("Alert", 1), to_base64("Assessment", 1)]:
+        body = (await api.post(document % node_id, token=world.tokens[role])).json()
+        assert body["data"] is None
+        assert body["errors"][0]["extensions"]["code"] in {"BAD_USER_INPUT", "FORBIDDEN"}
+    assert [r.getMessage() for r in _ours(caplog.records)] == []
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        base64.b64encode(b"cursor:1").decode().rstrip("="),  # unpadded
+        base64.b64encode("cursor:²".encode()).decode(),
+        base64.b64encode("cursor:٣".encode()).decode(),
+        base64.b64encode(b"cursor:01").decode(),
+        base64.b64encode(b"cursor:-1").decode(),
+        "x" * 100_000,
+    ],
+)
+async def test_cursors_have_one_spelling_and_errors_do_not_echo_input(
+    api, world: World, cursor: str
+) -> None:
+    errors = await api.errors(
+        "query($after: String) { assessments(after: $after) { totalCount } }",
+        {"after": cursor},
+        token=world.tokens["READER"],
+    )
+    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert len(errors[0]["message"]) < 200
+    long_id = "x" * 100_000
+    errors = await api.errors(
+        "query($ids: [ID!]) { assessments(filter: {groupIds: $ids}) { totalCount } }",
+        {"ids": [long_id]},
+        token=world.tokens["READER"],
+    )
+    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert len(errors[0]["message"]) < 200
+
+
+async def test_a_closed_reader_waits_for_the_read_in_flight_then_refuses_more(db) -> None:
+    """What the GraphQL endpoint does when it answers while sibling fields still read."""
+    async with db.sessions() as session:
+        reader = Reader(session)
+        in_flight = asyncio.create_task(reader.scalar(select(func.count(Assessment.id))))
+        while not reader.lock.locked():  # the statement has started
+            await asyncio.sleep(0)
+        await reader.close()  # waits for it
+        assert await in_flight == 0
+        with pytest.raises(RequestFinished):
+            await reader.scalar(select(func.count(Assessment.id)))

@@ -719,7 +719,10 @@ def test_outage_errors_are_recognised() -> None:
     refused = ConnectionRefusedError(111, "Connect call failed")
     wrapped = exc.DBAPIError("SELECT 1", None, Exception("gone"), connection_invalidated=True)
     assert database_unavailable(refused)
-    assert database_unavailable(exc.OperationalError("SELECT 1", None, Exception("locked")))
+    locked = Exception("database is locked")
+    assert database_unavailable(exc.OperationalError("SELECT 1", None, locked))
+    no_table = Exception("no such table: evidence")  # a bug, not an outage
+    assert not database_unavailable(exc.OperationalError("SELECT 1", None, no_table))
     assert database_unavailable(wrapped)
     assert database_unavailable(asyncpg.ConnectionDoesNotExistError("closed"))
     assert database_unavailable(exc.TimeoutError("QueuePool limit reached"))

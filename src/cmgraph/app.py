@@ -228,7 +228,7 @@ class GraphQLApp(GraphQL[Context | None, None]):
             return None  # the IDE page: nothing is executed
         return Context(
             principal=state["principal"],
-            reader=Reader(state["session"]),
+            reader=state["reader"],
             sessions=self.sessions,
             settings=self.settings,
             request_id=state["request_id"],
@@ -362,9 +362,13 @@ class GraphQLEndpoint:
             await csrf_refusal()(scope, receive, send)
             return
         async with self.sessions() as session:
+            reader = Reader(session)
             scope["state"]["principal"] = principal
-            scope["state"]["session"] = session
-            await self.graphql(scope, receive, send)
+            scope["state"]["reader"] = reader
+            try:
+                await self.graphql(scope, receive, send)
+            finally:
+                await reader.close()
 
 
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> ASGIApp:

@@ -27,7 +27,6 @@ from cmgraph import signals
 # in what was asked of it (constraint violations, bad SQL). asyncpg's connect errors are
 # not wrapped by SQLAlchemy, so they appear raw.
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
-    sa_exc.OperationalError,  # SQLite: unable to open the file, locked past the busy timeout
     sa_exc.InterfaceError,
     sa_exc.DisconnectionError,
     sa_exc.TimeoutError,  # no pooled connection came free in time
@@ -39,6 +38,14 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     ConnectionError,  # refused, reset, aborted, broken pipe
     TimeoutError,  # connect timeout
     socket.gaierror,  # the host name does not resolve
+)
+# SQLite reports both outages and mistakes as OperationalError; these are the outages.
+_SQLITE_UNAVAILABLE = (
+    "unable to open database file",
+    "database is locked",  # still, after the busy timeout
+    "disk i/o error",
+    "database or disk is full",
+    "readonly database",
 )
 _NETWORK_ERRNOS = frozenset(
     {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN, errno.ETIMEDOUT}
@@ -61,6 +68,10 @@ def database_unavailable(error: BaseException) -> bool:
         if isinstance(current, _UNAVAILABLE):
             return True
         if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, sa_exc.OperationalError) and any(
+            phrase in str(current.orig).lower() for phrase in _SQLITE_UNAVAILABLE
+        ):
             return True
         if isinstance(current, OSError) and current.errno in _NETWORK_ERRNOS:
             return True

@@ -23,14 +23,34 @@ class Reader:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.lock = asyncio.Lock()
+        self.closed = False
 
     async def execute(self, statement: Executable) -> Any:
         async with self.lock:
+            self._check_open()
             return await self.session.execute(statement)
 
     async def scalar(self, statement: Executable) -> Any:
         async with self.lock:
+            self._check_open()
             return await self.session.scalar(statement)
+
+    async def close(self) -> None:
+        """End reading once the response is made, waiting for a statement in flight.
+
+        A failed non-null root field ends an operation while its siblings may still be
+        reading; they must not touch the session once it is closed and given back.
+        """
+        async with self.lock:
+            self.closed = True
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise RequestFinished("the request has been answered; nothing more is read")
+
+
+class RequestFinished(Exception):
+    """A resolver left running after its operation ended tried to read."""
 
 
 @dataclass
@@ -63,6 +83,7 @@ class Context:
     async def after_write(self) -> None:
         """Let reads after a committed mutation see it: fresh snapshot, empty loader caches."""
         async with self.reader.lock:
+            self.reader._check_open()
             self.reader.session.expunge_all()  # keep already-built objects usable
             await self.reader.session.rollback()
         self.loaders = self._new_loaders()

@@ -82,7 +82,6 @@ from cmgraph.schema.types import (
     Group as GroupType,
 )
 
-
 MAX_FILTER_IDS = 1000
 
 
@@ -101,7 +100,8 @@ def ids_of(values: Iterable[str] | None, type_name: str) -> list[int] | None:
     for gid in values:
         row_id = global_ids.row_id_of(gid, type_name)
         if row_id is None:
-            raise bad_input(f"{gid} is not the id of a {type_name}.")
+            shown = gid if len(gid) <= 60 else gid[:57] + "..."
+            raise bad_input(f"{shown!r} is not an id of type {type_name}.")
         result.append(row_id)
     return result
 
@@ -179,7 +179,8 @@ async def resolve_global_ids(info: strawberry.Info, ids: Sequence[str]) -> list[
     for type_name, node_ids in wanted.items():
         definition = info.schema.get_type_by_name(type_name)
         origin = getattr(definition, "origin", None)
-        if not (isinstance(origin, type) and issubclass(origin, relay.Node)):
+        concrete = not getattr(definition, "is_interface", True)
+        if not (concrete and isinstance(origin, type) and issubclass(origin, relay.Node)):
             continue
         nodes = await origin.resolve_nodes(info=info, node_ids=node_ids)
         found.update(((type_name, i), n) for i, n in zip(node_ids, nodes, strict=True))

@@ -100,6 +100,15 @@ class MaskUnexpectedErrors(SchemaExtension):
             )
         result.errors = masked
 
+    def _in_applied_change(self, error: GraphQLError) -> bool:
+        """Whether ``error`` is below a mutation's payload: the mutation itself returned."""
+        context = self.execution_context
+        return (
+            context.operation_type is OperationType.MUTATION
+            and error.path is not None
+            and len(error.path) > 1
+        )
+
 
 class CachedParse(ParserCache):
     """Strawberry's parser cache, but a syntax error is left for Strawberry to report.
@@ -164,15 +173,6 @@ class OperationChecks(SchemaExtension):
 def _give_code(error: GraphQLError, code: str) -> None:
     if not (error.extensions or {}).get("code"):
         error.extensions = {**(error.extensions or {}), "code": code}
-
-    def _in_applied_change(self, error: GraphQLError) -> bool:
-        """Whether ``error`` is below a mutation's payload: the mutation itself returned."""
-        context = self.execution_context
-        return (
-            context.operation_type is OperationType.MUTATION
-            and error.path is not None
-            and len(error.path) > 1
-        )
 
 
 class ReleaseRequestState(SchemaExtension):

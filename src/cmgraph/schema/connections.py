@@ -7,6 +7,8 @@ at most ``Settings.max_page_size`` items.
 from __future__ import annotations
 
 import base64
+import contextlib
+import re
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
@@ -45,22 +47,28 @@ class Connection(Generic[NodeT]):
         return await self.count()
 
 
+_MAX_CURSOR_LENGTH = 64
+_OFFSET = re.compile(r"0|[1-9][0-9]{0,17}")  # ASCII digits, one spelling per offset
+
+
 def encode_cursor(offset: int) -> str:
     return base64.b64encode(f"{_CURSOR_PREFIX}{offset}".encode()).decode()
 
 
 def decode_cursor(cursor: str) -> int:
-    try:
-        text = base64.b64decode(cursor.encode(), validate=True).decode()
-        if not text.startswith(_CURSOR_PREFIX):
-            raise ValueError(cursor)
-        offset = int(text.removeprefix(_CURSOR_PREFIX))
-        if offset < 0:
-            raise ValueError(cursor)
-    except ValueError:
+    """The offset a cursor of ``encode_cursor`` names; any other spelling is refused."""
+    offset = None
+    if len(cursor) <= _MAX_CURSOR_LENGTH and cursor.isascii():
+        with contextlib.suppress(ValueError):
+            text = base64.b64decode(cursor, validate=True).decode("ascii")
+            digits = text.removeprefix(_CURSOR_PREFIX)
+            if text.startswith(_CURSOR_PREFIX) and _OFFSET.fullmatch(digits):
+                offset = int(digits)
+    if offset is None or encode_cursor(offset) != cursor:
         raise GraphQLError(
-            f"Invalid cursor {cursor!r}.", extensions={"code": "BAD_USER_INPUT"}
-        ) from None
+            "Invalid cursor: pass a cursor this list returned (`endCursor`, `cursor`).",
+            extensions={"code": "BAD_USER_INPUT"},
+        )
     return offset
 
 
