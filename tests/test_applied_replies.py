@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from strawberry.relay import to_base64
 
+from cmgraph.db import UnitOfWork
 from cmgraph.domain.models import Evidence, HistoryEntry
 from cmgraph.resolvers.context import Context, Reader
 from tests.builders import worked_example
@@ -162,3 +163,40 @@ async def test_a_link_is_reported_added_when_reads_after_commit_fail(
     }
     async with db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Evidence)) == 1
+
+
+async def test_an_outage_between_two_changes_reports_the_first_applied(
+    api: Api, db, example, token_for, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 503 "try again" would make the client apply the first change twice."""
+    token = await token_for("carl@example.test", "CONTRIBUTOR")
+    t1, t2 = example.actions["T1"], example.actions["T2"]
+    await api.query("{ viewer { role } }", token=token)  # signed in: the token's use noted
+    enter = UnitOfWork.__aenter__
+    entered: list[UnitOfWork] = []
+
+    async def second_fails(self: UnitOfWork) -> UnitOfWork:
+        entered.append(self)
+        if len(entered) == 2:
+            raise ConnectionRefusedError(111, "Connect call failed")
+        return await enter(self)
+
+    monkeypatch.setattr(UnitOfWork, "__aenter__", second_fails)
+    document = """mutation($a: UpdateImplementationInput!, $b: UpdateImplementationInput!) {
+      a: updateImplementation(input: $a) { improvementAction { version } userErrors { code } }
+      b: updateImplementation(input: $b) { improvementAction { version } userErrors { code } }
+    }"""
+    variables = {
+        "a": implement(t1.id, t1.version)["input"],
+        "b": implement(t2.id, t2.version)["input"],
+    }
+    response = await api.post(document, variables, token)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    # ``b``'s payload is non-null, so its error nulls the reply; the error names ``a``.
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert error["path"] == ["b"]
+    assert error["extensions"] == {"code": "NOT_APPLIED", "applied": ["a"]}
+    assert await history_rows(db, t1.id, "implementation_status") == 1
+    assert await history_rows(db, t2.id, "implementation_status") == 0

@@ -1343,10 +1343,10 @@ async def test_a_closed_reader_waits_for_the_read_in_flight_then_refuses_more(db
     """What the GraphQL endpoint does when it answers while sibling fields still read."""
     async with db.sessions() as session:
         reader = Reader(session)
-        in_flight = asyncio.create_task(reader.scalar(select(func.count(Assessment.id))))
-        while not reader.lock.locked():  # the statement has started
-            await asyncio.sleep(0)
-        await reader.close()  # waits for it
-        assert await in_flight == 0
+        await reader.lock.acquire()  # a statement in flight
+        closing = asyncio.create_task(reader.close())
+        reader.lock.release()
+        await closing
+        assert reader.closed
         with pytest.raises(RequestFinished):
             await reader.scalar(select(func.count(Assessment.id)))

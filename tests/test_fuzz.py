@@ -347,6 +347,7 @@ async def test_any_document_gets_a_json_answer_without_an_unexpected_error(
     assert isinstance(body, dict) and ("data" in body or "errors" in body), context
     for error in body.get("errors") or []:
         code = (error.get("extensions") or {}).get("code")
+        assert code, f"an error without a code: {context}"
         assert code != "INTERNAL_SERVER_ERROR", f"{context}\n{logged}"
         assert not str(error.get("message", "")).startswith("Unexpected error"), context
     # Nor did anything go wrong behind a good answer.

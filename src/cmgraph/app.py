@@ -58,7 +58,7 @@ from cmgraph.resolvers.subscriptions import (
     TransportWSHandler,
     authenticate_connection,
 )
-from cmgraph.schema.build import build_schema
+from cmgraph.schema.build import UNAVAILABLE, build_schema
 
 log = logging.getLogger("cmgraph.http")
 
@@ -318,7 +318,7 @@ class GraphQLApp(GraphQL[Context | None, None]):
             return super().create_response(response_data, sub_response)
         for error in response_data.get("errors") or ():
             extensions = error.get("extensions") or {}
-            if extensions.get("code") == "SERVICE_UNAVAILABLE":
+            if extensions.get("code") == UNAVAILABLE:
                 return unavailable_response(str(extensions.get("requestId", "-")))
         return super().create_response(response_data, sub_response)
 

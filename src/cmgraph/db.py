@@ -75,7 +75,8 @@ def database_unavailable(error: BaseException) -> bool:
             return True
         if isinstance(current, OSError) and current.errno in _NETWORK_ERRNOS:
             return True
-        pending += [current.__cause__, current.__context__, getattr(current, "orig", None)]
+        # Causes only: an error raised while handling an outage is not itself one.
+        pending += [current.__cause__, getattr(current, "orig", None)]
         if isinstance(current, BaseExceptionGroup):
             pending += current.exceptions
     return False
@@ -186,6 +187,7 @@ class UnitOfWork:
         self._sessions = sessions
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
         self.session: AsyncSession
+        self.committed = False  # whatever fails afterwards, the change is durable
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._after_commit.append(callback)
@@ -223,6 +225,7 @@ class UnitOfWork:
                             {"channel": channel, "payload": str(last_id)},
                         )
                 await self.session.commit()
+                self.committed = True
             else:
                 await self.session.rollback()
                 self._after_commit.clear()

@@ -25,13 +25,11 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 from python_multipart import MultipartParser
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
-from sqlalchemy import event as orm_events
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -242,16 +240,11 @@ class EvidenceFiles:
         committed, and no removal comes between making sure the file exists and the commit.
         A row that committed is reported as saved, whatever fails after it.
         """
-        committed = locked = False
-
-        def mark(_session: Any) -> None:
-            nonlocal committed
-            committed = True
-
+        locked = False
+        uow = UnitOfWork(self.sessions)
         async with AsyncExitStack() as held:
             try:
-                async with UnitOfWork(self.sessions) as uow:
-                    orm_events.listen(uow.session.sync_session, "after_commit", mark)
+                async with uow:
                     evidence = await upload_evidence_document(
                         uow,
                         principal,
@@ -267,18 +260,19 @@ class EvidenceFiles:
                         await claim_storage(self.storage, uow.session)
                         self.claimed = True
             except DomainError as error:
-                if not committed:
+                if not uow.committed:
                     return _refusal(error).response
             except StorageUnavailable as error:
-                return storage_refusal(error)  # raised before the commit
+                if not uow.committed:
+                    return storage_refusal(error)
             except Exception as error:
                 request_id = request.scope.get("state", {}).get("request_id", "-")
-                if not committed:
+                if not uow.committed:
                     return failure_response(error, request_id)
                 log.exception("upload committed, then failed (request id %s)", request_id)
             finally:
                 await settle_upload(
-                    self.storage, self.sessions, stored, committed=committed, locked=locked
+                    self.storage, self.sessions, stored, committed=uow.committed, locked=locked
                 )
         return JSONResponse({"evidence": _evidence_json(evidence)}, status_code=201)
 

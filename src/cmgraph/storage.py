@@ -7,7 +7,8 @@ Layout under ``settings.storage_dir``::
                       a crash left there is swept when a server starts
     .lock             serialises "is this digest still referenced?" checks with removals
     .download-key     HMAC key of download links (created on first use, mode 0600)
-    .database         which database the folder belongs to (written by the first sweep)
+    .database         which database the folder belongs to (written by the first upload, or
+                      by a sweep that finds files of this database there)
 
 Client file names never reach a path: only hex digests and random names do.
 

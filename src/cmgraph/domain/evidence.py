@@ -599,6 +599,11 @@ async def _attach(
 
 
 async def _check_room(session: AsyncSession, action: ImprovementAction) -> None:
+    # Two uploads at once must not both see room for one more (PostgreSQL locks the row;
+    # SQLite has one writer at a time anyway).
+    await session.execute(
+        select(ImprovementAction.id).where(ImprovementAction.id == action.id).with_for_update()
+    )
     held = await session.scalar(
         select(func.count()).select_from(Evidence).where(Evidence.action_id == action.id)
     )

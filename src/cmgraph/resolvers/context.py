@@ -61,6 +61,7 @@ class Context:
     settings: Settings
     request_id: str
     loaders: Any = field(default=None)
+    applied: set[str] = field(default_factory=set)  # root fields whose change committed
 
     def __post_init__(self) -> None:
         self.loaders = self._new_loaders()

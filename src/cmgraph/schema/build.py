@@ -27,6 +27,7 @@ from cmgraph.schema.limits import VALIDATION_FAILED, NodeCounter, document_rule
 log = logging.getLogger("cmgraph.graphql")
 
 CACHE_SIZE = 512
+UNAVAILABLE = "SERVICE_UNAVAILABLE"  # the HTTP view answers 503 for a result with this code
 
 
 class MaskUnexpectedErrors(SchemaExtension):
@@ -64,25 +65,10 @@ class MaskUnexpectedErrors(SchemaExtension):
                 continue
             if database_unavailable(original):
                 # The environment, not a bug: one line, and a code that the HTTP view
-                # answers with a 503 as a whole (app.py), unless a mutation's change is
-                # already applied and only a field of its reply failed: a retry would
-                # apply it twice (or meet CONFLICT), so that reply goes out as it is.
+                # answers with a 503 as a whole (app.py), unless a mutation already applied
+                # a change: a retry of the whole document would apply it twice.
                 log.warning("database unavailable in request %s: %r", request_id, original)
-                applied = self._in_applied_change(error)
-                masked.append(
-                    GraphQLError(
-                        "The change was applied, but this field could not be read: the "
-                        "database is unavailable."
-                        if applied
-                        else "The database is unavailable; try again shortly.",
-                        nodes=error.nodes,
-                        path=error.path,
-                        extensions={
-                            "code": "APPLIED_BUT_UNREADABLE" if applied else "SERVICE_UNAVAILABLE",
-                            "requestId": request_id,
-                        },
-                    )
-                )
+                masked.append(self._unavailable(error, request_id))
                 continue
             log.error(
                 "unexpected error in request %s at %s",
@@ -100,13 +86,31 @@ class MaskUnexpectedErrors(SchemaExtension):
             )
         result.errors = masked
 
-    def _in_applied_change(self, error: GraphQLError) -> bool:
-        """Whether ``error`` is below a mutation's payload: the mutation itself returned."""
-        context = self.execution_context
-        return (
-            context.operation_type is OperationType.MUTATION
-            and error.path is not None
-            and len(error.path) > 1
+    def _unavailable(self, error: GraphQLError, request_id: str) -> GraphQLError:
+        applied: set[str] = getattr(self.execution_context.context, "applied", set())
+        if not applied:
+            message, code = "The database is unavailable; try again shortly.", UNAVAILABLE
+        elif error.path and error.path[0] in applied:
+            message = (
+                "The change was applied, but this field could not be read: "
+                "the database is unavailable."
+            )
+            code = "APPLIED_BUT_UNREADABLE"
+        else:
+            # Root payloads are non-null: this error may null the whole reply, so it names
+            # the root fields whose change was applied.
+            return GraphQLError(
+                "Not applied: the database became unavailable; send this change again (the "
+                "fields in `extensions.applied` were applied).",
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": "NOT_APPLIED", "applied": sorted(applied)},
+            )
+        return GraphQLError(
+            message,
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": code, "requestId": request_id},
         )
 
 

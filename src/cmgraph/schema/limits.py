@@ -34,22 +34,26 @@ from graphql import (
     is_abstract_type,
     is_leaf_type,
     is_list_type,
+    value_from_ast_untyped,
 )
 from graphql.language.visitor import SKIP, VisitorAction
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 
 from cmgraph.domain.evidence import MAX_EVIDENCE_PER_ACTION
 from cmgraph.domain.templates import MAX_ACTIONS_PER_CONTROL, MAX_CONTROLS_PER_TEMPLATE
+from cmgraph.domain.workflow import MAX_CHAIN_DEPTH
 from cmgraph.schema.connections import DEFAULT_PAGE_SIZE
 
-# The most entries a plain list can hold, where a rule of the domain caps it. Any other list
-# is counted as DEFAULT_LIST_BOUND entries; a list with a ``first`` argument as that many,
-# and ``nodes(ids:)`` as the number of ids.
+# The most entries a plain list can hold, where a rule of the domain caps it. A list with a
+# ``first`` argument counts that many, and ``nodes(ids:)`` the number of ids. Any other list
+# (an action's assessments, controls and children, a group's assessments, an alert's events)
+# has no hard cap but is short in practice; it is counted as DEFAULT_LIST_BOUND entries.
 LIST_BOUNDS: Mapping[tuple[str, str], int] = {
     ("Assessment", "controls"): MAX_CONTROLS_PER_TEMPLATE,
     ("Control", "actions"): MAX_ACTIONS_PER_CONTROL,
     ("ImprovementAction", "evidence"): MAX_EVIDENCE_PER_ACTION,
-    ("ImprovementAction", "inheritedEvidence"): MAX_EVIDENCE_PER_ACTION,
+    # Every parent up the chain holds its own evidence.
+    ("ImprovementAction", "inheritedEvidence"): MAX_EVIDENCE_PER_ACTION * MAX_CHAIN_DEPTH,
 }
 DEFAULT_LIST_BOUND = 100
 CONNECTION_SUFFIX = "Connection"
@@ -187,7 +191,9 @@ class NodeCounter:
         root = self.schema.get_root_type(operation.operation)
         if root is None:
             return 0
-        walk = _CountWalk(self, _fragments(document), dict(variables or {}))
+        values = _variable_defaults(operation)
+        values.update(variables or {})
+        walk = _CountWalk(self, _fragments(document), values)
         return walk.selection_set(operation.selection_set, root, page=None)
 
 
@@ -196,6 +202,15 @@ def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionN
     if name is None:
         return operations[0] if len(operations) == 1 else None
     return next((o for o in operations if o.name and o.name.value == name), None)
+
+
+def _variable_defaults(operation: OperationDefinitionNode) -> dict[str, Any]:
+    """What the operation's variables are when the request leaves them out."""
+    return {
+        definition.variable.name.value: value_from_ast_untyped(definition.default_value)
+        for definition in operation.variable_definitions or ()
+        if definition.default_value is not None
+    }
 
 
 def _introspection_bounds(schema: GraphQLSchema) -> dict[tuple[str, str], int]:

@@ -14,10 +14,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import strawberry
-from sqlalchemy import event
 
 from cmgraph import global_ids
 from cmgraph.db import UnitOfWork
@@ -45,25 +44,24 @@ class Outcome(Generic[T]):
 async def perform(
     info: strawberry.Info, work: Callable[[UnitOfWork, Principal], Awaitable[T]]
 ) -> Outcome[T]:
-    """Run ``work`` in one unit of work; once it has committed, report it as done."""
-    committed = False
+    """Run ``work`` in one unit of work; once it has committed, report it as done.
 
-    def mark(_session: Any) -> None:
-        nonlocal committed
-        committed = True
-
+    The root field's response key is noted in the context as applied, so that an error
+    below it (or a later root field's) is not answered as a failure to retry.
+    """
+    uow = UnitOfWork(info.context.sessions)
     try:
-        async with UnitOfWork(info.context.sessions) as uow:
-            event.listen(uow.session.sync_session, "after_commit", mark)
+        async with uow:
             value = await work(uow, info.context.principal)
     except DomainError as error:
-        if not committed:
+        if not uow.committed:
             return Outcome(errors=[UserError.of(error)])
         _applied_anyway(info, error)
     except Exception as error:
-        if not committed:
+        if not uow.committed:
             raise
         _applied_anyway(info, error)
+    info.context.applied.add(info.path.key)
     try:
         await info.context.after_write()
     except Exception as error:
