@@ -7,10 +7,11 @@ exactly what goes over the wire (message types, close codes and reasons).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -31,10 +32,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def wait_until(condition: Callable[[], bool], what: str, within: float = 30.0) -> None:
+async def wait_until(
+    condition: Callable[[], bool] | Callable[[], Awaitable[bool]], what: str, within: float = 30.0
+) -> None:
     """Poll ``condition`` until it holds; fail saying ``what`` did not happen (a hang guard)."""
     deadline = time.monotonic() + within
-    while not condition():
+    while True:
+        outcome = condition()
+        if inspect.isawaitable(outcome):
+            outcome = await outcome
+        if outcome:
+            return
         assert time.monotonic() < deadline, f"{what} did not happen within {within} s"
         await asyncio.sleep(0.01)
 

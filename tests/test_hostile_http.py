@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import inspect
 import json
 import logging
 import shutil
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +38,7 @@ from cmgraph.domain.enums import OrgRole
 from cmgraph.resolvers.context import Reader
 from tests.builders import worked_example
 from tests.databases import POSTGRES_URL, Database
-from tests.graphql_ws import WsClient, uvicorn_server
+from tests.graphql_ws import WsClient, uvicorn_server, wait_until
 
 QUERY = "{ assessments { totalCount } }"
 # Loggers of the HTTP and WebSocket surface: none of them may log an error in these tests.
@@ -63,21 +61,6 @@ def error_of(response: httpx.Response) -> dict[str, Any]:
     """The first error of a JSON error response (failing on a plain-text one)."""
     assert response.headers["content-type"].startswith("application/json"), response.text
     return response.json()["errors"][0]
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]] | Callable[[], bool], what: str, within: float = 30.0
-) -> None:
-    """Poll ``check`` until it holds; fail naming ``what`` after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        outcome = check()
-        if inspect.isawaitable(outcome):
-            outcome = await outcome
-        if outcome:
-            return
-        assert time.monotonic() < deadline, f"{what} did not happen within {within} s"
-        await asyncio.sleep(0.02)
 
 
 @dataclass
@@ -418,7 +401,7 @@ async def test_a_client_gone_mid_upload_is_one_info_line_and_no_file(
     await writer.drain()
     if path == "/evidence/upload":
         # The file is being streamed to storage: the disconnect happens in the middle of it.
-        await eventually(
+        await wait_until(
             lambda: bool(_files_under(settings.storage_dir / "tmp")), "the upload reaching storage"
         )
     writer.transport.abort()
@@ -426,7 +409,7 @@ async def test_a_client_gone_mid_upload_is_one_info_line_and_no_file(
     def surface_lines() -> list[logging.LogRecord]:
         return [r for r in caplog.records if r.name.startswith(SURFACE)]
 
-    await eventually(lambda: bool(surface_lines()), "the server noticing the disconnect")
+    await wait_until(lambda: bool(surface_lines()), "the server noticing the disconnect")
     lines = surface_lines()
     assert [r.levelno for r in lines] == [logging.INFO], [r.getMessage() for r in lines]
     assert "disconnected" in lines[0].getMessage()
@@ -614,7 +597,7 @@ async def test_a_database_outage_is_503_everywhere_and_the_server_recovers(
             assert response.status_code == 200 and "errors" not in response.json(), response.text
             return True
 
-        await eventually(answers, "the server answering again after the database came back")
+        await wait_until(answers, "the server answering again after the database came back")
         assert (await client.get("/healthz")).status_code == 200
         async with WsClient.signed_in(base, world.token):
             pass
@@ -687,7 +670,7 @@ async def test_a_database_that_stops_answering_is_503_not_a_stall(
             async def answers() -> bool:
                 return (await query()).status_code == 200
 
-            await eventually(answers, "the server answering once the database answers again")
+            await wait_until(answers, "the server answering once the database answers again")
     finally:
         await engine.dispose()
         await proxy.close()

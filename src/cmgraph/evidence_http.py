@@ -279,7 +279,7 @@ class EvidenceFiles:
     # -- download -------------------------------------------------------------------------
 
     async def download(self, request: Request) -> Response:
-        evidence_id = _evidence_id(request.path_params["evidence_id"])
+        evidence_id = global_ids.row_id_of(request.path_params["evidence_id"], "Evidence")
         token = request.query_params.get("token")
         if token is not None:
             principal = await self._link_principal(token, evidence_id)
@@ -379,18 +379,10 @@ def _not_found() -> Response:
 
 
 def _action_id(value: str) -> int:
-    node = _node_id(value, "ImprovementAction")
+    node = global_ids.row_id_of(value, "ImprovementAction")
     if node is None:
         raise _Refused(error_response(404, "NOT_FOUND", "Improvement action not found."))
     return node
-
-
-def _evidence_id(value: str) -> int | None:
-    return _node_id(value, "Evidence")
-
-
-def _node_id(value: str, type_name: str) -> int | None:
-    return global_ids.row_id_of(value, type_name)
 
 
 def _evidence_json(evidence: Evidence) -> dict[str, object]:

@@ -57,8 +57,8 @@ log = logging.getLogger("cmgraph.hub")
 
 POLL_SECONDS = 2.0
 QUEUE_SIZE = 256
-# Action states remembered per subscriber to drop repeats: a repeat can only come from reads
-# close together, so the most recently sent actions suffice.
+# Action states the hub remembers to drop repeats: a repeat can only come from reads close
+# together, so the most recently sent actions suffice.
 REMEMBERED_STATES = 4096
 BATCH = 500
 GAP_SECONDS = 120.0  # how long a skipped event id may still turn up (a long transaction)
@@ -177,7 +177,6 @@ class Subscriber:
         self._queue: deque[Message] = deque()
         self._ready = asyncio.Event()
         self._closed: SubscriberClosed | None = None
-        self._states: dict[int, tuple[int, int, int, int]] = {}  # action id -> last sent
 
     @property
     def closed(self) -> bool:
@@ -189,10 +188,8 @@ class Subscriber:
         return len(self._queue)
 
     def offer(self, message: Message) -> bool:
-        """Queue ``message``; False when it was dropped (a repeat, or the subscriber closed)."""
+        """Queue ``message``; False when it was dropped (the subscriber is closed)."""
         if self._closed is not None:
-            return False
-        if isinstance(message, ActionChanged) and not self._news(message):
             return False
         if len(self._queue) >= self.size:
             self.close(
@@ -203,21 +200,6 @@ class Subscriber:
             return False
         self._queue.append(message)
         self._ready.set()
-        return True
-
-    def _news(self, message: ActionChanged) -> bool:
-        """Whether the action's state is new to this subscriber (and remember it if so).
-
-        Never the same state twice, never an older version after a newer one.
-        """
-        state = message.state or (message.version, 0, 0, 0)
-        last = self._states.pop(message.action_id, None)
-        if last is not None and (state[0] < last[0] or state == last):
-            self._states[message.action_id] = last
-            return False
-        self._states[message.action_id] = state  # now the most recent entry
-        if len(self._states) > REMEMBERED_STATES:
-            del self._states[next(iter(self._states))]
         return True
 
     def close(self, reason: str, code: str) -> None:
@@ -261,7 +243,7 @@ class HubStats:
     events: int = 0
     delivered: int = 0
     closed_slow: int = 0
-    repeats: int = 0  # action messages a subscriber already had (dropped)
+    repeats: int = 0  # action states read again after being sent (dropped)
     errors: int = 0
     last_batch_at: float = 0.0
     by_kind: dict[str, int] = field(default_factory=dict)
@@ -292,6 +274,7 @@ class Hub:
         self._overall: dict[Hashable, Score] = {}
         self._alert_since = utcnow()
         self._alert_seen: dict[int, datetime] = {}
+        self._sent: dict[int, tuple[int, int, int, int]] = {}  # action id -> last state sent
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self.stats = HubStats()
@@ -511,6 +494,10 @@ class Hub:
             )
             for a, d, v in rows.all()
         }
+        for action_id, message in list(found.items()):
+            if not self._news(message):
+                del found[action_id]
+                self.stats.repeats += 1
         for subscriber, changed in wanted.items():
             for action_id in changed:
                 message = found.get(action_id)
@@ -604,10 +591,24 @@ class Hub:
             return
         if subscriber.offer(message):
             self.stats.delivered += 1
-        elif subscriber.closed:
-            self.stats.closed_slow += 1
         else:
-            self.stats.repeats += 1
+            self.stats.closed_slow += 1
+
+    def _news(self, message: ActionChanged) -> bool:
+        """Whether the action's state is new (and remember it if so).
+
+        Checked once for all subscribers: none gets the same state twice, nor an older
+        version after a newer one.
+        """
+        state = message.state or (message.version, 0, 0, 0)
+        last = self._sent.pop(message.action_id, None)
+        if last is not None and (state[0] < last[0] or state == last):
+            self._sent[message.action_id] = last
+            return False
+        self._sent[message.action_id] = state  # now the most recent entry
+        if len(self._sent) > REMEMBERED_STATES:
+            del self._sent[next(iter(self._sent))]
+        return True
 
 
 def _assessment_ids(event: Any) -> list[int]:

@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Update, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cmgraph.alerts.messages import RenderError, render
@@ -207,6 +207,19 @@ async def _render_all(
     return result
 
 
+def _while_ours(row: Notification, lease: datetime) -> Update:
+    """An update of ``row`` that changes nothing once its lease is no longer this sender's."""
+    return (
+        update(Notification)
+        .where(
+            Notification.id == row.id,
+            Notification.status == NotificationStatus.PENDING,
+            Notification.claimed_until == lease,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def _start(
     sessions: async_sessionmaker[AsyncSession], row: Notification, lease: datetime
 ) -> bool:
@@ -217,14 +230,7 @@ async def _start(
     """
     async with UnitOfWork(sessions) as uow:
         result = await uow.session.execute(
-            update(Notification)
-            .where(
-                Notification.id == row.id,
-                Notification.status == NotificationStatus.PENDING,
-                Notification.claimed_until == lease,
-            )
-            .values(attempts=row.attempts + 1)
-            .execution_options(synchronize_session=False)
+            _while_ours(row, lease).values(attempts=row.attempts + 1)
         )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
@@ -270,16 +276,7 @@ async def _record(
             delay = retry_delay(attempts, settings.mail_retry_seconds, draw())
             values["next_attempt_at"] = min(now + timedelta(seconds=delay), deadline)
     async with UnitOfWork(sessions) as uow:
-        result = await uow.session.execute(
-            update(Notification)
-            .where(
-                Notification.id == row.id,
-                Notification.status == NotificationStatus.PENDING,
-                Notification.claimed_until == lease,
-            )
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+        result = await uow.session.execute(_while_ours(row, lease).values(**values))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         log.warning("notification %s changed hands before its outcome was recorded", row.id)
     elif error is None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Iterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, GraphQLSyntaxError
+from graphql import GraphQLError, GraphQLSchema, GraphQLSyntaxError
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -130,6 +131,12 @@ class CachedParse(ParserCache):
         yield
 
 
+@functools.cache
+def node_counter(schema: GraphQLSchema, max_page_size: int) -> NodeCounter:
+    """One counter per schema: it measures the schema's introspection lists once."""
+    return NodeCounter(schema, max_page_size)
+
+
 class OperationChecks(SchemaExtension):
     """What is checked once a document is valid, before anything runs.
 
@@ -138,9 +145,9 @@ class OperationChecks(SchemaExtension):
     Also gives validation errors a code, as every error the API sends has one.
     """
 
-    def __init__(self, counter: NodeCounter, max_nodes: int) -> None:
-        self.counter = counter
-        self.max_nodes = max_nodes
+    def __init__(self, settings: Settings) -> None:
+        self.max_nodes = settings.max_query_nodes
+        self.max_page_size = settings.max_page_size
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
@@ -162,9 +169,8 @@ class OperationChecks(SchemaExtension):
                 extensions={"code": "BAD_REQUEST"},
             )
         assert context.graphql_document is not None
-        count = self.counter.count(
-            context.graphql_document, context.operation_name, context.variables
-        )
+        counter = node_counter(context.schema._schema, self.max_page_size)
+        count = counter.count(context.graphql_document, context.operation_name, context.variables)
         if count <= self.max_nodes:
             return None
         return GraphQLError(
@@ -206,7 +212,6 @@ def build_schema(query: type, settings: Settings, **kwargs: object) -> strawberr
     # The depth and alias rule is made here once: the validation cache is keyed by the
     # rules, and a rule class made per request would miss the cache every time.
     limits = [document_rule(settings.max_query_depth, settings.max_aliases)]
-    counter: list[NodeCounter] = []  # the counter needs the schema it is part of
     schema = Schema(
         query=query,
         extensions=[
@@ -214,13 +219,12 @@ def build_schema(query: type, settings: Settings, **kwargs: object) -> strawberr
             lambda: ValidationCache(maxsize=CACHE_SIZE),
             lambda: AddValidationRules(limits),
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-            lambda: OperationChecks(counter[0], settings.max_query_nodes),
+            lambda: OperationChecks(settings),
             MaskUnexpectedErrors,
             ReleaseRequestState,
         ],
         execution_context_class=LeafShortcutExecutionContext,
         **kwargs,  # type: ignore[arg-type]
     )
-    counter.append(NodeCounter(schema._schema, settings.max_page_size))
     use_direct_resolvers(schema)
     return schema
