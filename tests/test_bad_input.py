@@ -668,7 +668,7 @@ def respellings(global_id: str) -> dict[str, str]:
         "plus sign": _encode(type_name, "+" + digits),
         "underscore": _encode(type_name, "0_" + digits),  # int("0_7") == 7
         "spaces": _encode(type_name, f" {digits}\n"),
-        "beyond 64 bits": _encode(type_name, str(2**64 + int(digits))),
+        "beyond the id columns": _encode(type_name, str(2**31 + int(digits))),
         "zero": _encode(type_name, "0"),
     }
 

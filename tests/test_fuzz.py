@@ -70,7 +70,7 @@ def weighted(*choices: tuple[int, st.SearchStrategy[Any]]) -> st.SearchStrategy[
     return st.sampled_from(pool).flatmap(lambda strategy: strategy)
 
 
-# Row ids that are not canonical positive decimals, or do not fit a 64-bit column.
+# Row ids that are not canonical positive decimals, or do not fit an id column.
 ODD_ROW_IDS = [
     "²",
     "007",

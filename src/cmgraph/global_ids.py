@@ -2,7 +2,7 @@
 
 A global id is ``base64("<TypeName>:<row id>")``. Every id has exactly one spelling: only
 ASCII is accepted, the type name is a GraphQL name, the row id is a positive decimal without
-sign or leading zeros that fits a 64-bit column, and the base64 must be the canonical
+sign or leading zeros that fits the id columns (32 bits), and the base64 must be the canonical
 (padded, standard alphabet) encoding, i.e. encoding the decoded text gives the same string
 back. Anything else is not an id at all, so callers answer "not found" or "bad input"
 instead of guessing, and ``str.isdigit``/``int`` are never let loose on client text
@@ -18,12 +18,12 @@ import binascii
 import re
 from typing import NamedTuple
 
-MAX_ROW_ID = 2**63 - 1
+MAX_ROW_ID = 2**31 - 1  # the id columns are INTEGER (32 bits on PostgreSQL)
 # Longest text worth decoding: a long type name and a 19-digit row id fit comfortably.
 MAX_LENGTH = 400
 
 # ``[0-9]`` and ``[A-Za-z]`` are literal ASCII ranges, unlike ``\d`` and ``\w``.
-_ROW_ID = re.compile(r"[1-9][0-9]{0,18}")
+_ROW_ID = re.compile(r"[1-9][0-9]{0,9}")
 _TYPE_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 
 
@@ -40,10 +40,7 @@ def encode(type_name: str, row_id: int) -> str:
 
 
 def parse_row_id(text: str) -> int | None:
-    """A canonical positive decimal integer within 64 bits, else None.
-
-    Also the rule for other numbers a client hands back to us (download link tokens).
-    """
+    """A canonical positive decimal integer that fits an id column, else None."""
     if not isinstance(text, str) or not _ROW_ID.fullmatch(text):
         return None
     value = int(text)

@@ -59,6 +59,7 @@ OWNER_FILE = ".database"
 # Out of space or over quota: the client may try again once room is made (HTTP 507).
 _FULL_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_LINK_NUMBER = re.compile(r"[1-9][0-9]{0,18}")
 _SESSION_INFO_KEY = "cmgraph.storage"
 
 
@@ -361,7 +362,7 @@ def check_download(key: bytes, token: str, evidence_id: int, now: float | None =
     user, _, rest = token.partition(".")
     expires, _, mac = rest.partition(".")
     # The numbers as ``sign_download`` writes them, nothing else: one spelling per link.
-    user_id, expiry = global_ids.parse_row_id(user), global_ids.parse_row_id(expires)
+    user_id, expiry = global_ids.parse_row_id(user), _link_number(expires)
     if user_id is None or expiry is None or not mac:
         raise LinkInvalid
     expected = _mac(key, evidence_id, user_id, expiry)
@@ -370,6 +371,11 @@ def check_download(key: bytes, token: str, evidence_id: int, now: float | None =
     if expiry < (time.time() if now is None else now):
         raise LinkExpired
     return user_id
+
+
+def _link_number(text: str) -> int | None:
+    """A number as ``sign_download`` writes it (ASCII digits, no sign or leading zero)."""
+    return int(text) if _LINK_NUMBER.fullmatch(text) else None
 
 
 def _mac(key: bytes, evidence_id: int, user_id: int, expires: int) -> str:
