@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.tools import merge_types
@@ -56,6 +57,7 @@ from cmgraph.resolvers.subscriptions import (
     Subscription,
     SubscriptionContext,
     TransportWSHandler,
+    ViewContext,
     authenticate_connection,
 )
 from cmgraph.schema.build import UNAVAILABLE, build_schema
@@ -196,7 +198,7 @@ _JSON_KINDS = {str: "a string", int: "a number", float: "a number", bool: "a boo
 _JSON_KINDS[type(None)] = "null"
 
 
-class GraphQLApp(GraphQL[Context | None, None]):
+class GraphQLApp(GraphQL[ViewContext, None]):
     """Strawberry's ASGI view with our context; the caller is authenticated beforehand."""
 
     graphql_transport_ws_handler_class = TransportWSHandler
@@ -308,7 +310,11 @@ class GraphQLApp(GraphQL[Context | None, None]):
                 400, f"The multipart `map` does not fit `operations` ({error!r})."
             ) from None
 
-    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
         """A result that failed because the database is unreachable is a 503 as a whole.
 
         Its data would be partial for a reason that has nothing to do with the request, so
@@ -316,7 +322,8 @@ class GraphQLApp(GraphQL[Context | None, None]):
         """
         if not isinstance(response_data, dict):
             return super().create_response(response_data, sub_response)
-        for error in response_data.get("errors") or ():
+        errors: list[Any] = response_data.get("errors") or []  # formatted errors: dicts
+        for error in errors:
             extensions = error.get("extensions") or {}
             if extensions.get("code") == UNAVAILABLE:
                 return unavailable_response(str(extensions.get("requestId", "-")))

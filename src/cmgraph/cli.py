@@ -498,8 +498,10 @@ def write_export(kind: str, params: dict[str, Any], as_email: str, out: Path | N
 
     export = EXPORT_KINDS[kind]
     folder = out.parent if out else Path.cwd()
-    with tempfile.NamedTemporaryFile(dir=folder, suffix=".part", delete=False) as handle:
-        temp = Path(handle.name)
+    # What ``NamedTemporaryFile(delete=False)`` does, with a handle typed as a ``BinaryIO``.
+    descriptor, part = tempfile.mkstemp(dir=folder, suffix=".part")
+    temp = Path(part)
+    with open(descriptor, "w+b") as handle:
 
         async def work(settings: Settings, sessions: Any) -> str:
             from cmgraph.export.rows import snapshot

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 DEFAULT_DATA_DIR = ".cmgraph"
 MAX_PAGE_SIZE = 100  # the API convention: no connection page is larger
@@ -64,22 +65,22 @@ class Settings:
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
         """Build settings from ``CMGRAPH_<FIELD>`` variables; explicit overrides win."""
         env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}  # each of its field's type (``_parse``)
         for f in fields(cls):
             raw = env.get(f"CMGRAPH_{f.name.upper()}")
             if raw is None or raw == "":
                 continue
             values[f.name] = _parse(f.type, raw, f.name)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**values)
 
 
 def _parse(kind: object, raw: str, name: str) -> object:
     if kind in ("bool", bool):
-        value = raw.strip().lower()
-        if value in {"1", "true", "yes", "on"}:
+        word = raw.strip().lower()
+        if word in {"1", "true", "yes", "on"}:
             return True
-        if value in {"0", "false", "no", "off"}:
+        if word in {"0", "false", "no", "off"}:
             return False
         raise ValueError(f"CMGRAPH_{name.upper()} must be true or false, got {raw!r}")
     if kind in ("int", int):

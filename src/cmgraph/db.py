@@ -162,6 +162,7 @@ def _note_written(mapper: Mapper[Any], target: Any, tables: Collection[str]) -> 
     Per flushed row, looked up by table name so that this module needs no domain models.
     Bulk ``UPDATE`` statements are not seen: consumers poll as well.
     """
+    # Typed as any FromClause, which has no name; every model here maps a Table.
     table = mapper.local_table.name  # type: ignore[attr-defined]
     if table not in tables:
         return
@@ -187,6 +188,7 @@ class UnitOfWork:
         self._sessions = sessions
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
         self.session: AsyncSession
+        self._dialect = ""  # the engine's, once entered
         self.committed = False  # whatever fails afterwards, the change is durable
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
@@ -205,7 +207,9 @@ class UnitOfWork:
     async def __aenter__(self) -> UnitOfWork:
         # The transaction (and on SQLite the write lock) begins with the first statement,
         # so work done before it, such as parsing an upload, holds nothing.
-        self.session = self._sessions(bind=_writer(self._sessions.kw["bind"]))
+        engine = _writer(self._sessions.kw["bind"])
+        self._dialect = engine.dialect.name
+        self.session = self._sessions(bind=engine)
         await self._begin()
         return self
 
@@ -218,7 +222,7 @@ class UnitOfWork:
             if exc_type is None:
                 await self.session.flush()
                 written = self.session.info.pop(_WRITTEN, None) or {}
-                if written and self.session.bind.dialect.name == "postgresql":
+                if written and self._dialect == "postgresql":
                     for channel, last_id in sorted(written.items()):
                         await self.session.execute(
                             text("SELECT pg_notify(:channel, :payload)"),

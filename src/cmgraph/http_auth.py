@@ -28,6 +28,7 @@ def error_response(
     code: str,
     message: str,
     extensions: dict[str, object] | None = None,
+    /,
     **headers: str,
 ) -> JSONResponse:
     """The GraphQL-style error body: ``{"errors": [{"message", "extensions": {"code"}}]}``."""

@@ -265,9 +265,10 @@ class Hub:
         self.poll_seconds = poll_seconds or POLL_SECONDS
         self.queue_size = queue_size or QUEUE_SIZE
         self.batch = batch or BATCH
-        self._actions: set[Subscriber] = set()
-        self._scores: set[Subscriber] = set()
-        self._alerts: set[Subscriber] = set()
+        # Subscribers by kind, each with its topic.
+        self._actions: dict[Subscriber, ActionTopic] = {}
+        self._scores: dict[Subscriber, ScoreTopic] = {}
+        self._alerts: dict[Subscriber, AlertTopic] = {}
         self._regulations: dict[int, int] = {}  # assessment id -> regulation id (never changes)
         self._last_id = 0
         self._gaps: list[_Gap] = []
@@ -319,16 +320,17 @@ class Hub:
                             self._overall[subscriber.scope] = await overall_score(
                                 session, principal
                             )
-            self._scores.add(subscriber)
+            self._scores[subscriber] = topic
         elif isinstance(topic, ActionTopic):
-            self._actions.add(subscriber)
+            self._actions[subscriber] = topic
         else:
-            self._alerts.add(subscriber)
+            self._alerts[subscriber] = topic
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
-        for group in (self._actions, self._scores, self._alerts):
-            group.discard(subscriber)
+        self._actions.pop(subscriber, None)
+        self._scores.pop(subscriber, None)
+        self._alerts.pop(subscriber, None)
         overall = ScoreTopic(None)
         if subscriber.topic == overall and not any(
             s.scope == subscriber.scope and s.topic == overall for s in self._scores
@@ -467,8 +469,8 @@ class Hub:
             if event.action_id is None:
                 continue
             ids = reach[event.id]
-            for subscriber in self._actions:
-                if not subscriber.topic.matches(event.action_id, ids):  # type: ignore[union-attr]
+            for subscriber, topic in self._actions.items():
+                if not topic.matches(event.action_id, ids):
                     continue
                 key = (subscriber.scope, event.id)
                 if key not in readable:
@@ -500,9 +502,8 @@ class Hub:
                 self.stats.repeats += 1
         for subscriber, changed in wanted.items():
             for action_id in changed:
-                message = found.get(action_id)
-                if message is not None:
-                    self._offer(subscriber, message)
+                if action_id in found:
+                    self._offer(subscriber, found[action_id])
 
     async def _route_scores(
         self, session: AsyncSession, events: list[Any], reach: dict[int, list[int]]
@@ -512,8 +513,8 @@ class Hub:
             return
         by_assessment: dict[int, list[Subscriber]] = {}
         overall: dict[Hashable, list[Subscriber]] = {}
-        for subscriber in self._scores:
-            assessment_id = subscriber.topic.assessment_id  # type: ignore[union-attr]
+        for subscriber, topic in self._scores.items():
+            assessment_id = topic.assessment_id
             if assessment_id is None:
                 overall.setdefault(subscriber.scope, []).append(subscriber)
             else:
@@ -582,8 +583,8 @@ class Hub:
             # Who may read an alert depends on its events; scoped subscribers re-read it
             # through their own (permission-checked) loader at delivery.
             message = AlertChanged(alert)
-            for subscriber in list(self._alerts):
-                if subscriber.topic.matches(alert):  # type: ignore[union-attr]
+            for subscriber, topic in list(self._alerts.items()):
+                if topic.matches(alert):
                     self._offer(subscriber, message)
 
     def _offer(self, subscriber: Subscriber, message: Message) -> None:

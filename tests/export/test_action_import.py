@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 from openpyxl import Workbook, load_workbook
+from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
 from sqlalchemy import select
 from strawberry.relay import to_base64
 from typer.testing import CliRunner
@@ -79,8 +80,11 @@ class Sheet:
             row[self.header.index(header.replace("_", " "))] = value
         return self
 
-    def save(self, title: str = SHEET, extra_rows: int = 0) -> bytes:
+    def save(
+        self, title: str = SHEET, extra_rows: int = 0, epoch: datetime = CALENDAR_WINDOWS_1900
+    ) -> bytes:
         workbook = Workbook()
+        workbook.epoch = epoch  # the date system: 1900 (Excel for Windows) or 1904 (old Macs)
         sheet = workbook.active
         sheet.title = title
         sheet.append(self.header)
@@ -521,6 +525,26 @@ async def test_what_spreadsheet_programs_do_is_tolerated(api, db, assessor, exam
         n1 = await session.get(ImprovementAction, example.actions["N1@G2"].id)
     assert (t2.implementation_date, t2.test_date) == (EARLIER, EARLIER)
     assert n1.implementation_notes == "Drafted."
+
+
+async def test_a_1904_dated_workbook_is_read_in_its_own_date_system(
+    api, db, assessor, example
+) -> None:
+    sheet = Sheet(await download(api, assessor), example)
+    sheet.set(
+        "T2",
+        Implementation_status="IMPLEMENTED",
+        Implementation_date=EARLIER,  # a date cell, stored as a 1904 serial
+        Test_status="PASSED",
+        Test_date=(EARLIER - date(1904, 1, 1)).days,  # a bare serial, counted from 1904
+    )
+    data = sheet.save(epoch=CALENDAR_MAC_1904)
+    result = await imported(api, assessor, data, dry_run=False)
+    assert result["rowErrors"] == []
+    assert result["applied"] is True
+    async with db.sessions() as session:
+        t2 = await session.get(ImprovementAction, example.actions["T2"].id)
+    assert (t2.implementation_date, t2.test_date) == (EARLIER, EARLIER)
 
 
 _READ_ONLY = {

@@ -142,7 +142,7 @@ async def _evaluate_batch(
 
 
 def _postgres(session: AsyncSession) -> bool:
-    return session.bind.dialect.name == "postgresql"
+    return session.get_bind().dialect.name == "postgresql"
 
 
 async def _claim(session: AsyncSession, batch: int, now: datetime) -> list[int]:
@@ -232,7 +232,7 @@ class _Batch:
         if any(needs_category(p.scope or {}) for p in policies):
             action_ids = {e.action_id for e in events if e.action_id is not None}
             if action_ids:
-                rows = await self.session.execute(
+                category_rows = await self.session.execute(
                     select(ImprovementAction.id, ActionDefinitionVersion.category)
                     .join(
                         ActionDefinitionVersion,
@@ -240,7 +240,7 @@ class _Batch:
                     )
                     .where(ImprovementAction.id.in_(action_ids))
                 )
-                categories = dict(rows.all())
+                categories = dict(category_rows.all())
         return [
             EventFacts(
                 type=event.type,
@@ -282,7 +282,8 @@ class _Batch:
             .order_by(Alert.id)
         )
         for alert in rows:
-            self.open_alerts[alert.policy_id] = alert  # the newest wins
+            if alert.policy_id is not None:  # always, by the WHERE clause
+                self.open_alerts[alert.policy_id] = alert  # the newest wins
 
     # -- alerts -------------------------------------------------------------------------
 

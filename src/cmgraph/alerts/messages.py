@@ -12,7 +12,7 @@ notification produces the same message and a duplicate after a crash is recognis
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from email.headerregistry import Address
@@ -239,7 +239,8 @@ async def _assessment_names(session: AsyncSession, events: Iterable[Event]) -> d
     return {assessment_id: name for assessment_id, name in rows.all()}
 
 
-def _person(user: User | None, user_id: int | None) -> str:
+def _person(users: Mapping[int, User], user_id: int | None) -> str:
+    user = users.get(user_id) if user_id is not None else None
     if user is not None:
         return f"{user.name} <{user.email}>" if user.name else user.email
     return "a removed user" if user_id is not None else "the system"
@@ -267,9 +268,7 @@ def event_details(event: Event, users: dict[int, User], assessments: dict[int, s
         text = f"evidence {str(p.get('change', 'changed')).lower()}: {p.get('name', '')}"
     elif kind == EventType.ASSIGNMENT_CHANGE:
         to_id = p.get("toUserId")
-        text = (
-            f"assigned to {_person(users.get(to_id), to_id)}" if to_id is not None else "unassigned"
-        )
+        text = f"assigned to {_person(users, to_id)}" if to_id is not None else "unassigned"
     elif kind == EventType.UPDATE_AVAILABLE:
         key = p.get("definitionKey") or p.get("templateKey") or ""
         text = f"update available for {key}: version {p.get('fromVersion')} → {p.get('toVersion')}"
@@ -314,7 +313,7 @@ async def _alert_content(
             subject = titles.get(event.action_id, f"removed action {event.action_id}")
         elif event.assessment_id is not None:
             subject = assessments.get(event.assessment_id, f"assessment {event.assessment_id}")
-        by = _person(users.get(event.actor_id), event.actor_id)
+        by = _person(users, event.actor_id)
         title = f"{when(event.created_at)} {event.type}" + (f": {subject}" if subject else "")
         details = f"by {by}"
         described = event_details(event, users, assessments)
@@ -376,7 +375,7 @@ async def _assignment_content(
     notes = str(payload.get("notes") or "").strip()
     facts = [
         ("Action", title),
-        ("Assigned by", _person(users.get(event.actor_id), event.actor_id)),
+        ("Assigned by", _person(users, event.actor_id)),
         ("Assigned at", when(event.created_at)),
     ]
     if names:

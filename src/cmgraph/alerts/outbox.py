@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import CursorResult, func, select, text, update
 
 from cmgraph import signals
 from cmgraph.db import UnitOfWork
@@ -125,7 +125,8 @@ async def requeue_dead(
             claimed_until=None,
         ).execution_options(synchronize_session=False)
     )
-    count = int(result.rowcount or 0)
+    # An UPDATE's result is a CursorResult; ``Session.execute`` is typed for any statement.
+    count = int(cast("CursorResult[Any]", result).rowcount or 0)
     if count:
         await _wake_sender(uow)
     return count
@@ -136,7 +137,7 @@ async def _wake_sender(uow: UnitOfWork) -> None:
 
     Requeueing is a bulk UPDATE, which the unit of work's insert tracking does not see.
     """
-    if uow.session.bind.dialect.name == "postgresql":
+    if uow.session.get_bind().dialect.name == "postgresql":
         await uow.session.execute(
             text("SELECT pg_notify(:channel, '0')"), {"channel": signals.NOTIFICATIONS_CHANNEL}
         )

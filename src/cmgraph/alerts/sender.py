@@ -33,9 +33,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Update, and_, or_, select, update
+from sqlalchemy import CursorResult, Update, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cmgraph.alerts.messages import RenderError, render
@@ -85,7 +85,7 @@ async def claim_due(
     )
     async with UnitOfWork(sessions) as uow:
         session = uow.session
-        if session.bind.dialect.name == "postgresql":
+        if session.get_bind().dialect.name == "postgresql":
             # Lock first, then update by id: inside ``UPDATE ... WHERE id IN (SELECT ...
             # LIMIT n FOR UPDATE SKIP LOCKED)`` PostgreSQL may re-run the sub-select per row
             # and claim far more than ``batch``.
@@ -232,7 +232,7 @@ async def _start(
         result = await uow.session.execute(
             _while_ours(row, lease).values(attempts=row.attempts + 1)
         )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return cast("CursorResult[Any]", result).rowcount == 1
 
 
 async def _send(transport: Transport, message: EmailMessage, row: Notification) -> Outcome:
@@ -277,7 +277,7 @@ async def _record(
             values["next_attempt_at"] = min(now + timedelta(seconds=delay), deadline)
     async with UnitOfWork(sessions) as uow:
         result = await uow.session.execute(_while_ours(row, lease).values(**values))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if cast("CursorResult[Any]", result).rowcount != 1:
         log.warning("notification %s changed hands before its outcome was recorded", row.id)
     elif error is None:
         log.info("sent notification %s to %s", row.id, row.recipient_email)

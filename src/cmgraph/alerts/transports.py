@@ -158,10 +158,10 @@ class SmtpTransport:
                 await client.login(config.username, config.password or "")
             refused, _ = await client.send_message(message, recipients=recipients)
         except aiosmtplib.SMTPRecipientsRefused as error:
-            refused = "; ".join(f"{r.recipient}: {_reply(r)}" for r in error.recipients)
+            replies = "; ".join(f"{r.recipient}: {_reply(r)}" for r in error.recipients)
             if all(r.code >= 500 for r in error.recipients):
-                raise PermanentFailure(f"recipient refused by {config.where}: {refused}") from None
-            raise TemporaryFailure(f"recipient deferred by {config.where}: {refused}") from None
+                raise PermanentFailure(f"recipient refused by {config.where}: {replies}") from None
+            raise TemporaryFailure(f"recipient deferred by {config.where}: {replies}") from None
         except (
             aiosmtplib.SMTPSenderRefused,
             aiosmtplib.SMTPDataError,

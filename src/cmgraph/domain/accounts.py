@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -210,9 +211,9 @@ async def principal_of(session: AsyncSession, user: User) -> Principal:
     )
 
 
-def _highest(pairs: object) -> dict[int, OrgRole]:
+def _highest(pairs: Iterable[tuple[int, OrgRole]]) -> dict[int, OrgRole]:
     result: dict[int, OrgRole] = {}
-    for key, role in pairs:  # type: ignore[attr-defined]
+    for key, role in pairs:
         if key not in result or role.rank > result[key].rank:
             result[key] = role
     return result

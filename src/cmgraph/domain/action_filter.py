@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy.sql.elements import SQLCoreOperations
 
 from cmgraph.domain.enums import ImplementationStatus, ImplementationType, Owner, TestStatus
 from cmgraph.domain.models import (
@@ -91,7 +92,7 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def contains(column: Any, text: str) -> ColumnElement[bool]:
+def contains(column: SQLCoreOperations[str | None], text: str) -> ColumnElement[bool]:
     """Case-insensitive substring match, with LIKE wildcards taken literally."""
     return column.ilike(_like(text), escape="\\")
 

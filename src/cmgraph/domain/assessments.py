@@ -447,13 +447,15 @@ async def remove_unused_instances(
     )
     if not orphans:
         return 0, ()
-    documents = set(
-        await session.scalars(
+    documents = {
+        sha256
+        for sha256 in await session.scalars(
             select(Evidence.sha256).where(
                 Evidence.action_id.in_(orphans), Evidence.sha256.isnot(None)
             )
         )
-    )
+        if sha256 is not None  # always, by the WHERE clause
+    }
     now = utcnow()
     children = await session.scalars(
         select(ImprovementAction).where(

@@ -98,12 +98,14 @@ async def assign_actions(
             )
         if not reach.editable:
             raise forbidden("You may not assign this action.")
-        if assignee_principal is not None and not await _may_read(
-            uow, assignee_principal, action.id
+        if (
+            assignee is not None
+            and assignee_principal is not None
+            and not await _may_read(uow, assignee_principal, action.id)
         ):
             raise DomainError(
                 ErrorCode.INVALID,
-                f"{assignee.email} cannot see this action.",  # type: ignore[union-attr]
+                f"{assignee.email} cannot see this action.",
                 "assigneeId",
             )
         new_notes = notes if notes is not None else action.assignment_notes

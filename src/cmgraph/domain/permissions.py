@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, Select, select, true
 
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.errors import forbidden
@@ -77,7 +77,7 @@ def readable_assessments(principal: Principal) -> ColumnElement[bool]:
     return clause
 
 
-def readable_assessment_ids(principal: Principal):  # type: ignore[no-untyped-def]
+def readable_assessment_ids(principal: Principal) -> Select[int]:
     return select(Assessment.id).where(readable_assessments(principal))
 
 

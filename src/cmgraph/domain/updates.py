@@ -416,7 +416,9 @@ class _Pending:
     latest: ActionDefinitionVersion
 
 
-def _pending_select() -> Select[Any]:
+def _pending_select() -> Select[
+    ImprovementAction, ActionDefinitionVersion, ActionDefinitionVersion
+]:
     current, latest = aliased(ActionDefinitionVersion), aliased(ActionDefinitionVersion)
     return (
         select(ImprovementAction, current, latest)

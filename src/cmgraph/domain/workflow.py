@@ -203,7 +203,7 @@ async def change_action(
     session = uow.session
     # On SQLite the unit of work holds the database's write lock from its start, so an
     # action already loaded in this transaction is current; elsewhere lock and reload it.
-    lock = session.bind.dialect.name != "sqlite"
+    lock = session.get_bind().dialect.name != "sqlite"
     action = await session.get(ImprovementAction, action_id, with_for_update=lock or None)
     if action is None:
         raise not_found("Improvement action", "id")

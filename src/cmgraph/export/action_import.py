@@ -246,7 +246,7 @@ def _read(handle: IO[bytes]) -> list[_Row]:
             required=(cols.ACTION_ID, *cols.EDITABLE),
             optional=cols.READ_ONLY,
         )
-        rows = []
+        rows: list[_Row] = []
         for number, cells in table.rows:
             if len(rows) == MAX_ROWS:
                 raise WorkbookRejected(
@@ -296,8 +296,11 @@ def _parse(table: Table, number: int, cells: tuple[Any, ...]) -> _Row:
                 _error(number, column, ImportErrorCode.REQUIRED, f"`{column}` may not be empty.")
             )
         row.values[attribute] = value
-    row.values["implementation_date"] = read(cols.IMPLEMENTATION_DATE, as_date)
-    row.values["test_date"] = read(cols.TEST_DATE, as_date)
+    for column, attribute in (
+        (cols.IMPLEMENTATION_DATE, "implementation_date"),
+        (cols.TEST_DATE, "test_date"),
+    ):
+        row.values[attribute] = read(column, lambda v: as_date(v, table.epoch))
     for attribute in NOTES:
         row.values[attribute] = read(_COLUMN_OF_ATTRIBUTE[attribute], as_text)
     parent = cell(table, cells, cols.PARENT_ACTION_ID)

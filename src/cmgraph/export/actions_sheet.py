@@ -131,7 +131,7 @@ def parse_action_global_id(value: str) -> int | None:
     return global_ids.row_id_of(value.strip(), NODE_TYPE)
 
 
-def _rows_select(principal: Principal, f: ActionFilter) -> Select[Any]:
+def _rows_select(principal: Principal, f: ActionFilter) -> Select[*tuple[Any, ...]]:
     a, d, v = ImprovementAction, ActionDefinition, ActionDefinitionVersion
     return (
         select(

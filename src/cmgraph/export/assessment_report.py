@@ -381,7 +381,7 @@ async def _write_evidence(
             sheet.append((r.holder_key, *evidence_row(r)[1:-1], r.key))
 
 
-def _evidence_select() -> Select[Any]:
+def _evidence_select() -> Select[*tuple[Any, ...]]:
     """Evidence with the key of the action it is attached to, and its uploader."""
     return (
         select(

@@ -95,7 +95,7 @@ UPLOADED_COLUMNS = (
 )
 
 
-def _actions() -> Select[Any]:
+def _actions() -> Select[*tuple[Any, ...]]:
     """Action id, key, title and group name, to join the other tables to."""
     a, d, v = ImprovementAction, ActionDefinition, ActionDefinitionVersion
     return (

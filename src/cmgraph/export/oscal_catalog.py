@@ -69,6 +69,7 @@ from cmgraph.domain.templates import (
 from cmgraph.export.names import slug
 
 _Json = dict[str, Any]
+_KINDS: dict[type, str] = {dict: "an object", list: "an array", str: "a string"}
 
 # Column sizes of the template tables: generated text is clipped, keys are refused.
 _CONTROL_KEY_LIMIT = 100
@@ -206,7 +207,7 @@ def _kind(value: object) -> str:
         return "a boolean"
     if isinstance(value, int | float):
         return "a number"
-    return {dict: "an object", list: "an array", str: "a string"}.get(type(value), "a value")
+    return _KINDS.get(type(value), "a value")
 
 
 def _object(value: object, path: str, what: str) -> _Json:

@@ -1,9 +1,10 @@
 """Reading uploaded workbooks: tolerant of what spreadsheet programs do, strict about meaning.
 
 Tolerated: columns in any order, header and cell text with surrounding spaces, dates typed
-as dates, as ``YYYY-MM-DD`` text or as Excel serial numbers, and empty rows (trailing ones
-especially, which programs leave behind). Refused, with the sheet, row and column named:
-files that are not xlsx, missing or unknown columns, values outside an enum, bad dates.
+as dates, as ``YYYY-MM-DD`` text or as Excel serial numbers (in the workbook's own date
+system, 1900 or 1904), and empty rows (trailing ones especially, which programs leave
+behind). Refused, with the sheet, row and column named: files that are not xlsx, missing or
+unknown columns, values outside an enum, bad dates.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import re
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import Enum, StrEnum
 from typing import IO, Any, TypeVar
 
 from openpyxl import load_workbook
+from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900, from_excel
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
@@ -26,8 +28,6 @@ E = TypeVar("E", bound=Enum)
 
 MAX_UNPACKED_BYTES = 512 * 1024 * 1024
 _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,18}")  # ASCII digits only: int("²") raises
-# Excel's day zero (serial 1 is 1900-01-01, with the 1900 leap-year bug folded in).
-_EXCEL_EPOCH = date(1899, 12, 30)
 
 
 class ImportErrorCode(StrEnum):
@@ -119,7 +119,7 @@ def sheet(workbook: Workbook, name: str) -> ReadOnlyWorksheet:
     """A sheet by name, ignoring case and surrounding spaces."""
     for title in workbook.sheetnames:
         if title.strip().lower() == name.lower():
-            return workbook[title]  # type: ignore[return-value]
+            return workbook[title]
     found = ", ".join(workbook.sheetnames) or "none"
     raise WorkbookRejected(
         [
@@ -145,6 +145,8 @@ class Table:
     name: str
     index: dict[str, int]
     rows: Iterator[tuple[int, tuple[Any, ...]]]  # (row number, cells), empty rows skipped
+    # The workbook's date system, for date serials in cells not formatted as dates.
+    epoch: datetime = CALENDAR_WINDOWS_1900
 
 
 def read_table(
@@ -202,7 +204,7 @@ def read_table(
     )
     if errors:
         raise WorkbookRejected(errors)
-    return Table(name, index, _data_rows(rows))
+    return Table(name, index, _data_rows(rows), worksheet.parent.epoch)
 
 
 def _data_rows(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[int, tuple[Any, ...]]]:
@@ -261,8 +263,13 @@ def as_enum(value: Any, enum: type[E]) -> E | None:
         ) from None
 
 
-def as_date(value: Any) -> date | None:
-    """A date typed as a date, as ISO text (``2024-05-31``) or as an Excel serial number."""
+def as_date(value: Any, epoch: datetime = CALENDAR_WINDOWS_1900) -> date | None:
+    """A date typed as a date, as ISO text (``2024-05-31``) or as an Excel serial number.
+
+    A serial counts days in the workbook's date system, ``epoch`` (``Table.epoch``): 1 is
+    1900-01-01 in the 1900 system (whose fictitious 1900-02-29 Excel still counts) and
+    1904-01-02 in the 1904 one. Serials below 1, which are times of day, are not dates.
+    """
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -270,8 +277,11 @@ def as_date(value: Any) -> date | None:
     if isinstance(value, date):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if 1 <= value < 2_958_466:  # up to 9999-12-31
-            return _EXCEL_EPOCH + timedelta(days=int(value))
+        if value >= 1:
+            try:
+                return from_excel(value, epoch).date()
+            except (OverflowError, ValueError):
+                pass  # after 9999-12-31
     elif isinstance(value, str):
         text = value.strip()
         for parse in (date.fromisoformat, lambda t: datetime.fromisoformat(t).date()):

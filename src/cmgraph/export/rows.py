@@ -22,14 +22,18 @@ async def snapshot(session: AsyncSession) -> None:
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
-async def partitions(session: AsyncSession, statement: Select[Any]) -> AsyncIterator[Sequence[Any]]:
+async def partitions(
+    session: AsyncSession, statement: Select[*tuple[Any, ...]]
+) -> AsyncIterator[Sequence[Any]]:
     """The rows of ``statement``, a partition at a time, from a server-side cursor."""
     result = await session.stream(statement)
     async for rows in result.partitions(PARTITION):
         yield rows
 
 
-async def runs(session: AsyncSession, statement: Select[Any]) -> AsyncIterator[list[Any]]:
+async def runs(
+    session: AsyncSession, statement: Select[*tuple[Any, ...]]
+) -> AsyncIterator[list[Any]]:
     """Consecutive rows with the same ``id`` (one thing joined to its many), a run at a time."""
     current: list[Any] = []
     async for rows in partitions(session, statement):

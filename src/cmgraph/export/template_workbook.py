@@ -523,9 +523,9 @@ def _read_controls(
         ):
             if not title:
                 continue
-            action = keys_by_title.get(title)
-            if action is not None:
-                action_keys.append(action)
+            action_key = keys_by_title.get(title)
+            if action_key is not None:
+                action_keys.append(action_key)
             elif actions is not None:
                 row.error(
                     "Action titles",

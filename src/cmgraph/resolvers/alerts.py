@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, Integer, cast, false, func, select, true
 from strawberry.dataloader import DataLoader
 
 from cmgraph import global_ids
+from cmgraph.db import UnitOfWork
 from cmgraph.domain import alert_policies as service
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode
@@ -35,7 +36,7 @@ from cmgraph.domain.models import Alert as AlertRow
 from cmgraph.domain.models import AlertMatch, Assessment, Event
 from cmgraph.domain.models import AlertPolicy as AlertPolicyRow
 from cmgraph.domain.permissions import Principal, readable_assessment_ids, readable_assessments
-from cmgraph.resolvers.context import Reader
+from cmgraph.resolvers.context import StatementReader
 from cmgraph.resolvers.queries import ids_of, paginate, sort
 from cmgraph.schema import alerts as schema
 from cmgraph.schema.connections import Connection
@@ -93,8 +94,8 @@ def readable_policies(principal: Principal) -> ColumnElement[bool]:
     return true() if principal.has_org_role(OrgRole.READER) else false()
 
 
-def _dialect(reader: Reader) -> str:
-    return str(reader.session.bind.dialect.name)
+def _dialect(reader: StatementReader) -> str:
+    return reader.session.get_bind().dialect.name
 
 
 # -- loaders ----------------------------------------------------------------------------
@@ -115,7 +116,7 @@ def _loader(info: strawberry.Info, name: str, batch: Callable[..., Any]) -> Data
 
 
 async def _policies_batch(
-    reader: Reader, principal: Principal, keys: list[int]
+    reader: StatementReader, principal: Principal, keys: list[int]
 ) -> list[AlertPolicyRow | None]:
     if not principal.has_org_role(OrgRole.READER):
         return [None] * len(keys)
@@ -127,7 +128,7 @@ async def _policies_batch(
 
 
 async def _alerts_batch(
-    reader: Reader, principal: Principal, keys: list[int]
+    reader: StatementReader, principal: Principal, keys: list[int]
 ) -> list[AlertRow | None]:
     rows = (
         await reader.execute(
@@ -140,7 +141,9 @@ async def _alerts_batch(
     return [found.get(key) for key in keys]
 
 
-async def _events_batch(reader: Reader, principal: Principal, keys: list[int]) -> list[list[Event]]:
+async def _events_batch(
+    reader: StatementReader, principal: Principal, keys: list[int]
+) -> list[list[Event]]:
     """Per alert id: its events, oldest first, as far as the caller may read them."""
     by_alert: dict[int, list[Event]] = {alert_id: [] for alert_id in keys}
     matched = await reader.execute(
@@ -188,7 +191,11 @@ async def resolve_ids(
     info: strawberry.Info, loader_name: str, node_ids: Iterable[str], convert: Any
 ) -> list[Any]:
     """``Node`` lookups: the objects behind ``node_ids``, None where absent or unreadable."""
-    loader = {"alert_policy": alert_policy, "alert": alert}[loader_name](info)
+    loaders: dict[str, Callable[[strawberry.Info], DataLoader[int, Any]]] = {
+        "alert_policy": alert_policy,
+        "alert": alert,
+    }
+    loader = loaders[loader_name](info)
     ids = [global_ids.parse_row_id(i) for i in node_ids]
     rows = await loader.load_many([i for i in ids if i is not None])
     found = dict(zip([i for i in ids if i is not None], rows, strict=True))
@@ -363,7 +370,7 @@ class AlertMutations:
     async def create_alert_policy(
         self, info: strawberry.Info, input: schema.CreateAlertPolicyInput
     ) -> schema.CreateAlertPolicyPayload:
-        async def work(uow, actor):  # type: ignore[no-untyped-def]
+        async def work(uow: UnitOfWork, actor: Principal) -> AlertPolicyRow:
             settings = service.PolicySettings(
                 description=input.description,
                 conditions=_conditions(input.conditions),
@@ -389,7 +396,7 @@ class AlertMutations:
     async def update_alert_policy(
         self, info: strawberry.Info, input: schema.UpdateAlertPolicyInput
     ) -> schema.UpdateAlertPolicyPayload:
-        async def work(uow, actor):  # type: ignore[no-untyped-def]
+        async def work(uow: UnitOfWork, actor: Principal) -> AlertPolicyRow:
             policy_id = node_id(input.alert_policy_id, "AlertPolicy", "alertPolicyId")
             return await service.update_alert_policy(uow, actor, policy_id, _policy_changes(input))
 
@@ -403,7 +410,7 @@ class AlertMutations:
     async def delete_alert_policy(
         self, info: strawberry.Info, input: schema.DeleteAlertPolicyInput
     ) -> schema.DeleteAlertPolicyPayload:
-        async def work(uow, actor):  # type: ignore[no-untyped-def]
+        async def work(uow: UnitOfWork, actor: Principal) -> bool:
             policy_id = node_id(input.alert_policy_id, "AlertPolicy", "alertPolicyId")
             await service.delete_alert_policy(uow, actor, policy_id)
             return True
@@ -418,7 +425,7 @@ class AlertMutations:
     async def update_alert(
         self, info: strawberry.Info, input: schema.UpdateAlertInput
     ) -> schema.UpdateAlertPayload:
-        async def work(uow, actor):  # type: ignore[no-untyped-def]
+        async def work(uow: UnitOfWork, actor: Principal) -> AlertRow:
             alert_id = node_id(input.alert_id, "Alert", "alertId")
             changes: dict[str, Any] = {}
             if input.status is not strawberry.UNSET:

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Executable
 
 from cmgraph.config import Settings
 from cmgraph.domain.permissions import Principal
+
+
+class StatementReader(Protocol):
+    """What loaders read with: a request's ``Reader``, or a subscription message's
+    ``LazyReader`` (``cmgraph.resolvers.subscriptions``)."""
+
+    @property
+    def session(self) -> AsyncSession: ...
+
+    async def execute(self, statement: Executable) -> Any: ...
+
+    async def scalar(self, statement: Executable) -> Any: ...
 
 
 class Reader:

@@ -40,7 +40,7 @@ from cmgraph.domain.permissions import (
     readable_templates,
 )
 from cmgraph.domain.scoring import ZERO, Score
-from cmgraph.resolvers.context import Reader
+from cmgraph.resolvers.context import StatementReader
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -55,7 +55,7 @@ class ActionRecord:
     version: ActionDefinitionVersion
 
 
-def action_select() -> Select[Any]:
+def action_select() -> Select[ImprovementAction, ActionDefinition, ActionDefinitionVersion]:
     return (
         select(ImprovementAction, ActionDefinition, ActionDefinitionVersion)
         .join(ActionDefinition, ActionDefinition.id == ImprovementAction.definition_id)
@@ -66,7 +66,7 @@ def action_select() -> Select[Any]:
     )
 
 
-def action_row_select() -> Select[Any]:
+def action_row_select() -> Select[*tuple[Any, ...]]:
     """One flat row per action with what ``ImprovementAction.from_row`` reads.
 
     For the loaders that feed large reads: plain columns instead of three ORM entities per
@@ -155,7 +155,7 @@ def _lists(keys: Sequence[K], rows: Iterable[tuple[K, V]]) -> list[list[V]]:
 class _Source:
     """What batch functions read with: the request's reader and the caller."""
 
-    reader: Reader
+    reader: StatementReader
     principal: Principal
 
     async def rows(self, statement: Any) -> list[Any]:
@@ -183,7 +183,7 @@ def _record_type(names: tuple[str, ...]) -> Any:
 class Loaders:
     """All loaders of one request; created lazily by attribute access."""
 
-    def __init__(self, reader: Reader, principal: Principal) -> None:
+    def __init__(self, reader: StatementReader, principal: Principal) -> None:
         self.reader = reader
         self.principal = principal
         self._source = _Source(reader, principal)

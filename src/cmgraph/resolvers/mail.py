@@ -8,9 +8,10 @@ import strawberry
 from graphql import GraphQLError
 
 from cmgraph.alerts import outbox
+from cmgraph.db import UnitOfWork
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.errors import DomainError
-from cmgraph.domain.permissions import require_org_role
+from cmgraph.domain.permissions import Principal, require_org_role
 from cmgraph.schema.mail import (
     MailQueue,
     RequeueDeadNotificationsInput,
@@ -63,7 +64,7 @@ class OutboxMutations:
         # Imported here: the mutations package imports this module for its root type.
         from cmgraph.resolvers.mutations.base import node_id, perform
 
-        async def work(uow, actor):  # type: ignore[no-untyped-def]
+        async def work(uow: UnitOfWork, actor: Principal) -> tuple[int, outbox.QueueSummary]:
             require_org_role(actor, OrgRole.ADMINISTRATOR)
             ids = (
                 None

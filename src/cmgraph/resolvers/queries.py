@@ -9,6 +9,7 @@ import strawberry
 from graphql import GraphQLError
 from sqlalchemy import Select, func, or_, select
 from strawberry import relay
+from strawberry.utils.await_maybe import await_maybe
 
 from cmgraph import global_ids
 from cmgraph.domain import scoring, text
@@ -124,7 +125,7 @@ def values_of(values: list[str] | None, field: str) -> list[str] | None:
 
 async def paginate(
     info: strawberry.Info,
-    statement: Select[Any],
+    statement: Select[*tuple[Any, ...]],
     order: list[Any],
     first: int | None,
     after: str | None,
@@ -182,7 +183,7 @@ async def resolve_global_ids(info: strawberry.Info, ids: Sequence[str]) -> list[
         concrete = not getattr(definition, "is_interface", True)
         if not (concrete and isinstance(origin, type) and issubclass(origin, relay.Node)):
             continue
-        nodes = await origin.resolve_nodes(info=info, node_ids=node_ids)
+        nodes = await await_maybe(origin.resolve_nodes(info=info, node_ids=node_ids))
         found.update(((type_name, i), n) for i, n in zip(node_ids, nodes, strict=True))
     return [None if ref is None else found.get((ref.type_name, str(ref.row_id))) for ref in refs]
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from contextlib import aclosing, suppress
-from typing import Any
+from typing import Any, TypeAlias
 
 import strawberry
 from graphql import GraphQLError
@@ -44,6 +44,7 @@ from cmgraph.hub import (
     SubscriberClosed,
     Topic,
 )
+from cmgraph.resolvers.context import Context
 from cmgraph.resolvers.loaders import ActionRecord, Loaders
 from cmgraph.resolvers.queries import ids_of
 from cmgraph.schema.alerts import Alert
@@ -106,7 +107,7 @@ class Delivery:
     @property
     def loaders(self) -> Loaders:
         if self._loaders is None:
-            self._loaders = Loaders(self.reader, self._principal)  # type: ignore[arg-type]
+            self._loaders = Loaders(self.reader, self._principal)
         return self._loaders
 
     async def close(self) -> None:
@@ -203,7 +204,7 @@ async def _messages(info: strawberry.Info, topic: Topic) -> AsyncGenerator[Messa
         context.hub.unsubscribe(subscriber)
 
 
-def _id_set(values: list[str] | None, type_name: str) -> frozenset[int] | None:
+def _id_set(values: Iterable[str] | None, type_name: str) -> frozenset[int] | None:
     ids = ids_of(values, type_name)
     return frozenset(ids) if ids else None
 
@@ -334,7 +335,13 @@ def message_problem(message: object) -> str | None:
     return None
 
 
-class TransportWSHandler(BaseGraphQLTransportWSHandler[SubscriptionContext, None]):
+# The GraphQL view's context: a ``Context`` over HTTP (None for the IDE page), a
+# ``SubscriptionContext`` over WebSocket. Strawberry types the view and its WebSocket
+# handler with one context type.
+ViewContext: TypeAlias = Context | SubscriptionContext | None
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[ViewContext, None]):
     """graphql-transport-ws, where every message and failure ends in a close code.
 
     Strawberry assumes a message is an object of the right shape; ``[1]``, ``"x"`` or a

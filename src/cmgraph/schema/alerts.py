@@ -33,19 +33,26 @@ from cmgraph.schema.types import (
     present,
 )
 
-EventType = strawberry.enum(domain.EventType, description="What a domain event reports.")
-Severity = strawberry.enum(domain.Severity)
-AlertTrigger = strawberry.enum(
-    domain.AlertTrigger,
+# ``strawberry.enum`` registers the class it is given and returns it: the names are the
+# domain classes themselves (aliases mypy accepts as types), registered by plain calls.
+EventType = domain.EventType
+Severity = domain.Severity
+AlertTrigger = domain.AlertTrigger
+AlertStatus = domain.AlertStatus
+ScoreDirection = policies.ScoreDirection
+AlertKind = policies.AlertKind
+
+strawberry.enum(EventType, description="What a domain event reports.")
+strawberry.enum(Severity)
+strawberry.enum(
+    AlertTrigger,
     description="EVERY_MATCH: each match raises or joins an alert; THRESHOLD: only at least "
     "thresholdCount matches within thresholdMinutes do.",
 )
-AlertStatus = strawberry.enum(domain.AlertStatus)
-ScoreDirection = strawberry.enum(
-    policies.ScoreDirection, description="Which way a score change moves the earned points."
-)
-AlertKind = strawberry.enum(
-    policies.AlertKind,
+strawberry.enum(AlertStatus)
+strawberry.enum(ScoreDirection, description="Which way a score change moves the earned points.")
+strawberry.enum(
+    AlertKind,
     description="SINGLE_EVENT; MULTI_EVENT: several events of one type; MULTI_CONDITION: "
     "events of several types.",
 )
@@ -235,7 +242,7 @@ class AlertEvent:
         return cls(
             type=kind,
             occurred_at=row.created_at,
-            details=event_details(payload),
+            details=JSON(event_details(payload)),
             points_delta=float(delta) if isinstance(delta, int | float) else None,
             from_status=payload.get("from") if status_change else None,
             to_status=payload.get("to") if status_change else None,
@@ -456,7 +463,7 @@ class DeleteAlertPolicyInput:
 
 @strawberry.type
 class DeleteAlertPolicyPayload:
-    deleted_alert_policy_id: relay.GlobalID | None
+    deleted_alert_policy_id: strawberry.ID | None
     user_errors: list[UserError]
 
 

@@ -1,4 +1,8 @@
-"""The domain's enums, registered as GraphQL enums (values keep their SCREAMING_SNAKE_CASE)."""
+"""The domain's enums, registered as GraphQL enums (values keep their SCREAMING_SNAKE_CASE).
+
+``strawberry.enum`` registers the class it is given and returns that same class, so each name
+here is the domain class itself (an alias mypy accepts as a type), registered by a plain call.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +12,33 @@ import strawberry
 
 from cmgraph.domain import enums as domain
 
-OrgRole = strawberry.enum(
-    domain.OrgRole, description="Organisation role; each includes the ones before."
-)
-ImplementationType = strawberry.enum(domain.ImplementationType)
-Enforcement = strawberry.enum(domain.Enforcement)
-Purpose = strawberry.enum(domain.Purpose)
-ActionOwner = strawberry.enum(domain.Owner, name="ActionOwner")
-ImplementationStatus = strawberry.enum(domain.ImplementationStatus)
-TestStatus = strawberry.enum(domain.TestStatus)
-TestingSource = strawberry.enum(domain.TestingSource)
-EvidenceKind = strawberry.enum(domain.EvidenceKind)
-ChangeSource = strawberry.enum(domain.ChangeSource)
-ControlStatus = strawberry.enum(domain.ControlStatus)
-AssessmentStatus = strawberry.enum(domain.AssessmentStatus)
-AutomaticTesting = strawberry.enum(domain.AutomaticTesting)
+OrgRole = domain.OrgRole
+ImplementationType = domain.ImplementationType
+Enforcement = domain.Enforcement
+Purpose = domain.Purpose
+ActionOwner = domain.Owner
+ImplementationStatus = domain.ImplementationStatus
+TestStatus = domain.TestStatus
+TestingSource = domain.TestingSource
+EvidenceKind = domain.EvidenceKind
+ChangeSource = domain.ChangeSource
+ControlStatus = domain.ControlStatus
+AssessmentStatus = domain.AssessmentStatus
+AutomaticTesting = domain.AutomaticTesting
+
+strawberry.enum(OrgRole, description="Organisation role; each includes the ones before.")
+strawberry.enum(ImplementationType)
+strawberry.enum(Enforcement)
+strawberry.enum(Purpose)
+strawberry.enum(ActionOwner, name="ActionOwner")
+strawberry.enum(ImplementationStatus)
+strawberry.enum(TestStatus)
+strawberry.enum(TestingSource)
+strawberry.enum(EvidenceKind)
+strawberry.enum(ChangeSource)
+strawberry.enum(ControlStatus)
+strawberry.enum(AssessmentStatus)
+strawberry.enum(AutomaticTesting)
 
 
 @strawberry.enum

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from math import isfinite
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from graphql import (
@@ -112,7 +112,7 @@ def _leaf(schema: GraphQLSchema, parent_type: GraphQLObjectType, name: str) -> _
         return None
     return_type = field.type
     nullable = not isinstance(return_type, GraphQLNonNull)
-    named = return_type if nullable else return_type.of_type
+    named = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
     if isinstance(named, GraphQLEnumType):
         coerce = _enum_coercer(named)
     elif isinstance(named, GraphQLScalarType):
@@ -221,7 +221,8 @@ class LeafShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return _in_order(grouped_field_set, values, await rest)
 
             return in_order()
-        return _in_order(grouped_field_set, values, rest)
+        # ``is_awaitable`` is a TypeGuard, which narrows only where it holds: here it did not.
+        return _in_order(grouped_field_set, values, cast("dict[str, Any]", rest))
 
     def _leaf_value(self, parent_type: GraphQLObjectType, source: Any, details: Any) -> Any:
         """The completed value of a plain leaf field, or _GENERAL for the general path."""

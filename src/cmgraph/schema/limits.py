@@ -274,7 +274,11 @@ class _CountWalk:
         if key not in self.memo:
             self.memo[key] = 0  # cycles are refused by validation; count them as nothing
             fragment = self.fragments.get(name)
-            own = fragment and self.counter.schema.get_type(fragment.type_condition.name.value)
+            own = (
+                None
+                if fragment is None
+                else self.counter.schema.get_type(fragment.type_condition.name.value)
+            )
             if fragment is not None and own is not None:
                 self.memo[key] = self.selection_set(fragment.selection_set, own, page)
         return self.memo[key]

@@ -18,11 +18,14 @@ from cmgraph.domain.enums import OrgRole
 from cmgraph.schema.errors import UserError
 from cmgraph.schema.types import User, loaders
 
-NotificationKind = strawberry.enum(
-    domain.NotificationKind, description="What a notification email is about."
-)
-NotificationStatus = strawberry.enum(
-    domain.NotificationStatus,
+# ``strawberry.enum`` registers the class it is given and returns it: the names are the
+# domain classes themselves (aliases mypy accepts as types), registered by plain calls.
+NotificationKind = domain.NotificationKind
+NotificationStatus = domain.NotificationStatus
+
+strawberry.enum(NotificationKind, description="What a notification email is about.")
+strawberry.enum(
+    NotificationStatus,
     description="PENDING until sent; DEAD after a permanent failure or the maximum age.",
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 
@@ -69,7 +69,8 @@ def _entries(
     return sorted(
         (
             ScoreBreakdown(
-                key=global_ids.encode(node, k) if node else str(k),
+                # With a node type, the keys are that type's row ids.
+                key=global_ids.encode(node, cast("int", k)) if node else str(k),
                 label=labels[k],
                 score=Score.of(total),
             )

@@ -35,7 +35,7 @@ class ScoreChange:
 
 @strawberry.input(description="Empty or null lists mean no restriction.")
 class AlertChangeFilter:
-    severities: list[Severity] | None = None  # type: ignore[valid-type]
-    statuses: list[AlertStatus] | None = strawberry.field(  # type: ignore[valid-type]
+    severities: list[Severity] | None = None
+    statuses: list[AlertStatus] | None = strawberry.field(
         default=None, description="The alert's status after the change."
     )

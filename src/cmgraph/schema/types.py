@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -33,9 +33,13 @@ from cmgraph.schema.selection import Selection, selected
 from cmgraph.storage import download_url as signed_download_url
 
 if TYPE_CHECKING:
+    from strawberry.types.base import StrawberryObjectDefinition
+
     from cmgraph.schema.mutations.updates import FieldChange, TemplateUpdateChanges
 
 MAX_HISTORY = 100
+
+T = TypeVar("T")
 
 
 def loaders(info: strawberry.Info) -> Any:
@@ -74,8 +78,14 @@ class StoredIdNode(relay.Node):
         name="id", description="The Globally Unique ID of this object", default=""
     )
 
+    if TYPE_CHECKING:
+        # For mypy only: set by ``@strawberry.type``, and declared by each subclass.
+        __strawberry_definition__: ClassVar[StrawberryObjectDefinition]
+        id: int
+
     def __post_init__(self) -> None:
-        self._id = global_ids.encode(self.__strawberry_definition__.name, self.id)  # type: ignore[attr-defined]
+        name = self.__strawberry_definition__.name
+        self._id = strawberry.ID(global_ids.encode(name, self.id))
 
 
 @strawberry.type(description="Points earned out of points possible.")
@@ -370,32 +380,38 @@ class Control(StoredIdNode):
 
     # The fields below answer with what was prefetched when there is something (their
     # ``PREFETCHED`` metadata lets the schema read it without calling them). Otherwise they
-    # return an awaitable (annotated with the GraphQL type all the same), which GraphQL
-    # execution awaits as it would an async resolver's result.
+    # return an awaitable, which GraphQL execution awaits as it would an async resolver's
+    # result; ``graphql_type`` gives the GraphQL type, as the return annotation cannot.
 
-    @strawberry.field(metadata={PREFETCHED: "prefetched_actions"})
-    def actions(self, info: strawberry.Info) -> list[ImprovementAction]:
+    @strawberry.field(
+        metadata={PREFETCHED: "prefetched_actions"}, graphql_type="list[ImprovementAction]"
+    )
+    def actions(
+        self, info: strawberry.Info
+    ) -> list[ImprovementAction] | Awaitable[list[ImprovementAction]]:
         if self.prefetched_actions is not NOT_LOADED:
-            return self.prefetched_actions  # type: ignore[no-any-return]
-        return self._load_actions(info)  # type: ignore[return-value]
+            return self.prefetched_actions
+        return self._load_actions(info)
 
-    @strawberry.field(metadata={PREFETCHED: "prefetched_status"})
-    def status(self, info: strawberry.Info) -> ControlStatus:
+    @strawberry.field(metadata={PREFETCHED: "prefetched_status"}, graphql_type="ControlStatus")
+    def status(self, info: strawberry.Info) -> ControlStatus | Awaitable[ControlStatus]:
         if self.prefetched_status is not NOT_LOADED:
-            return self.prefetched_status  # type: ignore[no-any-return]
-        return self._later(info, _control_status)  # type: ignore[return-value]
+            return self.prefetched_status
+        return self._later(info, _control_status)
 
-    @strawberry.field(metadata={PREFETCHED: "prefetched_score"})
-    def score(self, info: strawberry.Info) -> Score:
+    @strawberry.field(metadata={PREFETCHED: "prefetched_score"}, graphql_type="Score")
+    def score(self, info: strawberry.Info) -> Score | Awaitable[Score]:
         if self.prefetched_score is not NOT_LOADED:
-            return self.prefetched_score  # type: ignore[no-any-return]
-        return self._later(info, _control_score)  # type: ignore[return-value]
+            return self.prefetched_score
+        return self._later(info, _control_score)
 
     async def _load_actions(self, info: strawberry.Info) -> list[ImprovementAction]:
         rows = await loaders(info).actions_by_control.load(self.id)
         return [ImprovementAction.from_row(row) for row in rows]
 
-    async def _later(self, info: strawberry.Info, compute: Any) -> Any:
+    async def _later(
+        self, info: strawberry.Info, compute: Callable[[list[ImprovementAction]], T]
+    ) -> T:
         return compute(await self._load_actions(info))
 
     @classmethod
@@ -433,14 +449,16 @@ class Evidence(StoredIdNode):
             uploaded_by_id=row.uploaded_by_id,
         )
 
+    # Prefetched, or an awaitable as in ``Control.actions``.
     @strawberry.field(
         description="Null when the uploader was removed.",
         metadata={PREFETCHED: "prefetched_uploaded_by"},
+        graphql_type="User | None",
     )
-    def uploaded_by(self, info: strawberry.Info) -> User | None:
+    def uploaded_by(self, info: strawberry.Info) -> User | Awaitable[User | None] | None:
         if self.prefetched_uploaded_by is not NOT_LOADED:
-            return self.prefetched_uploaded_by  # type: ignore[no-any-return]
-        return _user(info, self.uploaded_by_id)  # type: ignore[return-value]
+            return self.prefetched_uploaded_by
+        return _user(info, self.uploaded_by_id)
 
     @classmethod
     async def resolve_nodes(
@@ -577,11 +595,12 @@ class ImprovementAction(StoredIdNode):
             return None
         return Group.from_row(await loaders(info).group.load(self.group_id))
 
-    @strawberry.field(metadata={PREFETCHED: "prefetched_assignee"})
-    def assignee(self, info: strawberry.Info) -> User | None:
+    # ``assignee`` and ``evidence``: prefetched, or an awaitable as in ``Control.actions``.
+    @strawberry.field(metadata={PREFETCHED: "prefetched_assignee"}, graphql_type="User | None")
+    def assignee(self, info: strawberry.Info) -> User | Awaitable[User | None] | None:
         if self.prefetched_assignee is not NOT_LOADED:
-            return self.prefetched_assignee  # type: ignore[no-any-return]
-        return _user(info, self.assignee_id)  # type: ignore[return-value]
+            return self.prefetched_assignee
+        return _user(info, self.assignee_id)
 
     @strawberry.field(description="The action this one inherits from (testing source PARENT).")
     async def parent(self, info: strawberry.Info) -> ImprovementAction | None:
@@ -590,11 +609,11 @@ class ImprovementAction(StoredIdNode):
         record = await loaders(info).action.load(self.parent_id)
         return ImprovementAction.from_record(record) if record is not None else None
 
-    @strawberry.field(metadata={PREFETCHED: "prefetched_evidence"})
-    def evidence(self, info: strawberry.Info) -> list[Evidence]:
+    @strawberry.field(metadata={PREFETCHED: "prefetched_evidence"}, graphql_type="list[Evidence]")
+    def evidence(self, info: strawberry.Info) -> list[Evidence] | Awaitable[list[Evidence]]:
         if self.prefetched_evidence is not NOT_LOADED:
-            return self.prefetched_evidence  # type: ignore[no-any-return]
-        return self._load_evidence(info)  # type: ignore[return-value]
+            return self.prefetched_evidence
+        return self._load_evidence(info)
 
     async def _load_evidence(self, info: strawberry.Info) -> list[Evidence]:
         return [Evidence.from_row(e) for e in await loaders(info).evidence_by_action.load(self.id)]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import strawberry
 
+from cmgraph.db import UnitOfWork
 from cmgraph.domain import assessments as service
+from cmgraph.domain.models import Assessment as AssessmentRow
+from cmgraph.domain.permissions import Principal
 from cmgraph.resolvers.mutations.base import node_id, perform
 from cmgraph.schema.mutations.assessments import (
     ArchiveAssessmentInput,
@@ -31,7 +34,7 @@ class AssessmentMutations:
     async def create_assessment(
         self, info: strawberry.Info, input: CreateAssessmentInput
     ) -> CreateAssessmentPayload:
-        async def work(uow, actor):  # type: ignore[no-untyped-def]
+        async def work(uow: UnitOfWork, actor: Principal) -> AssessmentRow:
             request = service.NewAssessment(
                 template_id=node_id(input.template_id, "Template", "templateId"),
                 name=input.name,

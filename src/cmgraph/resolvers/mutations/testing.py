@@ -84,7 +84,7 @@ class TestingMutations:
     async def update_organisation_settings(
         self, info: strawberry.Info, input: UpdateOrganisationSettingsInput
     ) -> UpdateOrganisationSettingsPayload:
-        async def work(uow, actor):  # type: ignore[no-untyped-def]
+        async def work(uow: UnitOfWork, actor: Principal) -> testing.SettingsUpdate:
             return await testing.update_organisation_settings(
                 uow, actor, automatic_testing=input.automatic_testing
             )

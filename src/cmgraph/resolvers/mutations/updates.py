@@ -66,7 +66,7 @@ class UpdateMutations:
     async def accept_all_action_updates(
         self, info: strawberry.Info, input: AcceptAllActionUpdatesInput
     ) -> AcceptAllActionUpdatesPayload:
-        async def work(uow, actor):  # type: ignore[no-untyped-def]
+        async def work(uow: UnitOfWork, actor: Principal) -> service.AcceptedActions:
             ids = (
                 None
                 if input.assessment_ids is None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry import relay
 
 from cmgraph.schema.errors import UserError
 from cmgraph.schema.types import Assessment, Group
@@ -72,7 +71,7 @@ class DeleteAssessmentInput:
 
 @strawberry.type
 class DeleteAssessmentPayload:
-    deleted_assessment_id: relay.GlobalID | None
+    deleted_assessment_id: strawberry.ID | None
     actions_removed: int | None = strawberry.field(
         description="Actions that no other assessment used, removed with it."
     )

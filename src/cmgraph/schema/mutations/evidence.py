@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry import relay
 
 from cmgraph.schema.errors import UserError
 from cmgraph.schema.types import Evidence, ImprovementAction
@@ -30,6 +29,6 @@ class DeleteEvidenceInput:
 
 @strawberry.type
 class DeleteEvidencePayload:
-    deleted_evidence_id: relay.GlobalID | None
+    deleted_evidence_id: strawberry.ID | None
     improvement_action: ImprovementAction | None
     user_errors: list[UserError]

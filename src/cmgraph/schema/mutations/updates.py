@@ -12,9 +12,10 @@ from cmgraph.domain import updates
 from cmgraph.schema.errors import UserError
 from cmgraph.schema.types import Assessment, ImprovementAction, Score, loaders
 
-DefinitionField = strawberry.enum(
-    updates.DefinitionField, description="A field of an action definition version."
-)
+# ``strawberry.enum`` registers the class it is given and returns it: the name is the domain
+# class itself (an alias mypy accepts as a type), registered by a plain call.
+DefinitionField = updates.DefinitionField
+strawberry.enum(DefinitionField, description="A field of an action definition version.")
 
 
 @strawberry.type(description="One field a newer definition version changes.")
