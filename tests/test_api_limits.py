@@ -142,7 +142,7 @@ async def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
         raise RuntimeError("secret database detail")
 
     for read in ("rows", "scalars", "records"):  # every way a loader reads
-        monkeypatch.setattr(loaders._Source, read, broken)
+        monkeypatch.setattr(loaders.Source, read, broken)
     with caplog.at_level(logging.ERROR, logger="cmgraph.graphql"):
         response = await api.client.post(
             "/graphql",

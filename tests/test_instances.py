@@ -14,7 +14,7 @@ from cmgraph.domain.enums import (
 )
 from cmgraph.domain.models import HistoryEntry, ImprovementAction, Organisation
 from cmgraph.domain.templates import ActionSpec, ControlSpec, TemplateSpec, import_template
-from cmgraph.domain.testing import set_testing_source
+from cmgraph.domain.testing_sources import set_testing_source
 from tests.builders import worked_example
 
 AUTO = ActionSpec(

@@ -42,7 +42,7 @@ from cmgraph.domain.models import (
 )
 from cmgraph.domain.permissions import Principal
 from cmgraph.domain.templates import ActionSpec, ControlSpec, TemplateSpec, import_template
-from cmgraph.domain.testing import on_automation_available, set_testing_source
+from cmgraph.domain.testing_sources import on_automation_available, set_testing_source
 from cmgraph.domain.workflow import MAX_CHAIN_DEPTH, change_action
 from tests.report_data import count_statements
 

@@ -819,7 +819,7 @@ async def test_automatic_testing_that_comes_or_goes_follows_the_setting(
     api, uow, owner, example, people
 ) -> None:
     from cmgraph.domain.enums import AutomaticTesting
-    from cmgraph.domain.testing import update_organisation_settings
+    from cmgraph.domain.testing_sources import update_organisation_settings
 
     async with uow() as u:
         await update_organisation_settings(u, owner, automatic_testing=AutomaticTesting.ON_FOR_ALL)

@@ -345,12 +345,16 @@ class LinkExpired(Exception):
     """The token is genuine but too old."""
 
 
-def download_url(settings: Settings, global_id: str, evidence_id: int, user_id: int) -> str:
+def evidence_path(evidence_id: int) -> str:
+    """The server path that downloads a stored document (the one place it is spelled)."""
+    return f"/evidence/{quote(global_ids.encode('Evidence', evidence_id), safe='')}/download"
+
+
+def download_url(settings: Settings, evidence_id: int, user_id: int) -> str:
     """An absolute URL that downloads one file for ``user_id`` during the next few minutes."""
     expires = int(time.time()) + DOWNLOAD_LINK_SECONDS
     token = sign_download(link_key(settings), evidence_id, user_id, expires)
-    base = settings.public_url.rstrip("/")
-    return f"{base}/evidence/{quote(global_id, safe='')}/download?token={token}"
+    return f"{settings.public_url.rstrip('/')}{evidence_path(evidence_id)}?token={token}"
 
 
 def sign_download(key: bytes, evidence_id: int, user_id: int, expires: int) -> str:

@@ -321,7 +321,7 @@ async def test_an_inheriting_action_references_its_parents_evidence(
     """DOMAIN.md 5: a PARENT action sees its parent's evidence, and so does its observation."""
     from cmgraph.domain.enums import TestingSource
     from cmgraph.domain.evidence import add_evidence_link
-    from cmgraph.domain.testing import set_testing_source
+    from cmgraph.domain.testing_sources import set_testing_source
 
     t1, t2 = world.example.actions["T1"].id, world.example.actions["T2"].id
     async with uow() as u:

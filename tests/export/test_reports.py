@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import openpyxl
 import pytest
@@ -251,7 +251,7 @@ async def test_documents_are_listed_with_size_digest_and_download_path(
     row = next(e for e in evidence if e["Kind"] == "DOCUMENT")
     assert (row["Action key"], row["Name"], row["URL"]) == ("we:t2", "reviews.txt", None)
     assert (row["Size (bytes)"], row["SHA-256"]) == (document["size"], document["sha256"])
-    assert row["Download path"] == f"/evidence/{document['id']}/download"
+    assert row["Download path"] == f"/evidence/{quote(document['id'], safe='')}/download"
     fetched = await api.client.get(
         row["Download path"], headers={"Authorization": f"Bearer {world.owner_token}"}
     )
@@ -507,7 +507,7 @@ async def test_an_inheriting_action_lists_its_parents_evidence(
 ) -> None:
     """DOMAIN.md 5: a PARENT action sees its parent's evidence; only readers of the parent do."""
     from cmgraph.domain.enums import TestingSource
-    from cmgraph.domain.testing import set_testing_source
+    from cmgraph.domain.testing_sources import set_testing_source
 
     async with uow() as u:
         await set_testing_source(

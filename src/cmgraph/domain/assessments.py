@@ -39,7 +39,7 @@ from cmgraph.domain.models import (
 from cmgraph.domain.permissions import Principal, require_org_role
 from cmgraph.domain.score_upkeep import store_recomputed
 from cmgraph.domain.scoring import refresh_score
-from cmgraph.domain.testing import on_automation_available, organisation
+from cmgraph.domain.testing_sources import on_automation_available, organisation
 from cmgraph.domain.workflow import history_text
 
 ORG_SCOPE = "org"

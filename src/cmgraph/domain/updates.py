@@ -55,7 +55,7 @@ from cmgraph.domain.models import (
 from cmgraph.domain.permissions import Principal, require_org_role
 from cmgraph.domain.score_upkeep import store_recomputed
 from cmgraph.domain.scoring import Score, refresh_score
-from cmgraph.domain.testing import on_automation_available
+from cmgraph.domain.testing_sources import on_automation_available
 from cmgraph.domain.workflow import record_score_change
 
 # Runs one statement: ``AsyncSession.execute`` for writers, the request's reader for loaders.

@@ -9,7 +9,7 @@ can be uploaded with a few rows edited. New actions cannot be created this way.
 
 Every changed row goes through the same domain services as the API, with history source
 ``IMPORT``: ``assignment.assign_actions`` (``Assigned to``, by email), then
-``workflow.change_action`` (statuses, dates, notes) and ``testing.set_testing_source``
+``workflow.change_action`` (statuses, dates, notes) and ``testing_sources.set_testing_source``
 (``Testing source``, ``Parent action ID``). The switch of testing source comes first when the
 row leaves inheritance or automation for ``MANUAL`` (so the row's own edits are then
 allowed) and last otherwise (edit, then link to a parent or hand over to automation).
@@ -38,7 +38,7 @@ from typing import IO, Any
 from sqlalchemy import func, select
 
 from cmgraph.db import UnitOfWork
-from cmgraph.domain import assignment, testing, workflow
+from cmgraph.domain import assignment, testing_sources, workflow
 from cmgraph.domain.enums import (
     ChangeSource,
     ImplementationStatus,
@@ -555,7 +555,7 @@ async def _apply(
     async def set_source() -> None:
         await step(
             switch,
-            testing.set_testing_source(
+            testing_sources.set_testing_source(
                 uow,
                 actor,
                 edit.action_id,

@@ -24,7 +24,6 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from cmgraph import global_ids
 from cmgraph.domain import scoring
 from cmgraph.domain.enums import ControlStatus, Owner
 from cmgraph.domain.errors import not_found
@@ -48,6 +47,7 @@ from cmgraph.domain.permissions import Principal, readable_actions, readable_ass
 from cmgraph.export.downloads import XLSX, ExportKind, int_param
 from cmgraph.export.rows import partitions, runs
 from cmgraph.export.xlsx import CellType, Column, SheetWriter, new_workbook
+from cmgraph.storage import evidence_path
 
 REMOVED_USER = "(removed user)"
 
@@ -106,11 +106,6 @@ class SummaryWriter(SheetWriter):
             [self._cell(self.columns[0], label), self._cell(Column("", 0, type), value)]
         )
         self.rows += 1
-
-
-def evidence_path(evidence_id: int) -> str:
-    """The server path that downloads a document (with an Authorization header)."""
-    return f"/evidence/{global_ids.encode('Evidence', evidence_id)}/download"
 
 
 def person(name: str | None, email: str | None) -> str:

@@ -38,13 +38,13 @@ from cmgraph.domain.permissions import Principal, readable_actions, readable_ass
 from cmgraph.domain.workflow import TESTING_FIELDS
 from cmgraph.export.actions_sheet import parse_action_global_id
 from cmgraph.export.assessment_report import (
-    evidence_path,
     file_name,
     person,
 )
 from cmgraph.export.downloads import XLSX, ExportKind, int_param
 from cmgraph.export.rows import partitions, runs
 from cmgraph.export.xlsx import CellType, Column, SheetWriter, new_workbook
+from cmgraph.storage import evidence_path
 
 FIELD_LABELS = {
     "test_status": "Test status",

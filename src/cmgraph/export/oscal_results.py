@@ -36,13 +36,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Any, BinaryIO
-from urllib.parse import quote
 
 import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cmgraph import global_ids
 from cmgraph.domain import scoring
 from cmgraph.domain.enums import (
     UNTESTED_STATUSES,
@@ -66,6 +64,7 @@ from cmgraph.domain.permissions import Principal, readable_actions
 from cmgraph.export.assessment_report import readable_assessment
 from cmgraph.export.downloads import JSON, ExportKind, int_param
 from cmgraph.export.names import slug
+from cmgraph.storage import evidence_path
 
 OSCAL_VERSION = "1.1.2"
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:cmgraph:oscal-assessment-results")
@@ -309,7 +308,6 @@ class _Document:
     def evidence(self, evidence: Evidence) -> dict[str, Any]:
         if evidence.kind is EvidenceKind.LINK:
             return {"href": evidence.url or "", "description": f"Link: {evidence.name}"}
-        global_id = quote(global_ids.encode("Evidence", evidence.id), safe="")
         details = ", ".join(
             part
             for part in (
@@ -320,7 +318,7 @@ class _Document:
             if part
         )
         return {
-            "href": f"{self.public_url}/evidence/{global_id}/download",
+            "href": f"{self.public_url}{evidence_path(evidence.id)}",
             "description": f"Document: {evidence.name}" + (f" ({details})" if details else ""),
         }
 

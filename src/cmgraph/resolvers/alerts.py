@@ -17,10 +17,8 @@ caller only, never to the context, so a request leaves no reference cycle behind
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import strawberry
@@ -37,6 +35,7 @@ from cmgraph.domain.models import AlertMatch, Assessment, Event
 from cmgraph.domain.models import AlertPolicy as AlertPolicyRow
 from cmgraph.domain.permissions import Principal, readable_assessment_ids, readable_assessments
 from cmgraph.resolvers.context import StatementReader
+from cmgraph.resolvers.loaders import Loaders, Source
 from cmgraph.resolvers.queries import ids_of, paginate, sort
 from cmgraph.schema import alerts as schema
 from cmgraph.schema.connections import Connection
@@ -100,25 +99,16 @@ def _dialect(reader: StatementReader) -> str:
 
 # -- loaders ----------------------------------------------------------------------------
 
-_PER_REQUEST: weakref.WeakKeyDictionary[Any, dict[str, DataLoader[Any, Any]]] = (
-    weakref.WeakKeyDictionary()
-)
-
 
 def _loader(info: strawberry.Info, name: str, batch: Callable[..., Any]) -> DataLoader[Any, Any]:
-    """The request's loader ``name``; it lives as long as the request's other loaders."""
-    own = _PER_REQUEST.setdefault(info.context.loaders, {})
-    loader = own.get(name)
-    if loader is None:
-        context = info.context
-        loader = own[name] = DataLoader(load_fn=partial(batch, context.reader, context.principal))
-    return loader
+    """The request's loader ``name``, kept with its other loaders."""
+    loaders: Loaders = info.context.loaders
+    return loaders.loader(name, batch)
 
 
-async def _policies_batch(
-    reader: StatementReader, principal: Principal, keys: list[int]
-) -> list[AlertPolicyRow | None]:
-    if not principal.has_org_role(OrgRole.READER):
+async def _policies_batch(src: Source, keys: list[int]) -> list[AlertPolicyRow | None]:
+    reader = src.reader
+    if not src.principal.has_org_role(OrgRole.READER):
         return [None] * len(keys)
     rows = (
         await reader.execute(select(AlertPolicyRow).where(AlertPolicyRow.id.in_(keys)))
@@ -127,9 +117,8 @@ async def _policies_batch(
     return [found.get(key) for key in keys]
 
 
-async def _alerts_batch(
-    reader: StatementReader, principal: Principal, keys: list[int]
-) -> list[AlertRow | None]:
+async def _alerts_batch(src: Source, keys: list[int]) -> list[AlertRow | None]:
+    reader, principal = src.reader, src.principal
     rows = (
         await reader.execute(
             select(AlertRow).where(
@@ -141,10 +130,9 @@ async def _alerts_batch(
     return [found.get(key) for key in keys]
 
 
-async def _events_batch(
-    reader: StatementReader, principal: Principal, keys: list[int]
-) -> list[list[Event]]:
+async def _events_batch(src: Source, keys: list[int]) -> list[list[Event]]:
     """Per alert id: its events, oldest first, as far as the caller may read them."""
+    reader, principal = src.reader, src.principal
     by_alert: dict[int, list[Event]] = {alert_id: [] for alert_id in keys}
     matched = await reader.execute(
         select(AlertMatch.alert_id, Event)

@@ -152,7 +152,7 @@ def _lists(keys: Sequence[K], rows: Iterable[tuple[K, V]]) -> list[list[V]]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Source:
+class Source:
     """What batch functions read with: the request's reader and the caller."""
 
     reader: StatementReader
@@ -186,13 +186,13 @@ class Loaders:
     def __init__(self, reader: StatementReader, principal: Principal) -> None:
         self.reader = reader
         self.principal = principal
-        self._source = _Source(reader, principal)
+        self._source = Source(reader, principal)
         self._loaders: dict[str, DataLoader[Any, Any]] = {}
 
-    def _loader(self, name: str, batch: Callable[..., Any]) -> DataLoader[Any, Any]:
+    def loader(self, name: str, batch: Callable[..., Any]) -> DataLoader[Any, Any]:
         """The loader ``name``, made on first use from ``batch(source, keys)``.
 
-        The batch function is bound to a ``_Source`` (reader and principal), never to
+        The batch function is bound to a ``Source`` (reader and principal), never to
         ``self``: a loader that referred back to this object would make a reference cycle
         that keeps every request's loaders and cached rows alive until the cyclic garbage
         collector runs, which is slow when there are many of them.
@@ -207,7 +207,7 @@ class Loaders:
 
     @property
     def assessment(self) -> DataLoader[int, Assessment | None]:
-        async def batch(src: _Source, keys: list[int]) -> list[Assessment | None]:
+        async def batch(src: Source, keys: list[int]) -> list[Assessment | None]:
             rows = await src.scalars(
                 select(Assessment).where(
                     Assessment.id.in_(keys), readable_assessments(src.principal)
@@ -215,11 +215,11 @@ class Loaders:
             )
             return _one_each(keys, ((a.id, a) for a in rows))
 
-        return self._loader("assessment", batch)
+        return self.loader("assessment", batch)
 
     @property
     def action(self) -> DataLoader[int, ActionRecord | None]:
-        async def batch(src: _Source, keys: list[int]) -> list[ActionRecord | None]:
+        async def batch(src: Source, keys: list[int]) -> list[ActionRecord | None]:
             rows = await src.rows(
                 action_select().where(
                     ImprovementAction.id.in_(keys), readable_actions(src.principal)
@@ -227,11 +227,11 @@ class Loaders:
             )
             return _one_each(keys, ((a.id, ActionRecord(a, d, v)) for a, d, v in rows))
 
-        return self._loader("action", batch)
+        return self.loader("action", batch)
 
     @property
     def control(self) -> DataLoader[int, Control | None]:
-        async def batch(src: _Source, keys: list[int]) -> list[Control | None]:
+        async def batch(src: Source, keys: list[int]) -> list[Control | None]:
             rows = await src.scalars(
                 select(Control)
                 .join(Assessment, Assessment.id == Control.assessment_id)
@@ -239,14 +239,14 @@ class Loaders:
             )
             return _one_each(keys, ((c.id, c) for c in rows))
 
-        return self._loader("control", batch)
+        return self.loader("control", batch)
 
     def _simple(self, name: str, model: Any, *readable: Any) -> DataLoader[int, Any]:
-        async def batch(src: _Source, keys: list[int]) -> list[Any]:
+        async def batch(src: Source, keys: list[int]) -> list[Any]:
             rows = await src.scalars(select(model).where(model.id.in_(keys), *readable))
             return _one_each(keys, ((row.id, row) for row in rows))
 
-        return self._loader(name, batch)
+        return self.loader(name, batch)
 
     @property
     def group(self) -> DataLoader[int, Group | None]:
@@ -268,15 +268,15 @@ class Loaders:
     def user(self) -> DataLoader[int, Any]:
         """Rows of ``USER_COLUMNS``; any signed-in user may see names and emails."""
 
-        async def batch(src: _Source, keys: list[int]) -> list[Any]:
+        async def batch(src: Source, keys: list[int]) -> list[Any]:
             rows = await src.records(select(*USER_COLUMNS).where(User.id.in_(keys)))
             return _one_each(keys, ((row.id, row) for row in rows))
 
-        return self._loader("user", batch)
+        return self.loader("user", batch)
 
     @property
     def evidence_item(self) -> DataLoader[int, Evidence | None]:
-        async def batch(src: _Source, keys: list[int]) -> list[Evidence | None]:
+        async def batch(src: Source, keys: list[int]) -> list[Evidence | None]:
             rows = await src.scalars(
                 select(Evidence)
                 .join(ImprovementAction, ImprovementAction.id == Evidence.action_id)
@@ -284,7 +284,7 @@ class Loaders:
             )
             return _one_each(keys, ((e.id, e) for e in rows))
 
-        return self._loader("evidence_item", batch)
+        return self.loader("evidence_item", batch)
 
     # -- children of a parent ------------------------------------------------------------
 
@@ -292,7 +292,7 @@ class Loaders:
     def controls_by_assessment(self) -> DataLoader[int, list[Any]]:
         """Rows of ``CONTROL_COLUMNS``, in template order."""
 
-        async def batch(src: _Source, keys: list[int]) -> list[list[Any]]:
+        async def batch(src: Source, keys: list[int]) -> list[list[Any]]:
             rows = await src.records(
                 select(*CONTROL_COLUMNS)
                 .where(Control.assessment_id.in_(keys))
@@ -300,13 +300,13 @@ class Loaders:
             )
             return _lists(keys, ((c.assessment_id, c) for c in rows))
 
-        return self._loader("controls_by_assessment", batch)
+        return self.loader("controls_by_assessment", batch)
 
     @property
     def actions_by_control(self) -> DataLoader[int, list[Any]]:
         """Rows of ``action_row_select()``, by action key."""
 
-        async def batch(src: _Source, keys: list[int]) -> list[list[Any]]:
+        async def batch(src: Source, keys: list[int]) -> list[list[Any]]:
             rows = await src.records(
                 action_row_select()
                 .add_columns(ControlAction.control_id)
@@ -316,23 +316,23 @@ class Loaders:
             )
             return _lists(keys, ((row.control_id, row) for row in rows))
 
-        return self._loader("actions_by_control", batch)
+        return self.loader("actions_by_control", batch)
 
     @property
     def evidence_by_action(self) -> DataLoader[int, list[Any]]:
         """Rows of ``EVIDENCE_COLUMNS``, oldest first."""
 
-        async def batch(src: _Source, keys: list[int]) -> list[list[Any]]:
+        async def batch(src: Source, keys: list[int]) -> list[list[Any]]:
             rows = await src.records(
                 select(*EVIDENCE_COLUMNS).where(Evidence.action_id.in_(keys)).order_by(Evidence.id)
             )
             return _lists(keys, ((e.action_id, e) for e in rows))
 
-        return self._loader("evidence_by_action", batch)
+        return self.loader("evidence_by_action", batch)
 
     @property
     def controls_by_action(self) -> DataLoader[int, list[Control]]:
-        async def batch(src: _Source, keys: list[int]) -> list[list[Control]]:
+        async def batch(src: Source, keys: list[int]) -> list[list[Control]]:
             rows = await src.rows(
                 select(ControlAction.action_id, Control)
                 .join(Control, Control.id == ControlAction.control_id)
@@ -342,11 +342,11 @@ class Loaders:
             )
             return _lists(keys, rows)
 
-        return self._loader("controls_by_action", batch)
+        return self.loader("controls_by_action", batch)
 
     @property
     def assessments_by_action(self) -> DataLoader[int, list[Assessment]]:
-        async def batch(src: _Source, keys: list[int]) -> list[list[Assessment]]:
+        async def batch(src: Source, keys: list[int]) -> list[list[Assessment]]:
             rows = await src.rows(
                 select(ControlAction.action_id, Assessment)
                 .join(Control, Control.id == ControlAction.control_id)
@@ -357,11 +357,11 @@ class Loaders:
             )
             return _lists(keys, rows)
 
-        return self._loader("assessments_by_action", batch)
+        return self.loader("assessments_by_action", batch)
 
     @property
     def assessments_by_group(self) -> DataLoader[int, list[Assessment]]:
-        async def batch(src: _Source, keys: list[int]) -> list[list[Assessment]]:
+        async def batch(src: Source, keys: list[int]) -> list[list[Assessment]]:
             rows = await src.scalars(
                 select(Assessment)
                 .where(Assessment.group_id.in_(keys), readable_assessments(src.principal))
@@ -369,13 +369,13 @@ class Loaders:
             )
             return _lists(keys, ((a.group_id, a) for a in rows))
 
-        return self._loader("assessments_by_group", batch)
+        return self.loader("assessments_by_group", batch)
 
     @property
     def history_by_action(self) -> DataLoader[tuple[int, int], list[HistoryEntry]]:
         """Newest first; keyed by (action id, how many)."""
 
-        async def batch(src: _Source, keys: list[tuple[int, int]]) -> list[list[HistoryEntry]]:
+        async def batch(src: Source, keys: list[tuple[int, int]]) -> list[list[HistoryEntry]]:
             limit = max(n for _, n in keys)
             ranked = (
                 select(
@@ -395,7 +395,7 @@ class Loaders:
             by_action = _lists([a for a, _ in keys], ((h.action_id, h) for h in rows))
             return [entries[:n] for entries, (_, n) in zip(by_action, keys, strict=True)]
 
-        return self._loader("history_by_action", batch)
+        return self.loader("history_by_action", batch)
 
     # -- scores and derived statuses -----------------------------------------------------
 
@@ -403,7 +403,7 @@ class Loaders:
     def group_score(self) -> DataLoader[int, Score]:
         """Distinct instances across the group's live assessments the caller can read."""
 
-        async def batch(src: _Source, keys: list[int]) -> list[Score]:
+        async def batch(src: Source, keys: list[int]) -> list[Score]:
             distinct = (
                 select(
                     Assessment.group_id,
@@ -432,13 +432,13 @@ class Loaders:
             found = {g: Score(float(e), int(p)) for g, e, p in rows}
             return [found.get(key, ZERO) for key in keys]
 
-        return self._loader("group_score", batch)
+        return self.loader("group_score", batch)
 
     @property
     def control_states_by_assessment(self) -> DataLoader[int, dict[int, list[tuple[Any, Any]]]]:
         """Per assessment: control id -> the (implementation, test) statuses of its actions."""
 
-        async def batch(src: _Source, keys: list[int]) -> list[dict[int, list[tuple[Any, Any]]]]:
+        async def batch(src: Source, keys: list[int]) -> list[dict[int, list[tuple[Any, Any]]]]:
             rows = await src.rows(
                 select(
                     Control.assessment_id,
@@ -457,7 +457,7 @@ class Loaders:
                     states.append((implementation, test))
             return [result[key] for key in keys]
 
-        return self._loader("control_states_by_assessment", batch)
+        return self.loader("control_states_by_assessment", batch)
 
     # -- parent links (testing source PARENT) ------------------------------------------------
 
@@ -470,7 +470,7 @@ class Loaders:
         """
         from cmgraph.domain.evidence import parent_chains
 
-        async def batch(src: _Source, keys: list[int]) -> list[list[Evidence]]:
+        async def batch(src: Source, keys: list[int]) -> list[list[Evidence]]:
             chain = parent_chains(keys)
             rows = await src.rows(
                 select(chain.c.start, Evidence)
@@ -482,14 +482,14 @@ class Loaders:
             )
             return _lists(keys, rows)
 
-        return self._loader("inherited_evidence_by_action", batch)
+        return self.loader("inherited_evidence_by_action", batch)
 
     @property
     def children_by_action(self) -> DataLoader[int, list[ActionRecord]]:
         """The readable actions that inherit directly from each action."""
         from cmgraph.domain.enums import TestingSource
 
-        async def batch(src: _Source, keys: list[int]) -> list[list[ActionRecord]]:
+        async def batch(src: Source, keys: list[int]) -> list[list[ActionRecord]]:
             rows = await src.rows(
                 action_select()
                 .where(
@@ -501,7 +501,7 @@ class Loaders:
             )
             return _lists(keys, ((a.parent_id, ActionRecord(a, d, v)) for a, d, v in rows))
 
-        return self._loader("children_by_action", batch)
+        return self.loader("children_by_action", batch)
 
     # -- pending updates (DOMAIN.md sections 9 and 10) ----------------------------------------
 
@@ -509,7 +509,7 @@ class Loaders:
     def latest_definition_version(self) -> DataLoader[str, ActionDefinitionVersion | None]:
         """Each definition's latest version, by definition key."""
 
-        async def batch(src: _Source, keys: list[str]) -> list[ActionDefinitionVersion | None]:
+        async def batch(src: Source, keys: list[str]) -> list[ActionDefinitionVersion | None]:
             rows = await src.rows(
                 select(ActionDefinition.key, ActionDefinitionVersion)
                 .join(
@@ -521,15 +521,15 @@ class Loaders:
             )
             return _one_each(keys, rows)
 
-        return self._loader("latest_definition_version", batch)
+        return self.loader("latest_definition_version", batch)
 
     @property
     def template_update(self) -> DataLoader[int, Any]:
         """By template version id: the diff to its template's latest version (None if it is)."""
         from cmgraph.domain.updates import template_diffs
 
-        async def batch(src: _Source, keys: list[int]) -> list[Any]:
+        async def batch(src: Source, keys: list[int]) -> list[Any]:
             diffs = await template_diffs(src.reader.execute, keys)
             return [diffs.get(key) for key in keys]
 
-        return self._loader("template_update", batch)
+        return self.loader("template_update", batch)

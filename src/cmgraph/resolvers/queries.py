@@ -60,7 +60,6 @@ from cmgraph.schema import inputs
 from cmgraph.schema.connections import Connection, build_connection, page_window
 from cmgraph.schema.enums import OrderDirection
 from cmgraph.schema.exports import ExportLink, link_for
-from cmgraph.schema.mutations.testing import Organisation
 from cmgraph.schema.score import ComplianceScore, ScoreRow
 from cmgraph.schema.selection import connection_nodes, selected
 from cmgraph.schema.types import (
@@ -72,6 +71,7 @@ from cmgraph.schema.types import (
 from cmgraph.schema.types import (
     Grant,
     ImprovementAction,
+    Organisation,
     Regulation,
     Template,
     User,

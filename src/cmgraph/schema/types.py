@@ -16,6 +16,7 @@ from cmgraph.domain.permissions import may_look_up_user
 from cmgraph.schema.enums import (
     ActionOwner,
     AssessmentStatus,
+    AutomaticTesting,
     ChangeSource,
     ControlStatus,
     Enforcement,
@@ -473,12 +474,7 @@ class Evidence(StoredIdNode):
     def download_url(self, info: strawberry.Info) -> str | None:
         if self.sha256 is None:
             return None
-        return signed_download_url(
-            info.context.settings,
-            global_ids.encode("Evidence", self.id),
-            self.id,
-            info.context.principal.user_id,
-        )
+        return signed_download_url(info.context.settings, self.id, info.context.principal.user_id)
 
 
 async def _user(info: strawberry.Info, user_id: int | None) -> User | None:
@@ -759,3 +755,12 @@ async def prefetch_actions(
     if wants_uploader:
         for item in evidence:
             item.prefetched_uploaded_by = users.get(item.uploaded_by_id)
+
+
+@strawberry.type(description="The organisation this server runs for, and its settings.")
+class Organisation:
+    name: str
+    automatic_testing: AutomaticTesting = strawberry.field(
+        description="How actions with automatic testing available are tested: ON_FOR_ALL, "
+        "OFF_FOR_ALL, or PER_ACTION (administrators choose per action)."
+    )

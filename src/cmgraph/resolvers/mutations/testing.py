@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from cmgraph.db import UnitOfWork
-from cmgraph.domain import testing
+from cmgraph.domain import testing_sources
 from cmgraph.domain.models import Organisation as OrganisationRow
 from cmgraph.domain.permissions import Principal
 from cmgraph.resolvers.mutations.actions import read_actions
@@ -43,7 +43,7 @@ class TestingMutations:
                 if input.parent_id is not None
                 else None
             )
-            action = await testing.set_testing_source(
+            action = await testing_sources.set_testing_source(
                 uow,
                 actor,
                 action_id,
@@ -64,7 +64,7 @@ class TestingMutations:
         self, info: strawberry.Info, input: RecordAutomationResultInput
     ) -> RecordAutomationResultPayload:
         async def work(uow: UnitOfWork, actor: Principal) -> list[ImprovementAction]:
-            action = await testing.record_automation_result(
+            action = await testing_sources.record_automation_result(
                 uow,
                 actor,
                 node_id(input.action_id, "ImprovementAction", "actionId"),
@@ -84,8 +84,8 @@ class TestingMutations:
     async def update_organisation_settings(
         self, info: strawberry.Info, input: UpdateOrganisationSettingsInput
     ) -> UpdateOrganisationSettingsPayload:
-        async def work(uow: UnitOfWork, actor: Principal) -> testing.SettingsUpdate:
-            return await testing.update_organisation_settings(
+        async def work(uow: UnitOfWork, actor: Principal) -> testing_sources.SettingsUpdate:
+            return await testing_sources.update_organisation_settings(
                 uow, actor, automatic_testing=input.automatic_testing
             )
 

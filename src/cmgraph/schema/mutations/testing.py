@@ -1,7 +1,4 @@
-"""Inputs and payloads: testing source, automation signals and organisation settings.
-
-``Organisation`` lives here with the mutation that changes it; the root query reads it too.
-"""
+"""Inputs and payloads: testing source, automation signals and organisation settings."""
 
 from __future__ import annotations
 
@@ -10,16 +7,7 @@ import strawberry
 from cmgraph.schema.enums import AutomaticTesting, ImplementationStatus, TestingSource, TestStatus
 from cmgraph.schema.errors import UserError
 from cmgraph.schema.mutations.actions import VERSION_HELP
-from cmgraph.schema.types import ImprovementAction
-
-
-@strawberry.type(description="The organisation this server runs for, and its settings.")
-class Organisation:
-    name: str
-    automatic_testing: AutomaticTesting = strawberry.field(
-        description="How actions with automatic testing available are tested: ON_FOR_ALL, "
-        "OFF_FOR_ALL, or PER_ACTION (administrators choose per action)."
-    )
+from cmgraph.schema.types import ImprovementAction, Organisation
 
 
 @strawberry.input(
