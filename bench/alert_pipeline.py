@@ -37,7 +37,8 @@ from bench.support import (
     percentile,
     served,
 )
-from cmgraph.db import UnitOfWork, create_engine, session_factory
+from cmgraph.adapters.db import UnitOfWork, create_engine, session_factory
+from cmgraph.adapters.migrate import upgrade
 from cmgraph.domain import accounts
 from cmgraph.domain.assessments import NewAssessment, create_assessment
 from cmgraph.domain.enums import NotificationKind, OrgRole, Owner
@@ -50,7 +51,6 @@ from cmgraph.domain.models import (
 )
 from cmgraph.domain.starter import starter_template
 from cmgraph.domain.templates import import_template
-from cmgraph.migrate import upgrade
 
 TARGET_SECONDS = 2.0
 MUTATION = """

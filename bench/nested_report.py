@@ -35,9 +35,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.report_data import REPORT_QUERY, build_report_assessment, count_statements
 
 from bench.support import SHARED_OSCAL, percentile, scratch_database, served
-from cmgraph.app import create_app
+from cmgraph.adapters.db import UnitOfWork, create_engine, is_sqlite, session_factory
+from cmgraph.adapters.migrate import upgrade
 from cmgraph.config import Settings
-from cmgraph.db import UnitOfWork, create_engine, is_sqlite, session_factory
 from cmgraph.domain import accounts, scoring
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.models import (
@@ -53,7 +53,7 @@ from cmgraph.domain.models import (
     Template,
     User,
 )
-from cmgraph.migrate import upgrade
+from cmgraph.http.app import create_app
 
 DEFAULT_CATALOG = (
     SHARED_OSCAL / "NIST_SP-800-53_rev5_HIGH-baseline-resolved-profile_catalog-min.json"

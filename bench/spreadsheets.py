@@ -37,7 +37,8 @@ from openpyxl import load_workbook
 from sqlalchemy import select, text, update
 
 from bench.support import each_backend
-from cmgraph.db import UnitOfWork, create_engine, session_factory
+from cmgraph.adapters.db import UnitOfWork, create_engine, session_factory
+from cmgraph.adapters.migrate import upgrade
 from cmgraph.domain import accounts
 from cmgraph.domain.action_filter import ActionFilter
 from cmgraph.domain.assessments import NewAssessment, create_assessment
@@ -55,7 +56,6 @@ from cmgraph.domain.templates import ActionSpec, ControlSpec, TemplateSpec, impo
 from cmgraph.export.action_import import import_actions
 from cmgraph.export.kinds import EXPORT_KINDS
 from cmgraph.export.xlsx import new_workbook
-from cmgraph.migrate import upgrade
 
 T = TypeVar("T")
 ACTIONS_PER_CONTROL = 5

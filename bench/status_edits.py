@@ -33,16 +33,16 @@ from bench.support import (
     postgres_server,
     scratch_database,
 )
-from cmgraph.app import create_app
+from cmgraph.adapters.db import UnitOfWork, create_engine, session_factory
+from cmgraph.adapters.migrate import upgrade
 from cmgraph.config import Settings
-from cmgraph.db import UnitOfWork, create_engine, session_factory
 from cmgraph.domain import accounts
 from cmgraph.domain.assessments import NewAssessment, create_assessment
 from cmgraph.domain.enums import ImplementationType, OrgRole
 from cmgraph.domain.models import ActionDefinition, ImprovementAction
 from cmgraph.domain.starter import starter_template
 from cmgraph.domain.templates import import_template
-from cmgraph.migrate import upgrade
+from cmgraph.http.app import create_app
 
 HIGH = SHARED_OSCAL / "NIST_SP-800-53_rev5_HIGH-baseline-resolved-profile_catalog-min.json"
 TARGET = 1.5

@@ -40,14 +40,14 @@ from bench.support import (
     percentile,
     served,
 )
-from cmgraph.db import UnitOfWork, create_engine, session_factory
+from cmgraph.adapters.db import UnitOfWork, create_engine, session_factory
+from cmgraph.adapters.migrate import upgrade
 from cmgraph.domain import accounts
 from cmgraph.domain.assessments import NewAssessment, create_assessment
 from cmgraph.domain.enums import ImplementationType, OrgRole, Owner
 from cmgraph.domain.models import ActionDefinition, ImprovementAction
 from cmgraph.domain.starter import starter_template
 from cmgraph.domain.templates import import_template
-from cmgraph.migrate import upgrade
 
 TARGET_MS = 200.0
 SUBSCRIPTION = "subscription { improvementActionChanged { id version updatedAt } }"

@@ -7,12 +7,12 @@ from typing import Any
 import httpx
 import pytest
 
-from cmgraph.app import create_app
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.config import Settings
-from cmgraph.db import UnitOfWork
 from cmgraph.domain import accounts
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.permissions import Principal
+from cmgraph.http.app import create_app
 from tests.databases import Database, DatabaseFactory
 
 SHARED_OSCAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "oscal"

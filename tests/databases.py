@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
-from cmgraph.db import create_engine, session_factory
-from cmgraph.migrate import upgrade
+from cmgraph.adapters.db import create_engine, session_factory
+from cmgraph.adapters.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("CMGRAPH_TEST_DATABASE_URL", "")
 

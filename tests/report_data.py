@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain.assessments import NewAssessment, create_assessment
 from cmgraph.domain.assignment import MAX_ACTIONS_PER_ASSIGNMENT, assign_actions
 from cmgraph.domain.enums import ImplementationStatus, TestStatus

@@ -7,10 +7,10 @@ import logging
 import httpx
 import pytest
 
-from cmgraph.app import create_app
+from cmgraph.adapters.db import create_engine
 from cmgraph.config import Settings
-from cmgraph.db import create_engine
 from cmgraph.domain.enums import OrgRole
+from cmgraph.http.app import create_app
 from tests.builders import worked_example
 
 

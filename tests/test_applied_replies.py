@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from strawberry.relay import to_base64
 
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain.models import Evidence, HistoryEntry
 from cmgraph.resolvers.context import Context, Reader
 from tests.builders import worked_example

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 from typer.testing import CliRunner
 
+from cmgraph.adapters.migrate import head_revision
 from cmgraph.cli import app
-from cmgraph.migrate import head_revision
 from tests.conftest import oscal_file
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.demo import (
     AUDITOR_EMAIL,
     HEAD_OFFICE_ASSESSMENT,

@@ -25,8 +25,8 @@ import pytest
 from sqlalchemy import func, select, text
 from strawberry import relay
 
-import cmgraph.evidence_http as evidence_http
-from cmgraph.app import create_app
+import cmgraph.http.evidence as evidence_http
+from cmgraph.adapters.storage import Storage, sign_download, signing_key
 from cmgraph.config import Settings
 from cmgraph.domain import accounts
 from cmgraph.domain.assessments import NewAssessment, create_assessment
@@ -49,7 +49,7 @@ from cmgraph.domain.models import (
 from cmgraph.domain.permissions import Principal
 from cmgraph.domain.templates import import_template
 from cmgraph.domain.workflow import change_action
-from cmgraph.storage import Storage, sign_download, signing_key
+from cmgraph.http.app import create_app
 from tests.builders import DAY
 from tests.conftest import Api
 from tests.databases import Database

@@ -13,9 +13,9 @@ import pytest
 from strawberry.relay import to_base64
 
 from cmgraph import global_ids
+from cmgraph.adapters.storage import LinkInvalid, check_download, sign_download
 from cmgraph.domain import text
 from cmgraph.domain.errors import DomainError, ErrorCode
-from cmgraph.storage import LinkInvalid, check_download, sign_download
 
 
 def raw(value: str) -> str:

@@ -30,11 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import NullPool
 from strawberry.relay import to_base64
 
-from cmgraph.app import create_app
+from cmgraph.adapters.db import UnitOfWork, create_engine, session_factory
 from cmgraph.config import Settings
-from cmgraph.db import UnitOfWork, create_engine, session_factory
 from cmgraph.domain import accounts
 from cmgraph.domain.enums import OrgRole
+from cmgraph.http.app import create_app
 from cmgraph.resolvers.context import Reader
 from tests.builders import worked_example
 from tests.databases import POSTGRES_URL, Database
@@ -262,8 +262,8 @@ async def test_a_broken_multipart_body_is_400_json(api, world: World) -> None:
 @pytest.mark.parametrize(
     ("target", "method", "path"),
     [
-        ("cmgraph.app.authenticate_request", "POST", "/graphql"),
-        ("cmgraph.evidence_http.authenticate_request", "POST", "/evidence/upload"),
+        ("cmgraph.http.app.authenticate_request", "POST", "/graphql"),
+        ("cmgraph.http.evidence.authenticate_request", "POST", "/evidence/upload"),
     ],
 )
 async def test_an_unexpected_error_is_a_json_500_logged_once(
@@ -697,7 +697,7 @@ def test_outage_errors_are_recognised() -> None:
     import asyncpg
     from sqlalchemy import exc
 
-    from cmgraph.db import database_unavailable
+    from cmgraph.adapters.db import database_unavailable
 
     refused = ConnectionRefusedError(111, "Connect call failed")
     wrapped = exc.DBAPIError("SELECT 1", None, Exception("gone"), connection_invalidated=True)

@@ -237,7 +237,7 @@ async def test_concurrent_senders_send_each_mail_once(
     world = await make_alert_world(uow, owner, now, recipients=24)
     rows = await queue(uow, settings, NotificationKind.ALERT, world.alert.id, world.recipients, now)
     # A second "process": its own engine and connection pool on the same database.
-    from cmgraph.db import create_engine, session_factory
+    from cmgraph.adapters.db import create_engine, session_factory
 
     other_engine = create_engine(db.url)
 

@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select
 
+from cmgraph.adapters.migrate import current_revision, head_revision
 from cmgraph.domain.models import Base, Organisation
-from cmgraph.migrate import current_revision, head_revision
 
 
 async def test_migrated_database_matches_the_models(db) -> None:

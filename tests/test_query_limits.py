@@ -18,7 +18,6 @@ from graphql import get_introspection_query, parse
 from sqlalchemy import func, select
 from strawberry.relay import to_base64
 
-from cmgraph.app import create_app
 from cmgraph.config import Settings
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.errors import DomainError
@@ -29,6 +28,7 @@ from cmgraph.domain.templates import (
     MAX_ACTIONS_PER_CONTROL,
     MAX_CONTROLS_PER_TEMPLATE,
 )
+from cmgraph.http.app import create_app
 from cmgraph.schema.limits import NodeCounter
 from tests.builders import worked_example
 from tests.graphql_ws import WsClient, hub_of, subscribed, uvicorn_server

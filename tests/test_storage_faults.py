@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from cmgraph import storage as storage_module
-from cmgraph.app import create_app
+from cmgraph.adapters import storage as storage_module
+from cmgraph.adapters.storage import Storage, StorageUnavailable, StoredFile
 from cmgraph.config import Settings
 from cmgraph.domain.evidence import sweep_orphans
-from cmgraph.storage import Storage, StorageUnavailable, StoredFile
+from cmgraph.http.app import create_app
 from tests import test_evidence_files as files
 from tests.conftest import Api
 from tests.databases import Database

@@ -12,14 +12,14 @@ from starlette.types import ASGIApp
 from strawberry.relay import to_base64
 
 from cmgraph import hub as hub_module
-from cmgraph import signals
-from cmgraph.app import create_app
+from cmgraph.adapters import signals
 from cmgraph.config import Settings
 from cmgraph.domain import accounts, workflow
 from cmgraph.domain.enums import ImplementationStatus
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.models import Event, User
 from cmgraph.domain.permissions import Principal
+from cmgraph.http.app import create_app
 from cmgraph.hub import ActionChanged, ActionTopic, Hub, SubscriberClosed
 from tests.builders import WorkedExample, worked_example
 from tests.databases import Database

@@ -12,8 +12,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from cmgraph.adapters.db import UnitOfWork, create_engine, session_factory
 from cmgraph.config import Settings
-from cmgraph.db import UnitOfWork, create_engine, session_factory
 from cmgraph.domain.enums import (
     Enforcement,
     ImplementationStatus,
@@ -73,7 +73,7 @@ def run(work: Callable[[Settings, Any], Awaitable[T]], settings: Settings | None
 
 
 async def _require_current_schema(settings: Settings) -> None:
-    from cmgraph.migrate import current_revision, head_revision
+    from cmgraph.adapters.migrate import current_revision, head_revision
 
     engine = create_engine(settings.database_url)
     try:
@@ -101,7 +101,7 @@ def serve(
     """Serve the GraphQL API (and the GraphQL IDE at /graphql)."""
     import uvicorn
 
-    from cmgraph.app import create_app
+    from cmgraph.http.app import create_app
 
     settings = Settings.from_env(host=host, port=port)
     if demo:
@@ -182,8 +182,8 @@ async def _work(settings: Settings) -> None:
 
 
 async def _prepare_demo(settings: Settings, sessions: Any) -> list[Any]:
+    from cmgraph.adapters.migrate import upgrade
     from cmgraph.demo import seed_demo
-    from cmgraph.migrate import upgrade
 
     await upgrade(sessions.kw["bind"])
     return await seed_demo(sessions, settings.data_dir)
@@ -192,7 +192,7 @@ async def _prepare_demo(settings: Settings, sessions: Any) -> list[Any]:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations up to REVISION (default: the latest)."""
-    from cmgraph.migrate import current_revision, upgrade
+    from cmgraph.adapters.migrate import current_revision, upgrade
 
     async def work(settings: Settings, sessions: Any) -> str | None:
         engine = sessions.kw["bind"]

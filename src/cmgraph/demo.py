@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import accounts
 from cmgraph.domain.assessments import ORG_SCOPE, NewAssessment, create_assessment
 from cmgraph.domain.enums import ChangeSource, OrgRole, Owner

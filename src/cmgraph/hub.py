@@ -36,8 +36,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cmgraph import signals
-from cmgraph.db import database_unavailable
+from cmgraph.adapters import signals
+from cmgraph.adapters.db import database_unavailable
 from cmgraph.domain.enums import AlertStatus, EventType, Severity
 from cmgraph.domain.models import (
     Alert,

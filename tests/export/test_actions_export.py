@@ -12,10 +12,10 @@ import pytest
 from openpyxl import load_workbook
 from strawberry.relay import to_base64
 
+from cmgraph.adapters.storage import link_key
 from cmgraph.domain.enums import OrgRole
 from cmgraph.export import actions_sheet
 from cmgraph.export.downloads import XLSX, sign_ticket
-from cmgraph.storage import link_key
 from tests.builders import DAY, WorkedExample, worked_example
 
 LINK = """query($filter: ImprovementActionFilter, $orderBy: ImprovementActionOrder) {

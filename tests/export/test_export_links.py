@@ -9,12 +9,12 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from cmgraph.app import create_app
+from cmgraph.adapters.storage import LinkExpired, LinkInvalid
 from cmgraph.config import Settings
 from cmgraph.domain.action_filter import ActionFilter
 from cmgraph.domain.enums import ImplementationStatus, OrgRole, Owner, TestStatus
 from cmgraph.export.downloads import check_ticket, sign_ticket
-from cmgraph.storage import LinkExpired, LinkInvalid
+from cmgraph.http.app import create_app
 
 KEY = b"k" * 32
 
@@ -130,7 +130,7 @@ async def test_uploads_may_exceed_the_request_cap_but_not_the_upload_cap(db, rea
 
 
 def test_a_configured_secret_key_signs_links_on_every_server(tmp_path) -> None:
-    from cmgraph.storage import link_key
+    from cmgraph.adapters.storage import link_key
 
     secret = "s" * 40
     one = Settings.from_env({"CMGRAPH_SECRET_KEY": secret, "CMGRAPH_DATA_DIR": str(tmp_path / "a")})

@@ -9,9 +9,9 @@ import pytest
 from openpyxl import Workbook
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
 
+from cmgraph.adapters.storage import LinkInvalid
 from cmgraph.export import reading
 from cmgraph.export.downloads import check_ticket
-from cmgraph.storage import LinkInvalid
 
 
 def workbook_bytes() -> bytes:

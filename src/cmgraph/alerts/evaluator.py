@@ -56,6 +56,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.alerts.matching import (
     EventFacts,
     Place,
@@ -63,7 +64,6 @@ from cmgraph.alerts.matching import (
     needs_places,
     policy_matches,
 )
-from cmgraph.db import UnitOfWork
 from cmgraph.domain.alert_policies import policy_snapshot
 from cmgraph.domain.enums import (
     OPEN_ALERT_STATUSES,

@@ -13,8 +13,8 @@ from typing import Any, Protocol, cast
 
 from sqlalchemy import CursorResult, func, select, text, update
 
-from cmgraph import signals
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters import signals
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain.enums import NotificationStatus, OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode, not_found
 from cmgraph.domain.models import Notification, utcnow

@@ -20,9 +20,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cmgraph import signals
+from cmgraph.adapters import signals
+from cmgraph.adapters.db import database_unavailable
 from cmgraph.config import Settings
-from cmgraph.db import database_unavailable
 from cmgraph.domain.models import utcnow
 
 log = logging.getLogger("cmgraph.background")
@@ -186,7 +186,7 @@ async def running(
     On PostgreSQL one LISTEN connection relays other processes' commits to this process's
     signals; then the subscription hub (servers) and the background work (when enabled).
     """
-    from cmgraph.db import is_sqlite
+    from cmgraph.adapters.db import is_sqlite
 
     listener = None
     work = None

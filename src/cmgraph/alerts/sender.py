@@ -38,10 +38,10 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Update, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cmgraph.adapters.db import UnitOfWork, read_session
 from cmgraph.alerts.messages import RenderError, render
 from cmgraph.alerts.transports import DeliveryError, PermanentFailure, TemporaryFailure, Transport
 from cmgraph.config import Settings
-from cmgraph.db import UnitOfWork, read_session
 from cmgraph.domain.enums import NotificationStatus
 from cmgraph.domain.models import Notification, utcnow
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import text
 from cmgraph.domain.enums import GRANTABLE_ROLES, OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode, not_found

@@ -39,7 +39,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import text
 from cmgraph.domain.accounts import principal_for
 from cmgraph.domain.enums import (

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select, update
 
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import text
 from cmgraph.domain.accounts import principal_for
 from cmgraph.domain.enums import ChangeSource, EventType, OrgRole, Owner

@@ -34,7 +34,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
+from cmgraph.adapters.storage import Storage, StorageUnavailable, StoredFile, attached
 from cmgraph.domain import text
 from cmgraph.domain.enums import (
     FAILED_TEST_STATUSES,
@@ -57,7 +58,6 @@ from cmgraph.domain.models import (
 )
 from cmgraph.domain.permissions import Principal, readable_actions
 from cmgraph.domain.workflow import Reach, action_reach
-from cmgraph.storage import Storage, StorageUnavailable, StoredFile, attached
 
 log = logging.getLogger("cmgraph.evidence")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain.models import Assessment, Control, ControlAction, ImprovementAction
 from cmgraph.domain.scoring import ZERO, Score
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain.enums import Enforcement, ImplementationType, Owner, Purpose
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.models import (

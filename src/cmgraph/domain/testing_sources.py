@@ -38,7 +38,7 @@ from datetime import date
 
 from sqlalchemy import ColumnElement, exists, select
 
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain.enums import (
     UNTESTED_STATUSES,
     AutomaticTesting,

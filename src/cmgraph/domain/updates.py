@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import aliased
 
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain.assessments import get_assessment, instances_for, remove_unused_instances
 from cmgraph.domain.enums import ChangeSource, EventType, OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode, not_found

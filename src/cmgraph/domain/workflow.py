@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import text
 from cmgraph.domain.enums import (
     AUTOMATION_ONLY_TEST_STATUSES,

@@ -37,7 +37,7 @@ from typing import IO, Any
 
 from sqlalchemy import func, select
 
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import assignment, testing_sources, workflow
 from cmgraph.domain.enums import (
     ChangeSource,

@@ -24,6 +24,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from cmgraph.adapters.storage import evidence_path
 from cmgraph.domain import scoring
 from cmgraph.domain.enums import ControlStatus, Owner
 from cmgraph.domain.errors import not_found
@@ -47,7 +48,6 @@ from cmgraph.domain.permissions import Principal, readable_actions, readable_ass
 from cmgraph.export.downloads import XLSX, ExportKind, int_param
 from cmgraph.export.rows import partitions, runs
 from cmgraph.export.xlsx import CellType, Column, SheetWriter, new_workbook
-from cmgraph.storage import evidence_path
 
 REMOVED_USER = "(removed user)"
 

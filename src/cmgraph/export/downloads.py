@@ -22,10 +22,10 @@ from urllib.parse import quote
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cmgraph.adapters.storage import LinkExpired, LinkInvalid, link_key
 from cmgraph.config import Settings
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.permissions import Principal
-from cmgraph.storage import LinkExpired, LinkInvalid, link_key
 
 EXPORT_LINK_SECONDS = 300
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

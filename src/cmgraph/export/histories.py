@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cmgraph.adapters.storage import evidence_path
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode, not_found
 from cmgraph.domain.models import (
@@ -44,7 +45,6 @@ from cmgraph.export.assessment_report import (
 from cmgraph.export.downloads import XLSX, ExportKind, int_param
 from cmgraph.export.rows import partitions, runs
 from cmgraph.export.xlsx import CellType, Column, SheetWriter, new_workbook
-from cmgraph.storage import evidence_path
 
 FIELD_LABELS = {
     "test_status": "Test status",

@@ -56,7 +56,7 @@ from typing import Any
 
 import orjson
 
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain.enums import Enforcement, ImplementationType, Purpose
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.templates import (

@@ -47,7 +47,7 @@ from urllib.parse import unquote, urlsplit
 
 import orjson
 
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain.templates import TemplateImport, TemplateSpec, import_template
 from cmgraph.export.names import slug
 from cmgraph.export.oscal_catalog import (

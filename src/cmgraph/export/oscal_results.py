@@ -41,6 +41,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cmgraph.adapters.storage import evidence_path
 from cmgraph.domain import scoring
 from cmgraph.domain.enums import (
     UNTESTED_STATUSES,
@@ -64,7 +65,6 @@ from cmgraph.domain.permissions import Principal, readable_actions
 from cmgraph.export.assessment_report import readable_assessment
 from cmgraph.export.downloads import JSON, ExportKind, int_param
 from cmgraph.export.names import slug
-from cmgraph.storage import evidence_path
 
 OSCAL_VERSION = "1.1.2"
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:cmgraph:oscal-assessment-results")

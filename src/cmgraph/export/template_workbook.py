@@ -51,7 +51,7 @@ from openpyxl.workbook.workbook import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain.enums import Enforcement, ImplementationType, OrgRole, Owner, Purpose
 from cmgraph.domain.errors import DomainError, ErrorCode, not_found
 from cmgraph.domain.models import (

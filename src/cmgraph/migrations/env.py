@@ -1,4 +1,4 @@
-"""Alembic environment: always given a live connection by ``cmgraph.migrate``."""
+"""Alembic environment: always given a live connection by ``cmgraph.adapters.migrate``."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from sqlalchemy import ColumnElement, Integer, cast, false, func, select, true
 from strawberry.dataloader import DataLoader
 
 from cmgraph import global_ids
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import alert_policies as service
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode

@@ -7,8 +7,8 @@ from typing import Annotated
 import strawberry
 from graphql import GraphQLError
 
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.alerts import outbox
-from cmgraph.db import UnitOfWork
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.errors import DomainError
 from cmgraph.domain.permissions import Principal, require_org_role

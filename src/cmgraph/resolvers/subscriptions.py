@@ -28,8 +28,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
 
+from cmgraph.adapters.db import database_unavailable
 from cmgraph.config import Settings
-from cmgraph.db import database_unavailable
 from cmgraph.domain.permissions import Principal
 from cmgraph.hub import (
     ActionChanged,

@@ -20,8 +20,8 @@ from strawberry.extensions import (
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
+from cmgraph.adapters.db import database_unavailable
 from cmgraph.config import Settings
-from cmgraph.db import database_unavailable
 from cmgraph.schema.execution import LeafShortcutExecutionContext, use_direct_resolvers
 from cmgraph.schema.limits import VALIDATION_FAILED, NodeCounter, document_rule
 
@@ -66,7 +66,7 @@ class MaskUnexpectedErrors(SchemaExtension):
                 continue
             if database_unavailable(original):
                 # The environment, not a bug: one line, and a code that the HTTP view
-                # answers with a 503 as a whole (app.py), unless a mutation already applied
+                # answers with a 503 as a whole (http/app.py), unless a mutation already applied
                 # a change: a retry of the whole document would apply it twice.
                 log.warning("database unavailable in request %s: %r", request_id, original)
                 masked.append(self._unavailable(error, request_id))

@@ -10,6 +10,7 @@ import strawberry
 from strawberry import relay
 
 from cmgraph import global_ids
+from cmgraph.adapters.storage import download_url as signed_download_url
 from cmgraph.domain import models, scoring
 from cmgraph.domain.enums import ControlStatus as ControlStatusValue
 from cmgraph.domain.permissions import may_look_up_user
@@ -31,7 +32,6 @@ from cmgraph.schema.enums import (
 from cmgraph.schema.execution import NOT_LOADED, PREFETCHED
 from cmgraph.schema.exports import ExportLink, link_for
 from cmgraph.schema.selection import Selection, selected
-from cmgraph.storage import download_url as signed_download_url
 
 if TYPE_CHECKING:
     from strawberry.types.base import StrawberryObjectDefinition

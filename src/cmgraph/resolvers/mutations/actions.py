@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import assignment, workflow
 from cmgraph.domain.models import ImprovementAction as ActionRow
 from cmgraph.domain.permissions import Principal, readable_actions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import assessments as service
 from cmgraph.domain.models import Assessment as AssessmentRow
 from cmgraph.domain.permissions import Principal

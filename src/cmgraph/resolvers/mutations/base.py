@@ -19,7 +19,7 @@ from typing import Generic, TypeVar
 import strawberry
 
 from cmgraph import global_ids
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.permissions import Principal
 from cmgraph.schema.errors import UserError

@@ -1,6 +1,6 @@
 """Mutations: evidence links and deletion (DOMAIN.md section 6).
 
-Files are uploaded with ``POST /evidence/upload`` (``cmgraph.evidence_http``) so that they
+Files are uploaded with ``POST /evidence/upload`` (``cmgraph.http.evidence``) so that they
 stream to storage instead of passing through the GraphQL request body.
 """
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import strawberry
 
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import evidence as service
 from cmgraph.domain.models import Evidence as EvidenceRow
 from cmgraph.domain.permissions import Principal

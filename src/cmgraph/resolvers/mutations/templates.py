@@ -7,7 +7,7 @@ from typing import IO, Any
 
 import strawberry
 
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain.permissions import Principal
 from cmgraph.domain.templates import TemplateImport
 from cmgraph.export.reading import RowError, WorkbookRejected

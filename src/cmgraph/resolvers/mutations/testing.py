@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import testing_sources
 from cmgraph.domain.models import Organisation as OrganisationRow
 from cmgraph.domain.permissions import Principal

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from cmgraph.db import UnitOfWork
+from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import updates as service
 from cmgraph.domain.permissions import Principal
 from cmgraph.resolvers.mutations.actions import read_actions

@@ -19,16 +19,16 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from cmgraph.adapters.storage import LinkExpired, LinkInvalid, link_key
 from cmgraph.config import Settings
 from cmgraph.domain.accounts import principal_of
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.models import User
-from cmgraph.evidence_http import content_disposition
 from cmgraph.export.downloads import ExportKind, check_ticket
 from cmgraph.export.kinds import EXPORT_KINDS
 from cmgraph.export.rows import snapshot
-from cmgraph.http_auth import error_response
-from cmgraph.storage import LinkExpired, LinkInvalid, link_key
+from cmgraph.http.errors import error_response
+from cmgraph.http.evidence import content_disposition
 
 log = logging.getLogger("cmgraph.export")
 

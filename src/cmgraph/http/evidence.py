@@ -37,8 +37,19 @@ from starlette.routing import Route
 from starlette.types import Scope
 
 from cmgraph import global_ids
+from cmgraph.adapters.db import UnitOfWork
+from cmgraph.adapters.storage import (
+    FileTooLarge,
+    LinkExpired,
+    LinkInvalid,
+    Storage,
+    StorageUnavailable,
+    StoredFile,
+    attach,
+    check_download,
+    link_key,
+)
 from cmgraph.config import Settings
-from cmgraph.db import UnitOfWork
 from cmgraph.domain.accounts import principal_of
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.evidence import (
@@ -55,18 +66,7 @@ from cmgraph.domain.evidence import (
 )
 from cmgraph.domain.models import Evidence, User
 from cmgraph.domain.permissions import Principal
-from cmgraph.http_auth import authenticate_request, error_response, failure_response
-from cmgraph.storage import (
-    FileTooLarge,
-    LinkExpired,
-    LinkInvalid,
-    Storage,
-    StorageUnavailable,
-    StoredFile,
-    attach,
-    check_download,
-    link_key,
-)
+from cmgraph.http.errors import authenticate_request, error_response, failure_response
 
 log = logging.getLogger("cmgraph.evidence")
 

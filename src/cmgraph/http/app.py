@@ -27,18 +27,9 @@ from strawberry.http.parse_content_type import parse_content_type
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.tools import merge_types
 
+from cmgraph.adapters.db import create_engine, session_factory
 from cmgraph.config import Settings
-from cmgraph.db import create_engine, session_factory
-from cmgraph.evidence_http import (
-    FORM_ALLOWANCE,
-    UPLOAD_PATH,
-    csrf_header_present,
-    csrf_refusal,
-    evidence_routes,
-    storage_upkeep,
-)
-from cmgraph.export_http import export_routes
-from cmgraph.http_auth import (
+from cmgraph.http.errors import (
     RETRY_AFTER_SECONDS,
     authenticate_request,
     bearer_token,
@@ -47,6 +38,15 @@ from cmgraph.http_auth import (
     status_code_name,
     unavailable_response,
 )
+from cmgraph.http.evidence import (
+    FORM_ALLOWANCE,
+    UPLOAD_PATH,
+    csrf_header_present,
+    csrf_refusal,
+    evidence_routes,
+    storage_upkeep,
+)
+from cmgraph.http.exports import export_routes
 from cmgraph.hub import Hub
 from cmgraph.resolvers.alerts import AlertQueries
 from cmgraph.resolvers.context import Context, Reader

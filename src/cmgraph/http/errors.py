@@ -10,7 +10,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
-from cmgraph.db import database_unavailable
+from cmgraph.adapters.db import database_unavailable
 from cmgraph.domain.accounts import AuthenticationError, sign_in
 from cmgraph.domain.permissions import Principal
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Mapper, object_session
 
-from cmgraph import signals
+from cmgraph.adapters import signals
 
 # Errors that say the database cannot be reached or cannot serve now, as opposed to errors
 # in what was asked of it (constraint violations, bad SQL). asyncpg's connect errors are
