@@ -29,10 +29,9 @@ from strawberry.tools import merge_types
 
 from cmgraph.adapters.db import create_engine, session_factory
 from cmgraph.config import Settings
+from cmgraph.http.auth import authenticate_request, bearer_token
 from cmgraph.http.errors import (
     RETRY_AFTER_SECONDS,
-    authenticate_request,
-    bearer_token,
     error_response,
     failure_response,
     status_code_name,
@@ -47,19 +46,14 @@ from cmgraph.http.evidence import (
     storage_upkeep,
 )
 from cmgraph.http.exports import export_routes
+from cmgraph.http.websocket import TransportWSHandler, ViewContext, authenticate_connection
 from cmgraph.hub import Hub
 from cmgraph.resolvers.alerts import AlertQueries
 from cmgraph.resolvers.context import Context, Reader
 from cmgraph.resolvers.mail import OutboxQueries
 from cmgraph.resolvers.mutations import Mutation
 from cmgraph.resolvers.queries import Query
-from cmgraph.resolvers.subscriptions import (
-    Subscription,
-    SubscriptionContext,
-    TransportWSHandler,
-    ViewContext,
-    authenticate_connection,
-)
+from cmgraph.resolvers.subscriptions import Subscription, SubscriptionContext
 from cmgraph.schema.build import UNAVAILABLE, build_schema
 
 log = logging.getLogger("cmgraph.http")

@@ -1,18 +1,14 @@
-"""What every HTTP endpoint shares: JSON error bodies and Bearer-token authentication."""
+"""JSON error bodies, the same for every refusal and failure of every endpoint."""
 
 from __future__ import annotations
 
 import logging
 from http import HTTPStatus
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
-from starlette.types import Scope
 
 from cmgraph.adapters.db import database_unavailable
-from cmgraph.domain.accounts import AuthenticationError, sign_in
-from cmgraph.domain.permissions import Principal
 
 log = logging.getLogger("cmgraph.http")
 
@@ -80,32 +76,3 @@ def failure_response(error: BaseException, request_id: str) -> Response:
         f"Unexpected error (request id {request_id}).",
         {"requestId": request_id},
     )
-
-
-def bearer_token(scope: Scope) -> str | None:
-    value = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
-    scheme, _, token = value.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
-async def authenticate_request(
-    scope: Scope, sessions: async_sessionmaker[AsyncSession]
-) -> Principal | Response:
-    """The caller behind ``Authorization: Bearer <token>``, or the 401 response to send."""
-    token = bearer_token(scope)
-    if token is None:
-        return error_response(
-            401,
-            "UNAUTHENTICATED",
-            "Authentication required: send `Authorization: Bearer <API token>`.",
-            **{"WWW-Authenticate": "Bearer"},
-        )
-    try:
-        return await sign_in(sessions, token)
-    except AuthenticationError as exc:
-        return error_response(
-            401,
-            "UNAUTHENTICATED",
-            str(exc),
-            **{"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        )

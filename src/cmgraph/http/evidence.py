@@ -66,7 +66,8 @@ from cmgraph.domain.evidence import (
 )
 from cmgraph.domain.models import Evidence, User
 from cmgraph.domain.permissions import Principal
-from cmgraph.http.errors import authenticate_request, error_response, failure_response
+from cmgraph.http.auth import authenticate_request
+from cmgraph.http.errors import error_response, failure_response
 
 log = logging.getLogger("cmgraph.evidence")
 

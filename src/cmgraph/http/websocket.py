@@ -1,0 +1,129 @@
+"""The WebSocket side of /graphql: graphql-transport-ws messages checked and signed in.
+
+Strawberry runs the protocol; this module refuses what is not a protocol message, turns
+failures into close codes, and signs a connection in from its ``connection_init``.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import suppress
+from typing import Any, TypeAlias
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+
+from cmgraph import global_ids
+from cmgraph.adapters.db import database_unavailable
+from cmgraph.resolvers.context import Context
+from cmgraph.resolvers.subscriptions import SubscriptionContext
+
+
+def connection_token(params: dict[str, Any], header_token: str | None) -> str | None:
+    """The API token of ``connection_init``: ``{"Authorization": "Bearer <token>"}`` (any
+    case), or ``{"token": "<token>"}``; else the upgrade request's Authorization header."""
+    for key, value in params.items():
+        if not isinstance(value, str):
+            continue
+        if key.lower() == "authorization":
+            scheme, _, token = value.partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+        elif key == "token" and value.strip():
+            return value.strip()
+    return header_token
+
+
+log = logging.getLogger("cmgraph.websocket")
+
+# graphql-transport-ws's close code for a server error, and RFC 6455's "Try Again Later",
+# which clients such as graphql-ws retry (unlike 4500 or 1011).
+CLOSE_INTERNAL_ERROR = 4500
+CLOSE_TRY_AGAIN_LATER = 1013
+
+
+def message_problem(message: object) -> str | None:
+    """What makes ``message`` unusable as a graphql-transport-ws message, if anything."""
+    if not isinstance(message, dict):
+        return "Each message must be a JSON object with a `type`."
+    kind = message.get("type")
+    if not isinstance(kind, str):
+        return "Each message needs a string `type`."
+    if kind in ("subscribe", "complete") and not isinstance(message.get("id"), str):
+        return f"A `{kind}` message needs a string `id`."
+    if kind != "subscribe":
+        return None
+    payload = message.get("payload")
+    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        return "A `subscribe` message needs a `payload` object with a string `query`."
+    for key, kinds in (("variables", dict), ("extensions", dict), ("operationName", str)):
+        if payload.get(key) is not None and not isinstance(payload[key], kinds):
+            return f"`payload.{key}` has the wrong type."
+    return None
+
+
+# The GraphQL view's context: a ``Context`` over HTTP (None for the IDE page), a
+# ``SubscriptionContext`` over WebSocket. Strawberry types the view and its WebSocket
+# handler with one context type.
+ViewContext: TypeAlias = Context | SubscriptionContext | None
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[ViewContext, None]):
+    """graphql-transport-ws, where every message and failure ends in a close code.
+
+    Strawberry assumes a message is an object of the right shape; ``[1]``, ``"x"`` or a
+    numeric ``id`` raised ``TypeError`` and dropped the socket with no code. Those now close
+    it with 4400 (invalid message). A ``connection_init`` that cannot be checked because the
+    database is unreachable closes with 1013 (try again later); any other failure of a
+    message closes with 4500 and is logged with the connection's request id.
+    """
+
+    async def handle_message(self, message: Any) -> None:
+        problem = message_problem(message)
+        if problem is not None:
+            await self.handle_invalid_message(problem)
+            return
+        try:
+            await super().handle_message(message)
+        except WebSocketDisconnected:
+            raise
+        except Exception as error:
+            await self._close_after(error)
+
+    async def _close_after(self, error: Exception) -> None:
+        request_id = getattr(self.context, "request_id", "-")
+        if database_unavailable(error):
+            log.warning("websocket %s: database unavailable: %r", request_id, error)
+            code, reason = CLOSE_TRY_AGAIN_LATER, "Try again later: the database is unavailable"
+        else:
+            log.error("websocket %s: message failed", request_id, exc_info=error)
+            code, reason = CLOSE_INTERNAL_ERROR, f"Internal server error (request id {request_id})"
+        with suppress(RuntimeError, WebSocketDisconnected):  # the socket may be gone already
+            await self.websocket.close(code, reason)
+
+
+async def authenticate_connection(
+    context: SubscriptionContext, sessions: async_sessionmaker[AsyncSession]
+) -> dict[str, object]:
+    """Sign the connection in from its ``connection_init`` payload, or reject it.
+
+    Rejection raises strawberry's ``ConnectionRejectionError``, which closes the socket with
+    4403 Forbidden (the protocol's code for a refused ``connection_init``). The principal is
+    fixed for the connection's life: changed grants or a revoked token take effect when the
+    client reconnects.
+    """
+    from strawberry.exceptions import ConnectionRejectionError
+
+    from cmgraph.domain.accounts import AuthenticationError, sign_in
+
+    token = connection_token(context.connection_params or {}, context.header_token)
+    if token is None:
+        raise ConnectionRejectionError({"message": "Send an API token in connection_init."})
+    try:
+        context.principal = await sign_in(sessions, token)
+    except AuthenticationError as exc:
+        raise ConnectionRejectionError({"message": str(exc)}) from None
+    return {"userId": global_ids.encode("User", context.principal.user_id)}
