@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cmgraph.adapters import signals
 from cmgraph.adapters.db import database_unavailable
+from cmgraph.domain.action_records import action_select
 from cmgraph.domain.enums import AlertStatus, EventType, Severity
 from cmgraph.domain.models import (
     Alert,
@@ -480,7 +481,6 @@ class Hub:
                     wanted.setdefault(subscriber, {})[event.action_id] = None
         if not wanted:
             return
-        from cmgraph.resolvers.loaders import action_select
 
         action_ids = {a for ids in wanted.values() for a in ids}
         rows = await session.execute(action_select().where(ImprovementAction.id.in_(action_ids)))

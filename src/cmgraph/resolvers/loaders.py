@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, and_, func, select
 from strawberry.dataloader import DataLoader
 
+from cmgraph.domain.action_records import ActionRecord, action_select
 from cmgraph.domain.models import (
     ActionDefinition,
     ActionDefinitionVersion,
@@ -44,26 +45,6 @@ from cmgraph.resolvers.context import StatementReader
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
-
-
-@dataclass(frozen=True, slots=True)
-class ActionRecord:
-    """An instance with the definition and the definition version it has accepted."""
-
-    action: ImprovementAction
-    definition: ActionDefinition
-    version: ActionDefinitionVersion
-
-
-def action_select() -> Select[ImprovementAction, ActionDefinition, ActionDefinitionVersion]:
-    return (
-        select(ImprovementAction, ActionDefinition, ActionDefinitionVersion)
-        .join(ActionDefinition, ActionDefinition.id == ImprovementAction.definition_id)
-        .join(
-            ActionDefinitionVersion,
-            ActionDefinitionVersion.id == ImprovementAction.definition_version_id,
-        )
-    )
 
 
 def action_row_select() -> Select[*tuple[Any, ...]]:

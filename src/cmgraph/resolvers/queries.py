@@ -19,6 +19,7 @@ from cmgraph.domain.action_filter import (
     action_order,
     contains,
 )
+from cmgraph.domain.action_records import ActionRecord, action_select
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.errors import DomainError
 from cmgraph.domain.models import (
@@ -55,7 +56,6 @@ from cmgraph.domain.permissions import (
     readable_groups,
     readable_templates,
 )
-from cmgraph.resolvers.loaders import ActionRecord, action_select
 from cmgraph.schema import inputs
 from cmgraph.schema.connections import Connection, build_connection, page_window
 from cmgraph.schema.enums import OrderDirection

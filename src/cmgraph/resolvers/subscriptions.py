@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Executable
 
 from cmgraph.config import Settings
+from cmgraph.domain.action_records import ActionRecord
 from cmgraph.domain.permissions import Principal
 from cmgraph.hub import (
     ActionChanged,
@@ -38,7 +39,7 @@ from cmgraph.hub import (
     SubscriberClosed,
     Topic,
 )
-from cmgraph.resolvers.loaders import ActionRecord, Loaders
+from cmgraph.resolvers.loaders import Loaders
 from cmgraph.resolvers.queries import ids_of
 from cmgraph.schema.alerts import Alert
 from cmgraph.schema.subscriptions import (

@@ -9,9 +9,9 @@ import strawberry
 
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import assignment, workflow
+from cmgraph.domain.action_records import ActionRecord, action_select
 from cmgraph.domain.models import ImprovementAction as ActionRow
 from cmgraph.domain.permissions import Principal, readable_actions
-from cmgraph.resolvers.loaders import ActionRecord, action_select
 from cmgraph.resolvers.mutations.base import node_id, perform
 from cmgraph.schema.mutations.actions import (
     AssignImprovementActionsInput,
