@@ -29,7 +29,7 @@ from cmgraph.domain.models import (
     Regulation,
     User,
 )
-from cmgraph.domain.permissions import Principal
+from cmgraph.domain.permissions import Principal, may_read_any
 from cmgraph.domain.templates import import_template
 from cmgraph.domain.workflow import change_action
 from tests.builders import T2, WorkedExample, _template, worked_example
@@ -640,3 +640,17 @@ async def test_scoped_auditor_cannot_reach_other_regulations_by_id(api, world) -
     assert (await api.query(query, {"id": x}, token=world.tokens["x-reader"])) == {
         "node": {"name": "Regulation X"}
     }
+
+
+def test_in_memory_reads_follow_the_same_grants() -> None:
+    """What the subscription hub checks per event: readable if any assessment is."""
+    regulation_of = {1: 10, 2: 20, 3: 20}
+    auditor = Principal(user_id=7, role=None, assessment_grants={1: OrgRole.ASSESSOR})
+    by_regulation = Principal(user_id=8, role=None, regulation_grants={20: OrgRole.READER})
+    reader = Principal(user_id=9, role=OrgRole.READER)
+    assert may_read_any(auditor, [2, 1], regulation_of)
+    assert not may_read_any(auditor, [2, 3], regulation_of)
+    assert may_read_any(by_regulation, [3], regulation_of)
+    assert not may_read_any(by_regulation, [1, 4], regulation_of)
+    assert may_read_any(reader, [4], regulation_of)
+    assert not may_read_any(auditor, [], regulation_of)

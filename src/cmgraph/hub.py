@@ -51,7 +51,7 @@ from cmgraph.domain.models import (
     Template,
     utcnow,
 )
-from cmgraph.domain.permissions import Principal, readable_assessments
+from cmgraph.domain.permissions import Principal, may_read_any, readable_assessments
 from cmgraph.domain.scoring import Score
 
 log = logging.getLogger("cmgraph.hub")
@@ -440,16 +440,7 @@ class Hub:
         self._regulations.update({a: r for a, r in rows.all()})
 
     def _may_read(self, principal: Principal, assessment_ids: Iterable[int]) -> bool:
-        """DOMAIN.md section 8, in memory: something shared is readable if any part is."""
-        if principal.sees_everything:
-            return True
-        for assessment_id in assessment_ids:
-            if assessment_id in principal.assessment_grants:
-                return True
-            regulation_id = self._regulations.get(assessment_id)
-            if regulation_id is not None and regulation_id in principal.regulation_grants:
-                return True
-        return False
+        return may_read_any(principal, assessment_ids, self._regulations)
 
     # -- routing ------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ may not see.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, Select, select, true
@@ -75,6 +75,20 @@ def readable_assessments(principal: Principal) -> ColumnElement[bool]:
         )
         clause = clause | Assessment.template_id.in_(templates)
     return clause
+
+
+def may_read_any(
+    principal: Principal, assessment_ids: Iterable[int], regulation_of: Mapping[int, int]
+) -> bool:
+    """``readable_assessments`` in memory, for what spans assessments (an event, an action):
+    readable if any of them is. ``regulation_of`` maps assessment ids to their regulation."""
+    if principal.sees_everything:
+        return True
+    return any(
+        assessment_id in principal.assessment_grants
+        or regulation_of.get(assessment_id) in principal.regulation_grants
+        for assessment_id in assessment_ids
+    )
 
 
 def readable_assessment_ids(principal: Principal) -> Select[int]:
