@@ -23,6 +23,7 @@ from cmgraph.domain.models import (
     ImprovementAction,
     Template,
 )
+from cmgraph.domain.versions import update_pending
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def action_filter_clauses(f: ActionFilter) -> list[ColumnElement[bool]]:
             action.assignee_id.is_(None) if f.unassigned else action.assignee_id.isnot(None)
         )
     if f.pending_update is not None:
-        pending = version.version < definition.latest_version
+        pending = update_pending(version.version, definition.latest_version)
         clauses.append(pending if f.pending_update else ~pending)
     if f.search:
         clauses.append(

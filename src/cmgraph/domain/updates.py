@@ -56,6 +56,7 @@ from cmgraph.domain.permissions import Principal, require_org_role
 from cmgraph.domain.score_upkeep import store_recomputed
 from cmgraph.domain.scoring import Score, refresh_score
 from cmgraph.domain.testing_sources import on_automation_available
+from cmgraph.domain.versions import update_pending
 from cmgraph.domain.workflow import record_score_change
 
 # Runs one statement: ``AsyncSession.execute`` for writers, the request's reader for loaders.
@@ -338,7 +339,7 @@ async def _announce_assessments(uow: UnitOfWork, template_id: int, now: Any) -> 
             .where(
                 Assessment.template_id == template_id,
                 Assessment.archived_at.is_(None),
-                TemplateVersion.version < template.latest_version,
+                update_pending(TemplateVersion.version, template.latest_version),
             )
             .order_by(Assessment.id)
         )

@@ -14,6 +14,7 @@ from cmgraph.adapters.storage import download_url as signed_download_url
 from cmgraph.domain import models, scoring
 from cmgraph.domain.enums import ControlStatus as ControlStatusValue
 from cmgraph.domain.permissions import may_look_up_user
+from cmgraph.domain.versions import update_pending
 from cmgraph.schema.enums import (
     ActionOwner,
     AssessmentStatus,
@@ -289,7 +290,7 @@ class Assessment(StoredIdNode):
     async def pending_update(self, info: strawberry.Info) -> bool:
         template = await loaders(info).template.load(self.row.template_id)
         version = await loaders(info).template_version.load(self.row.template_version_id)
-        return version.version < template.latest_version
+        return bool(update_pending(version.version, template.latest_version))
 
     @strawberry.field(description="Each distinct action counts once; frozen once archived.")
     def score(self) -> Score:
@@ -576,7 +577,7 @@ class ImprovementAction(StoredIdNode):
             automation_fraction=a.automation_fraction,
             version=a.version,
             updated_at=a.updated_at,
-            pending_update=definition_version < d.latest_version,
+            pending_update=bool(update_pending(definition_version, d.latest_version)),
             score=Score.of(scoring.Score(a.earned, a.possible)),
             group_id=a.group_id,
             assignee_id=a.assignee_id,
