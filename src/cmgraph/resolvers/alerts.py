@@ -1,18 +1,5 @@
 """Alert policies and alerts over GraphQL: the ``alertPolicies`` and ``alerts`` lists, their
-DataLoaders, and the mutations.
-
-Who sees what:
-- Policies: users with an organisation role (READER and up). Users with scoped grants only
-  get an empty list and a null ``Alert.policy``: a policy speaks of the whole organisation.
-- Alerts: organisation members see all; others see an alert when one of its events concerns
-  an assessment they may read. An alert's events are its matches, or, once its policy was
-  deleted, the ids kept in its snapshot; the assessments come from each event's
-  ``payload["assessmentIds"]``, read with the database's JSON functions (``json_each`` on
-  SQLite, ``json_array_elements_text`` on PostgreSQL) so lists page in SQL.
-
-The loaders live here rather than in ``resolvers.loaders``: they are kept per request next to
-that module's (a new set after each mutation, like theirs), and bound to the reader and the
-caller only, never to the context, so a request leaves no reference cycle behind.
+DataLoaders, and the mutations. Who may read what is the domain's (``domain.alert_access``).
 """
 
 from __future__ import annotations
@@ -22,18 +9,19 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import strawberry
-from sqlalchemy import ColumnElement, Integer, cast, false, func, select, true
+from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
 from cmgraph import global_ids
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import alert_policies as service
+from cmgraph.domain.alert_access import alerts_with_events, readable_alerts, readable_policies
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.models import Alert as AlertRow
 from cmgraph.domain.models import AlertMatch, Assessment, Event
 from cmgraph.domain.models import AlertPolicy as AlertPolicyRow
-from cmgraph.domain.permissions import Principal, readable_assessment_ids, readable_assessments
+from cmgraph.domain.permissions import Principal, readable_assessments
 from cmgraph.resolvers.context import StatementReader
 from cmgraph.resolvers.loaders import Loaders, Source
 from cmgraph.resolvers.queries import ids_of, paginate, sort
@@ -43,54 +31,6 @@ from cmgraph.schema.errors import UserError
 
 if TYPE_CHECKING:
     from cmgraph.resolvers.mutations.base import Outcome
-
-# -- SQL over the alert's events --------------------------------------------------------
-
-
-def json_ints(dialect: str, column: Any, key: str) -> Any:
-    """A table-valued ``value`` column: the integers of the JSON array ``column[key]``."""
-    if dialect == "postgresql":
-        return func.json_array_elements_text(column[key]).table_valued("value")
-    return func.json_each(column, f"$.{key}").table_valued("value")
-
-
-def alert_event_links(dialect: str) -> Any:
-    """(alert_id, event_id) of every alert, through its matches."""
-    return (
-        select(AlertMatch.alert_id.label("alert_id"), AlertMatch.event_id.label("event_id"))
-        .where(AlertMatch.alert_id.isnot(None))
-        .subquery("alert_event")
-    )
-
-
-def alerts_with_events(dialect: str, *where: ColumnElement[bool]) -> Any:
-    """Ids of alerts with an event meeting ``where`` (a clause on ``Event``)."""
-    links = alert_event_links(dialect)
-    return (
-        select(links.c.alert_id)
-        .select_from(links)
-        .join(Event, Event.id == links.c.event_id)
-        .where(*where)
-    )
-
-
-def readable_alerts(principal: Principal, dialect: str) -> ColumnElement[bool]:
-    """A WHERE clause on ``Alert``: those with an event about an assessment the caller reads."""
-    if principal.sees_everything:
-        return true()
-    links = alert_event_links(dialect)
-    assessments = json_ints(dialect, Event.payload, "assessmentIds")
-    return AlertRow.id.in_(
-        select(links.c.alert_id)
-        .select_from(links)
-        .join(Event, Event.id == links.c.event_id)
-        .join(assessments, true())
-        .where(cast(assessments.c.value, Integer).in_(readable_assessment_ids(principal)))
-    )
-
-
-def readable_policies(principal: Principal) -> ColumnElement[bool]:
-    return true() if principal.has_org_role(OrgRole.READER) else false()
 
 
 def _dialect(reader: StatementReader) -> str:
