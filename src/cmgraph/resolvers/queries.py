@@ -12,7 +12,7 @@ from strawberry import relay
 from strawberry.utils.await_maybe import await_maybe
 
 from cmgraph import global_ids
-from cmgraph.domain import scoring, text
+from cmgraph.domain import text
 from cmgraph.domain.action_filter import (
     ActionFilter,
     action_filter_clauses,
@@ -20,14 +20,12 @@ from cmgraph.domain.action_filter import (
     contains,
 )
 from cmgraph.domain.action_records import ActionRecord, action_select
+from cmgraph.domain.compliance_score import ScoreScope, score_rows
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.errors import DomainError
 from cmgraph.domain.models import (
-    ActionDefinition,
-    ActionDefinitionVersion,
     Assessment,
     Control,
-    ControlAction,
 )
 from cmgraph.domain.models import (
     Grant as GrantRow,
@@ -36,13 +34,7 @@ from cmgraph.domain.models import (
     Group as GroupRow,
 )
 from cmgraph.domain.models import (
-    ImprovementAction as ActionRow,
-)
-from cmgraph.domain.models import (
     Organisation as OrganisationRow,
-)
-from cmgraph.domain.models import (
-    Regulation as RegulationRow,
 )
 from cmgraph.domain.models import (
     Template as TemplateRow,
@@ -60,7 +52,7 @@ from cmgraph.schema import inputs
 from cmgraph.schema.connections import Connection, build_connection, page_window
 from cmgraph.schema.enums import OrderDirection
 from cmgraph.schema.exports import ExportLink, link_for
-from cmgraph.schema.score import ComplianceScore, ScoreRow
+from cmgraph.schema.score import ComplianceScore
 from cmgraph.schema.selection import connection_nodes, selected
 from cmgraph.schema.types import (
     Assessment as AssessmentType,
@@ -431,64 +423,17 @@ class Query:
         self, info: strawberry.Info, filter: inputs.ScoreFilter | None = None
     ) -> ComplianceScore:
         f = filter or inputs.ScoreFilter()
-        statement = (
-            select(
-                ActionRow.id,
-                Assessment.id,
-                Assessment.name,
-                GroupRow.id,
-                GroupRow.name,
-                RegulationRow.id,
-                RegulationRow.name,
-                ActionDefinitionVersion.category,
-                ActionDefinitionVersion.solution,
-                ActionDefinition.owner,
-                ActionRow.earned,
-                ActionRow.possible,
-                ActionRow.test_status,
-            )
-            .join(ControlAction, ControlAction.action_id == ActionRow.id)
-            .join(Control, Control.id == ControlAction.control_id)
-            .join(Assessment, Assessment.id == Control.assessment_id)
-            .join(GroupRow, GroupRow.id == Assessment.group_id)
-            .join(TemplateRow, TemplateRow.id == Assessment.template_id)
-            .join(RegulationRow, RegulationRow.id == TemplateRow.regulation_id)
-            .join(ActionDefinition, ActionDefinition.id == ActionRow.definition_id)
-            .join(
-                ActionDefinitionVersion,
-                ActionDefinitionVersion.id == ActionRow.definition_version_id,
-            )
-            .where(Assessment.archived_at.is_(None), readable_assessments(info.context.principal))
-            .distinct()
+        scope = ScoreScope(
+            assessment_ids=ids_of(f.assessment_ids, "Assessment"),
+            group_ids=ids_of(f.group_ids, "Group"),
+            regulation_ids=ids_of(f.regulation_ids, "Regulation"),
+            categories=values_of(f.categories, "categories"),
+            solutions=values_of(f.solutions, "solutions"),
+            owner=f.owner,
         )
-        if (ids := ids_of(f.assessment_ids, "Assessment")) is not None:
-            statement = statement.where(Assessment.id.in_(ids))
-        if (ids := ids_of(f.group_ids, "Group")) is not None:
-            statement = statement.where(Assessment.group_id.in_(ids))
-        if (ids := ids_of(f.regulation_ids, "Regulation")) is not None:
-            statement = statement.where(RegulationRow.id.in_(ids))
-        if (categories := values_of(f.categories, "categories")) is not None:
-            statement = statement.where(ActionDefinitionVersion.category.in_(categories))
-        if (solutions := values_of(f.solutions, "solutions")) is not None:
-            statement = statement.where(ActionDefinitionVersion.solution.in_(solutions))
-        if f.owner is not None:
-            statement = statement.where(ActionDefinition.owner == f.owner)
-        rows = (await info.context.reader.execute(statement)).all()
+        context = info.context
         return ComplianceScore(
-            rows=[
-                ScoreRow(
-                    action_id=r[0],
-                    assessment=(r[1], r[2]),
-                    group=(r[3], r[4]),
-                    regulation=(r[5], r[6]),
-                    category=r[7],
-                    solution=r[8],
-                    owner=r[9].value,
-                    score=scoring.Score(r[10], r[11]),
-                    test_status=r[12],
-                )
-                for r in rows
-            ]
+            rows=await score_rows(context.reader.execute, context.principal, scope)
         )
 
     @strawberry.field(description="The organisation and its settings; any signed-in user.")

@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass
 from typing import Any, cast
 
 import strawberry
 
 from cmgraph import global_ids
-from cmgraph.domain import scoring
-from cmgraph.domain.enums import TestStatus as TestStatusValue
+from cmgraph.domain import compliance_score
+from cmgraph.domain.compliance_score import ScoreRow
 from cmgraph.schema.types import ImprovementAction, Score, loaders
 
 MAX_CONTRIBUTIONS = 100
-
-
-@dataclass(frozen=True, slots=True)
-class ScoreRow:
-    """One (assessment, action instance) pair the caller may read, with its dimensions."""
-
-    action_id: int
-    assessment: tuple[int, str]
-    group: tuple[int, str]
-    regulation: tuple[int, str]
-    category: str
-    solution: str
-    owner: str
-    score: scoring.Score
-    test_status: TestStatusValue
 
 
 @strawberry.type
@@ -59,13 +43,7 @@ class ActionContribution:
 def _entries(
     rows: list[ScoreRow], key: Any, label: Any, node: str | None = None
 ) -> list[ScoreBreakdown]:
-    labels: dict[Hashable, str] = {}
-    pairs = []
-    for row in rows:
-        k = key(row)
-        labels[k] = label(row)
-        pairs.append((k, row.action_id, row.score))
-    totals = scoring.breakdown(pairs)
+    labels: dict[Hashable, str] = {key(row): label(row) for row in rows}
     return sorted(
         (
             ScoreBreakdown(
@@ -74,7 +52,7 @@ def _entries(
                 label=labels[k],
                 score=Score.of(total),
             )
-            for k, total in totals.items()
+            for k, total in compliance_score.breakdown(rows, key).items()
         ),
         key=lambda entry: entry.label.lower(),
     )
@@ -84,12 +62,9 @@ def _entries(
 class ComplianceScore:
     rows: strawberry.Private[list[ScoreRow]]
 
-    def _distinct(self) -> dict[int, ScoreRow]:
-        return {row.action_id: row for row in self.rows}
-
     @strawberry.field(description="Not the average of assessment scores: each action counts once.")
     def overall(self) -> Score:
-        return Score.of(scoring.total(row.score for row in self._distinct().values()))
+        return Score.of(compliance_score.overall(self.rows))
 
     @strawberry.field
     def by_assessment(self) -> list[ScoreBreakdown]:
@@ -121,28 +96,21 @@ class ComplianceScore:
 
     @strawberry.field(description="Per solution: points and the actions left to pass.")
     def solutions(self) -> list[SolutionSummary]:
-        summary: dict[str, list[Any]] = {}
-        for row in self._distinct().values():
-            entry = summary.setdefault(row.solution, [scoring.ZERO, 0])
-            entry[0] = entry[0] + row.score
-            if row.score.possible and row.test_status is not TestStatusValue.PASSED:
-                entry[1] += 1
         return [
             SolutionSummary(
-                solution=name, earned=total.earned, possible=total.possible, remaining_actions=left
+                solution=t.solution,
+                earned=t.score.earned,
+                possible=t.score.possible,
+                remaining_actions=t.remaining_actions,
             )
-            for name, (total, left) in sorted(summary.items())
+            for t in compliance_score.solution_totals(self.rows)
         ]
 
     @strawberry.field(description="Why the score is what it is: actions by points left to earn.")
     async def contributions(
         self, info: strawberry.Info, first: int = 20
     ) -> list[ActionContribution]:
-        first = max(0, min(first, MAX_CONTRIBUTIONS))
-        ranked = sorted(
-            self._distinct().values(),
-            key=lambda r: (-(r.score.possible - r.score.earned), r.action_id),
-        )[:first]
+        ranked = compliance_score.most_points_left(self.rows, max(0, min(first, MAX_CONTRIBUTIONS)))
         records = await loaders(info).action.load_many([r.action_id for r in ranked])
         return [
             ActionContribution(
