@@ -26,7 +26,7 @@ from sqlalchemy import func, select, text
 from strawberry import relay
 
 import cmgraph.http.evidence as evidence_http
-from cmgraph.adapters.storage import Storage, sign_download, signing_key
+from cmgraph.adapters.storage import Storage, check_download, sign_download, signing_key
 from cmgraph.config import Settings
 from cmgraph.domain import accounts
 from cmgraph.domain.assessments import NewAssessment, create_assessment
@@ -620,7 +620,7 @@ async def test_download_links_are_bound_to_file_user_and_time(
 
     # Expired: a genuine token whose time is up.
     evidence_id = int(relay.GlobalID.from_id(uploaded["id"]).node_id)
-    user_id = int(token.split(".")[0])
+    user_id = check_download(signing_key(settings.storage_dir), token, evidence_id)
     past = sign_download(
         signing_key(settings.storage_dir), evidence_id, user_id, int(time.time()) - 1
     )

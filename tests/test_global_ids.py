@@ -13,7 +13,8 @@ import pytest
 from strawberry.relay import to_base64
 
 from cmgraph import global_ids
-from cmgraph.adapters.storage import LinkInvalid, check_download, sign_download
+from cmgraph.adapters.links import LinkExpired, LinkInvalid
+from cmgraph.adapters.storage import check_download, sign_download
 from cmgraph.domain import text
 from cmgraph.domain.errors import DomainError, ErrorCode
 
@@ -82,26 +83,28 @@ def test_values_of_other_types_name_nothing() -> None:
         assert global_ids.decode(value) is None
 
 
-def test_download_tokens_take_only_the_numbers_the_server_writes() -> None:
+def test_download_tokens_have_one_spelling() -> None:
+    """The signature covers the token's exact bytes: any other spelling is refused."""
     key = b"k" * 32
     expires = int(time.time()) + 60
     token = sign_download(key, 5, 42, expires)
     assert check_download(key, token, 5) == 42
-    user, stamp, mac = token.split(".")
-    arabic = "".join(chr(0x0660 + int(d)) for d in user)
+    payload, _, signature = token.rpartition(".")
     for other in (
-        f"0{user}.{stamp}.{mac}",
-        f"{user}.0{stamp}.{mac}",
-        f"+{user}.{stamp}.{mac}",
-        f"{arabic}.{stamp}.{mac}",
-        f"²{user}.{stamp}.{mac}",
-        f"{user}.{stamp}.",
-        f"{user}.{stamp}.{mac}é",
+        "0" + token,
+        token + "é",
+        token.replace(payload[-1], "A" if payload[-1] != "A" else "B"),
+        f"{payload}.",
+        f".{signature}",
+        sign_download(key, 6, 42, expires),  # another file's link
+        sign_download(b"x" * 32, 5, 42, expires),  # another server's key
         "x",
         "",
     ):
         with pytest.raises(LinkInvalid):
             check_download(key, other, 5)
+    with pytest.raises(LinkExpired):
+        check_download(key, sign_download(key, 5, 42, int(time.time()) - 1), 5)
 
 
 # -- the text rules ----------------------------------------------------------------------

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from cmgraph.adapters.storage import LinkExpired, LinkInvalid
+from cmgraph.adapters.links import LinkExpired, LinkInvalid
 from cmgraph.config import Settings
 from cmgraph.domain.action_filter import ActionFilter
 from cmgraph.domain.enums import ImplementationStatus, OrgRole, Owner, TestStatus

@@ -9,7 +9,7 @@ import pytest
 from openpyxl import Workbook
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
 
-from cmgraph.adapters.storage import LinkInvalid
+from cmgraph.adapters.links import LinkInvalid
 from cmgraph.export import reading
 from cmgraph.export.downloads import check_ticket
 

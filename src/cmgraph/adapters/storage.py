@@ -28,11 +28,9 @@ is removed later by the sweeps (``sweep_leftovers``, ``domain.evidence.sweep_orp
 from __future__ import annotations
 
 import asyncio
-import base64
 import errno
 import fcntl
 import hashlib
-import hmac
 import os
 import re
 import secrets
@@ -49,6 +47,8 @@ from urllib.parse import quote
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cmgraph import global_ids
+from cmgraph.adapters import links
+from cmgraph.adapters.links import LinkInvalid
 from cmgraph.config import Settings
 
 CHUNK_SIZE = 64 * 1024
@@ -59,7 +59,6 @@ OWNER_FILE = ".database"
 # Out of space or over quota: the client may try again once room is made (HTTP 507).
 _FULL_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_LINK_NUMBER = re.compile(r"[1-9][0-9]{0,18}")
 _SESSION_INFO_KEY = "cmgraph.storage"
 
 
@@ -337,14 +336,6 @@ def attached(session: AsyncSession) -> Storage | None:
 # -- signed download links ---------------------------------------------------------------
 
 
-class LinkInvalid(Exception):
-    """The token was not made by this server for this file."""
-
-
-class LinkExpired(Exception):
-    """The token is genuine but too old."""
-
-
 def evidence_path(evidence_id: int) -> str:
     """The server path that downloads a stored document (the one place it is spelled)."""
     return f"/evidence/{quote(global_ids.encode('Evidence', evidence_id), safe='')}/download"
@@ -358,34 +349,20 @@ def download_url(settings: Settings, evidence_id: int, user_id: int) -> str:
 
 
 def sign_download(key: bytes, evidence_id: int, user_id: int, expires: int) -> str:
-    return f"{user_id}.{expires}.{_mac(key, evidence_id, user_id, expires)}"
+    return links.sign(key, _download_purpose(evidence_id), user_id, expires)
 
 
 def check_download(key: bytes, token: str, evidence_id: int, now: float | None = None) -> int:
-    """The user a genuine, unexpired token was issued to; else LinkInvalid or LinkExpired."""
-    user, _, rest = token.partition(".")
-    expires, _, mac = rest.partition(".")
-    # The numbers as ``sign_download`` writes them, nothing else: one spelling per link.
-    user_id, expiry = global_ids.parse_row_id(user), _link_number(expires)
-    if user_id is None or expiry is None or not mac:
+    """The user a genuine, unexpired token for this file was issued to; else LinkInvalid or
+    LinkExpired."""
+    user_id = links.check(key, _download_purpose(evidence_id), token, now)
+    if not isinstance(user_id, int) or isinstance(user_id, bool):
         raise LinkInvalid
-    expected = _mac(key, evidence_id, user_id, expiry)
-    if not hmac.compare_digest(mac.encode(), expected.encode()):
-        raise LinkInvalid
-    if expiry < (time.time() if now is None else now):
-        raise LinkExpired
     return user_id
 
 
-def _link_number(text: str) -> int | None:
-    """A number as ``sign_download`` writes it (ASCII digits, no sign or leading zero)."""
-    return int(text) if _LINK_NUMBER.fullmatch(text) else None
-
-
-def _mac(key: bytes, evidence_id: int, user_id: int, expires: int) -> str:
-    message = f"cmgraph evidence download\0{evidence_id}\0{user_id}\0{expires}".encode()
-    raw = hmac.new(key, message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+def _download_purpose(evidence_id: int) -> str:
+    return f"cmgraph evidence download {evidence_id}"
 
 
 def link_key(settings: Settings) -> bytes:

@@ -9,9 +9,6 @@ long.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -19,10 +16,11 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cmgraph.adapters.storage import LinkExpired, LinkInvalid, link_key
+from cmgraph.adapters import links
+from cmgraph.adapters.links import LinkInvalid
+from cmgraph.adapters.storage import link_key
 from cmgraph.config import Settings
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.permissions import Principal
@@ -87,29 +85,17 @@ def export_link(
 def sign_ticket(
     key: bytes, kind: str, params: Mapping[str, Any], user_id: int, expires: int
 ) -> str:
-    body = orjson.dumps({"k": kind, "p": dict(params), "u": user_id, "e": expires})
-    payload = base64.urlsafe_b64encode(body).rstrip(b"=").decode()
-    return f"{payload}.{_mac(key, payload)}"
+    return links.sign(key, _purpose(kind), {"p": dict(params), "u": user_id}, expires)
 
 
 def check_ticket(key: bytes, token: str, kind: str, now: float | None = None) -> ExportTicket:
     """The request behind a token made by this server for ``kind``; else LinkInvalid/Expired."""
-    payload, _, mac = token.partition(".")
-    if not payload or not mac or not hmac.compare_digest(mac.encode(), _mac(key, payload).encode()):
-        raise LinkInvalid
+    data = links.check(key, _purpose(kind), token, now)
     try:
-        data = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        ticket = ExportTicket(str(data["k"]), dict(data["p"]), int(data["u"]))
-        expires = int(data["e"])
-    except (ValueError, KeyError, TypeError) as exc:
+        return ExportTicket(kind, dict(data["p"]), int(data["u"]))
+    except (KeyError, TypeError, ValueError) as exc:
         raise LinkInvalid from exc
-    if ticket.kind != kind:
-        raise LinkInvalid
-    if expires < (time.time() if now is None else now):
-        raise LinkExpired
-    return ticket
 
 
-def _mac(key: bytes, payload: str) -> str:
-    raw = hmac.new(key, b"cmgraph export\0" + payload.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+def _purpose(kind: str) -> str:
+    return f"cmgraph export {kind}"

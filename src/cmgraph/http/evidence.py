@@ -38,10 +38,9 @@ from starlette.types import Scope
 
 from cmgraph import global_ids
 from cmgraph.adapters.db import UnitOfWork
+from cmgraph.adapters.links import LinkExpired, LinkInvalid
 from cmgraph.adapters.storage import (
     FileTooLarge,
-    LinkExpired,
-    LinkInvalid,
     Storage,
     StorageUnavailable,
     StoredFile,

@@ -19,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from cmgraph.adapters.storage import LinkExpired, LinkInvalid, link_key
+from cmgraph.adapters.links import LinkExpired, LinkInvalid
+from cmgraph.adapters.storage import link_key
 from cmgraph.config import Settings
 from cmgraph.domain.accounts import principal_of
 from cmgraph.domain.errors import DomainError, ErrorCode
