@@ -29,7 +29,7 @@ from cmgraph.domain.models import Notification, User, utcnow
 from cmgraph.domain.permissions import Principal
 from tests.builders import WorkedExample, worked_example
 from tests.databases import Database
-from tests.graphql_ws import Http, WsClient, free_port
+from tests.graphql_ws import Http, WsClient, free_port, wait_until
 
 if TYPE_CHECKING:
     from tests.smtp_server import SmtpTestServer
@@ -87,17 +87,16 @@ WITH_HUB_POLL = (
 
 async def healthy(process: asyncio.subprocess.Process, base: str) -> None:
     """Poll ``/healthz`` until the server answers 200 (only a hang guard as deadline)."""
-    deadline = time.monotonic() + 120
     async with httpx.AsyncClient() as client:
-        while True:
+
+        async def answers() -> bool:
             assert process.returncode is None, "the server exited"
             try:
-                if (await client.get(f"{base}/healthz")).status_code == 200:
-                    return
+                return (await client.get(f"{base}/healthz")).status_code == 200
             except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not become healthy"
-            await asyncio.sleep(0.05)
+                return False
+
+        await wait_until(answers, "the server becoming healthy", within=120)
 
 
 @asynccontextmanager
