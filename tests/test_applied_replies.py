@@ -15,7 +15,8 @@ from strawberry.relay import to_base64
 
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain.models import Evidence, HistoryEntry
-from cmgraph.resolvers.context import Context, Reader
+from cmgraph.resolvers.context import Context
+from cmgraph.resolvers.reader import Reader
 from tests.builders import worked_example
 from tests.conftest import Api
 

@@ -33,7 +33,7 @@ from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.evidence import add_evidence_link
 from cmgraph.domain.models import Assessment, Base, Template
-from cmgraph.resolvers.context import Reader, RequestFinished
+from cmgraph.resolvers.reader import Reader, RequestFinished
 from tests.builders import worked_example
 
 FUTURE = str(date.today() + timedelta(days=3))
@@ -628,7 +628,7 @@ async def test_bad_input_is_refused_and_changes_nothing(api, db, world: World, c
 
 
 def test_every_mutation_is_walked() -> None:
-    from cmgraph.schema.sdl import schema_sdl
+    from cmgraph.resolvers.api import schema_sdl
 
     sdl = schema_sdl()
     block = sdl[sdl.index("type Mutation {") :]
@@ -991,7 +991,7 @@ ID_FIELDS = [
 
 
 def test_every_id_a_mutation_takes_is_walked() -> None:
-    from cmgraph.schema.sdl import schema_sdl
+    from cmgraph.resolvers.api import schema_sdl
 
     sdl = schema_sdl()
     taken = set()

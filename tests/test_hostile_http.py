@@ -35,7 +35,7 @@ from cmgraph.config import Settings
 from cmgraph.domain import accounts
 from cmgraph.domain.enums import OrgRole
 from cmgraph.http.app import create_app
-from cmgraph.resolvers.context import Reader
+from cmgraph.resolvers.reader import Reader
 from tests.builders import worked_example
 from tests.databases import POSTGRES_URL, Database
 from tests.graphql_ws import WsClient, uvicorn_server, wait_until

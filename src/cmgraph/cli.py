@@ -703,7 +703,7 @@ def schema_export(
     ] = None,
 ) -> None:
     """Print or write the GraphQL schema (SDL)."""
-    from cmgraph.schema.sdl import schema_sdl
+    from cmgraph.resolvers.api import schema_sdl
 
     sdl = schema_sdl()
     if path is None:

@@ -25,7 +25,6 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.tools import merge_types
 
 from cmgraph.adapters.db import create_engine, session_factory
 from cmgraph.config import Settings
@@ -48,13 +47,11 @@ from cmgraph.http.evidence import (
 from cmgraph.http.exports import export_routes
 from cmgraph.http.websocket import TransportWSHandler, ViewContext, authenticate_connection
 from cmgraph.hub import Hub
-from cmgraph.resolvers.alerts import AlertQueries
-from cmgraph.resolvers.context import Context, Reader
-from cmgraph.resolvers.mail import OutboxQueries
-from cmgraph.resolvers.mutations import Mutation
-from cmgraph.resolvers.queries import Query
-from cmgraph.resolvers.subscriptions import Subscription, SubscriptionContext
-from cmgraph.schema.build import UNAVAILABLE, build_schema
+from cmgraph.resolvers.api import build_api
+from cmgraph.resolvers.context import Context
+from cmgraph.resolvers.reader import Reader
+from cmgraph.resolvers.subscriptions import SubscriptionContext
+from cmgraph.schema.build import UNAVAILABLE
 
 log = logging.getLogger("cmgraph.http")
 
@@ -338,8 +335,7 @@ class GraphQLEndpoint:
         self, settings: Settings, sessions: async_sessionmaker[AsyncSession], hub: Hub
     ) -> None:
         self.sessions = sessions
-        root = merge_types("Query", (Query, OutboxQueries, AlertQueries))
-        self.schema = build_schema(root, settings, mutation=Mutation, subscription=Subscription)
+        self.schema = build_api(settings)
         self.graphql = GraphQLApp(
             self.schema,
             settings=settings,

@@ -1,134 +1,30 @@
-"""Alert policies and alerts over GraphQL: the ``alertPolicies`` and ``alerts`` lists, their
-DataLoaders, and the mutations. Who may read what is the domain's (``domain.alert_access``).
+"""Alert policies and alerts over GraphQL: the ``alertPolicies`` and ``alerts`` lists and the
+mutations. Who may read what is the domain's (``domain.alert_access``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import strawberry
 from sqlalchemy import select
-from strawberry.dataloader import DataLoader
 
-from cmgraph import global_ids
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import alert_policies as service
 from cmgraph.domain.alert_access import alerts_with_events, readable_alerts, readable_policies
-from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.models import Alert as AlertRow
-from cmgraph.domain.models import AlertMatch, Assessment, Event
 from cmgraph.domain.models import AlertPolicy as AlertPolicyRow
-from cmgraph.domain.permissions import Principal, readable_assessments
-from cmgraph.resolvers.context import StatementReader
-from cmgraph.resolvers.loaders import Loaders, Source
+from cmgraph.domain.models import Event
+from cmgraph.domain.permissions import Principal
+from cmgraph.resolvers.loaders import reader_dialect
+from cmgraph.resolvers.mutations.base import Outcome, node_id, perform
 from cmgraph.resolvers.queries import ids_of, paginate, sort
 from cmgraph.schema import alerts as schema
 from cmgraph.schema.connections import Connection
 from cmgraph.schema.errors import UserError
-
-if TYPE_CHECKING:
-    from cmgraph.resolvers.mutations.base import Outcome
-
-
-def _dialect(reader: StatementReader) -> str:
-    return reader.session.get_bind().dialect.name
-
-
-# -- loaders ----------------------------------------------------------------------------
-
-
-def _loader(info: strawberry.Info, name: str, batch: Callable[..., Any]) -> DataLoader[Any, Any]:
-    """The request's loader ``name``, kept with its other loaders."""
-    loaders: Loaders = info.context.loaders
-    return loaders.loader(name, batch)
-
-
-async def _policies_batch(src: Source, keys: list[int]) -> list[AlertPolicyRow | None]:
-    reader = src.reader
-    if not src.principal.has_org_role(OrgRole.READER):
-        return [None] * len(keys)
-    rows = (
-        await reader.execute(select(AlertPolicyRow).where(AlertPolicyRow.id.in_(keys)))
-    ).scalars()
-    found = {row.id: row for row in rows}
-    return [found.get(key) for key in keys]
-
-
-async def _alerts_batch(src: Source, keys: list[int]) -> list[AlertRow | None]:
-    reader, principal = src.reader, src.principal
-    rows = (
-        await reader.execute(
-            select(AlertRow).where(
-                AlertRow.id.in_(keys), readable_alerts(principal, _dialect(reader))
-            )
-        )
-    ).scalars()
-    found = {row.id: row for row in rows}
-    return [found.get(key) for key in keys]
-
-
-async def _events_batch(src: Source, keys: list[int]) -> list[list[Event]]:
-    """Per alert id: its events, oldest first, as far as the caller may read them."""
-    reader, principal = src.reader, src.principal
-    by_alert: dict[int, list[Event]] = {alert_id: [] for alert_id in keys}
-    matched = await reader.execute(
-        select(AlertMatch.alert_id, Event)
-        .join(Event, Event.id == AlertMatch.event_id)
-        .where(AlertMatch.alert_id.in_(list(by_alert)))
-    )
-    for alert_id, event in matched.all():
-        by_alert[alert_id].append(event)
-    if not principal.sees_everything:
-        touched = {int(a) for events in by_alert.values() for e in events for a in _on(e)}
-        readable = set(
-            (
-                await reader.execute(
-                    select(Assessment.id).where(
-                        Assessment.id.in_(touched), readable_assessments(principal)
-                    )
-                )
-            ).scalars()
-        )
-        by_alert = {
-            alert_id: [e for e in events if readable.intersection(_on(e))]
-            for alert_id, events in by_alert.items()
-        }
-    return [sorted(by_alert[alert_id], key=lambda e: (e.created_at, e.id)) for alert_id in keys]
-
-
-def _on(event: Event) -> set[int]:
-    return {int(a) for a in (event.payload or {}).get("assessmentIds") or ()}
-
-
-def alert_policy(info: strawberry.Info) -> DataLoader[int, AlertPolicyRow | None]:
-    return _loader(info, "alert_policy", _policies_batch)
-
-
-def alert(info: strawberry.Info) -> DataLoader[int, AlertRow | None]:
-    return _loader(info, "alert", _alerts_batch)
-
-
-def alert_events(info: strawberry.Info) -> DataLoader[tuple[int, tuple[int, ...]], list[Event]]:
-    return _loader(info, "alert_events", _events_batch)
-
-
-async def resolve_ids(
-    info: strawberry.Info, loader_name: str, node_ids: Iterable[str], convert: Any
-) -> list[Any]:
-    """``Node`` lookups: the objects behind ``node_ids``, None where absent or unreadable."""
-    loaders: dict[str, Callable[[strawberry.Info], DataLoader[int, Any]]] = {
-        "alert_policy": alert_policy,
-        "alert": alert,
-    }
-    loader = loaders[loader_name](info)
-    ids = [global_ids.parse_row_id(i) for i in node_ids]
-    rows = await loader.load_many([i for i in ids if i is not None])
-    found = dict(zip([i for i in ids if i is not None], rows, strict=True))
-    return [convert(found[i]) if i is not None and found.get(i) is not None else None for i in ids]
-
 
 # -- queries ----------------------------------------------------------------------------
 
@@ -177,7 +73,7 @@ class AlertQueries:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[schema.Alert]:
-        dialect = _dialect(info.context.reader)
+        dialect = reader_dialect(info.context.reader)
         statement = select(AlertRow).where(readable_alerts(info.context.principal, dialect))
         f = filter or schema.AlertFilter()
         if f.statuses is not None:
@@ -217,19 +113,6 @@ def _desc(order: schema.AlertOrder) -> bool:
 
 
 # -- mutations --------------------------------------------------------------------------
-
-
-def node_id(gid: Any, type_name: str, field: str) -> int:
-    # Imported late: the mutations package imports this module for ``AlertMutations``.
-    from cmgraph.resolvers.mutations.base import node_id as convert
-
-    return convert(gid, type_name, field)
-
-
-async def perform(info: strawberry.Info, work: Any) -> Outcome[Any]:
-    from cmgraph.resolvers.mutations.base import perform as run
-
-    return await run(info, work)
 
 
 def _errors(outcome: Outcome[Any]) -> list[UserError]:

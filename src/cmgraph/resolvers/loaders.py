@@ -17,12 +17,19 @@ from sqlalchemy import Select, and_, func, select
 from strawberry.dataloader import DataLoader
 
 from cmgraph.domain.action_records import ActionRecord, action_select
+from cmgraph.domain.alert_access import readable_alerts
+from cmgraph.domain.enums import OrgRole, TestingSource
+from cmgraph.domain.evidence import parent_chains
 from cmgraph.domain.models import (
     ActionDefinition,
     ActionDefinitionVersion,
+    Alert,
+    AlertMatch,
+    AlertPolicy,
     Assessment,
     Control,
     ControlAction,
+    Event,
     Evidence,
     Group,
     HistoryEntry,
@@ -41,7 +48,8 @@ from cmgraph.domain.permissions import (
     readable_templates,
 )
 from cmgraph.domain.scoring import ZERO, Score
-from cmgraph.resolvers.context import StatementReader
+from cmgraph.domain.updates import template_diffs
+from cmgraph.resolvers.reader import StatementReader
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -130,6 +138,16 @@ def _lists(keys: Sequence[K], rows: Iterable[tuple[K, V]]) -> list[list[V]]:
     for key, value in rows:
         grouped[key].append(value)
     return [grouped.get(key, []) for key in keys]
+
+
+def reader_dialect(reader: StatementReader) -> str:
+    """The database dialect's name, for rules that read JSON differently per database."""
+    return str(reader.session.get_bind().dialect.name)
+
+
+def _on(event: Event) -> set[int]:
+    """The assessments an event is about."""
+    return {int(a) for a in (event.payload or {}).get("assessmentIds") or ()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,6 +458,57 @@ class Loaders:
 
         return self.loader("control_states_by_assessment", batch)
 
+    # -- alerts (who may read what: domain.alert_access) -------------------------------------
+
+    @property
+    def alert_policy(self) -> DataLoader[int, AlertPolicy | None]:
+        async def batch(src: Source, keys: list[int]) -> list[AlertPolicy | None]:
+            if not src.principal.has_org_role(OrgRole.READER):
+                return [None] * len(keys)
+            rows = await src.scalars(select(AlertPolicy).where(AlertPolicy.id.in_(keys)))
+            return _one_each(keys, ((row.id, row) for row in rows))
+
+        return self.loader("alert_policy", batch)
+
+    @property
+    def alert(self) -> DataLoader[int, Alert | None]:
+        async def batch(src: Source, keys: list[int]) -> list[Alert | None]:
+            readable = readable_alerts(src.principal, reader_dialect(src.reader))
+            rows = await src.scalars(select(Alert).where(Alert.id.in_(keys), readable))
+            return _one_each(keys, ((row.id, row) for row in rows))
+
+        return self.loader("alert", batch)
+
+    @property
+    def alert_events(self) -> DataLoader[int, list[Event]]:
+        """Per alert id: its events, oldest first, as far as the caller may read them."""
+
+        async def batch(src: Source, keys: list[int]) -> list[list[Event]]:
+            by_alert: dict[int, list[Event]] = {alert_id: [] for alert_id in keys}
+            matched = await src.rows(
+                select(AlertMatch.alert_id, Event)
+                .join(Event, Event.id == AlertMatch.event_id)
+                .where(AlertMatch.alert_id.in_(list(by_alert)))
+            )
+            for alert_id, event in matched:
+                by_alert[alert_id].append(event)
+            if not src.principal.sees_everything:
+                touched = {a for events in by_alert.values() for e in events for a in _on(e)}
+                readable = set(
+                    await src.scalars(
+                        select(Assessment.id).where(
+                            Assessment.id.in_(touched), readable_assessments(src.principal)
+                        )
+                    )
+                )
+                by_alert = {
+                    alert_id: [e for e in events if readable.intersection(_on(e))]
+                    for alert_id, events in by_alert.items()
+                }
+            return [sorted(by_alert[key], key=lambda e: (e.created_at, e.id)) for key in keys]
+
+        return self.loader("alert_events", batch)
+
     # -- parent links (testing source PARENT) ------------------------------------------------
 
     @property
@@ -449,7 +518,6 @@ class Loaders:
         One recursive query for all keys, bounded by the chain limit. Only evidence of
         ancestors the caller may read is shown, the same rule as for looking it up by id.
         """
-        from cmgraph.domain.evidence import parent_chains
 
         async def batch(src: Source, keys: list[int]) -> list[list[Evidence]]:
             chain = parent_chains(keys)
@@ -468,7 +536,6 @@ class Loaders:
     @property
     def children_by_action(self) -> DataLoader[int, list[ActionRecord]]:
         """The readable actions that inherit directly from each action."""
-        from cmgraph.domain.enums import TestingSource
 
         async def batch(src: Source, keys: list[int]) -> list[list[ActionRecord]]:
             rows = await src.rows(
@@ -507,7 +574,6 @@ class Loaders:
     @property
     def template_update(self) -> DataLoader[int, Any]:
         """By template version id: the diff to its template's latest version (None if it is)."""
-        from cmgraph.domain.updates import template_diffs
 
         async def batch(src: Source, keys: list[int]) -> list[Any]:
             diffs = await template_diffs(src.reader.execute, keys)

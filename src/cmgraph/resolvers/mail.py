@@ -12,6 +12,7 @@ from cmgraph.alerts import outbox
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.errors import DomainError
 from cmgraph.domain.permissions import Principal, require_org_role
+from cmgraph.resolvers.mutations.base import node_id, perform
 from cmgraph.schema.mail import (
     MailQueue,
     RequeueDeadNotificationsInput,
@@ -61,9 +62,6 @@ class OutboxMutations:
     async def requeue_dead_notifications(
         self, info: strawberry.Info, input: RequeueDeadNotificationsInput
     ) -> RequeueDeadNotificationsPayload:
-        # Imported here: the mutations package imports this module for its root type.
-        from cmgraph.resolvers.mutations.base import node_id, perform
-
         async def work(uow: UnitOfWork, actor: Principal) -> tuple[int, outbox.QueueSummary]:
             require_org_role(actor, OrgRole.ADMINISTRATOR)
             ids = (

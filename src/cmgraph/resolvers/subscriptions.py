@@ -265,7 +265,6 @@ class Subscription:
     async def alert_changed(
         self, info: strawberry.Info, filter: AlertChangeFilter | None = None
     ) -> AsyncGenerator[Alert, None]:
-        from cmgraph.resolvers import alerts as alert_reads
 
         f = filter or AlertChangeFilter()
         topic = AlertTopic(
@@ -278,7 +277,7 @@ class Subscription:
                 assert isinstance(message, AlertChanged)
                 # Scoped readers: the same rule as the alerts list, through their loader.
                 scoped = not info.context.principal.sees_everything
-                if scoped and await alert_reads.alert(info).load(message.alert.id) is None:
+                if scoped and await info.context.loaders.alert.load(message.alert.id) is None:
                     continue
                 value = message.memo.get("value")
                 if value is None:

@@ -1,6 +1,6 @@
 """GraphQL types of alert policies and alerts (DOMAIN.md section 12): objects, inputs, payloads.
 
-Nested reads go through per-request DataLoaders (``cmgraph.resolvers.alerts``), so a list of
+Nested reads go through per-request DataLoaders (the request's ``loaders``), so a list of
 alerts with their events, actions and people costs the same number of statements for one
 alert or a hundred. Users with scoped grants only see the events of an alert that concern
 assessments they may read; ``kind`` and ``eventCount`` count those.
@@ -31,6 +31,8 @@ from cmgraph.schema.types import (
     User,
     loaders,
     present,
+    resolve_rows,
+    row_ids,
 )
 
 # ``strawberry.enum`` registers the class it is given and returns it: the names are the
@@ -56,13 +58,6 @@ strawberry.enum(
     description="SINGLE_EVENT; MULTI_EVENT: several events of one type; MULTI_CONDITION: "
     "events of several types.",
 )
-
-
-def _reads() -> Any:
-    """The alert loaders of this request (imported late: resolvers import this module)."""
-    from cmgraph.resolvers import alerts
-
-    return alerts
 
 
 async def _users(info: strawberry.Info, ids: Iterable[int]) -> list[User]:
@@ -194,7 +189,7 @@ class AlertPolicy(relay.Node):
     async def resolve_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
-        return await _reads().resolve_ids(info, "alert_policy", node_ids, cls.from_row)
+        return await resolve_rows(loaders(info).alert_policy, row_ids(node_ids), cls.from_row)
 
 
 # -- alerts ------------------------------------------------------------------------------
@@ -298,7 +293,7 @@ class Alert(relay.Node):
         )
 
     async def _events(self, info: strawberry.Info) -> list[models.Event]:
-        return await _reads().alert_events(info).load(self.id)
+        return await loaders(info).alert_events.load(self.id)
 
     @strawberry.field(
         description="Null once the policy was deleted (policyName keeps its name), or for "
@@ -307,7 +302,7 @@ class Alert(relay.Node):
     async def policy(self, info: strawberry.Info) -> AlertPolicy | None:
         if self.policy_id is None:
             return None
-        row = await _reads().alert_policy(info).load(self.policy_id)
+        row = await loaders(info).alert_policy.load(self.policy_id)
         return AlertPolicy.from_row(row) if row is not None else None
 
     @strawberry.field
@@ -330,7 +325,7 @@ class Alert(relay.Node):
     async def resolve_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
-        return await _reads().resolve_ids(info, "alert", node_ids, cls.from_row)
+        return await resolve_rows(loaders(info).alert, row_ids(node_ids), cls.from_row)
 
 
 # -- list inputs -------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -14,6 +14,7 @@ from cmgraph.adapters.storage import download_url as signed_download_url
 from cmgraph.domain import models, scoring
 from cmgraph.domain.enums import ControlStatus as ControlStatusValue
 from cmgraph.domain.permissions import may_look_up_user
+from cmgraph.domain.updates import definition_changes
 from cmgraph.domain.versions import update_pending
 from cmgraph.schema.enums import (
     ActionOwner,
@@ -33,11 +34,11 @@ from cmgraph.schema.enums import (
 from cmgraph.schema.execution import NOT_LOADED, PREFETCHED
 from cmgraph.schema.exports import ExportLink, link_for
 from cmgraph.schema.selection import Selection, selected
+from cmgraph.schema.update_changes import FieldChange, TemplateUpdateChanges
 
 if TYPE_CHECKING:
     from strawberry.types.base import StrawberryObjectDefinition
 
-    from cmgraph.schema.mutations.updates import FieldChange, TemplateUpdateChanges
 
 MAX_HISTORY = 100
 
@@ -57,9 +58,7 @@ def row_ids(node_ids: Iterable[str]) -> list[int | None]:
     return [global_ids.parse_row_id(i) for i in node_ids]
 
 
-async def _resolve(
-    info: strawberry.Info, loader: Any, ids: Sequence[int | None], convert: Any
-) -> list[Any]:
+async def resolve_rows(loader: Any, ids: Sequence[int | None], convert: Any) -> list[Any]:
     """The objects behind row ids, in order; None for absent ones and None ids."""
     rows = await loader.load_many([i for i in ids if i is not None])
     found = {i: row for i, row in zip([i for i in ids if i is not None], rows, strict=True)}
@@ -114,7 +113,7 @@ class Regulation(StoredIdNode):
     async def resolve_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
-        return await _resolve(info, loaders(info).regulation, row_ids(node_ids), cls.from_row)
+        return await resolve_rows(loaders(info).regulation, row_ids(node_ids), cls.from_row)
 
 
 @strawberry.type(description="A person or service account that can sign in with API tokens.")
@@ -149,7 +148,7 @@ class User(StoredIdNode):
             i if i is not None and may_look_up_user(principal, i) else None
             for i in row_ids(node_ids)
         ]
-        return await _resolve(info, loaders(info).user, allowed, cls.from_row)
+        return await resolve_rows(loaders(info).user, allowed, cls.from_row)
 
     @strawberry.field(
         description="Spreadsheet of the actions assigned to this user and the evidence they "
@@ -209,7 +208,7 @@ class Template(StoredIdNode):
     async def resolve_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
-        return await _resolve(info, loaders(info).template, row_ids(node_ids), cls.from_row)
+        return await resolve_rows(loaders(info).template, row_ids(node_ids), cls.from_row)
 
     @strawberry.field(
         description="The latest version as a template workbook (xlsx; sheets Template, "
@@ -244,7 +243,7 @@ class Group(StoredIdNode):
     async def resolve_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
-        return await _resolve(info, loaders(info).group, row_ids(node_ids), cls.from_row)
+        return await resolve_rows(loaders(info).group, row_ids(node_ids), cls.from_row)
 
 
 @strawberry.type(description="One template instantiated for the organisation, in one group.")
@@ -319,7 +318,7 @@ class Assessment(StoredIdNode):
     async def resolve_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
-        return await _resolve(info, loaders(info).assessment, row_ids(node_ids), cls.from_row)
+        return await resolve_rows(loaders(info).assessment, row_ids(node_ids), cls.from_row)
 
     @strawberry.field(
         description="Spreadsheet report (xlsx): summary, controls, customer and provider "
@@ -340,13 +339,7 @@ class Assessment(StoredIdNode):
         description="What accepting the pending template update would change; null when the "
         "assessment is on the latest version."
     )
-    async def pending_update_changes(
-        self, info: strawberry.Info
-    ) -> (
-        Annotated[TemplateUpdateChanges, strawberry.lazy("cmgraph.schema.mutations.updates")] | None
-    ):
-        from cmgraph.schema.mutations.updates import TemplateUpdateChanges
-
+    async def pending_update_changes(self, info: strawberry.Info) -> TemplateUpdateChanges | None:
         diff = await loaders(info).template_update.load(self.row.template_version_id)
         return TemplateUpdateChanges.of(diff) if diff is not None else None
 
@@ -420,7 +413,7 @@ class Control(StoredIdNode):
     async def resolve_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
-        return await _resolve(info, loaders(info).control, row_ids(node_ids), cls.from_row)
+        return await resolve_rows(loaders(info).control, row_ids(node_ids), cls.from_row)
 
 
 @strawberry.type(description="A file or a link backing an improvement action.")
@@ -466,7 +459,7 @@ class Evidence(StoredIdNode):
     async def resolve_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
-        return await _resolve(info, loaders(info).evidence_item, row_ids(node_ids), cls.from_row)
+        return await resolve_rows(loaders(info).evidence_item, row_ids(node_ids), cls.from_row)
 
     @strawberry.field(
         description="Absolute URL that downloads the file for the caller during the next "
@@ -645,7 +638,7 @@ class ImprovementAction(StoredIdNode):
     async def resolve_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
-        return await _resolve(info, loaders(info).action, row_ids(node_ids), cls.from_record)
+        return await resolve_rows(loaders(info).action, row_ids(node_ids), cls.from_record)
 
     @strawberry.field(
         description="With testing source PARENT: the evidence of the parent chain that you can "
@@ -669,12 +662,7 @@ class ImprovementAction(StoredIdNode):
     @strawberry.field(
         description="What accepting the pending definition update would change; empty when none."
     )
-    async def pending_update_changes(
-        self, info: strawberry.Info
-    ) -> list[Annotated[FieldChange, strawberry.lazy("cmgraph.schema.mutations.updates")]]:
-        from cmgraph.domain.updates import definition_changes
-        from cmgraph.schema.mutations.updates import FieldChange
-
+    async def pending_update_changes(self, info: strawberry.Info) -> list[FieldChange]:
         if not self.pending_update:
             return []
         latest = await loaders(info).latest_definition_version.load(self.key)
