@@ -53,9 +53,9 @@ from cmgraph.domain.models import Assessment, Control, ControlAction, Improvemen
 from cmgraph.domain.permissions import Principal
 from cmgraph.domain.score_upkeep import store_recomputed
 from cmgraph.domain.templates import ActionSpec, ControlSpec, TemplateSpec, import_template
-from cmgraph.export.action_import import import_actions
-from cmgraph.export.kinds import EXPORT_KINDS
-from cmgraph.export.xlsx import new_workbook
+from cmgraph.exchange.action_import import import_actions
+from cmgraph.exchange.kinds import EXPORT_KINDS
+from cmgraph.exchange.xlsx import new_workbook
 
 T = TypeVar("T")
 ACTIONS_PER_CONTROL = 5

@@ -76,7 +76,7 @@ async def build(url: str, assessments: int) -> tuple[str, dict[str, int], int]:
         owner = await accounts.principal_for(uow, user)
         token = (await accounts.create_token(uow, user, "bench")).secret
         if HIGH.exists():
-            from cmgraph.export.oscal_catalog import import_catalog
+            from cmgraph.exchange.oscal_catalog import import_catalog
 
             template = (await import_catalog(uow, HIGH)).template.id
         else:

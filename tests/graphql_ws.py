@@ -21,7 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from cmgraph.hub import Hub
+from cmgraph.resolvers.hub import Hub
 
 PROTOCOL = Subprotocol("graphql-transport-ws")
 

@@ -23,7 +23,7 @@ from cmgraph.domain.evidence import add_evidence_link
 from cmgraph.domain.models import ActionDefinition, Control, ControlAction, ImprovementAction
 from cmgraph.domain.permissions import Principal
 from cmgraph.domain.workflow import change_action
-from cmgraph.export.oscal_catalog import import_catalog
+from cmgraph.exchange.oscal_catalog import import_catalog
 
 FIRST_DAY = date(2025, 3, 3)
 

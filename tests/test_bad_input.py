@@ -593,7 +593,7 @@ CASES = [
         "CONTRIBUTOR",
         "INVALID",
     ),
-    # action bulk updates (row-level refusals: tests/export/test_action_import.py)
+    # action bulk updates (row-level refusals: tests/exchange/test_action_import.py)
     Case(
         "importImprovementActions",
         lambda w: {"file": "actions.xlsx", "dryRun": False},
@@ -628,7 +628,7 @@ async def test_bad_input_is_refused_and_changes_nothing(api, db, world: World, c
 
 
 def test_every_mutation_is_walked() -> None:
-    from cmgraph.resolvers.api import schema_sdl
+    from cmgraph.schema.api import schema_sdl
 
     sdl = schema_sdl()
     block = sdl[sdl.index("type Mutation {") :]
@@ -991,7 +991,7 @@ ID_FIELDS = [
 
 
 def test_every_id_a_mutation_takes_is_walked() -> None:
-    from cmgraph.resolvers.api import schema_sdl
+    from cmgraph.schema.api import schema_sdl
 
     sdl = schema_sdl()
     taken = set()

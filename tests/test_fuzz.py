@@ -30,7 +30,7 @@ from cmgraph.domain.assignment import assign_actions
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.evidence import add_evidence_link
 from cmgraph.domain.permissions import Principal
-from cmgraph.resolvers.api import schema_sdl
+from cmgraph.schema.api import schema_sdl
 from tests.builders import worked_example
 from tests.conftest import Api
 from tests.databases import Database

@@ -1,10 +1,9 @@
 """Imports point the way the README's Layout says, and no module imports itself in a circle.
 
 Every ``import`` of the code base (at module level or inside a function) is read with
-``ast``. An import from one package ("room") to another must be one the layout allows; the
-wrong-way imports still there are listed, and the test fails when a new one comes and also
-when a listed one is gone, so that the list is kept true. Between modules there is no cycle
-at all, counting the package ``__init__`` modules an import runs.
+``ast``. An import from one package ("room") to another must be one the layout allows, and
+between modules there is no cycle at all, counting the package ``__init__`` modules an
+import runs.
 """
 
 from __future__ import annotations
@@ -20,22 +19,19 @@ LEAVES = {"config", "global_ids"}  # any room may use these; they use nothing of
 # Which rooms each room may import, from the top of the layout down.
 ALLOWED: dict[str, set[str]] = {
     "__main__": {"cli"},
-    "cli": {"demo", "http", "schema", "alerts", "export", "domain", "adapters"},
+    "cli": {"demo", "http", "schema", "alerts", "exchange", "domain", "adapters"},
     "demo": {"domain", "adapters"},
-    "http": {"schema", "resolvers", "hub", "alerts", "export", "domain", "adapters"},
-    "schema": {"resolvers", "alerts", "export", "domain", "adapters"},
-    "resolvers": {"hub", "alerts", "export", "domain", "adapters"},
-    "hub": {"domain", "adapters"},
+    "http": {"schema", "resolvers", "alerts", "exchange", "domain", "adapters"},
+    "schema": {"resolvers", "alerts", "exchange", "domain", "adapters"},
+    "resolvers": {"alerts", "exchange", "domain", "adapters"},
     "alerts": {"domain", "adapters"},
-    "export": {"domain", "adapters"},
+    "exchange": {"domain", "adapters"},
     "migrations": {"domain"},
     "domain": {"adapters"},
     "adapters": set(),
     "config": set(),
     "global_ids": set(),
 }
-# Wrong-way imports not untangled yet (issue 10): resolvers build schema types.
-KNOWN_WRONG_WAY = {("resolvers", "schema"), ("cli", "resolvers")}
 
 
 def _room(module: str) -> str:
@@ -137,13 +133,10 @@ def test_every_import_between_packages_points_the_allowed_way() -> None:
     wrong = {
         edge: places
         for edge, places in imports.items()
-        if edge[1] not in ALLOWED.get(edge[0], set()) | LEAVES and edge not in KNOWN_WRONG_WAY
+        if edge[1] not in ALLOWED.get(edge[0], set()) | LEAVES
     }
     assert wrong == {}, "imports against the layout (README, Layout):\n" + "\n".join(
         f"  {a} -> {b}: {', '.join(places)}" for (a, b), places in sorted(wrong.items())
-    )
-    assert {edge for edge in KNOWN_WRONG_WAY if edge in imports} == KNOWN_WRONG_WAY, (
-        "a listed wrong-way import is gone: take it off KNOWN_WRONG_WAY"
     )
 
 

@@ -80,7 +80,7 @@ async def stop(process: asyncio.subprocess.Process, how: int = signal.SIGTERM) -
 # ``python -c`` with this program runs ``cmgraph`` with its subscription hub's poll set to
 # the first argument (seconds), so that a test can tell what woke the hub.
 WITH_HUB_POLL = (
-    "import sys, cmgraph.hub; cmgraph.hub.POLL_SECONDS = float(sys.argv.pop(1)); "
+    "import sys, cmgraph.resolvers.hub; cmgraph.resolvers.hub.POLL_SECONDS = float(sys.argv.pop(1)); "
     "from cmgraph.cli import main; main()"
 )
 

@@ -10,7 +10,7 @@ from strawberry.relay import to_base64
 
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.models import Assessment, Control, ControlAction, Evidence, ImprovementAction
-from cmgraph.export.oscal_catalog import read_catalog
+from cmgraph.exchange.oscal_catalog import read_catalog
 from tests.conftest import oscal_file
 from tests.report_data import REPORT_QUERY, build_report_assessment, count_statements
 

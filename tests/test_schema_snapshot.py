@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cmgraph.resolvers.api import schema_sdl
+from cmgraph.schema.api import schema_sdl
 
 SNAPSHOT = Path(__file__).resolve().parents[1] / "schema.graphql"
 

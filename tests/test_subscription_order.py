@@ -13,7 +13,7 @@ import pytest
 from cmgraph.domain import evidence, workflow
 from cmgraph.domain.enums import ImplementationStatus
 from cmgraph.domain.permissions import Principal
-from cmgraph.hub import ActionChanged, ActionTopic, Hub, Subscriber
+from cmgraph.resolvers.hub import ActionChanged, ActionTopic, Hub, Subscriber
 from tests.builders import WorkedExample, worked_example
 from tests.databases import Database
 

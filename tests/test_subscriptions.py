@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from starlette.types import ASGIApp
 from strawberry.relay import to_base64
 
-from cmgraph import hub as hub_module
 from cmgraph.adapters import signals
 from cmgraph.config import Settings
 from cmgraph.domain import accounts, workflow
@@ -20,7 +19,8 @@ from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.models import Event, User
 from cmgraph.domain.permissions import Principal
 from cmgraph.http.app import create_app
-from cmgraph.hub import ActionChanged, ActionTopic, Hub, SubscriberClosed
+from cmgraph.resolvers import hub as hub_module
+from cmgraph.resolvers.hub import ActionChanged, ActionTopic, Hub, SubscriberClosed
 from tests.builders import WorkedExample, worked_example
 from tests.databases import Database
 from tests.graphql_ws import Http, WsClient, hub_of, subscribed, uvicorn_server, wait_until

@@ -34,7 +34,7 @@ from cmgraph.domain.models import (
     TemplateVersion,
 )
 from cmgraph.domain.templates import ActionSpec, ControlSpec, TemplateSpec, import_template
-from cmgraph.export.oscal_catalog import import_catalog
+from cmgraph.exchange.oscal_catalog import import_catalog
 from tests.builders import N1, P1, T1, T2, _template, worked_example
 from tests.conftest import oscal_file
 from tests.report_data import count_statements

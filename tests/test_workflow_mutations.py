@@ -575,7 +575,7 @@ async def test_delete_removes_only_actions_nothing_else_uses(api, db, example, p
 
 
 async def test_sharing_between_baselines_follows_the_groups(api, uow, owner, people) -> None:
-    from cmgraph.export.oscal_catalog import import_catalog
+    from cmgraph.exchange.oscal_catalog import import_catalog
     from tests.conftest import oscal_file
 
     async with uow() as u:

@@ -348,7 +348,7 @@ def templates_import_oscal(
     key: TemplateKeyOption = None,
 ) -> None:
     """Import an OSCAL catalog (JSON) as a template, or as a new version of it."""
-    from cmgraph.export.oscal_catalog import import_catalog
+    from cmgraph.exchange.oscal_catalog import import_catalog
 
     mapping = _oscal_mapping(enforcement, purpose, namespace, regulation, product, key)
 
@@ -380,7 +380,7 @@ def templates_import_oscal_profile(
     key: TemplateKeyOption = None,
 ) -> None:
     """Import an OSCAL profile (JSON) over its catalog as a template, or a new version of it."""
-    from cmgraph.export.oscal_profile import import_profile
+    from cmgraph.exchange.oscal_profile import import_profile
 
     mapping = _oscal_mapping(enforcement, purpose, namespace, regulation, product, key)
 
@@ -400,7 +400,7 @@ def _oscal_mapping(
     key: str | None,
 ) -> Any:
     """The OSCAL import options; unset ones keep the documented default rules."""
-    from cmgraph.export.oscal_catalog import OscalMapping
+    from cmgraph.exchange.oscal_catalog import OscalMapping
 
     options: dict[str, Any] = {
         "enforcement": enforcement,
@@ -432,8 +432,8 @@ def templates_import_workbook(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
 ) -> None:
     """Import a template workbook (xlsx) as a template, or as a new version of it."""
-    from cmgraph.export.reading import WorkbookRejected
-    from cmgraph.export.template_workbook import store_template_workbook
+    from cmgraph.exchange.reading import WorkbookRejected
+    from cmgraph.exchange.template_workbook import store_template_workbook
 
     async def work(settings: Settings, sessions: Any) -> Any:
         try:
@@ -494,7 +494,7 @@ def write_export(kind: str, params: dict[str, Any], as_email: str, out: Path | N
     """Make one export as ``as_email`` and write it to ``out`` (or its own name, here)."""
     import tempfile
 
-    from cmgraph.export.kinds import EXPORT_KINDS
+    from cmgraph.exchange.kinds import EXPORT_KINDS
 
     export = EXPORT_KINDS[kind]
     folder = out.parent if out else Path.cwd()
@@ -504,7 +504,7 @@ def write_export(kind: str, params: dict[str, Any], as_email: str, out: Path | N
     with open(descriptor, "w+b") as handle:
 
         async def work(settings: Settings, sessions: Any) -> str:
-            from cmgraph.export.rows import snapshot
+            from cmgraph.exchange.rows import snapshot
 
             principal = await acting_user(sessions, as_email)
             async with sessions() as session:
@@ -589,7 +589,7 @@ def export_actions(
 @export_app.command("report")
 def export_report(assessment: str, as_email: AsUser, out: OutFile = None) -> None:
     """The report of an assessment (xlsx): summary, controls, actions, evidence."""
-    from cmgraph.export.assessment_report import assessment_id_by_name
+    from cmgraph.exchange.assessment_report import assessment_id_by_name
 
     assessment_id = _look_up(lambda session: assessment_id_by_name(session, assessment))
     write_export("assessment-report", {"assessment_id": assessment_id}, as_email, out)
@@ -598,7 +598,7 @@ def export_report(assessment: str, as_email: AsUser, out: OutFile = None) -> Non
 @export_app.command("oscal-results")
 def export_oscal_results(assessment: str, as_email: AsUser, out: OutFile = None) -> None:
     """An assessment as OSCAL assessment results (JSON): a finding per control."""
-    from cmgraph.export.assessment_report import assessment_id_by_name
+    from cmgraph.exchange.assessment_report import assessment_id_by_name
 
     assessment_id = _look_up(lambda session: assessment_id_by_name(session, assessment))
     # The server's public URL makes the documents' evidence links absolute.
@@ -617,7 +617,7 @@ def export_testing_history(
     out: OutFile = None,
 ) -> None:
     """The testing history of one action (xlsx), newest first."""
-    from cmgraph.export.histories import action_id_for
+    from cmgraph.exchange.histories import action_id_for
 
     action_id = _look_up(
         lambda session: action_id_for(session, action, assessment=assessment, group=group)
@@ -657,7 +657,7 @@ def import_actions_command(
     notify: Annotated[bool, typer.Option(help="Email users the import assigns actions to.")] = True,
 ) -> None:
     """Bulk update from an edited actions export (xlsx): dry run, or --apply (all or nothing)."""
-    from cmgraph.export.action_import import import_actions
+    from cmgraph.exchange.action_import import import_actions
 
     async def work(settings: Settings, sessions: Any) -> Any:
         principal = await acting_user(sessions, as_email)
@@ -703,7 +703,7 @@ def schema_export(
     ] = None,
 ) -> None:
     """Print or write the GraphQL schema (SDL)."""
-    from cmgraph.resolvers.api import schema_sdl
+    from cmgraph.schema.api import schema_sdl
 
     sdl = schema_sdl()
     if path is None:

@@ -46,11 +46,11 @@ from cmgraph.http.evidence import (
 )
 from cmgraph.http.exports import export_routes
 from cmgraph.http.websocket import TransportWSHandler, ViewContext, authenticate_connection
-from cmgraph.hub import Hub
-from cmgraph.resolvers.api import build_api
 from cmgraph.resolvers.context import Context
+from cmgraph.resolvers.hub import Hub
 from cmgraph.resolvers.reader import Reader
 from cmgraph.resolvers.subscriptions import SubscriptionContext
+from cmgraph.schema.api import build_api
 from cmgraph.schema.build import UNAVAILABLE
 
 log = logging.getLogger("cmgraph.http")

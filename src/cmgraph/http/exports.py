@@ -1,6 +1,6 @@
 """``GET /exports/{kind}?token=...``: make an export and stream it to the browser.
 
-The token is an ``ExportLink`` from the API (see ``export.downloads``). The file is written
+The token is an ``ExportLink`` from the API (see ``exchange.downloads``). The file is written
 to a temporary file first (openpyxl finishes a workbook by zipping its parts), so a failure
 is a clean JSON error rather than half a download; the temporary file is gone once sent.
 The user's access is that of download time.
@@ -25,13 +25,13 @@ from cmgraph.config import Settings
 from cmgraph.domain.accounts import principal_of
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.models import User
-from cmgraph.export.downloads import ExportKind, check_ticket
-from cmgraph.export.kinds import EXPORT_KINDS
-from cmgraph.export.rows import snapshot
+from cmgraph.exchange.downloads import ExportKind, check_ticket
+from cmgraph.exchange.kinds import EXPORT_KINDS
+from cmgraph.exchange.rows import snapshot
 from cmgraph.http.errors import error_response
 from cmgraph.http.evidence import content_disposition
 
-log = logging.getLogger("cmgraph.export")
+log = logging.getLogger("cmgraph.exchange")
 
 CHUNK = 64 * 1024
 _STATUS = {ErrorCode.NOT_FOUND: 404, ErrorCode.FORBIDDEN: 403}

@@ -1,13 +1,13 @@
-"""The root ``Subscription`` type and the context of a WebSocket connection.
+"""The context of a WebSocket connection, and the hub messages each subscription receives.
 
 A connection authenticates once, in ``connection_init``; each subscription then registers
-with the process's ``Hub`` and turns its messages into GraphQL results. The value of a
-message (built from what the hub read once for everybody) is shared by its subscribers;
-nested fields are resolved per subscriber, as a small read of its own ("delivery"): fresh
-DataLoaders with the subscriber's permissions and a database session, both made only if the
-selection needs them and closed as soon as the result has been sent. Which delivery is
-current is kept in a context variable: each subscription runs in its own task, so several
-subscriptions on one connection never share loaders.
+with the process's ``Hub``, and the schema turns its messages into GraphQL results. The
+value of a message (built from what the hub read once for everybody) is shared by its
+subscribers; nested fields are resolved per subscriber, as a small read of its own
+("delivery"): fresh DataLoaders with the subscriber's permissions and a database session,
+both made only if the selection needs them and closed as soon as the result has been sent.
+Which delivery is current is kept in a context variable: each subscription runs in its own
+task, so several subscriptions on one connection never share loaders.
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Executable
 
 from cmgraph.config import Settings
-from cmgraph.domain.action_records import ActionRecord
 from cmgraph.domain.permissions import Principal
-from cmgraph.hub import (
+from cmgraph.resolvers.hub import (
     ActionChanged,
     ActionTopic,
     AlertChanged,
@@ -41,13 +40,6 @@ from cmgraph.hub import (
 )
 from cmgraph.resolvers.loaders import Loaders
 from cmgraph.resolvers.queries import ids_of
-from cmgraph.schema.alerts import Alert
-from cmgraph.schema.subscriptions import (
-    AlertChangeFilter,
-    ImprovementActionChangeFilter,
-    ScoreChange,
-)
-from cmgraph.schema.types import Assessment, ImprovementAction, Score
 
 
 class LazyReader:
@@ -203,83 +195,44 @@ def _id_set(values: Iterable[str] | None, type_name: str) -> frozenset[int] | No
     return frozenset(ids) if ids else None
 
 
-@strawberry.type
-class Subscription:
-    @strawberry.subscription(
-        description="An improvement action after committed changes to it (status, "
-        "testing, assignment, evidence, score, pending update), as you may read it now. "
-        "Each message is the state right after the commits it reports, in commit order: "
-        "changes committed together, or so quickly that the server reads them together, "
-        "arrive as one message with the latest state, so a `version` may be skipped. A "
-        "subscription never receives the same state twice nor a lower `version` after a "
-        "higher one; a message may repeat `version` when only evidence or `pendingUpdate` "
-        "changed, which do not change it."
+async def action_changes(info: strawberry.Info, filter: Any) -> AsyncGenerator[ActionChanged, None]:
+    """Changes of the actions ``filter`` names (all the subscriber may read by default)."""
+    topic = ActionTopic(
+        assessment_ids=_id_set(filter.assessment_ids, "Assessment"),
+        action_ids=_id_set(filter.action_ids, "ImprovementAction"),
     )
-    async def improvement_action_changed(
-        self, info: strawberry.Info, filter: ImprovementActionChangeFilter | None = None
-    ) -> AsyncGenerator[ImprovementAction, None]:
-        f = filter or ImprovementActionChangeFilter()
-        topic = ActionTopic(
-            assessment_ids=_id_set(f.assessment_ids, "Assessment"),
-            action_ids=_id_set(f.action_ids, "ImprovementAction"),
-        )
-        stream: AsyncIterator[Message]
-        async with aclosing(_messages(info, topic)) as stream:
-            async for message in stream:
-                assert isinstance(message, ActionChanged)
-                value = message.memo.get("value")
-                if value is None:
-                    value = message.memo["value"] = ImprovementAction.from_record(
-                        ActionRecord(*message.row)
-                    )
-                yield value
+    stream: AsyncIterator[Message]
+    async with aclosing(_messages(info, topic)) as stream:
+        async for message in stream:
+            assert isinstance(message, ActionChanged)
+            yield message
 
-    @strawberry.subscription(
-        description="Score changes of one assessment, or with no assessmentId of the overall "
-        "score over the active assessments you can read."
+
+async def score_changes(
+    info: strawberry.Info, assessment_id: str | None
+) -> AsyncGenerator[ScoreChanged, None]:
+    """Score changes of one assessment, or of the overall score without ``assessment_id``."""
+    ids = ids_of([assessment_id] if assessment_id is not None else None, "Assessment")
+    topic = ScoreTopic(ids[0] if ids else None)
+    stream: AsyncIterator[Message]
+    async with aclosing(_messages(info, topic)) as stream:
+        async for message in stream:
+            assert isinstance(message, ScoreChanged)
+            yield message
+
+
+async def alert_changes(info: strawberry.Info, filter: Any) -> AsyncGenerator[AlertChanged, None]:
+    """Changes of the alerts ``filter`` names that the subscriber may read."""
+    topic = AlertTopic(
+        severities=frozenset(filter.severities) if filter.severities else None,
+        statuses=frozenset(filter.statuses) if filter.statuses else None,
     )
-    async def score_changed(
-        self, info: strawberry.Info, assessment_id: strawberry.ID | None = None
-    ) -> AsyncGenerator[ScoreChange, None]:
-        ids = ids_of([assessment_id] if assessment_id is not None else None, "Assessment")
-        topic = ScoreTopic(ids[0] if ids else None)
-        stream: AsyncIterator[Message]
-        async with aclosing(_messages(info, topic)) as stream:
-            async for message in stream:
-                assert isinstance(message, ScoreChanged)
-                value = message.memo.get("value")
-                if value is None:
-                    row = message.assessment
-                    value = message.memo["value"] = ScoreChange(
-                        assessment=Assessment.from_row(row) if row is not None else None,
-                        score=Score.of(message.score),
-                        delta=message.delta,
-                    )
-                yield value
-
-    @strawberry.subscription(
-        description="An alert when it opens, when further events join it, and when its status "
-        "or assignee changes. Alerts are shown to users who may read at least one of their "
-        "events' assessments, with only those events."
-    )
-    async def alert_changed(
-        self, info: strawberry.Info, filter: AlertChangeFilter | None = None
-    ) -> AsyncGenerator[Alert, None]:
-
-        f = filter or AlertChangeFilter()
-        topic = AlertTopic(
-            severities=frozenset(f.severities) if f.severities else None,
-            statuses=frozenset(f.statuses) if f.statuses else None,
-        )
-        stream: AsyncIterator[Message]
-        async with aclosing(_messages(info, topic)) as stream:
-            async for message in stream:
-                assert isinstance(message, AlertChanged)
-                # Scoped readers: the same rule as the alerts list, through their loader.
-                scoped = not info.context.principal.sees_everything
-                if scoped and await info.context.loaders.alert.load(message.alert.id) is None:
-                    continue
-                value = message.memo.get("value")
-                if value is None:
-                    value = message.memo["value"] = Alert.from_row(message.alert)
-                yield value
+    stream: AsyncIterator[Message]
+    async with aclosing(_messages(info, topic)) as stream:
+        async for message in stream:
+            assert isinstance(message, AlertChanged)
+            # Scoped readers: the same rule as the alerts list, through their loader.
+            scoped = not info.context.principal.sees_everything
+            if scoped and await info.context.loaders.alert.load(message.alert.id) is None:
+                continue
+            yield message

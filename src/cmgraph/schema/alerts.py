@@ -1,4 +1,5 @@
-"""GraphQL types of alert policies and alerts (DOMAIN.md section 12): objects, inputs, payloads.
+"""Alert policies and alerts over GraphQL (DOMAIN.md section 12): objects, inputs, payloads,
+and the root fields (the ``alertPolicies`` and ``alerts`` lists and the mutations).
 
 Nested reads go through per-request DataLoaders (the request's ``loaders``), so a list of
 alerts with their events, actions and people costs the same number of statements for one
@@ -21,8 +22,11 @@ from cmgraph import global_ids
 from cmgraph.domain import alert_policies as policies
 from cmgraph.domain import enums as domain
 from cmgraph.domain import models
+from cmgraph.domain.errors import DomainError
+from cmgraph.resolvers import alerts as resolvers
+from cmgraph.schema.connections import Connection, connection, window
 from cmgraph.schema.enums import OrderDirection, OrgRole
-from cmgraph.schema.errors import UserError
+from cmgraph.schema.errors import UserError, user_errors
 from cmgraph.schema.types import (
     Assessment,
     Group,
@@ -475,3 +479,93 @@ class UpdateAlertInput:
 class UpdateAlertPayload:
     alert: Alert | None
     user_errors: list[UserError]
+
+
+# -- root fields -------------------------------------------------------------------------
+
+
+@strawberry.type
+class AlertQueries:
+    @strawberry.field(description="Alert policies; empty for users without an organisation role.")
+    async def alert_policies(
+        self,
+        info: strawberry.Info,
+        filter: AlertPolicyFilter | None = None,
+        order_by: AlertPolicyOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[AlertPolicy]:
+        page = await resolvers.alert_policies(
+            info,
+            filter or AlertPolicyFilter(),
+            order_by or AlertPolicyOrder(),
+            window(info, first, after),
+        )
+        return connection(page, AlertPolicy.from_row)
+
+    @strawberry.field(description="Alerts about what you can read; newest first by default.")
+    async def alerts(
+        self,
+        info: strawberry.Info,
+        filter: AlertFilter | None = None,
+        order_by: AlertOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Alert]:
+        page = await resolvers.alerts(
+            info, filter or AlertFilter(), order_by or AlertOrder(), window(info, first, after)
+        )
+        return connection(page, Alert.from_row)
+
+
+def _user_errors(errors: Iterable[DomainError]) -> list[UserError]:
+    """User errors with nested field paths (``scope.groupIds`` -> ["input", "scope", ...])."""
+    return [
+        UserError(field=[*e.field[:1], *e.field[1].split(".")], code=e.code, message=e.message)
+        if e.field and len(e.field) == 2
+        else e
+        for e in user_errors(errors)
+    ]
+
+
+@strawberry.type
+class AlertMutations:
+    @strawberry.mutation(description="Create an alert policy (CONTRIBUTOR and up).")
+    async def create_alert_policy(
+        self, info: strawberry.Info, input: CreateAlertPolicyInput
+    ) -> CreateAlertPolicyPayload:
+        outcome = await resolvers.create_alert_policy(info, input)
+        return CreateAlertPolicyPayload(
+            alert_policy=AlertPolicy.from_row(outcome.value) if outcome.value else None,
+            user_errors=_user_errors(outcome.errors),
+        )
+
+    @strawberry.mutation(description="Change a policy's settings; its name stays.")
+    async def update_alert_policy(
+        self, info: strawberry.Info, input: UpdateAlertPolicyInput
+    ) -> UpdateAlertPolicyPayload:
+        outcome = await resolvers.update_alert_policy(info, input)
+        return UpdateAlertPolicyPayload(
+            alert_policy=AlertPolicy.from_row(outcome.value) if outcome.value else None,
+            user_errors=_user_errors(outcome.errors),
+        )
+
+    @strawberry.mutation(description="Delete a policy; its alerts stay, with its name.")
+    async def delete_alert_policy(
+        self, info: strawberry.Info, input: DeleteAlertPolicyInput
+    ) -> DeleteAlertPolicyPayload:
+        outcome = await resolvers.delete_alert_policy(info, input)
+        return DeleteAlertPolicyPayload(
+            deleted_alert_policy_id=input.alert_policy_id if outcome.value else None,
+            user_errors=_user_errors(outcome.errors),
+        )
+
+    @strawberry.mutation(description="Set an alert's status (any to any) and assignee.")
+    async def update_alert(
+        self, info: strawberry.Info, input: UpdateAlertInput
+    ) -> UpdateAlertPayload:
+        outcome = await resolvers.update_alert(info, input)
+        return UpdateAlertPayload(
+            alert=Alert.from_row(outcome.value) if outcome.value else None,
+            user_errors=_user_errors(outcome.errors),
+        )

@@ -12,6 +12,7 @@ import strawberry
 from graphql import GraphQLError, GraphQLSchema, GraphQLSyntaxError
 from strawberry.extensions import (
     AddValidationRules,
+    MaskErrors,
     MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
@@ -31,61 +32,65 @@ CACHE_SIZE = 512
 UNAVAILABLE = "SERVICE_UNAVAILABLE"  # the HTTP view answers 503 for a result with this code
 
 
-class MaskUnexpectedErrors(SchemaExtension):
-    """Replace errors nobody meant to show with a generic one carrying the request id.
+def _unexpected(error: GraphQLError) -> bool:
+    """Raised by a bug or the environment, not on purpose."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+def _code_expected(result: Any) -> None:
+    """Errors of GraphQL itself get a code: a syntax error, or a variable or operation name
+    that does not fit the document."""
+    for error in getattr(result, "errors", None) or ():
+        if not _unexpected(error):
+            if isinstance(error, GraphQLSyntaxError):
+                _give_code(error, "GRAPHQL_PARSE_FAILED")
+            elif error.path is None:
+                _give_code(error, "BAD_USER_INPUT")
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Strawberry's error masking, with the request id and the database's state in the error.
 
     Errors raised on purpose (``GraphQLError`` with a code, validation errors) pass through;
-    anything else is logged with its traceback and the request id the client can quote.
-    Errors of GraphQL itself get a code here: a syntax error, or a variable or operation
-    name that does not fit the document.
+    anything else is logged with its traceback and replaced by a generic error carrying the
+    request id the client can quote.
     """
 
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=_unexpected)
+
     def on_operation(self) -> Iterator[None]:
-        yield
-        self._mask(self.execution_context.result)
+        yield from super().on_operation()
+        _code_expected(self.execution_context.result)
 
     def on_stream_result(self, result: Any) -> Iterator[None]:
         """Subscriptions: each message is masked before it is sent."""
-        self._mask(result)
-        yield None
+        _code_expected(result)
+        yield from super().on_stream_result(result)
 
-    def _mask(self, result: Any) -> None:
-        if not result or not getattr(result, "errors", None):
-            return
-        context = self.execution_context.context
-        request_id = getattr(context, "request_id", "-")
-        masked = []
-        for error in result.errors:
-            original = error.original_error
-            if original is None or isinstance(original, GraphQLError):
-                if isinstance(error, GraphQLSyntaxError):
-                    _give_code(error, "GRAPHQL_PARSE_FAILED")
-                elif error.path is None:
-                    _give_code(error, "BAD_USER_INPUT")
-                masked.append(error)
-                continue
-            if database_unavailable(original):
-                # The environment, not a bug: one line, and a code that the HTTP view
-                # answers with a 503 as a whole (http/app.py), unless a mutation already applied
-                # a change: a retry of the whole document would apply it twice.
-                log.warning("database unavailable in request %s: %r", request_id, original)
-                masked.append(self._unavailable(error, request_id))
-                continue
-            log.error(
-                "unexpected error in request %s at %s",
-                request_id,
-                error.path,
-                exc_info=(type(original), original, original.__traceback__),
-            )
-            masked.append(
-                GraphQLError(
-                    f"Unexpected error (request id {request_id}).",
-                    nodes=error.nodes,
-                    path=error.path,
-                    extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
-                )
-            )
-        result.errors = masked
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        assert original is not None
+        request_id = getattr(self.execution_context.context, "request_id", "-")
+        if database_unavailable(original):
+            # The environment, not a bug: one line, and a code that the HTTP view answers
+            # with a 503 as a whole (http/app.py), unless a mutation already applied a
+            # change: a retry of the whole document would apply it twice.
+            log.warning("database unavailable in request %s: %r", request_id, original)
+            return self._unavailable(error, request_id)
+        log.error(
+            "unexpected error in request %s at %s",
+            request_id,
+            error.path,
+            exc_info=(type(original), original, original.__traceback__),
+        )
+        return GraphQLError(
+            f"Unexpected error (request id {request_id}).",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+        )
 
     def _unavailable(self, error: GraphQLError, request_id: str) -> GraphQLError:
         applied: set[str] = getattr(self.execution_context.context, "applied", set())

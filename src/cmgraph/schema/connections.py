@@ -10,10 +10,12 @@ import base64
 import contextlib
 import re
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import strawberry
 from graphql import GraphQLError
+
+from cmgraph.resolvers.pages import Page, Window
 
 NodeT = TypeVar("NodeT")
 
@@ -100,4 +102,14 @@ def build_connection(
             end_cursor=edges[-1].cursor if edges else None,
         ),
         count=count,
+    )
+
+
+def window(info: strawberry.Info, first: int | None, after: str | None) -> Window:
+    return page_window(first, after, info.context.settings.max_page_size)
+
+
+def connection(page: Page, convert: Callable[[Any], NodeT]) -> Connection[NodeT]:
+    return build_connection(
+        [convert(row) for row in page.rows], page.offset, page.limit, page.count
     )

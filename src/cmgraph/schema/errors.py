@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
 
 import strawberry
@@ -33,3 +34,7 @@ class UserError:
             code=UserErrorCode(error.code.value),
             message=error.message,
         )
+
+
+def user_errors(errors: Iterable[DomainError]) -> list[UserError]:
+    return [UserError.of(error) for error in errors]

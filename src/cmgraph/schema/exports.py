@@ -8,7 +8,7 @@ from typing import Any
 
 import strawberry
 
-from cmgraph.export import downloads
+from cmgraph.exchange import downloads
 
 
 @strawberry.type(

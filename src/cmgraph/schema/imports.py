@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from cmgraph.export import reading
+from cmgraph.exchange import reading
 
 # ``strawberry.enum`` registers the class it is given and returns it: the name is the domain
 # class itself (an alias mypy accepts as a type), registered by a plain call.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import select
@@ -15,7 +15,8 @@ from cmgraph.alerts import outbox
 from cmgraph.domain import enums as domain
 from cmgraph.domain import models
 from cmgraph.domain.enums import OrgRole
-from cmgraph.schema.errors import UserError
+from cmgraph.resolvers import mail as resolvers
+from cmgraph.schema.errors import UserError, user_errors
 from cmgraph.schema.types import User, loaders
 
 # ``strawberry.enum`` registers the class it is given and returns it: the names are the
@@ -130,3 +131,42 @@ class RequeueDeadNotificationsPayload:
     requeued_count: int | None
     mail_queue: MailQueue | None = strawberry.field(description="The outbox after requeueing.")
     user_errors: list[UserError]
+
+
+@strawberry.type
+class OutboxQueries:
+    @strawberry.field(
+        description="Counts of the mail outbox by status, the oldest pending notification and "
+        "the latest dead ones (administrators)."
+    )
+    async def mail_queue(
+        self,
+        info: strawberry.Info,
+        recent_dead: Annotated[
+            int,
+            strawberry.argument(
+                description=f"How many dead notifications to list, 0 to {outbox.MAX_RECENT_DEAD}."
+            ),
+        ] = outbox.RECENT_DEAD,
+    ) -> MailQueue:
+        return MailQueue.of(await resolvers.mail_queue(info, recent_dead))
+
+
+@strawberry.type
+class OutboxMutations:
+    @strawberry.mutation(
+        description="Send dead notifications again (administrators): each becomes pending "
+        "with its attempts reset and its maximum age counted from now."
+    )
+    async def requeue_dead_notifications(
+        self, info: strawberry.Info, input: RequeueDeadNotificationsInput
+    ) -> RequeueDeadNotificationsPayload:
+        outcome = await resolvers.requeue_dead_notifications(info, input)
+        if outcome.value is None:
+            return RequeueDeadNotificationsPayload(
+                requeued_count=None, mail_queue=None, user_errors=user_errors(outcome.errors)
+            )
+        count, summary = outcome.value
+        return RequeueDeadNotificationsPayload(
+            requeued_count=count, mail_queue=MailQueue.of(summary), user_errors=[]
+        )

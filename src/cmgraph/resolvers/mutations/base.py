@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 import strawberry
@@ -22,7 +22,6 @@ from cmgraph import global_ids
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.permissions import Principal
-from cmgraph.schema.errors import UserError
 
 T = TypeVar("T")
 
@@ -31,14 +30,10 @@ log = logging.getLogger("cmgraph.graphql")
 
 @dataclass
 class Outcome(Generic[T]):
-    """Either the service's result or the user errors that refused it (nothing applied)."""
+    """Either the service's result or the domain errors that refused it (nothing applied)."""
 
     value: T | None = None
-    errors: list[UserError] | None = None
-
-    @property
-    def user_errors(self) -> list[UserError]:
-        return self.errors or []
+    errors: list[DomainError] = field(default_factory=list)
 
 
 async def perform(
@@ -55,7 +50,7 @@ async def perform(
             value = await work(uow, info.context.principal)
     except DomainError as error:
         if not uow.committed:
-            return Outcome(errors=[UserError.of(error)])
+            return Outcome(errors=[error])
         _applied_anyway(info, error)
     except Exception as error:
         if not uow.committed:

@@ -12,19 +12,13 @@ import strawberry
 
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import evidence as service
+from cmgraph.domain.action_records import ActionRecord
 from cmgraph.domain.models import Evidence as EvidenceRow
 from cmgraph.domain.permissions import Principal
 from cmgraph.resolvers.mutations.actions import read_actions
-from cmgraph.resolvers.mutations.base import node_id, perform
-from cmgraph.schema.mutations.evidence import (
-    AddEvidenceLinkInput,
-    AddEvidenceLinkPayload,
-    DeleteEvidenceInput,
-    DeleteEvidencePayload,
-)
-from cmgraph.schema.types import Evidence, ImprovementAction
+from cmgraph.resolvers.mutations.base import Outcome, node_id, perform
 
-Changed = tuple[EvidenceRow, ImprovementAction | None]
+Changed = tuple[EvidenceRow, ActionRecord | None]
 
 
 async def _with_action(uow: UnitOfWork, actor: Principal, row: EvidenceRow) -> Changed:
@@ -33,51 +27,25 @@ async def _with_action(uow: UnitOfWork, actor: Principal, row: EvidenceRow) -> C
     return row, actions[0] if actions else None
 
 
-def _changed(value: Any) -> Changed | tuple[None, None]:
-    return value if value is not None else (None, None)
-
-
-@strawberry.type
-class EvidenceMutations:
-    @strawberry.mutation(description="Attach a named http(s) link to an action.")
-    async def add_evidence_link(
-        self, info: strawberry.Info, input: AddEvidenceLinkInput
-    ) -> AddEvidenceLinkPayload:
-        async def work(uow: UnitOfWork, actor: Principal) -> Changed:
-            row = await service.add_evidence_link(
-                uow,
-                actor,
-                node_id(input.action_id, "ImprovementAction", "actionId"),
-                input.name,
-                input.url,
-            )
-            return await _with_action(uow, actor, row)
-
-        outcome = await perform(info, work)
-        row, action = _changed(outcome.value)
-        return AddEvidenceLinkPayload(
-            evidence=Evidence.from_row(row) if row else None,
-            improvement_action=action,
-            user_errors=outcome.user_errors,
+async def add_evidence_link(info: strawberry.Info, input: Any) -> Outcome[Changed]:
+    async def work(uow: UnitOfWork, actor: Principal) -> Changed:
+        row = await service.add_evidence_link(
+            uow,
+            actor,
+            node_id(input.action_id, "ImprovementAction", "actionId"),
+            input.name,
+            input.url,
         )
+        return await _with_action(uow, actor, row)
 
-    @strawberry.mutation(
-        description="Remove a link or document; refused once the action passed, failed or is "
-        "out of scope."
-    )
-    async def delete_evidence(
-        self, info: strawberry.Info, input: DeleteEvidenceInput
-    ) -> DeleteEvidencePayload:
-        async def work(uow: UnitOfWork, actor: Principal) -> Changed:
-            row = await service.delete_evidence(
-                uow, actor, node_id(input.evidence_id, "Evidence", "evidenceId")
-            )
-            return await _with_action(uow, actor, row)
+    return await perform(info, work)
 
-        outcome = await perform(info, work)
-        row, action = _changed(outcome.value)
-        return DeleteEvidencePayload(
-            deleted_evidence_id=input.evidence_id if row else None,
-            improvement_action=action,
-            user_errors=outcome.user_errors,
+
+async def delete_evidence(info: strawberry.Info, input: Any) -> Outcome[Changed]:
+    async def work(uow: UnitOfWork, actor: Principal) -> Changed:
+        row = await service.delete_evidence(
+            uow, actor, node_id(input.evidence_id, "Evidence", "evidenceId")
         )
+        return await _with_action(uow, actor, row)
+
+    return await perform(info, work)

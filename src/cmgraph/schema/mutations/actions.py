@@ -1,4 +1,4 @@
-"""Inputs and payloads: implementation, testing and assignment of improvement actions."""
+"""Mutations: implementation, testing and assignment of improvement actions."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ from datetime import date
 
 import strawberry
 
+from cmgraph.domain.action_records import ActionRecord
+from cmgraph.resolvers.mutations import actions
+from cmgraph.resolvers.mutations.base import Outcome
 from cmgraph.schema.enums import ImplementationStatus, TestStatus
-from cmgraph.schema.errors import UserError
+from cmgraph.schema.errors import UserError, user_errors
 from cmgraph.schema.types import ImprovementAction
 
 VERSION_HELP = "The action's `version` as you last read it; a newer one gets CONFLICT."
@@ -36,6 +39,14 @@ class UpdateTestingInput:
 class UpdateActionPayload:
     improvement_action: ImprovementAction | None
     user_errors: list[UserError]
+
+    @classmethod
+    def of(cls, outcome: Outcome[ActionRecord | None]) -> UpdateActionPayload:
+        record = outcome.value
+        return cls(
+            improvement_action=ImprovementAction.from_record(record) if record else None,
+            user_errors=user_errors(outcome.errors),
+        )
 
 
 @strawberry.input
@@ -78,3 +89,52 @@ class DeleteUserHistoryInput:
 class DeleteUserHistoryPayload:
     unassigned_count: int | None
     user_errors: list[UserError]
+
+
+@strawberry.type
+class ActionMutations:
+    @strawberry.mutation(description="Change implementation status, date or notes.")
+    async def update_implementation(
+        self, info: strawberry.Info, input: UpdateImplementationInput
+    ) -> UpdateActionPayload:
+        return UpdateActionPayload.of(await actions.update_implementation(info, input))
+
+    @strawberry.mutation(
+        description="Change test status, date, testing notes (assessors) or additional notes."
+    )
+    async def update_testing(
+        self, info: strawberry.Info, input: UpdateTestingInput
+    ) -> UpdateActionPayload:
+        return UpdateActionPayload.of(await actions.update_testing(info, input))
+
+    @strawberry.mutation(description="Assign, reassign or (with no assignee) unassign actions.")
+    async def assign_improvement_actions(
+        self, info: strawberry.Info, input: AssignImprovementActionsInput
+    ) -> AssignImprovementActionsPayload:
+        outcome = await actions.assign_improvement_actions(info, input)
+        return AssignImprovementActionsPayload(
+            improvement_actions=[ImprovementAction.from_record(r) for r in outcome.value or []],
+            user_errors=user_errors(outcome.errors),
+        )
+
+    @strawberry.mutation(description="Move all of one user's actions to another user.")
+    async def reassign_user_actions(
+        self, info: strawberry.Info, input: ReassignUserActionsInput
+    ) -> ReassignUserActionsPayload:
+        outcome = await actions.reassign_user_actions(info, input)
+        return ReassignUserActionsPayload(
+            reassigned_count=len(outcome.value) if outcome.value is not None else None,
+            user_errors=user_errors(outcome.errors),
+        )
+
+    @strawberry.mutation(
+        description="Unassign a user everywhere and show them as a removed user on evidence "
+        "and history. Owners only."
+    )
+    async def delete_user_history(
+        self, info: strawberry.Info, input: DeleteUserHistoryInput
+    ) -> DeleteUserHistoryPayload:
+        outcome = await actions.delete_user_history(info, input)
+        return DeleteUserHistoryPayload(
+            unassigned_count=outcome.value, user_errors=user_errors(outcome.errors)
+        )

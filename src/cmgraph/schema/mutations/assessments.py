@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from cmgraph.schema.errors import UserError
+from cmgraph.resolvers.mutations import assessments
+from cmgraph.schema.errors import UserError, user_errors
 from cmgraph.schema.types import Assessment, Group
 
 
@@ -76,3 +77,58 @@ class DeleteAssessmentPayload:
         description="Actions that no other assessment used, removed with it."
     )
     user_errors: list[UserError]
+
+
+@strawberry.type
+class AssessmentMutations:
+    @strawberry.mutation(description="Instantiate a template in an existing or a new group.")
+    async def create_assessment(
+        self, info: strawberry.Info, input: CreateAssessmentInput
+    ) -> CreateAssessmentPayload:
+        outcome = await assessments.create_assessment(info, input)
+        return CreateAssessmentPayload(
+            assessment=Assessment.from_row(outcome.value) if outcome.value else None,
+            user_errors=user_errors(outcome.errors),
+        )
+
+    @strawberry.mutation
+    async def rename_assessment(
+        self, info: strawberry.Info, input: RenameAssessmentInput
+    ) -> RenameAssessmentPayload:
+        outcome = await assessments.rename_assessment(info, input)
+        return RenameAssessmentPayload(
+            assessment=Assessment.from_row(outcome.value) if outcome.value else None,
+            user_errors=user_errors(outcome.errors),
+        )
+
+    @strawberry.mutation(description="Rename a group; an assessment's group never changes.")
+    async def rename_group(
+        self, info: strawberry.Info, input: RenameGroupInput
+    ) -> RenameGroupPayload:
+        outcome = await assessments.rename_group(info, input)
+        return RenameGroupPayload(
+            group=Group.from_row(outcome.value) if outcome.value else None,
+            user_errors=user_errors(outcome.errors),
+        )
+
+    @strawberry.mutation(description="Make an assessment read-only and freeze its score.")
+    async def archive_assessment(
+        self, info: strawberry.Info, input: ArchiveAssessmentInput
+    ) -> ArchiveAssessmentPayload:
+        outcome = await assessments.archive_assessment(info, input)
+        return ArchiveAssessmentPayload(
+            assessment=Assessment.from_row(outcome.value) if outcome.value else None,
+            user_errors=user_errors(outcome.errors),
+        )
+
+    @strawberry.mutation(description="Delete for good, with the actions only it used.")
+    async def delete_assessment(
+        self, info: strawberry.Info, input: DeleteAssessmentInput
+    ) -> DeleteAssessmentPayload:
+        outcome = await assessments.delete_assessment(info, input)
+        deletion = outcome.value
+        return DeleteAssessmentPayload(
+            deleted_assessment_id=input.assessment_id if deletion else None,
+            actions_removed=deletion.actions_removed if deletion else None,
+            user_errors=user_errors(outcome.errors),
+        )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from cmgraph.schema.errors import UserError
+from cmgraph.resolvers.mutations import evidence as resolve
+from cmgraph.schema.errors import UserError, user_errors
 from cmgraph.schema.types import Evidence, ImprovementAction
 
 
@@ -32,3 +33,33 @@ class DeleteEvidencePayload:
     deleted_evidence_id: strawberry.ID | None
     improvement_action: ImprovementAction | None
     user_errors: list[UserError]
+
+
+@strawberry.type
+class EvidenceMutations:
+    @strawberry.mutation(description="Attach a named http(s) link to an action.")
+    async def add_evidence_link(
+        self, info: strawberry.Info, input: AddEvidenceLinkInput
+    ) -> AddEvidenceLinkPayload:
+        outcome = await resolve.add_evidence_link(info, input)
+        row, action = outcome.value or (None, None)
+        return AddEvidenceLinkPayload(
+            evidence=Evidence.from_row(row) if row else None,
+            improvement_action=ImprovementAction.from_record(action) if action else None,
+            user_errors=user_errors(outcome.errors),
+        )
+
+    @strawberry.mutation(
+        description="Remove a link or document; refused once the action passed, failed or is "
+        "out of scope."
+    )
+    async def delete_evidence(
+        self, info: strawberry.Info, input: DeleteEvidenceInput
+    ) -> DeleteEvidencePayload:
+        outcome = await resolve.delete_evidence(info, input)
+        row, action = outcome.value or (None, None)
+        return DeleteEvidencePayload(
+            deleted_evidence_id=input.evidence_id if row else None,
+            improvement_action=ImprovementAction.from_record(action) if action else None,
+            user_errors=user_errors(outcome.errors),
+        )

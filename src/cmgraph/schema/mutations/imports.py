@@ -5,8 +5,10 @@ from __future__ import annotations
 import strawberry
 from strawberry.file_uploads import Upload
 
-from cmgraph.export import action_import
-from cmgraph.schema.errors import UserError
+from cmgraph.domain.errors import DomainError, ErrorCode
+from cmgraph.exchange import action_import
+from cmgraph.resolvers.mutations import imports
+from cmgraph.schema.errors import UserError, user_errors
 from cmgraph.schema.imports import ImportRowError
 from cmgraph.schema.types import Assessment, Score, loaders
 
@@ -91,3 +93,35 @@ class ImportImprovementActionsPayload:
     user_errors: list[UserError] = strawberry.field(
         description="INVALID when the file as a whole is refused (also in rowErrors)."
     )
+
+
+@strawberry.type
+class ImportMutations:
+    @strawberry.mutation(
+        description="Bulk update from an edited `improvementActionsExport` workbook: the "
+        "editable columns of every row go through the same rules as the API (history source "
+        "IMPORT). A dry run (the default) reports row errors and the score impact; applying "
+        "is all or nothing."
+    )
+    async def import_improvement_actions(
+        self, info: strawberry.Info, input: ImportImprovementActionsInput
+    ) -> ImportImprovementActionsPayload:
+        outcome = await imports.import_improvement_actions(info, input)
+        result = outcome.value
+        if result is None:
+            return ImportImprovementActionsPayload(
+                applied=False,
+                row_errors=[],
+                summary=None,
+                user_errors=user_errors(outcome.errors),
+            )
+        refused: list[DomainError] = []
+        if result.file_rejected:
+            message = "; ".join(e.message for e in result.errors)
+            refused.append(DomainError(ErrorCode.INVALID, message, "file"))
+        return ImportImprovementActionsPayload(
+            applied=result.applied,
+            row_errors=[ImportRowError.of(e) for e in result.errors],
+            summary=None if result.file_rejected else ImportImprovementActionsSummary.of(result),
+            user_errors=user_errors(refused),
+        )

@@ -1,11 +1,13 @@
-"""Inputs and payloads: testing source, automation signals and organisation settings."""
+"""Mutations: testing source, automation signals and organisation settings."""
 
 from __future__ import annotations
 
 import strawberry
 
+from cmgraph.domain.models import Organisation as OrganisationRow
+from cmgraph.resolvers.mutations import testing
 from cmgraph.schema.enums import AutomaticTesting, ImplementationStatus, TestingSource, TestStatus
-from cmgraph.schema.errors import UserError
+from cmgraph.schema.errors import UserError, user_errors
 from cmgraph.schema.mutations.actions import VERSION_HELP
 from cmgraph.schema.types import ImprovementAction, Organisation
 
@@ -59,3 +61,48 @@ class UpdateOrganisationSettingsPayload:
         description="Actions whose testing source the new automatic-testing setting changed."
     )
     user_errors: list[UserError]
+
+
+def organisation_of(row: OrganisationRow) -> Organisation:
+    return Organisation(name=row.name, automatic_testing=row.automatic_testing)
+
+
+@strawberry.type
+class TestingMutations:
+    __test__ = False  # not a pytest test class
+
+    @strawberry.mutation(
+        description="Choose where an action's testing comes from: MANUAL, AUTOMATIC or PARENT."
+    )
+    async def set_testing_source(
+        self, info: strawberry.Info, input: SetTestingSourceInput
+    ) -> SetTestingSourcePayload:
+        outcome = await testing.set_testing_source(info, input)
+        record = outcome.value
+        return SetTestingSourcePayload(
+            improvement_action=ImprovementAction.from_record(record) if record else None,
+            user_errors=user_errors(outcome.errors),
+        )
+
+    @strawberry.mutation(description="Report a detected result. Automation service accounts only.")
+    async def record_automation_result(
+        self, info: strawberry.Info, input: RecordAutomationResultInput
+    ) -> RecordAutomationResultPayload:
+        outcome = await testing.record_automation_result(info, input)
+        record = outcome.value
+        return RecordAutomationResultPayload(
+            improvement_action=ImprovementAction.from_record(record) if record else None,
+            user_errors=user_errors(outcome.errors),
+        )
+
+    @strawberry.mutation(description="Change organisation settings. Owners only.")
+    async def update_organisation_settings(
+        self, info: strawberry.Info, input: UpdateOrganisationSettingsInput
+    ) -> UpdateOrganisationSettingsPayload:
+        outcome = await testing.update_organisation_settings(info, input)
+        update = outcome.value
+        return UpdateOrganisationSettingsPayload(
+            organisation=organisation_of(update.organisation) if update else None,
+            actions_switched=update.actions_switched if update else None,
+            user_errors=user_errors(outcome.errors),
+        )

@@ -1,11 +1,12 @@
-"""Inputs and payloads of the mutations that accept pending updates (DOMAIN.md 9 and 10)."""
+"""Mutations that accept pending updates (DOMAIN.md 9 and 10)."""
 
 from __future__ import annotations
 
 import strawberry
 
-from cmgraph.domain import updates
-from cmgraph.schema.errors import UserError
+from cmgraph.domain import updates as service
+from cmgraph.resolvers.mutations import updates
+from cmgraph.schema.errors import UserError, user_errors
 from cmgraph.schema.types import Assessment, ImprovementAction, Score, loaders
 from cmgraph.schema.update_changes import TemplateUpdateChanges
 
@@ -33,7 +34,7 @@ class ScoreImpact:
     )
 
     @classmethod
-    def of(cls, impact: updates.ScoreImpact) -> ScoreImpact:
+    def of(cls, impact: service.ScoreImpact) -> ScoreImpact:
         return cls(
             overall_before=Score.of(impact.overall_before),
             overall_after=Score.of(impact.overall_after),
@@ -98,3 +99,77 @@ class AcceptAssessmentUpdatePayload:
     score_before: Score | None
     score_after: Score | None
     user_errors: list[UserError]
+
+
+@strawberry.type
+class UpdateMutations:
+    @strawberry.mutation(
+        description="Move an action to its definition's latest version (administrators). "
+        "Points may change, and with them the scores of every assessment holding it."
+    )
+    async def accept_action_update(
+        self, info: strawberry.Info, input: AcceptActionUpdateInput
+    ) -> AcceptActionUpdatePayload:
+        outcome = await updates.accept_action_update(info, input)
+        if outcome.value is None:
+            return AcceptActionUpdatePayload(
+                improvement_action=None,
+                from_version=None,
+                to_version=None,
+                score_impact=None,
+                user_errors=user_errors(outcome.errors),
+            )
+        accepted, records = outcome.value
+        [action_id] = accepted.action_ids
+        from_version, to_version = accepted.versions[action_id]
+        return AcceptActionUpdatePayload(
+            improvement_action=ImprovementAction.from_record(records[0]) if records else None,
+            from_version=from_version,
+            to_version=to_version,
+            score_impact=ScoreImpact.of(accepted.impact),
+            user_errors=[],
+        )
+
+    @strawberry.mutation(
+        description="Accept every pending action update at once (administrators); reports "
+        "how many and how the scores moved."
+    )
+    async def accept_all_action_updates(
+        self, info: strawberry.Info, input: AcceptAllActionUpdatesInput
+    ) -> AcceptAllActionUpdatesPayload:
+        outcome = await updates.accept_all_action_updates(info, input)
+        accepted = outcome.value
+        return AcceptAllActionUpdatesPayload(
+            accepted_count=accepted.accepted_count if accepted else None,
+            score_impact=ScoreImpact.of(accepted.impact) if accepted else None,
+            user_errors=user_errors(outcome.errors),
+        )
+
+    @strawberry.mutation(
+        description="Move an active assessment to its template's latest version "
+        "(administrators): controls and mappings added, removed and re-worded."
+    )
+    async def accept_assessment_update(
+        self, info: strawberry.Info, input: AcceptAssessmentUpdateInput
+    ) -> AcceptAssessmentUpdatePayload:
+        outcome = await updates.accept_assessment_update(info, input)
+        accepted = outcome.value
+        if accepted is None:
+            return AcceptAssessmentUpdatePayload(
+                assessment=None,
+                applied=None,
+                actions_created=None,
+                actions_removed=None,
+                score_before=None,
+                score_after=None,
+                user_errors=user_errors(outcome.errors),
+            )
+        return AcceptAssessmentUpdatePayload(
+            assessment=Assessment.from_row(accepted.assessment),
+            applied=TemplateUpdateChanges.of(accepted.applied),
+            actions_created=accepted.actions_created,
+            actions_removed=accepted.actions_removed,
+            score_before=Score.of(accepted.before),
+            score_after=Score.of(accepted.after),
+            user_errors=[],
+        )

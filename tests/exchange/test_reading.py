@@ -10,8 +10,8 @@ from openpyxl import Workbook
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
 
 from cmgraph.adapters.links import LinkInvalid
-from cmgraph.export import reading
-from cmgraph.export.downloads import check_ticket
+from cmgraph.exchange import reading
+from cmgraph.exchange.downloads import check_ticket
 
 
 def workbook_bytes() -> bytes:

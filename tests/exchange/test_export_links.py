@@ -13,7 +13,7 @@ from cmgraph.adapters.links import LinkExpired, LinkInvalid
 from cmgraph.config import Settings
 from cmgraph.domain.action_filter import ActionFilter
 from cmgraph.domain.enums import ImplementationStatus, OrgRole, Owner, TestStatus
-from cmgraph.export.downloads import check_ticket, sign_ticket
+from cmgraph.exchange.downloads import check_ticket, sign_ticket
 from cmgraph.http.app import create_app
 
 KEY = b"k" * 32

@@ -34,9 +34,9 @@ from cmgraph.domain.models import (
     ImprovementAction,
     Notification,
 )
-from cmgraph.export.downloads import XLSX
+from cmgraph.exchange.downloads import XLSX
 from tests.builders import WorkedExample, worked_example
-from tests.export.test_actions_export import download
+from tests.exchange.test_actions_export import download
 from tests.test_bad_input import snapshot
 
 IMPORT = """mutation($input: ImportImprovementActionsInput!) {

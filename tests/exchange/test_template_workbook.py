@@ -21,9 +21,9 @@ from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.models import ActionDefinitionVersion, Template, TemplateVersion
 from cmgraph.domain.starter import starter_template
 from cmgraph.domain.templates import import_template
-from cmgraph.export import template_workbook
-from cmgraph.export.downloads import XLSX, export_link
-from cmgraph.export.oscal_catalog import import_catalog
+from cmgraph.exchange import template_workbook
+from cmgraph.exchange.downloads import XLSX, export_link
+from cmgraph.exchange.oscal_catalog import import_catalog
 from tests.conftest import oscal_file
 
 IMPORT = """mutation($input: ImportTemplateWorkbookInput!) {

@@ -45,9 +45,9 @@ from cmgraph.domain.models import (
     utcnow,
 )
 from cmgraph.domain.permissions import Principal, readable_actions, readable_assessments
-from cmgraph.export.downloads import XLSX, ExportKind, int_param
-from cmgraph.export.rows import partitions, runs
-from cmgraph.export.xlsx import CellType, Column, SheetWriter, new_workbook
+from cmgraph.exchange.downloads import XLSX, ExportKind, int_param
+from cmgraph.exchange.rows import partitions, runs
+from cmgraph.exchange.xlsx import CellType, Column, SheetWriter, new_workbook
 
 REMOVED_USER = "(removed user)"
 

@@ -17,8 +17,8 @@ from cmgraph.cli import app
 from cmgraph.domain.enums import Enforcement
 from cmgraph.domain.errors import ErrorCode
 from cmgraph.domain.models import ActionDefinition, ActionDefinitionVersion, Template
-from cmgraph.export.oscal_catalog import OscalError, OscalMapping, read_catalog
-from cmgraph.export.oscal_profile import import_profile, read_profile
+from cmgraph.exchange.oscal_catalog import OscalError, OscalMapping, read_catalog
+from cmgraph.exchange.oscal_profile import import_profile, read_profile
 from tests.conftest import oscal_file
 from tests.databases import Database
 

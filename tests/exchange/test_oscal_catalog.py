@@ -24,7 +24,7 @@ from cmgraph.domain.models import (
     TemplateVersion,
 )
 from cmgraph.domain.templates import TemplateSpec, import_template
-from cmgraph.export.oscal_catalog import (
+from cmgraph.exchange.oscal_catalog import (
     OscalError,
     OscalMapping,
     catalog_to_template,

@@ -62,9 +62,9 @@ from cmgraph.domain.models import (
     utcnow,
 )
 from cmgraph.domain.permissions import Principal, readable_actions
-from cmgraph.export.assessment_report import readable_assessment
-from cmgraph.export.downloads import JSON, ExportKind, int_param
-from cmgraph.export.names import slug
+from cmgraph.exchange.assessment_report import readable_assessment
+from cmgraph.exchange.downloads import JSON, ExportKind, int_param
+from cmgraph.exchange.names import slug
 
 OSCAL_VERSION = "1.1.2"
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:cmgraph:oscal-assessment-results")

@@ -71,9 +71,9 @@ from cmgraph.domain.templates import (
     TemplateSpec,
     import_template,
 )
-from cmgraph.export.downloads import XLSX, ExportKind
-from cmgraph.export.names import slug
-from cmgraph.export.reading import (
+from cmgraph.exchange.downloads import XLSX, ExportKind
+from cmgraph.exchange.names import slug
+from cmgraph.exchange.reading import (
     CellError,
     ImportErrorCode,
     RowError,
@@ -88,7 +88,7 @@ from cmgraph.export.reading import (
     read_table,
     sheet,
 )
-from cmgraph.export.xlsx import CellType, Column, SheetWriter, new_workbook
+from cmgraph.exchange.xlsx import CellType, Column, SheetWriter, new_workbook
 
 E = TypeVar("E", bound=Enum)
 

@@ -1,6 +1,6 @@
 """Bulk update: an edited improvement actions export, read back and applied (DOMAIN.md 13).
 
-The upload is the sheet ``export.actions_sheet`` writes. ``Action ID`` and every editable
+The upload is the sheet ``exchange.actions_sheet`` writes. ``Action ID`` and every editable
 column are required; the read-only columns may be left out and are ignored, except
 ``Version``: a row that changes something while its version differs from the stored one was
 edited against stale data and is refused with CONFLICT. Unknown columns are refused. A row
@@ -57,8 +57,8 @@ from cmgraph.domain.models import (
 )
 from cmgraph.domain.permissions import Principal, readable_actions, readable_assessments
 from cmgraph.domain.scoring import ZERO, Score
-from cmgraph.export import actions_sheet as cols
-from cmgraph.export.reading import (
+from cmgraph.exchange import actions_sheet as cols
+from cmgraph.exchange.reading import (
     CellError,
     ImportErrorCode,
     RowError,
@@ -73,7 +73,7 @@ from cmgraph.export.reading import (
     read_table,
     sheet,
 )
-from cmgraph.export.xlsx import MAX_CELL_TEXT, text
+from cmgraph.exchange.xlsx import MAX_CELL_TEXT, text
 
 MAX_ROWS = 50_000
 BATCH = 1_000  # ids per IN list

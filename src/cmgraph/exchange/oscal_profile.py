@@ -49,8 +49,8 @@ import orjson
 
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain.templates import TemplateImport, TemplateSpec, import_template
-from cmgraph.export.names import slug
-from cmgraph.export.oscal_catalog import (
+from cmgraph.exchange.names import slug
+from cmgraph.exchange.oscal_catalog import (
     OscalError,
     OscalMapping,
     catalog_to_template,

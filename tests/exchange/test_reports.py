@@ -30,7 +30,7 @@ from cmgraph.domain.evidence import add_evidence_link
 from cmgraph.domain.models import User
 from cmgraph.domain.permissions import Principal
 from cmgraph.domain.workflow import change_action
-from cmgraph.export.downloads import export_link
+from cmgraph.exchange.downloads import export_link
 from tests.builders import DAY, WorkedExample, worked_example
 from tests.conftest import Api, oscal_file
 from tests.databases import Database

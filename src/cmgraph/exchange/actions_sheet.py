@@ -2,7 +2,7 @@
 
 One sheet, ``Improvement actions``, one row per action the caller may read, with the filter
 and order of the ``improvementActions`` query. The columns (``COLUMNS``) are shared with the
-importer (``export.action_import``): read-only columns describe the action, editable ones
+importer (``exchange.action_import``): read-only columns describe the action, editable ones
 (``EDITABLE``) are what an upload may change, and ``Version`` lets the import refuse rows
 edited against stale data. Provider actions are listed like any other; the import refuses
 changes to them.
@@ -10,7 +10,7 @@ changes to them.
 Rows are read in keyset pages of ``PAGE`` actions, each page with one more statement for the
 names of its assessments, so the statement count grows with pages, never per row, and
 openpyxl's write-only mode keeps memory flat however long the list. The pages are read from
-one snapshot (``export.rows.snapshot``), so a concurrent edit cannot move a row between
+one snapshot (``exchange.rows.snapshot``), so a concurrent edit cannot move a row between
 pages.
 """
 
@@ -43,8 +43,8 @@ from cmgraph.domain.models import (
     User,
 )
 from cmgraph.domain.permissions import Principal, readable_actions, readable_assessments
-from cmgraph.export.downloads import XLSX, ExportKind
-from cmgraph.export.xlsx import CellType, Column, SheetWriter, new_workbook
+from cmgraph.exchange.downloads import XLSX, ExportKind
+from cmgraph.exchange.xlsx import CellType, Column, SheetWriter, new_workbook
 
 SHEET = "Improvement actions"
 KIND = "improvement-actions"

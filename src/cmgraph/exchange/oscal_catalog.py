@@ -66,7 +66,7 @@ from cmgraph.domain.templates import (
     TemplateSpec,
     import_template,
 )
-from cmgraph.export.names import slug
+from cmgraph.exchange.names import slug
 
 _Json = dict[str, Any]
 _KINDS: dict[type, str] = {dict: "an object", list: "an array", str: "a string"}

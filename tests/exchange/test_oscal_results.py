@@ -26,8 +26,8 @@ from cmgraph.domain.evidence import add_evidence_link
 from cmgraph.domain.models import ActionDefinition, Assessment, ImprovementAction, User
 from cmgraph.domain.permissions import Principal
 from cmgraph.domain.workflow import change_action
-from cmgraph.export.downloads import export_link
-from cmgraph.export.oscal_profile import import_profile
+from cmgraph.exchange.downloads import export_link
+from cmgraph.exchange.oscal_profile import import_profile
 from tests.builders import DAY, WorkedExample, worked_example
 from tests.conftest import Api, oscal_file
 from tests.databases import Database

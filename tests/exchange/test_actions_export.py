@@ -14,8 +14,8 @@ from strawberry.relay import to_base64
 
 from cmgraph.adapters.storage import link_key
 from cmgraph.domain.enums import OrgRole
-from cmgraph.export import actions_sheet
-from cmgraph.export.downloads import XLSX, sign_ticket
+from cmgraph.exchange import actions_sheet
+from cmgraph.exchange.downloads import XLSX, sign_ticket
 from tests.builders import DAY, WorkedExample, worked_example
 
 LINK = """query($filter: ImprovementActionFilter, $orderBy: ImprovementActionOrder) {

@@ -37,14 +37,14 @@ from cmgraph.domain.models import (
 )
 from cmgraph.domain.permissions import Principal, readable_actions, readable_assessments
 from cmgraph.domain.workflow import TESTING_FIELDS
-from cmgraph.export.actions_sheet import parse_action_global_id
-from cmgraph.export.assessment_report import (
+from cmgraph.exchange.actions_sheet import parse_action_global_id
+from cmgraph.exchange.assessment_report import (
     file_name,
     person,
 )
-from cmgraph.export.downloads import XLSX, ExportKind, int_param
-from cmgraph.export.rows import partitions, runs
-from cmgraph.export.xlsx import CellType, Column, SheetWriter, new_workbook
+from cmgraph.exchange.downloads import XLSX, ExportKind, int_param
+from cmgraph.exchange.rows import partitions, runs
+from cmgraph.exchange.xlsx import CellType, Column, SheetWriter, new_workbook
 
 FIELD_LABELS = {
     "test_status": "Test status",

@@ -54,7 +54,7 @@ from cmgraph.domain.models import (
 from cmgraph.domain.permissions import Principal, may_read_any, readable_assessments
 from cmgraph.domain.scoring import Score
 
-log = logging.getLogger("cmgraph.hub")
+log = logging.getLogger("cmgraph.resolvers.hub")
 
 POLL_SECONDS = 2.0
 QUEUE_SIZE = 256

@@ -6,18 +6,18 @@ import strawberry
 from strawberry.tools import merge_types
 
 from cmgraph.config import Settings
-from cmgraph.resolvers.alerts import AlertMutations, AlertQueries
-from cmgraph.resolvers.mail import OutboxMutations, OutboxQueries
-from cmgraph.resolvers.mutations.actions import ActionMutations
-from cmgraph.resolvers.mutations.assessments import AssessmentMutations
-from cmgraph.resolvers.mutations.evidence import EvidenceMutations
-from cmgraph.resolvers.mutations.imports import ImportMutations
-from cmgraph.resolvers.mutations.templates import TemplateMutations
-from cmgraph.resolvers.mutations.testing import TestingMutations
-from cmgraph.resolvers.mutations.updates import UpdateMutations
-from cmgraph.resolvers.queries import Query as CoreQueries
-from cmgraph.resolvers.subscriptions import Subscription
+from cmgraph.schema.alerts import AlertMutations, AlertQueries
 from cmgraph.schema.build import build_schema
+from cmgraph.schema.mail import OutboxMutations, OutboxQueries
+from cmgraph.schema.mutations.actions import ActionMutations
+from cmgraph.schema.mutations.assessments import AssessmentMutations
+from cmgraph.schema.mutations.evidence import EvidenceMutations
+from cmgraph.schema.mutations.imports import ImportMutations
+from cmgraph.schema.mutations.templates import TemplateMutations
+from cmgraph.schema.mutations.testing import TestingMutations
+from cmgraph.schema.mutations.updates import UpdateMutations
+from cmgraph.schema.query import Query as CoreQueries
+from cmgraph.schema.subscriptions import Subscription
 
 Query = merge_types("Query", (CoreQueries, OutboxQueries, AlertQueries))
 Mutation = merge_types(

@@ -1,1 +1,0 @@
-"""Exchange formats: spreadsheets, template workbooks and OSCAL, all through domain services."""

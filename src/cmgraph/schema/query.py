@@ -1,0 +1,197 @@
+"""The root query: lists as connections, the viewer, nodes and the compliance score."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+
+from cmgraph.resolvers import queries
+from cmgraph.schema import inputs
+from cmgraph.schema.connections import Connection, connection, window
+from cmgraph.schema.enums import OrderDirection
+from cmgraph.schema.exports import ExportLink, link_for
+from cmgraph.schema.score import ComplianceScore
+from cmgraph.schema.selection import connection_nodes, selected
+from cmgraph.schema.types import (
+    Assessment,
+    Control,
+    Grant,
+    Group,
+    ImprovementAction,
+    Organisation,
+    Regulation,
+    Template,
+    User,
+    Viewer,
+    prefetch_actions,
+    prefetch_controls,
+)
+
+
+@strawberry.type
+class Query:
+    # ``node`` and ``nodes`` take plain ``ID``s (the same GraphQL type as ``relay.GlobalID``)
+    # so that the one codec judges the whole id, base64 included: anything that is not a
+    # canonical id of a readable object is null, never an error.
+    @strawberry.field(description="Any object by its global id; null if absent or not readable.")
+    async def node(self, info: strawberry.Info, id: strawberry.ID) -> relay.Node | None:
+        return (await queries.resolve_global_ids(info, [id]))[0]
+
+    @strawberry.field(description="Objects by global ids, in the order asked.")
+    async def nodes(
+        self, info: strawberry.Info, ids: list[strawberry.ID]
+    ) -> list[relay.Node | None]:
+        if len(ids) > info.context.settings.max_page_size:
+            raise queries.bad_input(f"At most {info.context.settings.max_page_size} ids at once.")
+        return await queries.resolve_global_ids(info, ids)
+
+    @strawberry.field(description="The caller.")
+    async def viewer(self, info: strawberry.Info) -> Viewer:
+        record = await queries.viewer(info)
+        grants = []
+        for grant in record.grants:
+            assessment, regulation = grant.assessment, grant.regulation
+            grants.append(
+                Grant(
+                    role=grant.role,
+                    assessment=Assessment.from_row(assessment) if assessment is not None else None,
+                    regulation=Regulation.from_row(regulation) if regulation is not None else None,
+                )
+            )
+        return Viewer(user=User.from_row(record.user), role=record.role, grants=grants)
+
+    @strawberry.field
+    async def assessments(
+        self,
+        info: strawberry.Info,
+        filter: inputs.AssessmentFilter | None = None,
+        order_by: inputs.AssessmentOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Assessment]:
+        page = await queries.assessments(
+            info,
+            filter or inputs.AssessmentFilter(),
+            order_by or inputs.AssessmentOrder(),
+            window(info, first, after),
+        )
+        return connection(page, Assessment.from_row)
+
+    @strawberry.field
+    async def improvement_actions(
+        self,
+        info: strawberry.Info,
+        filter: inputs.ImprovementActionFilter | None = None,
+        order_by: inputs.ImprovementActionOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[ImprovementAction]:
+        page = await queries.improvement_actions(
+            info,
+            filter or inputs.ImprovementActionFilter(),
+            order_by or inputs.ImprovementActionOrder(),
+            window(info, first, after),
+        )
+        result = connection(page, ImprovementAction.from_record)
+        await prefetch_actions(info, result.nodes, connection_nodes(selected(info)))
+        return result
+
+    @strawberry.field(
+        description="Spreadsheet (xlsx) of the actions `improvementActions` lists with the same "
+        "filter and order, all pages. Edit it and upload it to `importImprovementActions`."
+    )
+    def improvement_actions_export(
+        self,
+        info: strawberry.Info,
+        filter: inputs.ImprovementActionFilter | None = None,
+        order_by: inputs.ImprovementActionOrder | None = None,
+    ) -> ExportLink:
+        o = order_by or inputs.ImprovementActionOrder()
+        params = {
+            "filter": queries.action_filter(filter or inputs.ImprovementActionFilter()).to_json(),
+            "order": o.field.value,
+            "descending": o.direction is OrderDirection.DESC,
+        }
+        return link_for(info, "improvement-actions", params)
+
+    @strawberry.field
+    async def controls(
+        self,
+        info: strawberry.Info,
+        filter: inputs.ControlFilter | None = None,
+        order_by: inputs.ControlOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Control]:
+        page = await queries.controls(
+            info,
+            filter or inputs.ControlFilter(),
+            order_by or inputs.ControlOrder(),
+            window(info, first, after),
+        )
+        result = connection(page, Control.from_row)
+        await prefetch_controls(info, result.nodes, connection_nodes(selected(info)))
+        return result
+
+    @strawberry.field
+    async def groups(
+        self,
+        info: strawberry.Info,
+        filter: inputs.GroupFilter | None = None,
+        order_by: inputs.GroupOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Group]:
+        page = await queries.groups(
+            info,
+            filter or inputs.GroupFilter(),
+            order_by or inputs.GroupOrder(),
+            window(info, first, after),
+        )
+        return connection(page, Group.from_row)
+
+    @strawberry.field
+    async def templates(
+        self,
+        info: strawberry.Info,
+        filter: inputs.TemplateFilter | None = None,
+        order_by: inputs.TemplateOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Template]:
+        page = await queries.templates(
+            info,
+            filter or inputs.TemplateFilter(),
+            order_by or inputs.TemplateOrder(),
+            window(info, first, after),
+        )
+        return connection(page, Template.from_row)
+
+    @strawberry.field(description="Everyone with access. Owners only.")
+    async def users(
+        self,
+        info: strawberry.Info,
+        filter: inputs.UserFilter | None = None,
+        order_by: inputs.UserOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[User]:
+        page = await queries.users(
+            info,
+            filter or inputs.UserFilter(),
+            order_by or inputs.UserOrder(),
+            window(info, first, after),
+        )
+        return connection(page, User.from_row)
+
+    @strawberry.field(description="Scores over the active assessments you can read.")
+    async def compliance_score(
+        self, info: strawberry.Info, filter: inputs.ScoreFilter | None = None
+    ) -> ComplianceScore:
+        rows = await queries.compliance_score(info, filter or inputs.ScoreFilter())
+        return ComplianceScore(rows=rows)
+
+    @strawberry.field(description="The organisation and its settings; any signed-in user.")
+    async def organisation(self, info: strawberry.Info) -> Organisation:
+        row = await queries.organisation(info)
+        return Organisation(name=row.name, automatic_testing=row.automatic_testing)
