@@ -24,15 +24,17 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from strawberry.relay import to_base64
 
+from cmgraph.alerts.evaluator import evaluate_pending
 from cmgraph.config import Settings
 from cmgraph.domain.accounts import create_token, create_user
-from cmgraph.domain.enums import OrgRole
+from cmgraph.domain.enums import NotificationStatus, OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.evidence import add_evidence_link
-from cmgraph.domain.models import Assessment, Base, Template
+from cmgraph.domain.models import Alert, Assessment, Base, Notification, Template
+from cmgraph.domain.updates import MAX_ASSESSMENTS_AT_ONCE
 from cmgraph.resolvers.reader import Reader, RequestFinished
 from tests.builders import worked_example
 
@@ -48,7 +50,7 @@ class World:
 
 
 @pytest.fixture
-async def world(uow, owner) -> World:
+async def world(db, uow, owner) -> World:
     async with uow() as u:
         example = await worked_example(u, owner)
         link_t2 = await add_evidence_link(
@@ -67,8 +69,20 @@ async def world(uow, owner) -> World:
             tokens[role.value] = (await create_token(u, user, "t")).secret
         robot = await create_user(u, "robot@bad.test", "Robot", None, is_automation=True)
         tokens["AUTOMATION"] = (await create_token(u, robot, "t")).secret
+    await evaluate_pending(db.sessions)  # alerts of the default policy, and their mail
+    async with db.sessions.begin() as session:
+        alert_id = await session.scalar(select(func.min(Alert.id)))
+        dead_id = await session.scalar(select(func.min(Notification.id)))
+        assert alert_id is not None and dead_id is not None
+        await session.execute(
+            update(Notification)
+            .where(Notification.id == dead_id)
+            .values(status=NotificationStatus.DEAD, attempts=3)
+        )
     ids = {
         **{name: to_base64("ImprovementAction", a.id) for name, a in example.actions.items()},
+        "alert": to_base64("Alert", alert_id),
+        "dead-notification": to_base64("Notification", dead_id),
         "A1": to_base64("Assessment", example.a1.id),
         "A2": to_base64("Assessment", example.a2.id),
         "A3": to_base64("Assessment", example.a3.id),
@@ -764,7 +778,6 @@ class IdField:
     field: str
     role: str
     input: Callable[[World, Callable[[str], str]], dict[str, Any]]
-    exists: bool = True  # False: even the real spelling names nothing
 
     def __str__(self) -> str:
         return f"{self.mutation}.{self.field}"
@@ -928,8 +941,7 @@ ID_FIELDS = [
         "requeueDeadNotifications",
         "notificationIds",
         "ADMINISTRATOR",
-        lambda w, s: {"notificationIds": [s(to_base64("Notification", 1))]},
-        exists=False,
+        lambda w, s: {"notificationIds": [s(w.ids["dead-notification"])]},
     ),
     IdField(
         "createAlertPolicy",
@@ -977,15 +989,13 @@ ID_FIELDS = [
         "updateAlert",
         "alertId",
         "OWNER",
-        lambda w, s: {"alertId": s(to_base64("Alert", 1)), "status": "RESOLVED"},
-        exists=False,
+        lambda w, s: {"alertId": s(w.ids["alert"]), "status": "RESOLVED"},
     ),
     IdField(
         "updateAlert",
         "assigneeId",
         "OWNER",
-        lambda w, s: {"alertId": to_base64("Alert", 1), "assigneeId": s(w.ids["user-READER"])},
-        exists=False,
+        lambda w, s: {"alertId": w.ids["alert"], "assigneeId": s(w.ids["user-READER"])},
     ),
 ]
 
@@ -1013,15 +1023,16 @@ async def test_mutations_refuse_other_spellings_of_an_id(
     document = f"""mutation($input: {case.mutation[0].upper()}{case.mutation[1:]}Input!) {{
         {case.mutation}(input: $input) {{ userErrors {{ field code message }} }} }}"""
     token = world.tokens[case.role]
+    field = ["input", *case.field.split(".")]
     for spelling in respellings(_encode("Any", "1")):
         variables = {"input": case.input(world, lambda gid, s=spelling: respellings(gid)[s])}
         data = await api.query(document, variables, token=token)
         errors = data[case.mutation]["userErrors"]
-        assert [e["code"] for e in errors] == ["NOT_FOUND"], (spelling, errors)
+        assert [(e["code"], e["field"]) for e in errors] == [("NOT_FOUND", field)], spelling
     assert await snapshot(db) == before
-    if case.exists:  # the same input with the id spelled right does not fail on the id
-        data = await api.query(document, {"input": case.input(world, _same)}, token=token)
-        assert "NOT_FOUND" not in [e["code"] for e in data[case.mutation]["userErrors"]]
+    # The same input with the id spelled right does not fail on the id.
+    data = await api.query(document, {"input": case.input(world, _same)}, token=token)
+    assert "NOT_FOUND" not in [e["code"] for e in data[case.mutation]["userErrors"]]
 
 
 # -- evidence over HTTP ---------------------------------------------------------------------
@@ -1341,12 +1352,46 @@ async def test_cursors_have_one_spelling_and_errors_do_not_echo_input(
     assert len(errors[0]["message"]) < 200
 
 
+async def test_accepting_updates_takes_a_bounded_list_of_assessments(api, db, world: World) -> None:
+    before = await snapshot(db)
+    ids = [to_base64("Assessment", i) for i in range(1, MAX_ASSESSMENTS_AT_ONCE + 2)]
+    data = await api.query(
+        """mutation($input: AcceptAllActionUpdatesInput!) {
+            acceptAllActionUpdates(input: $input) { userErrors { field code message } } }""",
+        {"input": {"assessmentIds": ids}},
+        token=world.tokens["ADMINISTRATOR"],
+    )
+    assert data["acceptAllActionUpdates"]["userErrors"] == [
+        {
+            "field": ["input", "assessmentIds"],
+            "code": "INVALID",
+            "message": f"At most {MAX_ASSESSMENTS_AT_ONCE} assessments at once.",
+        }
+    ]
+    assert await snapshot(db) == before
+
+
+async def test_a_refused_list_or_a_bad_filter_is_reported_before_a_bad_page_size(
+    api, world: World
+) -> None:
+    refused = await api.errors("{ users(first: -1) { totalCount } }", token=world.tokens["READER"])
+    assert [e["extensions"]["code"] for e in refused] == ["FORBIDDEN"]
+    bad_filter = await api.errors(
+        '{ assessments(first: -1, filter: {groupIds: ["nope"]}) { totalCount } }',
+        token=world.tokens["READER"],
+    )
+    assert [e["extensions"]["code"] for e in bad_filter] == ["BAD_USER_INPUT"]
+    assert "not an id of type Group" in bad_filter[0]["message"]
+
+
 async def test_a_closed_reader_waits_for_the_read_in_flight_then_refuses_more(db) -> None:
     """What the GraphQL endpoint does when it answers while sibling fields still read."""
     async with db.sessions() as session:
         reader = Reader(session)
         await reader.lock.acquire()  # a statement in flight
         closing = asyncio.create_task(reader.close())
+        await asyncio.sleep(0)  # one turn of the loop: close() starts and meets the lock
+        assert not closing.done() and not reader.closed
         reader.lock.release()
         await closing
         assert reader.closed

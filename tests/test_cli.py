@@ -34,6 +34,8 @@ def test_operator_flow(tmp_path: Path) -> None:
     )
     duplicate = CliRunner().invoke(app, ["users", "add", "ann@example.test"], env=env)
     assert duplicate.exit_code == 1 and "exists" in duplicate.output
+    long_email = "a" * 250 + "@example.test"  # a valid address longer than a name may be
+    assert long_email in cli(env, "users", "add", long_email)
 
     token = (
         cli(env, "tokens", "create", "ann@example.test", "--name", "laptop")

@@ -16,6 +16,7 @@ from cmgraph import global_ids
 from cmgraph.adapters.links import LinkExpired, LinkInvalid
 from cmgraph.adapters.storage import check_download, sign_download
 from cmgraph.domain import text
+from cmgraph.domain.action_filter import ActionFilter
 from cmgraph.domain.errors import DomainError, ErrorCode
 
 
@@ -161,3 +162,14 @@ def test_search_text() -> None:
     assert text.clean_search("x" * 200) == "x" * 200
     for bad in ("x" * 201, "\x00", "a\nb"):
         assert refusal(lambda b=bad: text.clean_search(b)).field == "search"
+
+
+def test_the_actions_filter_holds_the_text_rules_whoever_builds_it() -> None:
+    """The CLI's export and the API build the same filter: both get the same refusals."""
+    assert ActionFilter(search="", categories=["Audit"]) == ActionFilter(categories=["Audit"])
+    assert refusal(lambda: ActionFilter(search="\x00x")).field == "search"
+    assert refusal(lambda: ActionFilter(categories=["a\x00"])).field == "categories"
+    assert (
+        refusal(lambda: ActionFilter(solutions=["x"] * (text.MAX_FILTER_VALUES + 1))).field
+        == "solutions"
+    )

@@ -56,7 +56,10 @@ def _imported() -> dict[str, list[tuple[str, int]]]:
     for module, path in modules.items():
         imports = []
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if isinstance(node, ast.ImportFrom):
+                # Relative imports would escape the rooms' names; the project has none.
+                assert node.level == 0, f"{module}:{node.lineno}: relative import"
+            if isinstance(node, ast.ImportFrom) and node.module:
                 # ``from package import module`` imports the module; ``from module import
                 # name`` the module that holds the name.
                 names = [
@@ -138,13 +141,6 @@ def test_every_import_between_packages_points_the_allowed_way() -> None:
     assert wrong == {}, "imports against the layout (README, Layout):\n" + "\n".join(
         f"  {a} -> {b}: {', '.join(places)}" for (a, b), places in sorted(wrong.items())
     )
-
-
-def test_the_leaves_and_adapters_know_nothing_above_them() -> None:
-    imports = _between_rooms()
-    for room in (*LEAVES, "adapters"):
-        above = {b for (a, b) in imports if a == room} - LEAVES
-        assert above == set(), f"{room} imports {sorted(above)}"
 
 
 def test_no_module_imports_itself_through_others() -> None:

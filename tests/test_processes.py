@@ -250,14 +250,15 @@ async def test_two_workers_deliver_each_mail_exactly_once(
             async with uow() as u:  # one email per action and round
                 await assign_actions(u, owner, actions, assignees[round_ % 2], notify=True)
             await asyncio.sleep(0.05)
-        deadline = time.monotonic() + 90
-        while True:
+        rows: list[Notification] = []
+
+        async def all_sent() -> bool:
+            nonlocal rows
             async with db.sessions() as session:
                 rows = list(await session.scalars(select(Notification)))
-            if len(rows) >= 41 and all(r.status is NotificationStatus.SENT for r in rows):
-                break
-            assert time.monotonic() < deadline, Counter(r.status for r in rows)
-            await asyncio.sleep(0.2)
+            return len(rows) >= 41 and all(r.status is NotificationStatus.SENT for r in rows)
+
+        await wait_until(all_sent, "every mail sent", within=90)
         # A worker stops after the step in progress: once both have exited, every mail they
         # began to send has been received, twice if it was sent twice.
         assert await stop(first) == 0
@@ -297,10 +298,8 @@ async def test_a_worker_killed_mid_send_is_replaced_and_the_mail_goes_once(
     async with working(db, tmp_path / "w1", **mail) as doomed:
         async with uow() as u:
             await assign_actions(u, owner, [world.actions["T2"].id], ann.id, notify=True)
-        deadline = time.monotonic() + 60
-        while smtp_server.transactions == 0:  # the worker is in the middle of sending
-            assert time.monotonic() < deadline, "the worker never started sending"
-            await asyncio.sleep(0.05)
+        # Then the worker is in the middle of sending.
+        await wait_until(lambda: smtp_server.transactions > 0, "a send", within=60)
         doomed.kill()
         assert await doomed.wait() == -signal.SIGKILL
     async with db.sessions() as session:
@@ -314,10 +313,11 @@ async def test_a_worker_killed_mid_send_is_replaced_and_the_mail_goes_once(
     assert smtp_server.received == []
 
     async with working(db, tmp_path / "w2", **mail):
-        deadline = time.monotonic() + 60
-        while not any(m.message_id == claimed.message_id for m in smtp_server.received):
-            assert time.monotonic() < deadline, "the new worker did not deliver"
-            await asyncio.sleep(0.1)
+        await wait_until(
+            lambda: any(m.message_id == claimed.message_id for m in smtp_server.received),
+            "the new worker's delivery",
+            within=60,
+        )
     # The new worker has exited, after the step in progress (the killed one long before):
     # whatever either of them sent has been received.
     received = [m.message_id for m in smtp_server.received if "ann@example.test" in m.recipients]

@@ -29,7 +29,8 @@ from cmgraph.domain.templates import (
     MAX_CONTROLS_PER_TEMPLATE,
 )
 from cmgraph.http.app import create_app
-from cmgraph.schema.limits import NodeCounter
+from cmgraph.resolvers.pages import DEFAULT_PAGE_SIZE
+from cmgraph.schema.limits import DEFAULT_LIST_BOUND, NodeCounter
 from tests.builders import worked_example
 from tests.graphql_ws import WsClient, hub_of, subscribed, uvicorn_server
 from tests.report_data import REPORT_QUERY, count_statements
@@ -93,7 +94,7 @@ async def test_nested_lists_pointing_back_are_refused_before_any_read(db, client
     [error] = body["errors"]
     assert body["data"] is None
     assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
-    assert error["extensions"]["limit"] == 10_000_000
+    assert error["extensions"]["limit"] == Settings().max_query_nodes
     assert error["extensions"]["nodeCount"] > 10**15
     assert f"{error['extensions']['nodeCount']:,}" in error["message"]
     # Authentication reads the token; nothing of the query itself ran.
@@ -137,8 +138,11 @@ async def test_variable_defaults_count_as_sent(client, reader) -> None:
     for body in (sent, defaulted):
         [error] = body["errors"]
         assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
-        # 100 actions, each 100 controls of 20 actions, each 100 controls of 20 actions
-        assert error["extensions"]["nodeCount"] == 100 * (1 + 100 * (1 + 20 * (1 + 100 * 21)))
+        # 100 actions, each its controls (a plain list: the default bound) of up to
+        # MAX_ACTIONS_PER_CONTROL actions, each again its controls and their actions.
+        controls, actions = DEFAULT_LIST_BOUND, MAX_ACTIONS_PER_CONTROL
+        expected = 100 * (1 + controls * (1 + actions * (1 + controls * (1 + actions))))
+        assert error["extensions"]["nodeCount"] == expected
 
 
 async def test_the_count_follows_first_variables_and_the_setting(db, reader) -> None:
@@ -155,9 +159,9 @@ async def test_the_count_follows_first_variables_and_the_setting(db, reader) -> 
         }
         answered = await post(c, reader, query, n=2)
         assert len(answered["data"]["improvementActions"]["nodes"]) == 2
-        # Without ``first`` a connection counts its default page of 50.
-        default = await post(c, reader, "{ improvementActions { nodes { id } } }")
-        assert "errors" not in default
+        # Without ``first`` a connection counts its default page.
+        default = await post(c, reader, "{ improvementActions { nodes { key controls { key } } } }")
+        assert default["errors"][0]["extensions"]["nodeCount"] == 1 + DEFAULT_PAGE_SIZE * 101
 
 
 async def test_the_worst_documents_the_limits_allow_stay_bounded(db, client, reader) -> None:

@@ -218,7 +218,7 @@ def users_add(
 
     async def work(settings: Settings, sessions: Any) -> int:
         async with UnitOfWork(sessions) as uow:
-            user = await create_user(uow, email, name or email, role, is_automation=automation)
+            user = await create_user(uow, email, name or "", role, is_automation=automation)
             return user.id
 
     user_id = run(work)

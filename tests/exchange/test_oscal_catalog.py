@@ -25,6 +25,7 @@ from cmgraph.domain.models import (
 )
 from cmgraph.domain.templates import TemplateSpec, import_template
 from cmgraph.exchange.oscal_catalog import (
+    MAX_INSERTIONS,
     OscalError,
     OscalMapping,
     catalog_to_template,
@@ -470,6 +471,24 @@ MALFORMED: dict[str, tuple[bytes, str]] = {
     "bad parameter values": (
         orjson.dumps(_catalog(controls=[{**_ONE_CONTROL, "params": [{"id": "p", "values": 3}]}])),
         "catalog.controls[0].params[0].values: parameter values must be an array of strings",
+    ),
+    "parameters that multiply": (
+        orjson.dumps(
+            _catalog(
+                controls=[
+                    {
+                        "id": "a-1",
+                        "title": "Fine",
+                        "params": [
+                            {"id": f"p{i}", "values": [f"{{{{ insert: param, p{i + 1} }}}}" * 2]}
+                            for i in range(60)
+                        ],
+                        "parts": [{"name": "statement", "prose": "{{ insert: param, p0 }}"}],
+                    }
+                ]
+            )
+        ),
+        f"catalog: a text inserts more than {MAX_INSERTIONS} parameters",
     ),
     "duplicate control": (
         orjson.dumps(_catalog(controls=[_ONE_CONTROL, _ONE_CONTROL])),

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.sql.elements import SQLCoreOperations
 
+from cmgraph.domain import text
 from cmgraph.domain.enums import ImplementationStatus, ImplementationType, Owner, TestStatus
 from cmgraph.domain.models import (
     ActionDefinition,
@@ -43,6 +44,13 @@ class ActionFilter:
     unassigned: bool | None = None
     pending_update: bool | None = None
     search: str | None = None
+
+    def __post_init__(self) -> None:
+        """Text values under the domain's rules (``text``), whoever builds the filter."""
+        for name in ("solutions", "categories"):
+            values = text.clean_filter_values(getattr(self, name), field=name)
+            object.__setattr__(self, name, values)
+        object.__setattr__(self, "search", text.clean_search(self.search))
 
     def to_json(self) -> dict[str, Any]:
         """The fields that are set, as plain JSON values (for signed export links)."""

@@ -62,6 +62,8 @@ from cmgraph.domain.workflow import record_score_change
 # Runs one statement: ``AsyncSession.execute`` for writers, the request's reader for loaders.
 Execute = Callable[[Any], Awaitable[Any]]
 
+MAX_ASSESSMENTS_AT_ONCE = 1000  # ids in one statement stay well below the bind-parameter limits
+
 # Long text is named in event payloads but not copied into them.
 _LONG_FIELDS = frozenset({"GUIDANCE", "TESTING_LOGIC"})
 
@@ -495,6 +497,12 @@ async def accept_all_action_updates(
     action still changes everywhere it is used).
     """
     require_org_role(actor, OrgRole.ADMINISTRATOR)
+    if assessment_ids is not None and len(set(assessment_ids)) > MAX_ASSESSMENTS_AT_ONCE:
+        raise DomainError(
+            ErrorCode.INVALID,
+            f"At most {MAX_ASSESSMENTS_AT_ONCE} assessments at once.",
+            "assessmentIds",
+        )
     statement = _pending_select()
     if assessment_ids is not None:
         statement = statement.where(

@@ -92,6 +92,7 @@ _METHOD_PARTS = frozenset({"assessment-method", "assessment"})
 _OBJECTS_PARTS = frozenset({"assessment-objects", "objects"})
 _OBJECTIVE_PARTS = frozenset({"assessment-objective", "objective"})
 
+MAX_INSERTIONS = 1000  # parameters one text may insert, nested insertions included
 _INSERT = re.compile(r"\{\{\s*insert:\s*([\w-]+)\s*,\s*([^\s}]+)\s*\}\}")
 # NIST's prose often leaves a space between an insertion and the punctuation after it.
 _SPACE_AFTER_PLACEHOLDER = re.compile(r"(?<=\]) +(?=[;,.:])")
@@ -308,14 +309,21 @@ def _read_param(node: _Json, path: str) -> tuple[str, _Param]:
 
 
 class _Text:
-    """Replaces parameter insertions with readable placeholders."""
+    """Replaces parameter insertions with readable placeholders.
+
+    A text may insert a parameter whose value inserts others: a crafted catalog could nest
+    them so that each level doubles the work, so one text expands a bounded number of them.
+    """
 
     def __init__(self, params: dict[str, _Param]) -> None:
         self._params = params
+        self._left = MAX_INSERTIONS
 
     def __call__(self, text: str, seen: frozenset[str] = frozenset()) -> str:
         if "{{" not in text:
             return text
+        if not seen:  # a text of the catalog, not a parameter's value inside one
+            self._left = MAX_INSERTIONS
         filled = _INSERT.sub(lambda m: self._insert(m[1], m[2], seen), text)
         return _SPACE_AFTER_PLACEHOLDER.sub("", filled)
 
@@ -329,6 +337,13 @@ class _Text:
         return param is not None and bool(param.values)
 
     def _placeholder(self, param_id: str, seen: frozenset[str]) -> str:
+        self._left -= 1
+        if self._left < 0:
+            raise OscalError(
+                "catalog",
+                f"a text inserts more than {MAX_INSERTIONS} parameters, counting those that "
+                f"parameters insert (at {param_id})",
+            )
         param = self._params.get(param_id)
         if param is None or param_id in seen:
             return f"[Assignment: {param_id}]"

@@ -21,7 +21,7 @@ from cmgraph.domain.models import Event
 from cmgraph.domain.permissions import Principal
 from cmgraph.resolvers.loaders import reader_dialect
 from cmgraph.resolvers.mutations.base import Outcome, node_id, perform
-from cmgraph.resolvers.pages import Page, Window, read_page, sort
+from cmgraph.resolvers.pages import Page, PageRequest, descending, read_page, sort
 from cmgraph.resolvers.queries import ids_of
 
 # -- queries ----------------------------------------------------------------------------
@@ -31,11 +31,9 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def _desc(order: Any) -> bool:
-    return bool(order.direction.value == "DESC")
-
-
-async def alert_policies(info: strawberry.Info, filter: Any, order_by: Any, window: Window) -> Page:
+async def alert_policies(
+    info: strawberry.Info, filter: Any, order_by: Any, request: PageRequest
+) -> Page:
     statement = select(AlertPolicyRow).where(readable_policies(info.context.principal))
     if filter.enabled is not None:
         statement = statement.where(AlertPolicyRow.enabled.is_(filter.enabled))
@@ -45,37 +43,36 @@ async def alert_policies(info: strawberry.Info, filter: Any, order_by: Any, wind
         order_by.field.value
     ]
     return await read_page(
-        info, statement, sort(column, _desc(order_by), AlertPolicyRow.id), window
+        info, statement, sort(column, descending(order_by), AlertPolicyRow.id), request
     )
 
 
-async def alerts(info: strawberry.Info, filter: Any, order_by: Any, window: Window) -> Page:
+async def alerts(info: strawberry.Info, filter: Any, order_by: Any, request: PageRequest) -> Page:
     dialect = reader_dialect(info.context.reader)
     statement = select(AlertRow).where(readable_alerts(info.context.principal, dialect))
-    f = filter
-    if f.statuses is not None:
-        statement = statement.where(AlertRow.status.in_(f.statuses))
-    if f.severities is not None:
-        statement = statement.where(AlertRow.severity.in_(f.severities))
-    if (ids := ids_of(f.policy_ids, "AlertPolicy")) is not None:
+    if filter.statuses is not None:
+        statement = statement.where(AlertRow.status.in_(filter.statuses))
+    if filter.severities is not None:
+        statement = statement.where(AlertRow.severity.in_(filter.severities))
+    if (ids := ids_of(filter.policy_ids, "AlertPolicy")) is not None:
         statement = statement.where(AlertRow.policy_id.in_(ids))
-    if f.event_types is not None:
-        types = [t.value for t in f.event_types]
+    if filter.event_types is not None:
+        types = [t.value for t in filter.event_types]
         statement = statement.where(
             AlertRow.id.in_(alerts_with_events(dialect, Event.type.in_(types)))
         )
-    if (ids := ids_of(f.assignee_ids, "User")) is not None:
+    if (ids := ids_of(filter.assignee_ids, "User")) is not None:
         statement = statement.where(AlertRow.assignee_id.in_(ids))
-    if f.detected_after is not None:
-        statement = statement.where(AlertRow.detected_at >= _utc(f.detected_after))
-    if f.detected_before is not None:
-        statement = statement.where(AlertRow.detected_at < _utc(f.detected_before))
+    if filter.detected_after is not None:
+        statement = statement.where(AlertRow.detected_at >= _utc(filter.detected_after))
+    if filter.detected_before is not None:
+        statement = statement.where(AlertRow.detected_at < _utc(filter.detected_before))
     column = {"DETECTED_AT": AlertRow.detected_at, "UPDATED_AT": AlertRow.updated_at}[
         order_by.field.value
     ]
-    descending = _desc(order_by)
-    tiebreak = AlertRow.id.desc() if descending else AlertRow.id
-    return await read_page(info, statement, sort(column, descending, tiebreak), window)
+    desc = descending(order_by)
+    tiebreak = AlertRow.id.desc() if desc else AlertRow.id
+    return await read_page(info, statement, sort(column, desc, tiebreak), request)
 
 
 # -- mutations --------------------------------------------------------------------------

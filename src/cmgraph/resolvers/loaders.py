@@ -17,8 +17,8 @@ from sqlalchemy import Select, and_, func, select
 from strawberry.dataloader import DataLoader
 
 from cmgraph.domain.action_records import ActionRecord, action_select
-from cmgraph.domain.alert_access import readable_alerts
-from cmgraph.domain.enums import OrgRole, TestingSource
+from cmgraph.domain.alert_access import readable_alerts, readable_policies
+from cmgraph.domain.enums import TestingSource
 from cmgraph.domain.evidence import parent_chains
 from cmgraph.domain.models import (
     ActionDefinition,
@@ -463,9 +463,8 @@ class Loaders:
     @property
     def alert_policy(self) -> DataLoader[int, AlertPolicy | None]:
         async def batch(src: Source, keys: list[int]) -> list[AlertPolicy | None]:
-            if not src.principal.has_org_role(OrgRole.READER):
-                return [None] * len(keys)
-            rows = await src.scalars(select(AlertPolicy).where(AlertPolicy.id.in_(keys)))
+            readable = readable_policies(src.principal)
+            rows = await src.scalars(select(AlertPolicy).where(AlertPolicy.id.in_(keys), readable))
             return _one_each(keys, ((row.id, row) for row in rows))
 
         return self.loader("alert_policy", batch)

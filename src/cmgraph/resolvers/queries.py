@@ -52,7 +52,7 @@ from cmgraph.domain.permissions import (
     readable_groups,
     readable_templates,
 )
-from cmgraph.resolvers.pages import Page, Window, read_page, sort
+from cmgraph.resolvers.pages import Page, PageRequest, descending, read_page, sort
 
 MAX_FILTER_IDS = 1000
 
@@ -78,12 +78,19 @@ def ids_of(values: Iterable[str] | None, type_name: str) -> list[int] | None:
     return result
 
 
+def filter_error(error: DomainError) -> GraphQLError:
+    """A filter value the domain's text rules refused, as BAD_USER_INPUT."""
+    if error.field in (None, "search"):
+        return bad_input(error.message)
+    return bad_input(f"{error.field}: {error.message}")
+
+
 def search_of(value: str | None) -> str | None:
     """A list's ``search`` filter under the domain's rule for search text, else BAD_USER_INPUT."""
     try:
         return text.clean_search(value)
     except DomainError as error:
-        raise bad_input(error.message) from None
+        raise filter_error(error) from None
 
 
 def values_of(values: list[str] | None, field: str) -> list[str] | None:
@@ -91,30 +98,32 @@ def values_of(values: list[str] | None, field: str) -> list[str] | None:
     try:
         return text.clean_filter_values(values, field=field)
     except DomainError as error:
-        raise bad_input(f"{field}: {error.message}") from None
+        raise filter_error(error) from None
 
 
 def action_filter(f: Any) -> ActionFilter:
     """The domain filter behind the API's filter input (also used by the actions export)."""
-    return ActionFilter(
-        assessment_ids=ids_of(f.assessment_ids, "Assessment"),
-        group_ids=ids_of(f.group_ids, "Group"),
-        regulation_ids=ids_of(f.regulation_ids, "Regulation"),
-        solutions=values_of(f.solutions, "solutions"),
-        categories=values_of(f.categories, "categories"),
-        implementation_types=f.implementation_types,
-        implementation_statuses=f.implementation_statuses,
-        test_statuses=f.test_statuses,
-        owner=f.owner,
-        assignee_ids=ids_of(f.assignee_ids, "User"),
-        unassigned=f.unassigned,
-        pending_update=f.pending_update,
-        search=search_of(f.search),
-    )
-
-
-def descending(order: Any) -> bool:
-    return bool(order.direction.value == "DESC")
+    ids = {
+        "assessment_ids": ids_of(f.assessment_ids, "Assessment"),
+        "group_ids": ids_of(f.group_ids, "Group"),
+        "regulation_ids": ids_of(f.regulation_ids, "Regulation"),
+        "assignee_ids": ids_of(f.assignee_ids, "User"),
+    }
+    try:
+        return ActionFilter(
+            **ids,
+            solutions=f.solutions,
+            categories=f.categories,
+            implementation_types=f.implementation_types,
+            implementation_statuses=f.implementation_statuses,
+            test_statuses=f.test_statuses,
+            owner=f.owner,
+            unassigned=f.unassigned,
+            pending_update=f.pending_update,
+            search=f.search,
+        )
+    except DomainError as error:
+        raise filter_error(error) from None
 
 
 async def resolve_global_ids(info: strawberry.Info, ids: Sequence[str]) -> list[Any]:
@@ -153,49 +162,46 @@ class ViewerRecord:
 
 
 async def viewer(info: strawberry.Info) -> ViewerRecord:
-    principal = info.context.principal
-    user = await info.context.loaders.user.load(principal.user_id)
-    grants = (
-        await info.context.reader.execute(
-            select(GrantRow).where(GrantRow.user_id == principal.user_id)
-        )
-    ).scalars()
-    result = []
-    for grant in grants:
-        assessment = regulation = None
-        if grant.assessment_id is not None:
-            assessment = await info.context.loaders.assessment.load(grant.assessment_id)
-        if grant.regulation_id is not None:
-            regulation = await info.context.loaders.regulation.load(grant.regulation_id)
-        result.append(GrantRecord(grant.role, assessment, regulation))
+    principal, loaders = info.context.principal, info.context.loaders
+    user = await loaders.user.load(principal.user_id)
+    statement = select(GrantRow).where(GrantRow.user_id == principal.user_id)
+    grants = list((await info.context.reader.execute(statement)).scalars())
+    # One batch per kind, whatever the number of grants (a None id names nothing).
+    assessments = await loaders.assessment.load_many([g.assessment_id for g in grants])
+    regulations = await loaders.regulation.load_many([g.regulation_id for g in grants])
+    result = [
+        GrantRecord(grant.role, assessment, regulation)
+        for grant, assessment, regulation in zip(grants, assessments, regulations, strict=True)
+    ]
     return ViewerRecord(user=user, role=principal.role, grants=result)
 
 
-async def assessments(info: strawberry.Info, filter: Any, order_by: Any, window: Window) -> Page:
+async def assessments(
+    info: strawberry.Info, filter: Any, order_by: Any, request: PageRequest
+) -> Page:
     statement = select(Assessment).where(readable_assessments(info.context.principal))
-    f = filter
-    if (ids := ids_of(f.group_ids, "Group")) is not None:
+    if (ids := ids_of(filter.group_ids, "Group")) is not None:
         statement = statement.where(Assessment.group_id.in_(ids))
-    if (ids := ids_of(f.template_ids, "Template")) is not None:
+    if (ids := ids_of(filter.template_ids, "Template")) is not None:
         statement = statement.where(Assessment.template_id.in_(ids))
-    if (ids := ids_of(f.regulation_ids, "Regulation")) is not None:
+    if (ids := ids_of(filter.regulation_ids, "Regulation")) is not None:
         templates = select(TemplateRow.id).where(TemplateRow.regulation_id.in_(ids))
         statement = statement.where(Assessment.template_id.in_(templates))
-    if f.archived is not None:
+    if filter.archived is not None:
         archived = Assessment.archived_at.isnot(None)
-        statement = statement.where(archived if f.archived else ~archived)
-    if (search := search_of(f.search)) is not None:
+        statement = statement.where(archived if filter.archived else ~archived)
+    if (search := search_of(filter.search)) is not None:
         statement = statement.where(contains(Assessment.name, search))
     column = {
         "NAME": Assessment.name,
         "CREATED_AT": Assessment.created_at,
     }[order_by.field.value]
     order = sort(column, descending(order_by), Assessment.id)
-    return await read_page(info, statement, order, window)
+    return await read_page(info, statement, order, request)
 
 
 async def improvement_actions(
-    info: strawberry.Info, filter: Any, order_by: Any, window: Window
+    info: strawberry.Info, filter: Any, order_by: Any, request: PageRequest
 ) -> Page:
     """A page of ``ActionRecord``s."""
     statement = action_select().where(
@@ -203,22 +209,21 @@ async def improvement_actions(
         *action_filter_clauses(action_filter(filter)),
     )
     order = action_order(order_by.field.value, descending(order_by))
-    page = await read_page(info, statement, order, window, scalars=False)
+    page = await read_page(info, statement, order, request, scalars=False)
     return replace(page, rows=[ActionRecord(*row) for row in page.rows])
 
 
-async def controls(info: strawberry.Info, filter: Any, order_by: Any, window: Window) -> Page:
+async def controls(info: strawberry.Info, filter: Any, order_by: Any, request: PageRequest) -> Page:
     statement = (
         select(Control)
         .join(Assessment, Assessment.id == Control.assessment_id)
         .where(readable_assessments(info.context.principal))
     )
-    f = filter
-    if (ids := ids_of(f.assessment_ids, "Assessment")) is not None:
+    if (ids := ids_of(filter.assessment_ids, "Assessment")) is not None:
         statement = statement.where(Control.assessment_id.in_(ids))
-    if (families := values_of(f.families, "families")) is not None:
+    if (families := values_of(filter.families, "families")) is not None:
         statement = statement.where(Control.family.in_(families))
-    if (search := search_of(f.search)) is not None:
+    if (search := search_of(filter.search)) is not None:
         statement = statement.where(
             or_(contains(Control.key, search), contains(Control.title, search))
         )
@@ -228,10 +233,10 @@ async def controls(info: strawberry.Info, filter: Any, order_by: Any, window: Wi
         "TITLE": Control.title,
     }[order_by.field.value]
     order = [Control.assessment_id, *sort(column, descending(order_by), Control.id)]
-    return await read_page(info, statement, order, window)
+    return await read_page(info, statement, order, request)
 
 
-async def groups(info: strawberry.Info, filter: Any, order_by: Any, window: Window) -> Page:
+async def groups(info: strawberry.Info, filter: Any, order_by: Any, request: PageRequest) -> Page:
     statement = select(GroupRow).where(readable_groups(info.context.principal))
     if (search := search_of(filter.search)) is not None:
         statement = statement.where(contains(GroupRow.name, search))
@@ -240,32 +245,32 @@ async def groups(info: strawberry.Info, filter: Any, order_by: Any, window: Wind
         "CREATED_AT": GroupRow.created_at,
     }[order_by.field.value]
     order = sort(column, descending(order_by), GroupRow.id)
-    return await read_page(info, statement, order, window)
+    return await read_page(info, statement, order, request)
 
 
-async def templates(info: strawberry.Info, filter: Any, order_by: Any, window: Window) -> Page:
+async def templates(
+    info: strawberry.Info, filter: Any, order_by: Any, request: PageRequest
+) -> Page:
     statement = select(TemplateRow).where(readable_templates(info.context.principal))
-    f = filter
-    if (ids := ids_of(f.regulation_ids, "Regulation")) is not None:
+    if (ids := ids_of(filter.regulation_ids, "Regulation")) is not None:
         statement = statement.where(TemplateRow.regulation_id.in_(ids))
-    if (search := search_of(f.search)) is not None:
+    if (search := search_of(filter.search)) is not None:
         statement = statement.where(contains(TemplateRow.title, search))
     column = {
         "TITLE": TemplateRow.title,
         "CREATED_AT": TemplateRow.created_at,
     }[order_by.field.value]
     order = sort(column, descending(order_by), TemplateRow.id)
-    return await read_page(info, statement, order, window)
+    return await read_page(info, statement, order, request)
 
 
-async def users(info: strawberry.Info, filter: Any, order_by: Any, window: Window) -> Page:
+async def users(info: strawberry.Info, filter: Any, order_by: Any, request: PageRequest) -> Page:
     if not info.context.principal.has_org_role(OrgRole.OWNER):
         raise GraphQLError("Only owners may list users.", extensions={"code": "FORBIDDEN"})
     statement = select(UserRow)
-    f = filter
-    if f.roles is not None:
-        statement = statement.where(UserRow.role.in_(f.roles))
-    if (search := search_of(f.search)) is not None:
+    if filter.roles is not None:
+        statement = statement.where(UserRow.role.in_(filter.roles))
+    if (search := search_of(filter.search)) is not None:
         statement = statement.where(
             or_(contains(UserRow.name, search), contains(UserRow.email, search))
         )
@@ -275,18 +280,17 @@ async def users(info: strawberry.Info, filter: Any, order_by: Any, window: Windo
         "CREATED_AT": UserRow.created_at,
     }[order_by.field.value]
     order = sort(column, descending(order_by), UserRow.id)
-    return await read_page(info, statement, order, window)
+    return await read_page(info, statement, order, request)
 
 
 async def compliance_score(info: strawberry.Info, filter: Any) -> list[ScoreRow]:
-    f = filter
     scope = ScoreScope(
-        assessment_ids=ids_of(f.assessment_ids, "Assessment"),
-        group_ids=ids_of(f.group_ids, "Group"),
-        regulation_ids=ids_of(f.regulation_ids, "Regulation"),
-        categories=values_of(f.categories, "categories"),
-        solutions=values_of(f.solutions, "solutions"),
-        owner=f.owner,
+        assessment_ids=ids_of(filter.assessment_ids, "Assessment"),
+        group_ids=ids_of(filter.group_ids, "Group"),
+        regulation_ids=ids_of(filter.regulation_ids, "Regulation"),
+        categories=values_of(filter.categories, "categories"),
+        solutions=values_of(filter.solutions, "solutions"),
+        owner=filter.owner,
     )
     context = info.context
     return await score_rows(context.reader.execute, context.principal, scope)

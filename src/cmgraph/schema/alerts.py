@@ -24,7 +24,8 @@ from cmgraph.domain import enums as domain
 from cmgraph.domain import models
 from cmgraph.domain.errors import DomainError
 from cmgraph.resolvers import alerts as resolvers
-from cmgraph.schema.connections import Connection, connection, window
+from cmgraph.resolvers.pages import PageRequest
+from cmgraph.schema.connections import Connection, connection
 from cmgraph.schema.enums import OrderDirection, OrgRole
 from cmgraph.schema.errors import UserError, user_errors
 from cmgraph.schema.types import (
@@ -499,7 +500,7 @@ class AlertQueries:
             info,
             filter or AlertPolicyFilter(),
             order_by or AlertPolicyOrder(),
-            window(info, first, after),
+            PageRequest(first, after),
         )
         return connection(page, AlertPolicy.from_row)
 
@@ -513,7 +514,7 @@ class AlertQueries:
         after: str | None = None,
     ) -> Connection[Alert]:
         page = await resolvers.alerts(
-            info, filter or AlertFilter(), order_by or AlertOrder(), window(info, first, after)
+            info, filter or AlertFilter(), order_by or AlertOrder(), PageRequest(first, after)
         )
         return connection(page, Alert.from_row)
 

@@ -42,7 +42,7 @@ from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from cmgraph.domain.evidence import MAX_EVIDENCE_PER_ACTION
 from cmgraph.domain.templates import MAX_ACTIONS_PER_CONTROL, MAX_CONTROLS_PER_TEMPLATE
 from cmgraph.domain.workflow import MAX_CHAIN_DEPTH
-from cmgraph.schema.connections import DEFAULT_PAGE_SIZE
+from cmgraph.resolvers.pages import DEFAULT_PAGE_SIZE
 
 # The most entries a plain list can hold, where a rule of the domain caps it. A list with a
 # ``first`` argument counts that many, and ``nodes(ids:)`` the number of ids. Any other list

@@ -6,9 +6,9 @@ import strawberry
 from strawberry import relay
 
 from cmgraph.resolvers import queries
+from cmgraph.resolvers.pages import PageRequest, descending
 from cmgraph.schema import inputs
-from cmgraph.schema.connections import Connection, connection, window
-from cmgraph.schema.enums import OrderDirection
+from cmgraph.schema.connections import Connection, connection
 from cmgraph.schema.exports import ExportLink, link_for
 from cmgraph.schema.score import ComplianceScore
 from cmgraph.schema.selection import connection_nodes, selected
@@ -73,7 +73,7 @@ class Query:
             info,
             filter or inputs.AssessmentFilter(),
             order_by or inputs.AssessmentOrder(),
-            window(info, first, after),
+            PageRequest(first, after),
         )
         return connection(page, Assessment.from_row)
 
@@ -90,7 +90,7 @@ class Query:
             info,
             filter or inputs.ImprovementActionFilter(),
             order_by or inputs.ImprovementActionOrder(),
-            window(info, first, after),
+            PageRequest(first, after),
         )
         result = connection(page, ImprovementAction.from_record)
         await prefetch_actions(info, result.nodes, connection_nodes(selected(info)))
@@ -110,7 +110,7 @@ class Query:
         params = {
             "filter": queries.action_filter(filter or inputs.ImprovementActionFilter()).to_json(),
             "order": o.field.value,
-            "descending": o.direction is OrderDirection.DESC,
+            "descending": descending(o),
         }
         return link_for(info, "improvement-actions", params)
 
@@ -127,7 +127,7 @@ class Query:
             info,
             filter or inputs.ControlFilter(),
             order_by or inputs.ControlOrder(),
-            window(info, first, after),
+            PageRequest(first, after),
         )
         result = connection(page, Control.from_row)
         await prefetch_controls(info, result.nodes, connection_nodes(selected(info)))
@@ -146,7 +146,7 @@ class Query:
             info,
             filter or inputs.GroupFilter(),
             order_by or inputs.GroupOrder(),
-            window(info, first, after),
+            PageRequest(first, after),
         )
         return connection(page, Group.from_row)
 
@@ -163,7 +163,7 @@ class Query:
             info,
             filter or inputs.TemplateFilter(),
             order_by or inputs.TemplateOrder(),
-            window(info, first, after),
+            PageRequest(first, after),
         )
         return connection(page, Template.from_row)
 
@@ -180,7 +180,7 @@ class Query:
             info,
             filter or inputs.UserFilter(),
             order_by or inputs.UserOrder(),
-            window(info, first, after),
+            PageRequest(first, after),
         )
         return connection(page, User.from_row)
 

@@ -1,1 +1,1 @@
-"""The root mutation fields, one module per area; ``resolvers.api`` merges them."""
+"""The root mutation fields' work, one module per area; ``schema.mutations`` calls it."""
