@@ -34,6 +34,13 @@ def test_operator_flow(tmp_path: Path) -> None:
     )
     duplicate = CliRunner().invoke(app, ["users", "add", "ann@example.test"], env=env)
     assert duplicate.exit_code == 1 and "exists" in duplicate.output
+    assert "password set" in cli(
+        env, "users", "set-password", "ann@example.test", "--password", "twelve chars!"
+    )
+    short = CliRunner().invoke(
+        app, ["users", "set-password", "ann@example.test", "--password", "short"], env=env
+    )
+    assert short.exit_code == 1 and "at least 12 characters" in short.output
     long_email = "a" * 250 + "@example.test"  # a valid address longer than a name may be
     assert long_email in cli(env, "users", "add", long_email)
 
@@ -74,8 +81,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_demo(data_dir: Path, port: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    """Start `cmgraph serve --demo`; return the process, once it listens, and email -> token.
+def _start_demo(
+    data_dir: Path, port: int
+) -> tuple[subprocess.Popen[str], dict[str, tuple[str, str]]]:
+    """Start `cmgraph serve --demo`; return the process, once it listens, and email -> (token,
+    password).
 
     "Application startup complete" comes before uvicorn binds its socket: the server accepts
     connections only from its "Uvicorn running on" line on. A thread keeps reading the output
@@ -105,7 +115,7 @@ def _start_demo(data_dir: Path, port: int) -> tuple[subprocess.Popen[str], dict[
 
     threading.Thread(target=read_output, daemon=True).start()
     output: list[str] = []
-    tokens: dict[str, str] = {}
+    tokens: dict[str, tuple[str, str]] = {}
     try:
         deadline = time.monotonic() + 120  # only a guard against a hang
         while True:
@@ -119,9 +129,9 @@ def _start_demo(data_dir: Path, port: int) -> tuple[subprocess.Popen[str], dict[
                 f"demo server exited ({process.wait()}) before listening:\n" + "".join(output)
             )
             output.append(line)
-            match = re.search(r"(\S+@\S+)\s+(cmg_\S+)", line)
+            match = re.search(r"(\S+@\S+)\s+(cmg_\S+)\s+(\S+)", line)
             if match:
-                tokens[match.group(1)] = match.group(2)
+                tokens[match.group(1)] = (match.group(2), match.group(3))
             if f"http://127.0.0.1:{port}/graphql" in line:
                 assert "GraphQL" in line
             if f"Uvicorn running on http://127.0.0.1:{port}" in line:
@@ -140,7 +150,9 @@ def test_demo_starts_seeds_once_and_prints_tokens(tmp_path: Path) -> None:
         process, tokens = _start_demo(tmp_path, port)
         try:
             assert len(tokens) == 6
-            owner = next(t for email, t in tokens.items() if email.startswith("owner@"))
+            email, (owner, password) = next(
+                (email, t) for email, t in tokens.items() if email.startswith("owner@")
+            )
             url = f"http://127.0.0.1:{port}"
             assert httpx.get(f"{url}/healthz").json() == {"status": "ok", "database": "ok"}
             ide = httpx.get(f"{url}/graphql", headers={"Accept": "text/html"})
@@ -151,6 +163,11 @@ def test_demo_starts_seeds_once_and_prints_tokens(tmp_path: Path) -> None:
                 headers={"Authorization": f"Bearer {owner}"},
             ).json()
             assert answer["data"]["viewer"]["role"] == "OWNER"
+            with httpx.Client(base_url=url) as browser:  # a person, with the printed password
+                signed_in = browser.post("/auth/login", json={"email": email, "password": password})
+                assert signed_in.status_code == 200, signed_in.text
+                viewer = browser.get("/graphql", params={"query": "{ viewer { role } }"}).json()
+                assert viewer["data"]["viewer"]["role"] == "OWNER"
             seen.append((tokens, answer["data"]))
         finally:
             process.terminate()

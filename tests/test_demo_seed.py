@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from cmgraph.adapters.db import UnitOfWork
+from cmgraph.config import Settings
 from cmgraph.demo import (
     AUDITOR_EMAIL,
     HEAD_OFFICE_ASSESSMENT,
@@ -19,6 +20,7 @@ from cmgraph.demo import (
     seed_demo,
 )
 from cmgraph.domain import accounts
+from cmgraph.domain.accounts import AuthenticationError
 from cmgraph.domain.enums import (
     EvidenceKind,
     ImplementationStatus,
@@ -35,6 +37,7 @@ from cmgraph.domain.models import (
     ImprovementAction,
     User,
 )
+from cmgraph.domain.sign_in import SessionPolicy, start_session
 from tests.databases import Database
 
 COUNTED = (User, Assessment, ImprovementAction, Evidence, HistoryEntry, ApiToken)
@@ -169,9 +172,16 @@ async def test_a_new_secret_stores_the_new_tokens(db: Database, tmp_path: Path) 
     (tmp_path / "demo-secret").unlink()
     new = await seed_demo(db.sessions, tmp_path)
     assert {u.token for u in new}.isdisjoint(u.token for u in old)
+    assert {u.password for u in new}.isdisjoint(u.password for u in old)
     async with UnitOfWork(db.sessions) as u:
         for demo in new:
             await accounts.authenticate(u, demo.token)
+    policy = SessionPolicy.of(Settings.from_env({}))
+    for demo, stale in zip(new, old, strict=True):
+        started = await start_session(db.sessions, policy, demo.email, demo.password, address="a")
+        assert started.user.email == demo.email
+        with pytest.raises(AuthenticationError):
+            await start_session(db.sessions, policy, stale.email, stale.password, address="b")
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")

@@ -108,9 +108,12 @@ def serve(
         users = run(_prepare_demo, settings)
         typer.echo(f"\ncmgraph demo: data in {settings.data_dir.resolve()}")
         typer.echo(f"GraphQL API and IDE: {settings.public_url}/graphql")
-        typer.echo("Send one of these as `Authorization: Bearer <token>`:")
+        typer.echo(
+            "Send a token as `Authorization: Bearer <token>`, or sign in with the email and "
+            "password (POST /auth/login):"
+        )
         for user in users:
-            typer.echo(f"  {user.role_label:<32} {user.email:<32} {user.token}")
+            typer.echo(f"  {user.role_label:<32} {user.email:<28} {user.token}  {user.password}")
         typer.echo("")
     else:
         asyncio.run(_require_current_schema(settings))
@@ -225,6 +228,31 @@ def users_add(
     typer.echo(
         f"user {user_id} {email.strip().lower()} ({role.value if role else 'no organisation role'})"
     )
+
+
+@users_app.command("set-password")
+def users_set_password(
+    email: str,
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="Asked for when not given; at least 12 characters.",
+        ),
+    ],
+) -> None:
+    """Set a person's password for signing in from a browser; their sessions end."""
+    from cmgraph.domain.accounts import user_by_email
+    from cmgraph.domain.sign_in import set_password
+
+    async def work(settings: Settings, sessions: Any) -> None:
+        async with UnitOfWork(sessions) as uow:
+            await set_password(uow, await user_by_email(uow, email), password)
+
+    run(work)
+    typer.echo(f"password set for {email.strip().lower()}")
 
 
 @users_app.command("grant")

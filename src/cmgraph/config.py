@@ -45,10 +45,28 @@ class Settings:
     max_request_bytes: int = 1_048_576
     max_upload_bytes: int = 26_214_400
     log_level: str = "INFO"
+    # Browser sessions (``domain.sign_in``): ended after this long without a request, and at
+    # the latest this long after signing in.
+    session_idle_minutes: int = 120
+    session_lifetime_hours: int = 24
+    # Refused password sign-ins within the window, per account and per client address,
+    # before further attempts answer 429 until the oldest of them leaves the window.
+    sign_in_failure_window_minutes: int = 15
+    sign_in_max_failures: int = 5
+    sign_in_max_failures_per_address: int = 50
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"CMGRAPH_MAX_PAGE_SIZE must be between 1 and {MAX_PAGE_SIZE}")
+        for name in (
+            "session_idle_minutes",
+            "session_lifetime_hours",
+            "sign_in_failure_window_minutes",
+            "sign_in_max_failures",
+            "sign_in_max_failures_per_address",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"CMGRAPH_{name.upper()} must be at least 1")
         if self.secret_key and len(self.secret_key) < 32:
             raise ValueError("CMGRAPH_SECRET_KEY must be at least 32 characters")
         # Folders default to places inside the data folder.

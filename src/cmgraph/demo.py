@@ -14,7 +14,10 @@ so the demo always looks recent.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import hmac
 import os
 import secrets
 from dataclasses import dataclass
@@ -26,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cmgraph.adapters.db import UnitOfWork
-from cmgraph.domain import accounts
+from cmgraph.domain import accounts, sign_in
 from cmgraph.domain.assessments import ORG_SCOPE, NewAssessment, create_assessment
 from cmgraph.domain.enums import ChangeSource, OrgRole, Owner
 from cmgraph.domain.enums import ImplementationStatus as Impl
@@ -51,12 +54,13 @@ SUBSIDIARY_ASSESSMENT = "Data protection \u2013 Subsidiary"
 
 @dataclass(frozen=True)
 class DemoUser:
-    """A demo login to print: who it is, what it may do, and its bearer token."""
+    """A demo login to print: who it is, what it may do, its bearer token and its password."""
 
     email: str
     name: str
     role_label: str
     token: str
+    password: str
 
 
 @dataclass(frozen=True)
@@ -284,15 +288,28 @@ async def seed_demo(sessions: async_sessionmaker[AsyncSession], data_dir: Path) 
     """Create the demo once; return its users and their tokens on every call."""
     secret = demo_secret(data_dir)
     users = [
-        DemoUser(p.email, p.name, p.label, accounts.derived_token(secret, p.email)) for p in PEOPLE
+        DemoUser(
+            p.email,
+            p.name,
+            p.label,
+            accounts.derived_token(secret, p.email),
+            _derived_password(secret, p.email),
+        )
+        for p in PEOPLE
     ]
     async with UnitOfWork(sessions) as uow:
         seeded = await uow.session.scalar(select(User.id).where(User.email == OWNER_EMAIL))
         if seeded is None:
             await _seed(uow, users)
         else:
-            await _ensure_tokens(uow, users)
+            await _ensure_credentials(uow, users)
     return users
+
+
+def _derived_password(secret: bytes, email: str) -> str:
+    """A stable password for ``email`` under the demo's secret (printed at each start)."""
+    digest = hmac.new(secret, f"password:{email}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:16]
 
 
 async def _seed(uow: UnitOfWork, users: list[DemoUser]) -> None:
@@ -300,6 +317,7 @@ async def _seed(uow: UnitOfWork, users: list[DemoUser]) -> None:
     for person, demo in zip(PEOPLE, users, strict=True):
         user = await accounts.create_user(uow, person.email, person.name, person.role)
         await accounts.create_token(uow, user, TOKEN_NAME, secret=demo.token)
+        await sign_in.set_password(uow, user, demo.password)
         rows[person.email] = user
     principals = {email: await accounts.principal_for(uow, u) for email, u in rows.items()}
     owner = principals[OWNER_EMAIL]
@@ -358,8 +376,8 @@ async def _actions_in_group(uow: UnitOfWork, group_id: int) -> dict[str, tuple[i
     return {key: (action_id, owner) for key, action_id, owner in rows}
 
 
-async def _ensure_tokens(uow: UnitOfWork, users: list[DemoUser]) -> None:
-    """Store digests for tokens derived from a replaced secret; revoked tokens stay revoked."""
+async def _ensure_credentials(uow: UnitOfWork, users: list[DemoUser]) -> None:
+    """Store tokens and passwords derived from a replaced secret; revoked tokens stay revoked."""
     for demo in users:
         user = await uow.session.scalar(select(User).where(User.email == demo.email))
         if user is None:
@@ -369,3 +387,5 @@ async def _ensure_tokens(uow: UnitOfWork, users: list[DemoUser]) -> None:
         )
         if known is None:
             await accounts.create_token(uow, user, TOKEN_NAME, secret=demo.token)
+        if not sign_in.password_matches(user, demo.password):
+            await sign_in.set_password(uow, user, demo.password)

@@ -28,7 +28,13 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from cmgraph.adapters.db import create_engine, session_factory
 from cmgraph.config import Settings
-from cmgraph.http.auth import authenticate_request, bearer_token
+from cmgraph.http.auth import (
+    authenticate_request,
+    bearer_token,
+    csrf_header_present,
+    csrf_refusal,
+    session_secret,
+)
 from cmgraph.http.errors import (
     RETRY_AFTER_SECONDS,
     error_response,
@@ -39,12 +45,11 @@ from cmgraph.http.errors import (
 from cmgraph.http.evidence import (
     FORM_ALLOWANCE,
     UPLOAD_PATH,
-    csrf_header_present,
-    csrf_refusal,
     evidence_routes,
     storage_upkeep,
 )
 from cmgraph.http.exports import export_routes
+from cmgraph.http.sign_in import sign_in_routes
 from cmgraph.http.websocket import TransportWSHandler, ViewContext, authenticate_connection
 from cmgraph.resolvers.context import Context
 from cmgraph.resolvers.hub import Hub
@@ -215,6 +220,7 @@ class GraphQLApp(GraphQL[ViewContext, None]):
                 hub=self.hub,
                 request_id=uuid.uuid4().hex,
                 header_token=bearer_token(request.scope),
+                session_secret=session_secret(request.scope),
             )
         state = request.scope["state"]
         if "principal" not in state:
@@ -334,6 +340,7 @@ class GraphQLEndpoint:
     def __init__(
         self, settings: Settings, sessions: async_sessionmaker[AsyncSession], hub: Hub
     ) -> None:
+        self.settings = settings
         self.sessions = sessions
         self.schema = build_api(settings)
         self.graphql = GraphQLApp(
@@ -351,7 +358,8 @@ class GraphQLEndpoint:
         if scope["type"] != "http" or _wants_ide(scope):
             await self.graphql(scope, receive, send)
             return
-        principal = await authenticate_request(scope, self.sessions)
+        changes = scope["method"] == "POST"
+        principal = await authenticate_request(scope, self.sessions, self.settings, changes=changes)
         if isinstance(principal, Response):
             await principal(scope, receive, send)
             return
@@ -410,6 +418,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             Route("/healthz", healthz, methods=["GET"]),
             *evidence_routes(settings, sessions),
             *export_routes(settings, sessions),
+            *sign_in_routes(settings, sessions),
         ],
         lifespan=lifespan,
     )

@@ -3,14 +3,8 @@
 Uploads are ``multipart/form-data`` with a field ``actionId`` (a global id) followed by one
 ``file``. The body is parsed as it arrives and the file goes straight to content-addressed
 storage, so neither is held in memory; the action and the file name are checked as soon as
-the file part starts, before its bytes are read. Uploads are authenticated with the same
-Bearer tokens as ``/graphql``.
-
-CSRF: Bearer tokens are not ambient credentials (a browser never attaches them to a forged
-cross-site form post), so a forged upload could not authenticate anyway. Uploads still
-require the header ``X-CMGraph-CSRF`` (any non-empty value), as DESIGN.md asks: a custom
-header makes the request non-simple, so browsers preflight it cross-origin, which keeps the
-endpoint safe should cookie sessions ever be added.
+the file part starts, before its bytes are read. Uploads are signed in as ``/graphql`` is
+(``http.auth``: a Bearer token or the session cookie) and always need the CSRF header.
 
 Downloads are authorised by a Bearer header, or by the ``token`` query parameter of an
 ``Evidence.downloadUrl`` (an HMAC over evidence id, user and expiry; valid for
@@ -34,7 +28,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import Scope
 
 from cmgraph import global_ids
 from cmgraph.adapters.db import UnitOfWork
@@ -65,13 +58,12 @@ from cmgraph.domain.evidence import (
 )
 from cmgraph.domain.models import Evidence, User
 from cmgraph.domain.permissions import Principal
-from cmgraph.http.auth import authenticate_request
+from cmgraph.http.auth import authenticate_request, csrf_header_present, csrf_refusal
 from cmgraph.http.errors import error_response, failure_response
 
 log = logging.getLogger("cmgraph.evidence")
 
 UPLOAD_PATH = "/evidence/upload"
-CSRF_HEADER = "X-CMGraph-CSRF"
 FORM_ALLOWANCE = 64 * 1024  # boundaries, part headers and the actionId field
 MAX_FIELD_BYTES = 1024
 SWEEP_SECONDS = 3600.0  # how often a running server sweeps its storage folder
@@ -95,19 +87,6 @@ def evidence_routes(settings: Settings, sessions: async_sessionmaker[AsyncSessio
         # ``path``: a global id is base64 and may contain "/".
         Route("/evidence/{evidence_id:path}/download", files.download, methods=["GET"]),
     ]
-
-
-def csrf_header_present(scope: Scope) -> bool:
-    """Whether a form post carries the non-simple header that browsers preflight."""
-    return bool(dict(scope.get("headers") or []).get(CSRF_HEADER.lower().encode(), b"").strip())
-
-
-def csrf_refusal() -> Response:
-    return error_response(
-        403,
-        "CSRF_HEADER_MISSING",
-        f"Uploads need the header `{CSRF_HEADER}: 1` (protection against cross-site requests).",
-    )
 
 
 class _Refused(Exception):
@@ -158,7 +137,9 @@ class EvidenceFiles:
     # -- upload ---------------------------------------------------------------------------
 
     async def upload(self, request: Request) -> Response:
-        principal = await authenticate_request(request.scope, self.sessions)
+        principal = await authenticate_request(
+            request.scope, self.sessions, self.settings, changes=True
+        )
         if isinstance(principal, Response):
             return principal
         if not csrf_header_present(request.scope):
@@ -286,7 +267,9 @@ class EvidenceFiles:
             if isinstance(principal, Response):
                 return principal
         else:
-            principal = await authenticate_request(request.scope, self.sessions)
+            principal = await authenticate_request(
+                request.scope, self.sessions, self.settings, changes=False
+            )
             if isinstance(principal, Response):
                 return principal
         evidence = None

@@ -118,12 +118,21 @@ async def authenticate_connection(
     from strawberry.exceptions import ConnectionRejectionError
 
     from cmgraph.domain.accounts import AuthenticationError, sign_in
+    from cmgraph.domain.sign_in import SessionPolicy, session_principal
 
     token = connection_token(context.connection_params or {}, context.header_token)
-    if token is None:
-        raise ConnectionRejectionError({"message": "Send an API token in connection_init."})
+    secret = context.session_secret if token is None else None
+    if token is None and secret is None:
+        raise ConnectionRejectionError(
+            {"message": "Sign in, or send an API token in connection_init."}
+        )
     try:
-        context.principal = await sign_in(sessions, token)
+        if token is not None:
+            context.principal = await sign_in(sessions, token)
+        else:
+            assert secret is not None
+            policy = SessionPolicy.of(context.settings)
+            context.principal = await session_principal(sessions, policy, secret)
     except AuthenticationError as exc:
         raise ConnectionRejectionError({"message": str(exc)}) from None
     return {"userId": global_ids.encode("User", context.principal.user_id)}

@@ -123,13 +123,17 @@ class SubscriptionContext:
         hub: Hub,
         request_id: str,
         header_token: str | None = None,
+        session_secret: str | None = None,
     ) -> None:
         self.principal: Principal | None = None
         self.connection_params: dict[str, Any] = {}
         self.settings = settings
         self.hub = hub
         self.request_id = request_id
+        # What the upgrade request carried (its Origin was checked: Strawberry refuses
+        # other origins' upgrades with 403).
         self.header_token = header_token
+        self.session_secret = session_secret
         self._sessions = sessions
 
     def delivery(self) -> Delivery:
