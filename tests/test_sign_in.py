@@ -262,3 +262,79 @@ async def test_websockets_take_the_cookie_from_the_servers_own_origin_only(
             async with WsClient.connect(url, {}, additional_headers=headers, origin=other):
                 pass
         assert refused.value.response.status_code == 403
+
+
+APP = "http://app.test"  # a single-page app on another origin
+
+
+def cors_client(db: Database) -> httpx.AsyncClient:
+    return client_for(db, Settings.from_env({"CMGRAPH_CORS_ORIGINS": f"{APP}, https://x.test"}))
+
+
+@pytest.mark.parametrize("path", ["/graphql", "/evidence/upload", "/auth/login"])
+async def test_pages_on_allowed_origins_pass_the_preflight(db: Database, path: str) -> None:
+    sent = "content-type,x-cmgraph-csrf,apollographql-client-name,authorization"
+    async with cors_client(db) as client:
+        preflight = await client.options(
+            path,
+            headers={
+                "Origin": APP,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": sent,
+            },
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == APP
+        assert preflight.headers["access-control-allow-credentials"] == "true"
+        allowed = preflight.headers["access-control-allow-headers"].lower()
+        assert set(sent.split(",")) <= {h.strip() for h in allowed.split(",")}
+        refused = await client.options(
+            path,
+            headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"},
+        )
+    assert refused.status_code == 400 and code_of(refused) == "BAD_REQUEST"
+    assert "access-control-allow-origin" not in refused.headers
+
+
+async def test_a_page_on_an_allowed_origin_signs_in_and_calls_the_api(
+    db: Database, ann: int
+) -> None:
+    async with cors_client(db) as client:
+        signed_in = await client.post(
+            "/auth/login",
+            json={"email": "ann@example.test", "password": PASSWORD},
+            headers={"Origin": APP},
+        )
+        assert signed_in.headers["access-control-allow-origin"] == APP
+        answer = await client.post(
+            "/graphql",
+            json={"query": VIEWER},
+            headers={"Origin": APP, "X-CMGraph-CSRF": "1"},
+        )
+        assert answer.headers["access-control-allow-origin"] == APP
+        assert answer.json()["data"]["viewer"]["role"] == "CONTRIBUTOR"
+        other = await client.post(
+            "/graphql", json={"query": VIEWER}, headers={"Origin": "http://evil.example"}
+        )
+    assert "access-control-allow-origin" not in other.headers  # the browser hides the answer
+    async with client_for(db) as same_origin_only:
+        plain = await same_origin_only.post(
+            "/graphql", json={"query": VIEWER}, headers={"Origin": APP}
+        )
+    assert "access-control-allow-origin" not in plain.headers
+
+
+async def test_websockets_from_allowed_origins_sign_in_by_cookie(db: Database, ann: int) -> None:
+    settings = Settings.from_env({"CMGRAPH_CORS_ORIGINS": APP}, background_work=False)
+    async with uvicorn_server(create_app(settings, db.engine)) as url:
+        async with httpx.AsyncClient(base_url=url) as client:
+            await login(client, "ann@example.test", PASSWORD)
+            headers = {"Cookie": f"cmgraph_session={client.cookies['cmgraph_session']}"}
+        async with WsClient.connect(url, {}, additional_headers=headers, origin=APP) as ws:
+            assert (await ws.receive())["type"] == "connection_ack"
+
+
+@pytest.mark.parametrize("origins", ["*", "app.test", "https://app.test/path", "ftp://x.test"])
+def test_cors_origins_are_plain_origins(origins: str) -> None:
+    with pytest.raises(ValueError, match="CMGRAPH_CORS_ORIGINS"):
+        Settings.from_env({"CMGRAPH_CORS_ORIGINS": origins})

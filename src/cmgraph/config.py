@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULT_DATA_DIR = ".cmgraph"
 MAX_PAGE_SIZE = 100  # the API convention: no connection page is larger
@@ -54,6 +55,9 @@ class Settings:
     sign_in_failure_window_minutes: int = 15
     sign_in_max_failures: int = 5
     sign_in_max_failures_per_address: int = 50
+    # Origins (``https://app.example.org``) whose pages may call the API with the browser's
+    # cookies: CORS with credentials, and WebSocket upgrades. Empty: the server's own only.
+    cors_origins: str = ""
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_page_size <= MAX_PAGE_SIZE:
@@ -67,6 +71,13 @@ class Settings:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"CMGRAPH_{name.upper()} must be at least 1")
+        for origin in self.allowed_origins:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or origin.count("/") != 2:
+                raise ValueError(
+                    "CMGRAPH_CORS_ORIGINS takes origins such as https://app.example.org "
+                    f"(scheme and host, no path, no *), got {origin!r}"
+                )
         if self.secret_key and len(self.secret_key) < 32:
             raise ValueError("CMGRAPH_SECRET_KEY must be at least 32 characters")
         # Folders default to places inside the data folder.
@@ -78,6 +89,10 @@ class Settings:
             object.__setattr__(self, "mail_dir", self.data_dir / "mail")
         if not self.public_url:
             object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}")
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        return tuple(o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip())
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:

@@ -129,6 +129,14 @@ def readable_regulations(principal: Principal) -> ColumnElement[bool]:
     return Regulation.id.in_(select(Template.regulation_id).where(readable_templates(principal)))
 
 
+def may_find_people(principal: Principal) -> bool:
+    """Whoever may assign work (a contributor, by role or by a grant) may search for people
+    to assign it to."""
+    grants = (*principal.assessment_grants.values(), *principal.regulation_grants.values())
+    roles = [r for r in (principal.role, *grants) if r is not None]
+    return any(r.rank >= OrgRole.CONTRIBUTOR.rank for r in roles)
+
+
 def may_look_up_user(principal: Principal, user_id: int) -> bool:
     """Organisation members may look anyone up (to assign work); others only themselves.
 

@@ -16,7 +16,9 @@ from cross_web import HTTPException as ViewHTTPException
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -60,6 +62,17 @@ from cmgraph.schema.build import UNAVAILABLE
 
 log = logging.getLogger("cmgraph.http")
 
+# What browsers may send cross-origin: ours, and the headers GraphQL clients add (Apollo's).
+CORS_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "X-CMGraph-CSRF",
+    "X-Request-ID",
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+]
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -351,6 +364,7 @@ class GraphQLEndpoint:
             graphql_ide="graphiql",
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=10),
+            allowed_origins=settings.allowed_origins,
             multipart_uploads_enabled=True,
         )
 
@@ -374,6 +388,16 @@ class GraphQLEndpoint:
                 await self.graphql(scope, receive, send)
             finally:
                 await reader.close()
+
+
+class _CORS(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered in the API's JSON error body."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        return error_response(400, "BAD_REQUEST", bytes(response.body).decode())
 
 
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> ASGIApp:
@@ -423,6 +447,18 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         lifespan=lifespan,
     )
     upload_limit = settings.max_upload_bytes + FORM_ALLOWANCE
-    return RequestContextMiddleware(
+    served: ASGIApp = RequestContextMiddleware(
         app, settings.max_request_bytes, {UPLOAD_PATH: upload_limit, "/graphql": upload_limit}
+    )
+    if not settings.allowed_origins:
+        return served
+    # Outermost, so that refusals (413, 401 ...) carry the headers a page needs to read them.
+    return _CORS(
+        served,
+        allow_origins=settings.allowed_origins,
+        allow_credentials=True,
+        allow_methods=["GET", "POST"],
+        allow_headers=CORS_HEADERS,
+        expose_headers=["X-Request-ID", "Retry-After"],
+        max_age=600,
     )

@@ -47,6 +47,7 @@ from cmgraph.domain.models import (
     User as UserRow,
 )
 from cmgraph.domain.permissions import (
+    may_find_people,
     readable_actions,
     readable_assessments,
     readable_groups,
@@ -281,6 +282,25 @@ async def users(info: strawberry.Info, filter: Any, order_by: Any, request: Page
     }[order_by.field.value]
     order = sort(column, descending(order_by), UserRow.id)
     return await read_page(info, statement, order, request)
+
+
+async def people(info: strawberry.Info, search: str | None, request: PageRequest) -> Page:
+    """People work can be assigned to (not automation accounts), by name; rows of id, name
+    and email only."""
+    if not may_find_people(info.context.principal):
+        raise GraphQLError(
+            "Only people who may assign work may search for people.",
+            extensions={"code": "FORBIDDEN"},
+        )
+    statement = select(UserRow.id, UserRow.name, UserRow.email).where(
+        UserRow.is_automation.is_(False)
+    )
+    if (text_ := search_of(search)) is not None:
+        statement = statement.where(
+            or_(contains(UserRow.name, text_), contains(UserRow.email, text_))
+        )
+    order = [UserRow.name, UserRow.id]
+    return await read_page(info, statement, order, request, scalars=False)
 
 
 async def compliance_score(info: strawberry.Info, filter: Any) -> list[ScoreRow]:

@@ -19,6 +19,7 @@ from cmgraph.schema.types import (
     Group,
     ImprovementAction,
     Organisation,
+    Person,
     Regulation,
     Template,
     User,
@@ -183,6 +184,20 @@ class Query:
             PageRequest(first, after),
         )
         return connection(page, User.from_row)
+
+    @strawberry.field(
+        description="People work can be assigned to, by name, found by a part of their name or "
+        "email. Anyone who may assign work (CONTRIBUTOR and above, by role or grant)."
+    )
+    async def people(
+        self,
+        info: strawberry.Info,
+        search: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Person]:
+        page = await queries.people(info, search, PageRequest(first, after))
+        return connection(page, Person.from_row)
 
     @strawberry.field(description="Scores over the active assessments you can read.")
     async def compliance_score(

@@ -116,6 +116,19 @@ class Regulation(StoredIdNode):
         return await resolve_rows(loaders(info).regulation, row_ids(node_ids), cls.from_row)
 
 
+@strawberry.type(description="Someone work can be assigned to: just enough to choose them.")
+class Person:
+    id: strawberry.ID = strawberry.field(description="The person's `User` id.")
+    name: str
+    email: str
+
+    @classmethod
+    def from_row(cls, row: Any) -> Person:
+        return cls(
+            id=strawberry.ID(global_ids.encode("User", row.id)), name=row.name, email=row.email
+        )
+
+
 @strawberry.type(description="A person or service account that can sign in with API tokens.")
 class User(StoredIdNode):
     id: relay.NodeID[int]
