@@ -471,6 +471,12 @@ CASES = [
         "NOT_FOUND",
     ),
     Case("requeueDeadNotifications", lambda w: {"notificationIds": []}, "ADMINISTRATOR", "INVALID"),
+    # people
+    Case("inviteUser", lambda w: {"email": "new@bad.test"}, "ADMINISTRATOR", "FORBIDDEN"),
+    Case("inviteUser", lambda w: {"email": "no-at-sign"}, "OWNER", "INVALID"),
+    Case("inviteUser", lambda w: {"email": "reader@bad.test"}, "OWNER", "DUPLICATE"),
+    Case("inviteUser", lambda w: {"email": "a@bad.test", "name": "a\x00b"}, "OWNER", "INVALID"),
+    Case("inviteUser", lambda w: {"email": "a@bad.test", "name": HUGE}, "OWNER", "INVALID"),
     # alert policies and alerts (the default policy is migration 0002's only row)
     Case("createAlertPolicy", lambda w: _policy(), "READER", "FORBIDDEN"),
     Case("createAlertPolicy", lambda w: _policy(conditions=[]), "CONTRIBUTOR", "INVALID"),

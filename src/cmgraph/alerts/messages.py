@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import global_ids
+from cmgraph.adapters.storage import link_key
 from cmgraph.config import Settings
 from cmgraph.domain.enums import EventType, NotificationKind
 from cmgraph.domain.models import (
@@ -36,8 +37,10 @@ from cmgraph.domain.models import (
     Event,
     ImprovementAction,
     Notification,
+    PasswordLink,
     User,
 )
+from cmgraph.domain.password_links import SET_PASSWORD_PATH, token_for
 
 SUBJECT_PREFIX = "[cmgraph]"
 MAX_EVENTS_LISTED = 50
@@ -122,6 +125,8 @@ async def render(
         content = await _alert_content(session, notification, settings)
     elif notification.kind is NotificationKind.ASSIGNMENT:
         content = await _assignment_content(session, notification, settings)
+    elif notification.kind in (NotificationKind.INVITATION, NotificationKind.PASSWORD_RESET):
+        content = await _password_link_content(session, notification, settings)
     else:
         raise RenderError(f"unknown notification kind {notification.kind}")
     greeting = f"Hello {recipient.name}," if recipient and recipient.name.strip() else "Hello,"
@@ -395,4 +400,41 @@ async def _assignment_content(
             Link("GraphQL API", api_link(settings)),
         ],
         footer="You receive this because an improvement action was assigned to you.",
+    )
+
+
+async def _password_link_content(
+    session: AsyncSession, notification: Notification, settings: Settings
+) -> Content:
+    link = await session.get(PasswordLink, notification.subject_id)
+    if link is None:
+        raise RenderError(f"password link {notification.subject_id} no longer exists")
+    url = f"{settings.public_url}{SET_PASSWORD_PATH}?token={token_for(link_key(settings), link)}"
+    facts = [("Valid until", when(link.expires_at))]
+    if notification.kind is NotificationKind.INVITATION:
+        users = await _users(session, [link.created_by_id])
+        return Content(
+            subject=f"{SUBJECT_PREFIX} You are invited to cmgraph",
+            greeting="",
+            intro=[
+                f"{_person(users, link.created_by_id)} invited you to cmgraph, where your "
+                "organisation tracks its compliance. Choose a password to sign in."
+            ],
+            facts=facts,
+            sections=[],
+            links=[Link("Choose your password", url)],
+            footer="The link works once. Ask the person who invited you for a new one if it "
+            "has expired.",
+        )
+    return Content(
+        subject=f"{SUBJECT_PREFIX} Reset your password",
+        greeting="",
+        intro=[
+            "Someone asked to reset the password of your cmgraph account. If it was you, "
+            "choose a new password; if not, ignore this email: nothing changes."
+        ],
+        facts=facts,
+        sections=[],
+        links=[Link("Choose a new password", url)],
+        footer="The link works once. Your sessions end when the password changes.",
     )

@@ -163,6 +163,8 @@ OPEN_ALERT_STATUSES = frozenset({AlertStatus.ACTIVE, AlertStatus.INVESTIGATING})
 class NotificationKind(StrEnum):
     ALERT = "ALERT"
     ASSIGNMENT = "ASSIGNMENT"
+    INVITATION = "INVITATION"
+    PASSWORD_RESET = "PASSWORD_RESET"
 
 
 class NotificationStatus(StrEnum):

@@ -134,6 +134,24 @@ class SignInSession(Base):
     user_agent: Mapped[str] = mapped_column(String(300), default="")
 
 
+class PasswordLink(Base):
+    """A one-time link to set a password (``domain.password_links``); its token is not kept."""
+
+    __tablename__ = "password_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[NotificationKind] = mapped_column(enum_column(NotificationKind))
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class SignInFailure(Base):
     """One refused password sign-in, counted per account and per client address."""
 

@@ -1,4 +1,8 @@
-"""``POST /auth/login`` and ``POST /auth/logout``: a browser's session cookie.
+"""``/auth/*``: a browser's session cookie, and the links that set a password.
+
+``POST /auth/login`` signs in, ``POST /auth/logout`` signs out, ``POST
+/auth/forgot-password`` emails a reset link (answering the same whoever is asked for), and
+``POST /auth/password`` takes a link's token and a new password, then signs in with it.
 
 The login body is JSON (``{"email", "password"}``): a form post from another site cannot
 send that content type without a preflight, so nobody can sign a browser in behind its
@@ -18,14 +22,21 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from cmgraph import global_ids
+from cmgraph.adapters.db import UnitOfWork
+from cmgraph.adapters.storage import link_key
 from cmgraph.config import Settings
 from cmgraph.domain.accounts import AuthenticationError
+from cmgraph.domain.errors import DomainError
+from cmgraph.domain.password_links import request_reset, use_link
 from cmgraph.domain.sign_in import SessionPolicy, TooManyAttempts, end_session, start_session
 from cmgraph.http.auth import SESSION_COOKIE, csrf_header_present, csrf_refusal, session_secret
 from cmgraph.http.errors import error_response
 
 LOGIN_PATH = "/auth/login"
 LOGOUT_PATH = "/auth/logout"
+FORGOT_PATH = "/auth/forgot-password"
+PASSWORD_PATH = "/auth/password"
+RESET_REQUESTED = "If an account has this email, a link to reset its password is on its way."
 
 
 def sign_in_routes(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> list[Route]:
@@ -33,16 +44,19 @@ def sign_in_routes(settings: Settings, sessions: async_sessionmaker[AsyncSession
     secure = settings.public_url.startswith("https://")
 
     async def login(request: Request) -> Response:
-        body = await _credentials(request)
+        body = await _fields(request, "email", "password")
         if isinstance(body, Response):
             return body
+        return await _signed_in(request, body["email"], body["password"])
+
+    async def _signed_in(request: Request, email: str, password: str) -> Response:
         client = request.client.host if request.client else ""
         try:
             started = await start_session(
                 sessions,
                 policy,
-                body["email"],
-                body["password"],
+                email,
+                password,
                 address=client,
                 user_agent=request.headers.get("user-agent", ""),
             )
@@ -89,28 +103,46 @@ def sign_in_routes(settings: Settings, sessions: async_sessionmaker[AsyncSession
         response.delete_cookie(SESSION_COOKIE, path="/", secure=secure, httponly=True)
         return response
 
+    async def forgot_password(request: Request) -> Response:
+        body = await _fields(request, "email")
+        if isinstance(body, Response):
+            return body
+        async with UnitOfWork(sessions) as uow:
+            await request_reset(uow, body["email"])
+        return JSONResponse({"message": RESET_REQUESTED}, status_code=202)
+
+    async def set_password(request: Request) -> Response:
+        """An invitation's or a reset's link: the new password, then signed in with it."""
+        body = await _fields(request, "token", "password")
+        if isinstance(body, Response):
+            return body
+        try:
+            async with UnitOfWork(sessions) as uow:
+                used = await use_link(uow, link_key(settings), body["token"], body["password"])
+                email = used.user.email
+        except DomainError as refused:
+            return error_response(
+                400, refused.code.value, refused.message, {"field": refused.field}
+            )
+        return await _signed_in(request, email, body["password"])
+
     return [
         Route(LOGIN_PATH, login, methods=["POST"]),
         Route(LOGOUT_PATH, logout, methods=["POST"]),
+        Route(FORGOT_PATH, forgot_password, methods=["POST"]),
+        Route(PASSWORD_PATH, set_password, methods=["POST"]),
     ]
 
 
-async def _credentials(request: Request) -> dict[str, str] | Response:
-    """``{"email", "password"}`` from a JSON body, else the 4xx to answer."""
+async def _fields(request: Request, *names: str) -> dict[str, str] | Response:
+    """The string fields ``names`` of a JSON object body, else the 4xx to answer."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        return error_response(
-            415, "UNSUPPORTED_MEDIA_TYPE", "Send the credentials as application/json."
-        )
+        return error_response(415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json.")
     try:
         body: Any = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
         return error_response(400, "BAD_REQUEST", "The body is not valid JSON.")
-    if not (
-        isinstance(body, dict)
-        and isinstance(body.get("email"), str)
-        and isinstance(body.get("password"), str)
-    ):
-        return error_response(
-            400, "BAD_REQUEST", 'Send {"email": "...", "password": "..."} as strings.'
-        )
-    return {"email": body["email"], "password": body["password"]}
+    if not (isinstance(body, dict) and all(isinstance(body.get(n), str) for n in names)):
+        wanted = ", ".join(f'"{n}": "..."' for n in names)
+        return error_response(400, "BAD_REQUEST", f"Send {{{wanted}}} as strings.")
+    return {n: body[n] for n in names}

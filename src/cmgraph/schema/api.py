@@ -13,6 +13,7 @@ from cmgraph.schema.mutations.actions import ActionMutations
 from cmgraph.schema.mutations.assessments import AssessmentMutations
 from cmgraph.schema.mutations.evidence import EvidenceMutations
 from cmgraph.schema.mutations.imports import ImportMutations
+from cmgraph.schema.mutations.people import PeopleMutations
 from cmgraph.schema.mutations.templates import TemplateMutations
 from cmgraph.schema.mutations.testing import TestingMutations
 from cmgraph.schema.mutations.updates import UpdateMutations
@@ -32,6 +33,7 @@ Mutation = merge_types(
         ImportMutations,
         OutboxMutations,
         AlertMutations,
+        PeopleMutations,
     ),
 )
 
