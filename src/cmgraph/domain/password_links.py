@@ -10,6 +10,7 @@ one email per person per ``RESET_EVERY``.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -94,7 +95,7 @@ async def _send_link(
             status=NotificationStatus.PENDING,
             attempts=0,
             next_attempt_at=now,
-            message_id=f"<{kind.value.lower()}-{link.id}-{user.id}@cmgraph>",
+            message_id=f"<{kind.value.lower()}-{link.id}.{secrets.token_hex(8)}@cmgraph>",
             created_at=now,
         )
     )
