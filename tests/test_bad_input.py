@@ -1358,6 +1358,24 @@ async def test_cursors_have_one_spelling_and_errors_do_not_echo_input(
     assert len(errors[0]["message"]) < 200
 
 
+async def test_a_document_of_several_operations_runs_only_the_one_named(api, world: World) -> None:
+    document = "query A { viewer { role } } mutation B { __typename }"
+    token = world.tokens["READER"]
+    body = (
+        await api.client.post(
+            "/graphql", json={"query": document}, headers={"Authorization": f"Bearer {token}"}
+        )
+    ).json()
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_REQUEST"]
+    named = await api.client.post(
+        "/graphql",
+        json={"query": document, "operationName": "A"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert named.json() == {"data": {"viewer": {"role": "READER"}}}
+
+
 async def test_accepting_updates_takes_a_bounded_list_of_assessments(api, db, world: World) -> None:
     before = await snapshot(db)
     ids = [to_base64("Assessment", i) for i in range(1, MAX_ASSESSMENTS_AT_ONCE + 2)]

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, GraphQLSchema, GraphQLSyntaxError
+from graphql import GraphQLError, GraphQLSchema, GraphQLSyntaxError, OperationDefinitionNode
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -174,6 +174,14 @@ class OperationChecks(SchemaExtension):
                 extensions={"code": "BAD_REQUEST"},
             )
         assert context.graphql_document is not None
+        definitions = context.graphql_document.definitions
+        operations = sum(isinstance(d, OperationDefinitionNode) for d in definitions)
+        # ``operation_name`` falls back to the first operation's name: only a sent one counts.
+        if operations > 1 and not getattr(context, "_provided_operation_name", None):
+            return GraphQLError(
+                "This document holds several operations: name the one to run (`operationName`).",
+                extensions={"code": "BAD_REQUEST"},
+            )
         counter = node_counter(context.schema._schema, self.max_page_size)
         count = counter.count(context.graphql_document, context.operation_name, context.variables)
         if count <= self.max_nodes:
