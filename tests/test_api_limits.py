@@ -51,7 +51,7 @@ async def test_page_size_is_capped(api, reader, first: int) -> None:
 
 async def test_bad_cursor_and_wrong_id_type_are_user_errors(api, reader) -> None:
     errors = await api.errors('{ groups(after: "nonsense") { nodes { name } } }', token=reader)
-    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert errors[0]["extensions"] == {"code": "BAD_CURSOR", "field": "after"}
     group_id = (await api.query("{ groups { nodes { id } } }", token=reader))["groups"]["nodes"][0]
     errors = await api.errors(
         "query($ids: [ID!]) { improvementActions(filter: {assessmentIds: $ids}) { totalCount } }",

@@ -13,6 +13,7 @@ Subscriptions are left out: they go over the WebSocket (tests/test_subscriptions
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -153,11 +154,16 @@ MALFORMED_IDS = weighted(
     ),
     (1, ANY_TEXT.map(b64)),
 )
-# ``after``: the server hands out base64("cursor:<offset>").
+# ``after``/``before``: the server hands out base64 of a JSON list, [order, *sort values, id].
+CURSOR_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | ANY_TEXT,
+    lambda inner: st.lists(inner, max_size=3),
+    max_leaves=6,
+)
 ODD_CURSORS = weighted(
-    (1, st.sampled_from(ODD_ROW_IDS).map(lambda r: b64(f"cursor:{r}"))),
-    (1, st.integers().map(lambda n: b64(f"cursor:{n}"))),
-    (1, st.integers(0, 10).map(lambda n: b64(f"cursor:{n}"))),
+    (2, st.lists(CURSOR_VALUES, max_size=4).map(lambda v: b64(json.dumps(v)))),
+    (1, st.tuples(ANY_TEXT, ANY_TEXT, st.integers()).map(lambda v: b64(json.dumps(list(v))))),
+    (1, st.integers().map(lambda n: b64(f"cursor:{n}"))),  # the offset cursors of old
 )
 DATES = weighted(
     (2, st.dates().map(str)),

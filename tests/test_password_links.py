@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
@@ -96,6 +97,24 @@ async def test_an_invited_person_chooses_a_password_once_and_is_signed_in(
             "/auth/login", json={"email": "nina@example.test", "password": NEW_PASSWORD}
         )
         assert signed_in.status_code == 200
+
+
+async def test_under_single_sign_on_only_an_invitation_links_to_the_sso_sign_in(
+    api: Any, db: Database, settings: Settings, token_for: Any
+) -> None:
+    owner = await token_for("olivia@example.test", OrgRole.OWNER)
+    await api.query(INVITE, {"input": {"email": "nina@example.test"}}, token=owner)
+    sso_only = replace(
+        settings,
+        oidc_issuer="https://id.example.test",
+        oidc_client_id="cmgraph",
+        oidc_client_secret="secret",
+        password_sign_in=False,
+    )
+    [mail] = await delivered(db, sso_only)
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    assert f"{PUBLIC_URL}/auth/oidc/login" in text
+    assert SET_PASSWORD_PATH not in text
 
 
 async def test_only_owners_invite_and_an_email_is_invited_once(api: Any, token_for: Any) -> None:

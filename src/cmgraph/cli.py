@@ -101,6 +101,7 @@ def serve(
     """Serve the GraphQL API (and the GraphQL IDE at /graphql)."""
     import uvicorn
 
+    from cmgraph.domain.persisted_documents import TrustedDocumentsError
     from cmgraph.http.app import create_app
 
     settings = Settings.from_env(host=host, port=port)
@@ -117,7 +118,11 @@ def serve(
         typer.echo("")
     else:
         asyncio.run(_require_current_schema(settings))
-    application = create_app(settings)
+    try:
+        application = create_app(settings)
+    except TrustedDocumentsError as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        raise typer.Exit(1) from None
     tune_gc_for_serving()
     uvicorn.run(
         application,
@@ -245,11 +250,11 @@ def users_set_password(
 ) -> None:
     """Set a person's password for signing in from a browser; their sessions end."""
     from cmgraph.domain.accounts import user_by_email
-    from cmgraph.domain.sign_in import set_password
+    from cmgraph.domain.people import set_password
 
     async def work(settings: Settings, sessions: Any) -> None:
         async with UnitOfWork(sessions) as uow:
-            await set_password(uow, await user_by_email(uow, email), password)
+            await set_password(uow, None, await user_by_email(uow, email), password, via="CLI")
 
     run(work)
     typer.echo(f"password set for {email.strip().lower()}")
@@ -265,9 +270,10 @@ def users_grant(
     """Give a user a role on one assessment or on one regulation."""
     from sqlalchemy import select
 
-    from cmgraph.domain.accounts import grant, user_by_email
+    from cmgraph.domain.accounts import user_by_email
     from cmgraph.domain.errors import not_found
     from cmgraph.domain.models import Assessment, Regulation
+    from cmgraph.domain.people import grant_access
 
     async def work(settings: Settings, sessions: Any) -> None:
         async with UnitOfWork(sessions) as uow:
@@ -285,7 +291,9 @@ def users_grant(
                 )
                 if regulation_id is None:
                     raise not_found(f"Regulation {regulation!r}")
-            await grant(uow, user, role, assessment_id=assessment_id, regulation_id=regulation_id)
+            await grant_access(
+                uow, None, user.id, role, assessment_id=assessment_id, regulation_id=regulation_id
+            )
 
     run(work)
     typer.echo(f"granted {role.value} to {email} on {assessment or regulation}")
@@ -298,13 +306,16 @@ def tokens_create(
     expires_in_days: Annotated[int | None, typer.Option(min=1, help="Lifetime in days.")] = None,
 ) -> None:
     """Create an API token for a user and print it (it is shown only once)."""
-    from cmgraph.domain.accounts import create_token, user_by_email
+    from cmgraph.domain.accounts import user_by_email
+    from cmgraph.domain.models import utcnow
+    from cmgraph.domain.people import create_api_token
 
     async def work(settings: Settings, sessions: Any) -> tuple[int, str]:
         async with UnitOfWork(sessions) as uow:
             user = await user_by_email(uow, email)
-            expires = timedelta(days=expires_in_days) if expires_in_days else None
-            issued = await create_token(uow, user, name, expires_in=expires)
+            now = utcnow()
+            expires = now + timedelta(days=expires_in_days) if expires_in_days else None
+            issued = await create_api_token(uow, None, user.id, name, expires_at=expires, now=now)
             return issued.token.id, issued.secret
 
     token_id, secret = run(work)
@@ -315,11 +326,11 @@ def tokens_create(
 @tokens_app.command("revoke")
 def tokens_revoke(token_id: int) -> None:
     """Revoke a token by its id; requests with it get 401 from then on."""
-    from cmgraph.domain.accounts import revoke_token
+    from cmgraph.domain.people import revoke_api_token
 
     async def work(settings: Settings, sessions: Any) -> None:
         async with UnitOfWork(sessions) as uow:
-            await revoke_token(uow, token_id)
+            await revoke_api_token(uow, None, token_id)
 
     run(work)
     typer.echo(f"token {token_id} revoked")

@@ -13,6 +13,9 @@ from urllib.parse import urlsplit
 
 DEFAULT_DATA_DIR = ".cmgraph"
 MAX_PAGE_SIZE = 100  # the API convention: no connection page is larger
+# Organisation roles as settings name them (``domain.enums.OrgRole``, which a test keeps
+# equal to this: settings are read before, and without, the domain).
+ROLE_NAMES = ("READER", "CONTRIBUTOR", "ASSESSOR", "ADMINISTRATOR", "OWNER")
 
 
 def _default_database_url(data_dir: Path) -> str:
@@ -45,6 +48,9 @@ class Settings:
     max_query_nodes: int = 10_000_000
     max_request_bytes: int = 1_048_576
     max_upload_bytes: int = 26_214_400
+    # A JSON manifest of hash -> GraphQL document (``domain.persisted_documents``): when set,
+    # only those documents run for anyone but owners. Empty: any document runs.
+    trusted_documents: str = ""
     log_level: str = "INFO"
     # Browser sessions (``domain.sign_in``): ended after this long without a request, and at
     # the latest this long after signing in.
@@ -58,6 +64,20 @@ class Settings:
     # Origins (``https://app.example.org``) whose pages may call the API with the browser's
     # cookies: CORS with credentials, and WebSocket upgrades. Empty: the server's own only.
     cors_origins: str = ""
+    # Single sign-on with OpenID Connect (``http.oidc``, ``domain.single_sign_on``): the
+    # provider's issuer URL and this server's client there. Empty issuer: no single sign-on.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = field(default="", repr=False)
+    oidc_scopes: str = "openid email profile"
+    # Whom a verified email that names nobody becomes: a new user with this role (a role
+    # name); empty: refused. ``oidc_role_claim`` names a claim (a list of the provider's
+    # groups) and ``oidc_role_map`` maps its values to roles: ``"cm-owners=OWNER,..."``.
+    oidc_default_role: str = ""
+    oidc_role_claim: str = ""
+    oidc_role_map: str = ""
+    # False: people sign in only through single sign-on (organisations where it is the rule).
+    password_sign_in: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_page_size <= MAX_PAGE_SIZE:
@@ -80,6 +100,7 @@ class Settings:
                 )
         if self.secret_key and len(self.secret_key) < 32:
             raise ValueError("CMGRAPH_SECRET_KEY must be at least 32 characters")
+        self._check_single_sign_on()
         # Folders default to places inside the data folder.
         if not self.database_url:
             object.__setattr__(self, "database_url", _default_database_url(self.data_dir))
@@ -89,6 +110,51 @@ class Settings:
             object.__setattr__(self, "mail_dir", self.data_dir / "mail")
         if not self.public_url:
             object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}")
+
+    def _check_single_sign_on(self) -> None:
+        """Refuse at start-up what would only fail at someone's first sign-in."""
+        oidc = (self.oidc_issuer, self.oidc_client_id, self.oidc_client_secret)
+        if any(oidc) and not all(oidc):
+            raise ValueError(
+                "Set CMGRAPH_OIDC_ISSUER, CMGRAPH_OIDC_CLIENT_ID and CMGRAPH_OIDC_CLIENT_SECRET "
+                "together (or none of them)"
+            )
+        if not self.oidc_issuer:
+            for name in ("oidc_default_role", "oidc_role_claim", "oidc_role_map"):
+                if getattr(self, name):
+                    raise ValueError(f"CMGRAPH_{name.upper()} needs CMGRAPH_OIDC_ISSUER")
+            if not self.password_sign_in:
+                raise ValueError(
+                    "CMGRAPH_PASSWORD_SIGN_IN=false needs single sign-on (CMGRAPH_OIDC_ISSUER): "
+                    "otherwise nobody could sign in from a browser"
+                )
+            return
+        issuer = urlsplit(self.oidc_issuer)
+        loopback = issuer.hostname in ("localhost", "127.0.0.1", "::1")
+        if not issuer.hostname or not (
+            issuer.scheme == "https" or (issuer.scheme == "http" and loopback)
+        ):
+            raise ValueError(
+                "CMGRAPH_OIDC_ISSUER must be an https URL (http only on this machine: "
+                f"localhost), got {self.oidc_issuer!r}"
+            )
+        if issuer.query or issuer.fragment:
+            raise ValueError("CMGRAPH_OIDC_ISSUER takes no query or fragment")
+        if "openid" not in self.oidc_scopes.split():
+            raise ValueError("CMGRAPH_OIDC_SCOPES must include openid")
+        if self.oidc_default_role and self.oidc_default_role not in ROLE_NAMES:
+            raise ValueError(
+                f"CMGRAPH_OIDC_DEFAULT_ROLE must be one of {', '.join(ROLE_NAMES)}, "
+                f"got {self.oidc_default_role!r}"
+            )
+        if bool(self.oidc_role_claim) != bool(self.oidc_role_map):
+            raise ValueError("Set CMGRAPH_OIDC_ROLE_CLAIM and CMGRAPH_OIDC_ROLE_MAP together")
+        _role_map(self.oidc_role_map)
+
+    @property
+    def oidc_roles(self) -> dict[str, str]:
+        """``CMGRAPH_OIDC_ROLE_MAP`` as {group: role name}."""
+        return _role_map(self.oidc_role_map)
 
     @property
     def allowed_origins(self) -> tuple[str, ...]:
@@ -106,6 +172,22 @@ class Settings:
             values[f.name] = _parse(f.type, raw, f.name)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+def _role_map(raw: str) -> dict[str, str]:
+    """``group=ROLE`` pairs separated by commas as {group: role}; a group named twice is refused."""
+    roles: dict[str, str] = {}
+    for pair in raw.split(","):
+        if not pair.strip():
+            continue
+        group, equals, role = (part.strip() for part in pair.rpartition("="))
+        if not equals or not group or role not in ROLE_NAMES or group in roles:
+            raise ValueError(
+                "CMGRAPH_OIDC_ROLE_MAP takes group=ROLE pairs separated by commas, each "
+                f"group once, the roles among {', '.join(ROLE_NAMES)}; got {pair.strip()!r}"
+            )
+        roles[group] = role
+    return roles
 
 
 def _parse(kind: object, raw: str, name: str) -> object:

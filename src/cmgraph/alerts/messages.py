@@ -41,6 +41,7 @@ from cmgraph.domain.models import (
     User,
 )
 from cmgraph.domain.password_links import SET_PASSWORD_PATH, token_for
+from cmgraph.domain.single_sign_on import SSO_PATH
 
 SUBJECT_PREFIX = "[cmgraph]"
 MAX_EVENTS_LISTED = 50
@@ -413,11 +414,25 @@ async def _password_link_content(
     facts = [("Valid until", when(link.expires_at))]
     if notification.kind is NotificationKind.INVITATION:
         users = await _users(session, [link.created_by_id])
+        inviter = _person(users, link.created_by_id)
+        if not settings.password_sign_in:  # single sign-on only: the link would be refused
+            return Content(
+                subject=f"{SUBJECT_PREFIX} You are invited to cmgraph",
+                greeting="",
+                intro=[
+                    f"{inviter} invited you to cmgraph, where your organisation tracks its "
+                    "compliance. Sign in with your organisation's single sign-on."
+                ],
+                facts=[],
+                sections=[],
+                links=[Link("Sign in", f"{settings.public_url}{SSO_PATH}/login")],
+                footer="",
+            )
         return Content(
             subject=f"{SUBJECT_PREFIX} You are invited to cmgraph",
             greeting="",
             intro=[
-                f"{_person(users, link.created_by_id)} invited you to cmgraph, where your "
+                f"{inviter} invited you to cmgraph, where your "
                 "organisation tracks its compliance. Choose a password to sign in."
             ],
             facts=facts,

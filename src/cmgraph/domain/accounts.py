@@ -24,6 +24,7 @@ from cmgraph.domain.models import ApiToken, Assessment, Grant, Regulation, User,
 from cmgraph.domain.permissions import Principal
 
 TOKEN_PREFIX = "cmg_"
+DISABLED = "This account is disabled."
 MAX_EMAIL_LENGTH = 320  # RFC 5321: 64 for the local part, @, 255 for the domain
 
 
@@ -98,6 +99,11 @@ async def create_token(
     return IssuedToken(token, secret)
 
 
+def token_is_active(token: ApiToken, now: datetime) -> bool:
+    """Neither revoked nor expired (its user may still be disabled)."""
+    return token.revoked_at is None and (token.expires_at is None or token.expires_at > now)
+
+
 async def revoke_token(uow: UnitOfWork, token_id: int) -> ApiToken:
     token = await uow.session.get(ApiToken, token_id)
     if token is None:
@@ -105,6 +111,13 @@ async def revoke_token(uow: UnitOfWork, token_id: int) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
     return token
+
+
+def check_grantable(role: OrgRole) -> None:
+    if role not in GRANTABLE_ROLES:
+        raise DomainError(
+            ErrorCode.INVALID, "Scoped grants are READER, CONTRIBUTOR or ASSESSOR.", "role"
+        )
 
 
 async def grant(
@@ -116,10 +129,7 @@ async def grant(
     regulation_id: int | None = None,
 ) -> Grant:
     """A scoped role on one assessment or one regulation (all its assessments)."""
-    if role not in GRANTABLE_ROLES:
-        raise DomainError(
-            ErrorCode.INVALID, "Scoped grants are READER, CONTRIBUTOR or ASSESSOR.", "role"
-        )
+    check_grantable(role)
     if (assessment_id is None) == (regulation_id is None):
         raise DomainError(ErrorCode.INVALID, "Grant on one assessment or one regulation.")
     if assessment_id is not None and await uow.session.get(Assessment, assessment_id) is None:
@@ -181,6 +191,8 @@ async def _identify(
         raise AuthenticationError("This API token was revoked.")
     if token.expires_at is not None and token.expires_at <= now:
         raise AuthenticationError("This API token has expired.")
+    if user.disabled_at is not None:
+        raise AuthenticationError(DISABLED)
     due = token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1)
     return await principal_of(session, user), token.id, due
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import select, update
 
 from cmgraph.adapters.db import UnitOfWork
-from cmgraph.domain import text
+from cmgraph.domain import people, text
 from cmgraph.domain.accounts import principal_for
 from cmgraph.domain.enums import ChangeSource, EventType, OrgRole, Owner
 from cmgraph.domain.errors import DomainError, ErrorCode, forbidden, not_found
@@ -28,6 +28,8 @@ from cmgraph.domain.permissions import Principal, readable_actions, require_org_
 from cmgraph.domain.workflow import MAX_NOTE_LENGTH, action_reach
 
 MAX_ACTIONS_PER_ASSIGNMENT = 500
+# Given with ``grant_access``: enough to work on the action, not to test it.
+ASSIGNEE_GRANT_ROLE = OrgRole.CONTRIBUTOR
 REMOVED_USER = "(removed user)"
 
 
@@ -47,13 +49,19 @@ async def assign_actions(
     notes: str | None = None,
     notify: bool = True,
     source: ChangeSource = ChangeSource.USER,
+    grant_access: bool = False,
 ) -> list[ImprovementAction]:
     """Assign (or, with no assignee, unassign) every action, or none of them.
 
     The assignee must be able to read each action, or the assignment would point them at
-    something they cannot open. The email goes out from the alerts pipeline, driven by the
+    something they cannot open (``ASSIGNEE_CANNOT_READ``). With ``grant_access`` an owner
+    gives them, in the same transaction, ``ASSIGNEE_GRANT_ROLE`` on each live assessment of
+    an action they cannot read: the least role that lets them work on it (implementation,
+    notes, evidence). The email goes out from the alerts pipeline, driven by the
     ASSIGNMENT_CHANGE event and its ``notify`` flag.
     """
+    if grant_access:
+        require_org_role(actor, OrgRole.OWNER)
     ids = list(dict.fromkeys(action_ids))
     if not ids:
         raise DomainError(ErrorCode.INVALID, "Name at least one action.", "actionIds")
@@ -65,6 +73,10 @@ async def assign_actions(
         )
     text.check_text(notes, "Notes", field="notes", max_length=MAX_NOTE_LENGTH)
     assignee = await _user(uow, assignee_id, "assigneeId") if assignee_id is not None else None
+    if assignee is not None and assignee.disabled_at is not None:
+        raise DomainError(
+            ErrorCode.INVALID, f"{assignee.email} is disabled and cannot take work.", "assigneeId"
+        )
     assignee_principal = await principal_for(uow, assignee) if assignee is not None else None
 
     session = uow.session
@@ -103,11 +115,24 @@ async def assign_actions(
             and assignee_principal is not None
             and not await _may_read(uow, assignee_principal, action.id)
         ):
-            raise DomainError(
-                ErrorCode.INVALID,
-                f"{assignee.email} cannot see this action.",
-                "assigneeId",
-            )
+            if not grant_access:
+                raise DomainError(
+                    ErrorCode.ASSIGNEE_CANNOT_READ,
+                    f"{assignee.email} cannot read this action: they need an organisation "
+                    "role, or a grant on one of its assessments. An owner can grant it while "
+                    "assigning (grantAccess).",
+                    "assigneeId",
+                )
+            for assessment_id in reach.assessment_ids:
+                await people.grant_access(
+                    uow,
+                    actor,
+                    assignee.id,
+                    ASSIGNEE_GRANT_ROLE,
+                    assessment_id=assessment_id,
+                    reason={"forActionId": action.id},
+                )
+            assignee_principal = await principal_for(uow, assignee)
         new_notes = notes if notes is not None else action.assignment_notes
         if action.assignee_id == assignee_id and new_notes == action.assignment_notes:
             continue

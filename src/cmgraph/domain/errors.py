@@ -11,6 +11,12 @@ class ErrorCode(StrEnum):
     INVALID = "INVALID"
     DUPLICATE = "DUPLICATE"
     CONFLICT = "CONFLICT"
+    # The assignee has no role or grant that lets them read the action.
+    ASSIGNEE_CANNOT_READ = "ASSIGNEE_CANNOT_READ"
+    # The change would leave the organisation without an active owner.
+    LAST_OWNER = "LAST_OWNER"
+    # An owner may not disable their own account.
+    CANNOT_DISABLE_SELF = "CANNOT_DISABLE_SELF"
 
 
 class DomainError(Exception):

@@ -114,6 +114,26 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # An Argon2 hash (``domain.sign_in``); None: the person cannot sign in with a password.
     password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Set by an owner (``domain.people``): no sign-in, session or token of theirs works.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AuditEvent(Base):
+    """One change to a person or their access, written in the transaction that made it."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_target_user_id_id", "target_user_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+    action: Mapped[str] = mapped_column(String(40))
+    target_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SignInSession(Base):
@@ -572,3 +592,17 @@ class Notification(Base):
     message_id: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PersistedQuery(Base):
+    """A GraphQL document registered by a client (automatic persisted queries), by its hash.
+
+    A SHA-256 names one document for ever: rows are only added, never changed, so every
+    server process may cache what it has read (``domain.persisted_documents``).
+    """
+
+    __tablename__ = "persisted_query"
+
+    sha256_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

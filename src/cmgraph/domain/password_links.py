@@ -18,7 +18,9 @@ from sqlalchemy import delete, select
 
 from cmgraph.adapters import links
 from cmgraph.adapters.db import UnitOfWork
+from cmgraph.domain import audit
 from cmgraph.domain.accounts import create_user
+from cmgraph.domain.audit import AuditAction
 from cmgraph.domain.enums import NotificationKind, NotificationStatus, OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.models import Notification, PasswordLink, SignInFailure, User, utcnow
@@ -53,6 +55,15 @@ async def invite_user(
     """A new person (owners only), emailed a link to set their password."""
     require_org_role(actor, OrgRole.OWNER)
     user = await create_user(uow, email, name, role)
+    await audit.record(
+        uow,
+        actor.user_id,
+        AuditAction.USER_INVITED,
+        user.id,
+        email=user.email,
+        name=user.name,
+        role=role.value if role else None,
+    )
     await _send_link(uow, user, NotificationKind.INVITATION, actor.user_id, now or utcnow())
     return user
 
@@ -61,7 +72,7 @@ async def request_reset(uow: UnitOfWork, email: str, *, now: datetime | None = N
     """Email a reset link to the person with ``email``, if there is one who signs in."""
     now = now or utcnow()
     user = await uow.session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None or user.is_automation:
+    if user is None or user.is_automation or user.disabled_at is not None:
         return
     recent = await uow.session.scalar(
         select(PasswordLink.id).where(
@@ -126,7 +137,10 @@ async def use_link(
         raise refused
     user = await uow.session.get(User, link.user_id)
     assert user is not None  # links go with their user
+    if user.disabled_at is not None:
+        raise refused
     await set_password(uow, user, password)
+    await audit.record(uow, user.id, AuditAction.PASSWORD_SET, user.id, via=link.kind.value)
     link.used_at = now
     # Whoever opened the link reads the person's mail: earlier wrong guesses stop counting.
     await uow.session.execute(delete(SignInFailure).where(SignInFailure.email == user.email))

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.config import Settings
 from cmgraph.domain.accounts import (
+    DISABLED,
     MAX_EMAIL_LENGTH,
     AuthenticationError,
     hash_token,
@@ -151,29 +152,48 @@ async def start_session(
             )
         raise SignInRefused
     assert user is not None and user.password_hash is not None
-    secret = SESSION_PREFIX + secrets.token_urlsafe(32)
     async with UnitOfWork(sessions) as uow:
         if _hasher.check_needs_rehash(user.password_hash):
             await uow.session.execute(
                 update(User).where(User.id == user.id).values(password_hash=_hasher.hash(password))
             )
         await uow.session.execute(delete(SignInFailure).where(SignInFailure.email == email))
-        row = SignInSession(
-            user_id=user.id,
-            token_hash=hash_token(secret),
-            created_at=now,
-            last_seen_at=now,
-            expires_at=now + policy.lifetime,
-            address=address,
-            user_agent=user_agent[:300],
+        return await open_session(
+            uow, policy, user, address=address, user_agent=user_agent, now=now
         )
-        uow.session.add(row)
+
+
+async def open_session(
+    uow: UnitOfWork,
+    policy: SessionPolicy,
+    user: User,
+    *,
+    address: str,
+    user_agent: str,
+    now: datetime,
+) -> StartedSession:
+    """A new session for ``user``, whose identity the caller has checked (password or SSO)."""
+    if user.disabled_at is not None:
+        raise AuthenticationError(DISABLED)
+    secret = SESSION_PREFIX + secrets.token_urlsafe(32)
+    row = SignInSession(
+        user_id=user.id,
+        token_hash=hash_token(secret),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + policy.lifetime,
+        address=address[:64],
+        user_agent=user_agent[:300],
+    )
+    uow.session.add(row)
     return StartedSession(user, secret, row.expires_at)
 
 
 def password_matches(user: User | None, password: str) -> bool:
-    """Automation accounts sign in with tokens only, whatever their row holds."""
-    stored = user.password_hash if user is not None and not user.is_automation else None
+    """Automation accounts sign in with tokens only, whatever their row holds; disabled
+    people not at all (refused like a wrong password, so the answer tells nothing)."""
+    usable = user is not None and not user.is_automation and user.disabled_at is None
+    stored = user.password_hash if user is not None and usable else None
     if len(password) > MAX_PASSWORD_LENGTH:
         return False  # no password this long was ever set
     try:
@@ -200,6 +220,15 @@ async def _refuse_when_limited(
             raise TooManyAttempts(max(1, math.ceil(wait)))
 
 
+def session_is_open(signed_in: SignInSession, policy: SessionPolicy, now: datetime) -> bool:
+    """Not signed out or ended, not past its lifetime, and not idle for too long."""
+    return (
+        signed_in.ended_at is None
+        and signed_in.expires_at > now
+        and signed_in.last_seen_at + policy.idle > now
+    )
+
+
 async def session_principal(
     sessions: async_sessionmaker[AsyncSession],
     policy: SessionPolicy,
@@ -220,12 +249,10 @@ async def session_principal(
         if row is None:
             raise AuthenticationError("Your session has ended; sign in again.")
         signed_in, user = row
-        if (
-            signed_in.ended_at is not None
-            or signed_in.expires_at <= now
-            or signed_in.last_seen_at + policy.idle <= now
-        ):
+        if not session_is_open(signed_in, policy, now):
             raise AuthenticationError("Your session has ended; sign in again.")
+        if user.disabled_at is not None:
+            raise AuthenticationError(DISABLED)
         principal = await principal_of(session, user)
     if now - signed_in.last_seen_at >= SEEN_EVERY:
         async with UnitOfWork(sessions) as uow:

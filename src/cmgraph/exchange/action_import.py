@@ -523,8 +523,11 @@ async def _apply(
             await work
         except DomainError as error:
             column = _COLUMN_OF_FIELD.get(error.field or "", default)
-            refused = RowError.of(SHEET, edit.number, error, column)
-            hidden = error.code in (ErrorCode.NOT_FOUND, ErrorCode.INVALID)
+            hidden = error.code in (
+                ErrorCode.NOT_FOUND,
+                ErrorCode.INVALID,
+                ErrorCode.ASSIGNEE_CANNOT_READ,
+            )
             if column == cols.ASSIGNED_TO and hidden:
                 # An existing user who may not read the action reads like a missing one, so
                 # that an upload cannot tell which emails have accounts.
@@ -532,6 +535,8 @@ async def _apply(
                 refused = _error(edit.number, column, ImportErrorCode.UNKNOWN_ID, message)
             elif error.code is ErrorCode.NOT_FOUND:  # a parent out of reach: same as absent
                 refused = _error(edit.number, column, ImportErrorCode.UNKNOWN_ID, error.message)
+            else:
+                refused = RowError.of(SHEET, edit.number, error, column)
             raise _RowRefused(refused) from None
 
     if "assignee_id" in changes:

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -24,12 +25,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 
 from cmgraph.adapters.db import create_engine, session_factory
 from cmgraph.config import Settings
+from cmgraph.domain.persisted_documents import DocumentStore, TrustedDocuments
 from cmgraph.http.auth import (
     authenticate_request,
     bearer_token,
@@ -51,6 +55,9 @@ from cmgraph.http.evidence import (
     storage_upkeep,
 )
 from cmgraph.http.exports import export_routes
+from cmgraph.http.graphql_http import GRAPHQL_RESPONSE, Exchange, answer, in_media_type
+from cmgraph.http.oidc import oidc_routes
+from cmgraph.http.persisted_queries import DocumentRefused, PersistedDocuments
 from cmgraph.http.sign_in import sign_in_routes
 from cmgraph.http.websocket import TransportWSHandler, ViewContext, authenticate_connection
 from cmgraph.resolvers.context import Context
@@ -207,8 +214,18 @@ _JSON_KINDS = {str: "a string", int: "a number", float: "a number", bool: "a boo
 _JSON_KINDS[type(None)] = "null"
 
 
+class _SubResponse(Response):
+    """Strawberry's per-request response, carrying what the answer depends on."""
+
+    exchange: Exchange
+
+
 class GraphQLApp(GraphQL[ViewContext, None]):
-    """Strawberry's ASGI view with our context; the caller is authenticated beforehand."""
+    """Strawberry's ASGI view with our context; the caller is authenticated beforehand.
+
+    Answers as GraphQL over HTTP says (``http.graphql_http``) and fills in documents named
+    by hash (``http.persisted_queries``).
+    """
 
     graphql_transport_ws_handler_class = TransportWSHandler
 
@@ -218,12 +235,14 @@ class GraphQLApp(GraphQL[ViewContext, None]):
         settings: Settings,
         sessions: async_sessionmaker[AsyncSession],
         hub: Hub,
+        documents: PersistedDocuments,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.settings = settings
         self.sessions = sessions
         self.hub = hub
+        self.documents = documents
 
     async def get_context(self, request: Any, response: Any) -> Any:
         if request.scope["type"] == "websocket":
@@ -268,7 +287,84 @@ class GraphQLApp(GraphQL[ViewContext, None]):
             response = error_response(
                 refusal.status_code, status_code_name(refusal.status_code), refusal.reason
             )
+        except DocumentRefused as refusal:
+            status = refusal.status
+            if (
+                refusal.json_status is not None
+                and Exchange.of(scope).media_type != GRAPHQL_RESPONSE
+            ):
+                status = refusal.json_status
+            response = error_response(status, refusal.code, refusal.message)
         await response(scope, receive, send)
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """Only for a browser opening /graphql itself (as ``_wants_ide``): a GET that names
+        its document by hash or id has no ``query`` either, and is a request to answer."""
+        return (
+            request.method == "GET"
+            and not request.query_params
+            and "text/html" in request.headers.get("accept", "")
+        )
+
+    async def get_sub_response(self, request: Any) -> Response:
+        sub_response = _SubResponse()
+        sub_response.status_code = None  # type: ignore[assignment]  # as Strawberry's: unset
+        del sub_response.headers["content-length"]
+        sub_response.exchange = Exchange.of(request.scope)
+        return sub_response
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: ViewContext,
+        root_value: None,
+        sub_response: Response,
+    ) -> Any:
+        """Fill in a document named by hash (or refuse it), run, and register a new one.
+
+        The one place every HTTP operation passes, streamed or not. A document sent with
+        its hash is registered only once it has parsed and validated, so the table holds
+        only documents within the query limits.
+        """
+        register = False
+        if isinstance(request_data, GraphQLRequestData) and isinstance(context, Context):
+            resolved = await self.documents.resolve(
+                request_data, await self._document_id(request, request_data), context.principal
+            )
+            request_data, register = resolved.data, resolved.register
+        result = await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
+        if (
+            register
+            and isinstance(request_data, GraphQLRequestData)
+            and request_data.query is not None
+            and isinstance(result, ExecutionResult)
+            and (result.data is not None or any(e.path for e in result.errors or ()))
+        ):
+            await self._register(request_data.query)
+        return result
+
+    async def _document_id(self, request: Request, data: GraphQLRequestData) -> object:
+        """The request's ``documentId``, if it sent no document (so its body is small)."""
+        if data.query is not None:
+            return None
+        if request.method == "GET":
+            return request.query_params.get("documentId")
+        if parse_content_type(request.headers.get("content-type", ""))[0] != "application/json":
+            return None
+        body = self.decode_json(await request.body())  # read before: Starlette keeps it
+        return body.get("documentId") if isinstance(body, dict) else None
+
+    async def _register(self, document: str) -> None:
+        """Keep a document for its hash; the answer does not depend on it, so a failure is
+        logged, and the client will simply be asked for the document again."""
+        try:
+            await self.documents.store.register(document)
+        except Exception as error:
+            log.warning("persisted query not registered: %r", error)
 
     def decode_json(self, data: str | bytes) -> object:
         """orjson, which also refuses invalid UTF-8 and nesting deeper than 1024 (cheaply)."""
@@ -325,19 +421,22 @@ class GraphQLApp(GraphQL[ViewContext, None]):
         response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
         sub_response: Response,
     ) -> Response:
-        """A result that failed because the database is unreachable is a 503 as a whole.
+        """The answer GraphQL over HTTP asks for (``graphql_http.answer``), except that a
+        result that failed because the database is unreachable is a 503 as a whole.
 
         Its data would be partial for a reason that has nothing to do with the request, so
         the client gets the same answer as any other request during the outage: retry.
         """
-        if not isinstance(response_data, dict):
-            return super().create_response(response_data, sub_response)
+        if not isinstance(response_data, dict) or not isinstance(sub_response, _SubResponse):
+            return super().create_response(response_data, sub_response)  # batches: refused
         errors: list[Any] = response_data.get("errors") or []  # formatted errors: dicts
         for error in errors:
             extensions = error.get("extensions") or {}
             if extensions.get("code") == UNAVAILABLE:
                 return unavailable_response(str(extensions.get("requestId", "-")))
-        return super().create_response(response_data, sub_response)
+        response = answer(response_data, sub_response.exchange)
+        response.headers.raw.extend(sub_response.headers.raw)
+        return response
 
 
 def _wants_ide(scope: Scope) -> bool:
@@ -356,11 +455,15 @@ class GraphQLEndpoint:
         self.settings = settings
         self.sessions = sessions
         self.schema = build_api(settings)
+        trusted = settings.trusted_documents
         self.graphql = GraphQLApp(
             self.schema,
             settings=settings,
             sessions=sessions,
             hub=hub,
+            documents=PersistedDocuments(
+                DocumentStore(sessions), TrustedDocuments.load(Path(trusted)) if trusted else None
+            ),
             graphql_ide="graphiql",
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=10),
@@ -372,6 +475,7 @@ class GraphQLEndpoint:
         if scope["type"] != "http" or _wants_ide(scope):
             await self.graphql(scope, receive, send)
             return
+        send = in_media_type(Exchange.of(scope).media_type, send)
         changes = scope["method"] == "POST"
         principal = await authenticate_request(scope, self.sessions, self.settings, changes=changes)
         if isinstance(principal, Response):
@@ -443,6 +547,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *evidence_routes(settings, sessions),
             *export_routes(settings, sessions),
             *sign_in_routes(settings, sessions),
+            *oidc_routes(settings, sessions),
         ],
         lifespan=lifespan,
     )

@@ -3,6 +3,9 @@
 ``POST /auth/login`` signs in, ``POST /auth/logout`` signs out, ``POST
 /auth/forgot-password`` emails a reset link (answering the same whoever is asked for), and
 ``POST /auth/password`` takes a link's token and a new password, then signs in with it.
+``GET /auth/options`` tells a front end which ways of signing in there are; with
+``CMGRAPH_PASSWORD_SIGN_IN=false`` the three password routes answer 403
+``PASSWORD_SIGN_IN_DISABLED`` (single sign-on only, ``http.oidc``).
 
 The login body is JSON (``{"email", "password"}``): a form post from another site cannot
 send that content type without a preflight, so nobody can sign a browser in behind its
@@ -28,10 +31,17 @@ from cmgraph.config import Settings
 from cmgraph.domain.accounts import AuthenticationError
 from cmgraph.domain.errors import DomainError
 from cmgraph.domain.password_links import request_reset, use_link
-from cmgraph.domain.sign_in import SessionPolicy, TooManyAttempts, end_session, start_session
+from cmgraph.domain.sign_in import (
+    SessionPolicy,
+    StartedSession,
+    TooManyAttempts,
+    end_session,
+    start_session,
+)
 from cmgraph.http.auth import SESSION_COOKIE, csrf_header_present, csrf_refusal, session_secret
 from cmgraph.http.errors import error_response
 
+OPTIONS_PATH = "/auth/options"
 LOGIN_PATH = "/auth/login"
 LOGOUT_PATH = "/auth/logout"
 FORGOT_PATH = "/auth/forgot-password"
@@ -44,6 +54,8 @@ def sign_in_routes(settings: Settings, sessions: async_sessionmaker[AsyncSession
     secure = settings.public_url.startswith("https://")
 
     async def login(request: Request) -> Response:
+        if not settings.password_sign_in:
+            return password_sign_in_off()
         body = await _fields(request, "email", "password")
         if isinstance(body, Response):
             return body
@@ -82,15 +94,7 @@ def sign_in_routes(settings: Settings, sessions: async_sessionmaker[AsyncSession
                 "expiresAt": started.expires_at.isoformat(),
             }
         )
-        response.set_cookie(
-            SESSION_COOKIE,
-            started.secret,
-            max_age=int(policy.lifetime.total_seconds()),
-            path="/",
-            secure=secure,
-            httponly=True,
-            samesite="lax",
-        )
+        set_session_cookie(response, started, policy, secure=secure)
         return response
 
     async def logout(request: Request) -> Response:
@@ -104,6 +108,8 @@ def sign_in_routes(settings: Settings, sessions: async_sessionmaker[AsyncSession
         return response
 
     async def forgot_password(request: Request) -> Response:
+        if not settings.password_sign_in:
+            return password_sign_in_off()
         body = await _fields(request, "email")
         if isinstance(body, Response):
             return body
@@ -113,6 +119,8 @@ def sign_in_routes(settings: Settings, sessions: async_sessionmaker[AsyncSession
 
     async def set_password(request: Request) -> Response:
         """An invitation's or a reset's link: the new password, then signed in with it."""
+        if not settings.password_sign_in:
+            return password_sign_in_off()
         body = await _fields(request, "token", "password")
         if isinstance(body, Response):
             return body
@@ -126,12 +134,43 @@ def sign_in_routes(settings: Settings, sessions: async_sessionmaker[AsyncSession
             )
         return await _signed_in(request, email, body["password"])
 
+    async def options(request: Request) -> Response:
+        """How a front end may offer to sign in: with a password, single sign-on, or both."""
+        return JSONResponse(
+            {"password": settings.password_sign_in, "sso": bool(settings.oidc_issuer)}
+        )
+
     return [
+        Route(OPTIONS_PATH, options, methods=["GET"]),
         Route(LOGIN_PATH, login, methods=["POST"]),
         Route(LOGOUT_PATH, logout, methods=["POST"]),
         Route(FORGOT_PATH, forgot_password, methods=["POST"]),
         Route(PASSWORD_PATH, set_password, methods=["POST"]),
     ]
+
+
+def set_session_cookie(
+    response: Response, started: StartedSession, policy: SessionPolicy, *, secure: bool
+) -> None:
+    """The browser's session cookie, however the person signed in (password or SSO)."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        started.secret,
+        max_age=int(policy.lifetime.total_seconds()),
+        path="/",
+        secure=secure,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def password_sign_in_off() -> Response:
+    return error_response(
+        403,
+        "PASSWORD_SIGN_IN_DISABLED",
+        "Passwords are turned off on this server: sign in with single sign-on "
+        "(GET /auth/oidc/login).",
+    )
 
 
 async def _fields(request: Request, *names: str) -> dict[str, str] | Response:

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import logging
 from contextlib import suppress
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
+from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorMessage
 
 from cmgraph import global_ids
 from cmgraph.adapters.db import database_unavailable
+from cmgraph.domain.permissions import Principal
 from cmgraph.resolvers.context import Context
 from cmgraph.resolvers.subscriptions import SubscriptionContext
 
@@ -43,6 +46,7 @@ log = logging.getLogger("cmgraph.websocket")
 # which clients such as graphql-ws retry (unlike 4500 or 1011).
 CLOSE_INTERNAL_ERROR = 4500
 CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_FORBIDDEN = 4403  # graphql-transport-ws: the connection is not (or no longer) allowed
 
 
 def message_problem(message: object) -> str | None:
@@ -87,11 +91,45 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[ViewContext, None]):
             await self.handle_invalid_message(problem)
             return
         try:
+            if message["type"] == "subscribe" and not await self._still_signed_in():
+                return
             await super().handle_message(message)
         except WebSocketDisconnected:
             raise
         except Exception as error:
             await self._close_after(error)
+
+    async def _still_signed_in(self) -> bool:
+        """Check the connection's credentials again before each new operation, so that a
+        revoked token, an ended session or a disabled account stops opening subscriptions
+        at once; a refusal closes the socket with 4403, as at ``connection_init``."""
+        from cmgraph.domain.accounts import AuthenticationError
+
+        context = self.context
+        if not isinstance(context, SubscriptionContext) or context.principal is None:
+            return True  # not signed in yet: Strawberry refuses the operation itself
+        sessions = cast(Any, self.view).sessions
+        try:
+            context.principal = await connection_principal(context, sessions)
+        except AuthenticationError as exc:
+            with suppress(RuntimeError, WebSocketDisconnected):
+                await self.websocket.close(CLOSE_FORBIDDEN, f"Forbidden: {exc}"[:120])
+            return False
+        return True
+
+    async def handle_subscribe(self, message: Any) -> None:
+        """With trusted documents, anyone but an owner subscribes with those only."""
+        documents = getattr(self.view, "documents", None)
+        principal = getattr(self.context, "principal", None)
+        if self.connection_acknowledged and documents is not None and principal is not None:
+            refusal = documents.refusal(message["payload"]["query"], principal)
+            if refusal is not None and message["id"] not in self.operations:
+                error = GraphQLError(refusal.message, extensions={"code": refusal.code})
+                await self.send_message(
+                    ErrorMessage(id=message["id"], type="error", payload=[error.formatted])
+                )
+                return
+        await super().handle_subscribe(message)
 
     async def _close_after(self, error: Exception) -> None:
         request_id = getattr(self.context, "request_id", "-")
@@ -111,28 +149,34 @@ async def authenticate_connection(
     """Sign the connection in from its ``connection_init`` payload, or reject it.
 
     Rejection raises strawberry's ``ConnectionRejectionError``, which closes the socket with
-    4403 Forbidden (the protocol's code for a refused ``connection_init``). The principal is
-    fixed for the connection's life: changed grants or a revoked token take effect when the
-    client reconnects.
+    4403 Forbidden (the protocol's code for a refused ``connection_init``). The credentials
+    are checked again before each later ``subscribe`` (``TransportWSHandler``): a revoked
+    token, an ended session or a disabled account opens nothing more, and changed grants
+    apply to the subscriptions opened from then on.
     """
     from strawberry.exceptions import ConnectionRejectionError
 
+    from cmgraph.domain.accounts import AuthenticationError
+
+    try:
+        context.principal = await connection_principal(context, sessions)
+    except AuthenticationError as exc:
+        raise ConnectionRejectionError({"message": str(exc)}) from None
+    return {"userId": global_ids.encode("User", context.principal.user_id)}
+
+
+async def connection_principal(
+    context: SubscriptionContext, sessions: async_sessionmaker[AsyncSession]
+) -> Principal:
+    """The caller that the connection's token or session cookie names, or
+    ``AuthenticationError``."""
     from cmgraph.domain.accounts import AuthenticationError, sign_in
     from cmgraph.domain.sign_in import SessionPolicy, session_principal
 
     token = connection_token(context.connection_params or {}, context.header_token)
     secret = context.session_secret if token is None else None
-    if token is None and secret is None:
-        raise ConnectionRejectionError(
-            {"message": "Sign in, or send an API token in connection_init."}
-        )
-    try:
-        if token is not None:
-            context.principal = await sign_in(sessions, token)
-        else:
-            assert secret is not None
-            policy = SessionPolicy.of(context.settings)
-            context.principal = await session_principal(sessions, policy, secret)
-    except AuthenticationError as exc:
-        raise ConnectionRejectionError({"message": str(exc)}) from None
-    return {"userId": global_ids.encode("User", context.principal.user_id)}
+    if token is not None:
+        return await sign_in(sessions, token)
+    if secret is None:
+        raise AuthenticationError("Sign in, or send an API token in connection_init.")
+    return await session_principal(sessions, SessionPolicy.of(context.settings), secret)

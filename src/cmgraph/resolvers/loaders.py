@@ -125,7 +125,15 @@ EVIDENCE_COLUMNS = (
     Evidence.uploaded_at,
     Evidence.uploaded_by_id,
 )
-USER_COLUMNS = (User.id, User.email, User.name, User.role, User.is_automation, User.created_at)
+USER_COLUMNS = (
+    User.id,
+    User.email,
+    User.name,
+    User.role,
+    User.is_automation,
+    User.created_at,
+    User.disabled_at,
+)
 
 
 def _one_each(keys: Sequence[K], rows: Iterable[tuple[K, V]]) -> list[V | None]:

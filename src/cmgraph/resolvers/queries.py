@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -153,6 +154,8 @@ class GrantRecord:
     role: OrgRole
     assessment: Assessment | None
     regulation: RegulationRow | None
+    id: int
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,7 @@ async def viewer(info: strawberry.Info) -> ViewerRecord:
     assessments = await loaders.assessment.load_many([g.assessment_id for g in grants])
     regulations = await loaders.regulation.load_many([g.regulation_id for g in grants])
     result = [
-        GrantRecord(grant.role, assessment, regulation)
+        GrantRecord(grant.role, assessment, regulation, grant.id, grant.created_at)
         for grant, assessment, regulation in zip(grants, assessments, regulations, strict=True)
     ]
     return ViewerRecord(user=user, role=principal.role, grants=result)
@@ -285,15 +288,15 @@ async def users(info: strawberry.Info, filter: Any, order_by: Any, request: Page
 
 
 async def people(info: strawberry.Info, search: str | None, request: PageRequest) -> Page:
-    """People work can be assigned to (not automation accounts), by name; rows of id, name
-    and email only."""
+    """People work can be assigned to (not automation accounts, not disabled people), by
+    name; rows of id, name and email only."""
     if not may_find_people(info.context.principal):
         raise GraphQLError(
             "Only people who may assign work may search for people.",
             extensions={"code": "FORBIDDEN"},
         )
     statement = select(UserRow.id, UserRow.name, UserRow.email).where(
-        UserRow.is_automation.is_(False)
+        UserRow.is_automation.is_(False), UserRow.disabled_at.is_(None)
     )
     if (text_ := search_of(search)) is not None:
         statement = statement.where(

@@ -495,12 +495,14 @@ class AlertQueries:
         order_by: AlertPolicyOrder | None = None,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[AlertPolicy]:
         page = await resolvers.alert_policies(
             info,
             filter or AlertPolicyFilter(),
             order_by or AlertPolicyOrder(),
-            PageRequest(first, after),
+            PageRequest(first, after, last, before),
         )
         return connection(page, AlertPolicy.from_row)
 
@@ -512,9 +514,14 @@ class AlertQueries:
         order_by: AlertOrder | None = None,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[Alert]:
         page = await resolvers.alerts(
-            info, filter or AlertFilter(), order_by or AlertOrder(), PageRequest(first, after)
+            info,
+            filter or AlertFilter(),
+            order_by or AlertOrder(),
+            PageRequest(first, after, last, before),
         )
         return connection(page, Alert.from_row)
 

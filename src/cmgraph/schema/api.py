@@ -17,10 +17,11 @@ from cmgraph.schema.mutations.people import PeopleMutations
 from cmgraph.schema.mutations.templates import TemplateMutations
 from cmgraph.schema.mutations.testing import TestingMutations
 from cmgraph.schema.mutations.updates import UpdateMutations
+from cmgraph.schema.people import AuditQueries
 from cmgraph.schema.query import Query as CoreQueries
 from cmgraph.schema.subscriptions import Subscription
 
-Query = merge_types("Query", (CoreQueries, OutboxQueries, AlertQueries))
+Query = merge_types("Query", (CoreQueries, OutboxQueries, AlertQueries, AuditQueries))
 Mutation = merge_types(
     "Mutation",
     (

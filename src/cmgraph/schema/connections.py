@@ -1,7 +1,7 @@
 """Cursor connections (Relay): ``edges``, ``nodes``, ``pageInfo`` and a lazy ``totalCount``.
 
-Cursors and page sizes are the resolvers' (``resolvers.pages``): a connection shapes a page
-that was read there.
+Cursors, page sizes and which way a page is read are the resolvers' (``resolvers.pages``): a
+connection shapes a page that was read there.
 """
 
 from __future__ import annotations
@@ -11,17 +11,34 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from cmgraph.resolvers.pages import Page, encode_cursor
+from cmgraph.resolvers.pages import Page
 
 NodeT = TypeVar("NodeT")
 
 
 @strawberry.type
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    """The flags are asked of the page only when selected (see ``resolvers.pages.Page``)."""
+
+    has_next: strawberry.Private[Callable[[], Awaitable[bool]]]
+    has_previous: strawberry.Private[Callable[[], Awaitable[bool]]]
+    cursors: strawberry.Private[list[str]]
+
+    @strawberry.field
+    async def has_next_page(self) -> bool:
+        return await self.has_next()
+
+    @strawberry.field
+    async def has_previous_page(self) -> bool:
+        return await self.has_previous()
+
+    @strawberry.field
+    def start_cursor(self) -> str | None:
+        return self.cursors[0] if self.cursors else None
+
+    @strawberry.field
+    def end_cursor(self) -> str | None:
+        return self.cursors[-1] if self.cursors else None
 
 
 @strawberry.type
@@ -43,17 +60,14 @@ class Connection(Generic[NodeT]):
 
 
 def connection(page: Page, convert: Callable[[Any], NodeT]) -> Connection[NodeT]:
-    """The page's rows as nodes; the extra row a page may hold only tells a next page exists."""
-    nodes = [convert(row) for row in page.rows[: page.limit]]
-    edges = [Edge(cursor=encode_cursor(page.offset + i), node=n) for i, n in enumerate(nodes)]
+    """The page's rows as nodes, in list order whichever way the page was read."""
+    nodes = [convert(row) for row in page.rows]
+    edges = [Edge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)]
     return Connection(
         edges=edges,
         nodes=nodes,
         page_info=PageInfo(
-            has_next_page=len(page.rows) > page.limit,
-            has_previous_page=page.offset > 0,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            has_next=page.has_next, has_previous=page.has_previous, cursors=page.cursors
         ),
         count=page.count,
     )

@@ -17,6 +17,9 @@ class UserErrorCode(Enum):
     INVALID = "INVALID"
     DUPLICATE = "DUPLICATE"
     CONFLICT = "CONFLICT"
+    ASSIGNEE_CANNOT_READ = "ASSIGNEE_CANNOT_READ"
+    LAST_OWNER = "LAST_OWNER"
+    CANNOT_DISABLE_SELF = "CANNOT_DISABLE_SELF"
 
 
 @strawberry.type(description="A refused change: what, where, and why.")

@@ -170,8 +170,9 @@ class NodeCounter:
     """The most objects an operation can return, known before it runs.
 
     Like GitHub's node limit: a connection multiplies what is selected in it by its page size
-    (``first``, else the default page size), a plain list by its bound (``LIST_BOUNDS``, its
-    ``first``, or ``DEFAULT_LIST_BOUND``). Scalars cost nothing; every object counts one.
+    (``first`` or ``last``, else the default page size), a plain list by its bound
+    (``LIST_BOUNDS``, its ``first``, or ``DEFAULT_LIST_BOUND``). Scalars cost nothing; every
+    object counts one.
     """
 
     def __init__(self, schema: GraphQLSchema, max_page_size: int) -> None:
@@ -292,7 +293,9 @@ class _CountWalk:
             return 0
         entries = self._entries(node, parent, definition, page)
         if named.name.endswith(CONNECTION_SUFFIX) and "first" in definition.args:
-            inner_page = self._int_argument(node, "first", DEFAULT_PAGE_SIZE)
+            # ``last`` reads a page backwards: the same size of page.
+            size = self._int_argument(node, "last", DEFAULT_PAGE_SIZE)
+            inner_page = self._int_argument(node, "first", size)
             inner_page = max(0, min(inner_page, self.counter.max_page_size))
             return entries * (1 + self.selection_set(node.selection_set, named, inner_page))
         return entries * (1 + self.selection_set(node.selection_set, named, None))

@@ -20,7 +20,6 @@ from cmgraph.schema.types import (
     ImprovementAction,
     Organisation,
     Person,
-    Regulation,
     Template,
     User,
     Viewer,
@@ -49,16 +48,7 @@ class Query:
     @strawberry.field(description="The caller.")
     async def viewer(self, info: strawberry.Info) -> Viewer:
         record = await queries.viewer(info)
-        grants = []
-        for grant in record.grants:
-            assessment, regulation = grant.assessment, grant.regulation
-            grants.append(
-                Grant(
-                    role=grant.role,
-                    assessment=Assessment.from_row(assessment) if assessment is not None else None,
-                    regulation=Regulation.from_row(regulation) if regulation is not None else None,
-                )
-            )
+        grants = [Grant.of(grant) for grant in record.grants]
         return Viewer(user=User.from_row(record.user), role=record.role, grants=grants)
 
     @strawberry.field
@@ -69,12 +59,14 @@ class Query:
         order_by: inputs.AssessmentOrder | None = None,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[Assessment]:
         page = await queries.assessments(
             info,
             filter or inputs.AssessmentFilter(),
             order_by or inputs.AssessmentOrder(),
-            PageRequest(first, after),
+            PageRequest(first, after, last, before),
         )
         return connection(page, Assessment.from_row)
 
@@ -86,12 +78,14 @@ class Query:
         order_by: inputs.ImprovementActionOrder | None = None,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[ImprovementAction]:
         page = await queries.improvement_actions(
             info,
             filter or inputs.ImprovementActionFilter(),
             order_by or inputs.ImprovementActionOrder(),
-            PageRequest(first, after),
+            PageRequest(first, after, last, before),
         )
         result = connection(page, ImprovementAction.from_record)
         await prefetch_actions(info, result.nodes, connection_nodes(selected(info)))
@@ -123,12 +117,14 @@ class Query:
         order_by: inputs.ControlOrder | None = None,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[Control]:
         page = await queries.controls(
             info,
             filter or inputs.ControlFilter(),
             order_by or inputs.ControlOrder(),
-            PageRequest(first, after),
+            PageRequest(first, after, last, before),
         )
         result = connection(page, Control.from_row)
         await prefetch_controls(info, result.nodes, connection_nodes(selected(info)))
@@ -142,12 +138,14 @@ class Query:
         order_by: inputs.GroupOrder | None = None,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[Group]:
         page = await queries.groups(
             info,
             filter or inputs.GroupFilter(),
             order_by or inputs.GroupOrder(),
-            PageRequest(first, after),
+            PageRequest(first, after, last, before),
         )
         return connection(page, Group.from_row)
 
@@ -159,12 +157,14 @@ class Query:
         order_by: inputs.TemplateOrder | None = None,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[Template]:
         page = await queries.templates(
             info,
             filter or inputs.TemplateFilter(),
             order_by or inputs.TemplateOrder(),
-            PageRequest(first, after),
+            PageRequest(first, after, last, before),
         )
         return connection(page, Template.from_row)
 
@@ -176,12 +176,14 @@ class Query:
         order_by: inputs.UserOrder | None = None,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[User]:
         page = await queries.users(
             info,
             filter or inputs.UserFilter(),
             order_by or inputs.UserOrder(),
-            PageRequest(first, after),
+            PageRequest(first, after, last, before),
         )
         return connection(page, User.from_row)
 
@@ -195,8 +197,10 @@ class Query:
         search: str | None = None,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[Person]:
-        page = await queries.people(info, search, PageRequest(first, after))
+        page = await queries.people(info, search, PageRequest(first, after, last, before))
         return connection(page, Person.from_row)
 
     @strawberry.field(description="Scores over the active assessments you can read.")

@@ -16,6 +16,7 @@ from cmgraph.domain.enums import ControlStatus as ControlStatusValue
 from cmgraph.domain.permissions import may_look_up_user
 from cmgraph.domain.updates import definition_changes
 from cmgraph.domain.versions import update_pending
+from cmgraph.resolvers import people as people_reads
 from cmgraph.schema.enums import (
     ActionOwner,
     AssessmentStatus,
@@ -139,6 +140,10 @@ class User(StoredIdNode):
     )
     is_automation: bool
     created_at: datetime
+    disabled_at: datetime | None = strawberry.field(
+        description="When an owner disabled the account (no sign-in, session or token of "
+        "theirs works); null while it is active."
+    )
 
     @classmethod
     def from_row(cls, row: Any) -> User:
@@ -150,7 +155,26 @@ class User(StoredIdNode):
             role=row.role,
             is_automation=row.is_automation,
             created_at=row.created_at,
+            disabled_at=row.disabled_at,
         )
+
+    @strawberry.field(description="Scoped grants on assessments and regulations. Owners only.")
+    async def grants(self, info: strawberry.Info) -> list[Grant] | None:
+        return [Grant.of(record) for record in await people_reads.grants_of(info, self.id)]
+
+    @strawberry.field(description="API tokens, newest first, never their secrets. Owners only.")
+    async def api_tokens(self, info: strawberry.Info) -> list[ApiToken] | None:
+        return [ApiToken.from_row(row) for row in await people_reads.tokens_of(info, self.id)]
+
+    @strawberry.field(
+        description="Browser sessions, newest first: the open ones, or all with "
+        "`includeEnded`. Owners only."
+    )
+    async def sessions(
+        self, info: strawberry.Info, include_ended: bool = False
+    ) -> list[SignInSession] | None:
+        rows = await people_reads.sessions_of(info, self.id, include_ended)
+        return [SignInSession.from_row(info, row) for row in rows]
 
     @classmethod
     async def resolve_nodes(
@@ -171,11 +195,75 @@ class User(StoredIdNode):
         return link_for(info, "user-history", {"user_id": self.id})
 
 
-@strawberry.type
+@strawberry.type(description="A scoped role on one assessment or on one regulation.")
 class Grant:
+    id: strawberry.ID = strawberry.field(description="Names the grant for `revokeGrant`.")
     role: OrgRole
     assessment: Assessment | None
     regulation: Regulation | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, record: Any) -> Grant:
+        """From a ``GrantRecord`` of the resolvers (the grant and what it names)."""
+        assessment, regulation = record.assessment, record.regulation
+        return cls(
+            id=strawberry.ID(global_ids.encode("Grant", record.id)),
+            role=record.role,
+            assessment=Assessment.from_row(assessment) if assessment is not None else None,
+            regulation=Regulation.from_row(regulation) if regulation is not None else None,
+            created_at=record.created_at,
+        )
+
+
+@strawberry.type(description="An API token; its secret was shown once, when it was made.")
+class ApiToken:
+    id: strawberry.ID = strawberry.field(description="Names the token for `revokeApiToken`.")
+    name: str
+    prefix: str = strawberry.field(description="The secret's first characters, to recognise it.")
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None = strawberry.field(description="Written at most once a minute.")
+    active: bool = strawberry.field(description="Neither revoked nor expired.")
+
+    @classmethod
+    def from_row(cls, row: models.ApiToken) -> ApiToken:
+        return cls(
+            id=strawberry.ID(global_ids.encode("ApiToken", row.id)),
+            name=row.name,
+            prefix=row.prefix,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
+            last_used_at=row.last_used_at,
+            active=people_reads.token_active(row),
+        )
+
+
+@strawberry.type(description="A browser's sign-in (password or single sign-on).")
+class SignInSession:
+    id: strawberry.ID = strawberry.field(description="Names the session for `endSession`.")
+    created_at: datetime
+    last_seen_at: datetime = strawberry.field(description="Written at most once a minute.")
+    expires_at: datetime = strawberry.field(description="The end, however busy the session.")
+    ended_at: datetime | None = strawberry.field(description="Signed out, or ended by an owner.")
+    address: str
+    user_agent: str
+    active: bool = strawberry.field(description="Still signs its browser in.")
+
+    @classmethod
+    def from_row(cls, info: strawberry.Info, row: models.SignInSession) -> SignInSession:
+        return cls(
+            id=strawberry.ID(global_ids.encode("SignInSession", row.id)),
+            created_at=row.created_at,
+            last_seen_at=row.last_seen_at,
+            expires_at=row.expires_at,
+            ended_at=row.ended_at,
+            address=row.address,
+            user_agent=row.user_agent,
+            active=people_reads.session_open(info, row),
+        )
 
 
 @strawberry.type(description="The caller and what it may do.")

@@ -81,7 +81,13 @@ async def assign_improvement_actions(
         ids = [node_id(g, "ImprovementAction", "actionIds") for g in input.action_ids]
         assignee = node_id(input.assignee_id, "User", "assigneeId") if input.assignee_id else None
         assigned = await assignment.assign_actions(
-            uow, actor, ids, assignee, notes=input.notes, notify=input.notify
+            uow,
+            actor,
+            ids,
+            assignee,
+            notes=input.notes,
+            notify=input.notify,
+            grant_access=input.grant_access,
         )
         return await read_actions(uow, actor, [a.id for a in assigned])
 

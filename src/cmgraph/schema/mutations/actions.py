@@ -59,6 +59,12 @@ class AssignImprovementActionsInput:
         default=None, description="Stays on each action; null keeps the current notes."
     )
     notify: bool = strawberry.field(default=True, description="Email the assignee.")
+    grant_access: bool = strawberry.field(
+        default=False,
+        description="Owners only: give an assignee who cannot read an action a CONTRIBUTOR "
+        "grant on each of its live assessments, in the same change (else the assignment is "
+        "refused with ASSIGNEE_CANNOT_READ).",
+    )
 
 
 @strawberry.type
