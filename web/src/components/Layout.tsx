@@ -1,0 +1,67 @@
+import { useApolloClient, useQuery } from "@apollo/client/react";
+import { useState } from "react";
+import { NavLink, Outlet, useNavigate } from "react-router";
+import { signOut } from "../api/auth";
+import { roleLabel } from "../format";
+import { ViewerQuery } from "../graphql/viewer";
+import { NAV_ITEMS } from "../navigation";
+
+export function Layout() {
+  const { data } = useQuery(ViewerQuery);
+  const client = useApolloClient();
+  const navigate = useNavigate();
+  const [signOutFailed, setSignOutFailed] = useState(false);
+  const viewer = data?.viewer;
+
+  async function handleSignOut() {
+    setSignOutFailed(false);
+    try {
+      await signOut();
+    } catch {
+      setSignOutFailed(true);
+      return;
+    }
+    await client.clearStore();
+    await navigate("/sign-in", { replace: true });
+  }
+
+  return (
+    <div className="shell">
+      <a className="skip-link" href="#content">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <span className="brand">cmgraph</span>
+        <div className="account">
+          {viewer && (
+            <span>
+              {viewer.user.name} <span className="muted">({roleLabel(viewer.role)})</span>
+            </span>
+          )}
+          <button type="button" onClick={() => void handleSignOut()}>
+            Sign out
+          </button>
+          {signOutFailed && (
+            <span role="alert" className="form-error">
+              Could not sign out. Try again.
+            </span>
+          )}
+        </div>
+      </header>
+      <nav className="sidenav" aria-label="Main">
+        <ul>
+          {NAV_ITEMS.filter((item) => item.built).map((item) => (
+            <li key={item.path}>
+              <NavLink to={item.path} end={item.path === "/"}>
+                {item.label}
+              </NavLink>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <main id="content" className="content" tabIndex={-1}>
+        <Outlet />
+      </main>
+    </div>
+  );
+}
