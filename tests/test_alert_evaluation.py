@@ -578,6 +578,33 @@ async def test_assignment_events_notify_the_assignee_when_asked(world: World) ->
     )
 
 
+async def test_disabled_people_get_no_alert_or_assignment_mail(world: World) -> None:
+    from cmgraph.domain.people import update_user
+
+    admin = await world.person("adam", OrgRole.ADMINISTRATOR)
+    gone_admin = await world.person("gina", OrgRole.ADMINISTRATOR)
+    named = await world.person("nina", OrgRole.READER)
+    gone_named = await world.person("nick", OrgRole.READER)
+    ann = await world.person("ann", OrgRole.CONTRIBUTOR)
+    policy = await world.policy("Mine", ANY_SCORE, recipient_ids=[named, gone_named])
+    async with world.uow() as u:
+        await assign_actions(u, world.owner, [world.actions["T2"]], ann)
+    async with world.uow() as u:
+        for person in (gone_admin, gone_named, ann):
+            await update_user(u, None, person, {"disabled": True})
+    await world.unimplement("T1")
+    await world.run(T0)
+
+    [(ours, _)] = await world.alerts(policy)
+    mail = await world.notifications(NotificationKind.ALERT)
+    recipients = {n.recipient_id for n in mail}
+    # The named recipient and the creator; not the disabled named one.
+    assert {n.recipient_id for n in mail if n.subject_id == ours.id} == {named, world.owner.user_id}
+    assert {named, admin, world.owner.user_id} <= recipients
+    assert not {gone_admin, gone_named} & recipients
+    assert await world.notifications(NotificationKind.ASSIGNMENT) == []
+
+
 @pytest.mark.parametrize(("evaluators", "batch"), [(2, 3), (4, 1)])
 async def test_concurrent_evaluators_take_each_event_once(
     world: World, evaluators: int, batch: int

@@ -113,6 +113,7 @@ async def world(db, uow, owner) -> World:
         "missing-user": to_base64("User", 987_654),
         **{f"user-{role}": to_base64("User", uid) for role, uid in users.items()},
         "user-grantee": to_base64("User", grantee.id),
+        "user-robot": to_base64("User", robot.id),
         "grant-A2": to_base64("Grant", a2_grant.id),
         "token-robot": to_base64("ApiToken", robot_token.token.id),
         "session-grantee": to_base64("SignInSession", browser.id),
@@ -579,22 +580,28 @@ CASES = [
         "OWNER",
         "NOT_FOUND",
     ),
+    Case(  # a token would act as another person
+        "createApiToken",
+        lambda w: {"userId": w.ids["user-READER"], "name": "t"},
+        "OWNER",
+        "FORBIDDEN",
+    ),
     Case(
         "createApiToken",
-        lambda w: {"userId": w.ids["user-READER"], "name": " "},
+        lambda w: {"userId": w.ids["user-robot"], "name": " "},
         "OWNER",
         "INVALID",
     ),
     Case(
         "createApiToken",
-        lambda w: {"userId": w.ids["user-READER"], "name": "t\x1b[2J"},
+        lambda w: {"userId": w.ids["user-robot"], "name": "t\x1b[2J"},
         "OWNER",
         "INVALID",
     ),
     Case(
         "createApiToken",
         lambda w: {
-            "userId": w.ids["user-READER"],
+            "userId": w.ids["user-robot"],
             "name": "t",
             "expiresAt": "2001-01-01T00:00:00Z",
         },
@@ -603,14 +610,14 @@ CASES = [
     ),
     Case(
         "createApiToken",
-        lambda w: {"userId": w.ids["user-READER"], "name": "t", "expiresAt": "2099-01-01T00:00:00"},
+        lambda w: {"userId": w.ids["user-robot"], "name": "t", "expiresAt": "2099-01-01T00:00:00"},
         "OWNER",
         "INVALID",
     ),
     Case(
         "createApiToken",
         lambda w: {
-            "userId": w.ids["user-READER"],
+            "userId": w.ids["user-robot"],
             "name": "t",
             "expiresAt": "9999-01-01T00:00:00Z",
         },

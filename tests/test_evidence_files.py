@@ -634,6 +634,28 @@ async def test_download_links_are_bound_to_file_user_and_time(
     assert (await api.client.get(f"{url.path}?{url.query}")).status_code == 404
 
 
+async def test_a_disabled_persons_download_links_stop_working(
+    api: Api, world: World, uploaded: dict[str, Any], settings: Settings, uow
+):
+    from cmgraph.domain.people import update_user
+
+    data = await api.query(DOWNLOAD_URL, {"id": uploaded["id"]}, token=world.tokens["auditor"])
+    url = urlsplit(data["node"]["downloadUrl"])
+    assert (await api.client.get(f"{url.path}?{url.query}")).status_code == 200
+    evidence_id = int(relay.GlobalID.from_id(uploaded["id"]).node_id)
+    token = url.query.removeprefix("token=")
+    user_id = check_download(signing_key(settings.storage_dir), token, evidence_id)
+    async with uow() as u:
+        await update_user(u, None, user_id, {"disabled": True})
+    refused = await api.client.get(f"{url.path}?{url.query}")
+    assert refused.status_code == 403
+    assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert refused.json()["errors"][0]["message"] == "This account is disabled."
+    async with uow() as u:
+        await update_user(u, None, user_id, {"disabled": False})
+    assert (await api.client.get(f"{url.path}?{url.query}")).status_code == 200
+
+
 async def test_links_have_no_download_url(api: Api, world: World):
     data = await api.query(
         ADD_LINK,

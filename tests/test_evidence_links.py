@@ -32,6 +32,7 @@ from cmgraph.domain.models import (
     ImprovementAction,
     utcnow,
 )
+from cmgraph.domain.people import grant_access
 from cmgraph.domain.permissions import Principal
 from cmgraph.domain.templates import ActionSpec, ControlSpec, TemplateSpec, import_template
 
@@ -214,7 +215,8 @@ async def test_scoped_grants_decide(uow, world: World):
 
     async with uow() as u:
         user = await accounts.user_by_email(u, "ext@example.test")
-        await accounts.grant(u, user, OrgRole.CONTRIBUTOR, assessment_id=world.assessment_id)
+        # The same scope again: the grant takes the new role (one grant per person and scope).
+        await grant_access(u, None, user.id, OrgRole.CONTRIBUTOR, assessment_id=world.assessment_id)
         as_contributor = await accounts.principal_for(u, user)
     async with uow() as u:
         evidence = await add_evidence_link(

@@ -30,7 +30,7 @@ from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.models import AuditEvent, User, utcnow
 from cmgraph.domain.sign_in import set_password
 from cmgraph.http.app import create_app
-from cmgraph.http.oidc import safe_next
+from cmgraph.http.oidc import StarletteOAuth2App, safe_next
 from tests.databases import Database
 
 with warnings.catch_warnings():  # the provider is built on parts Authlib has deprecated
@@ -249,7 +249,17 @@ async def test_an_unknown_person_gets_the_default_role(db: Database, issuer: str
         assert (await sign_in(client, "newcomer")).status_code == 303
     async with db.sessions() as session:
         made = list(await session.scalars(select(User).where(User.email == "new@example.test")))
+        audited = list(await session.scalars(select(AuditEvent)))
     assert len(made) == 1 and made[0].password_hash is None
+    # Made once, and the audit trail says by whom: the provider, with no actor.
+    assert [(e.action, e.actor_id, e.target_user_id, e.detail) for e in audited] == [
+        (
+            "USER_CREATED",
+            None,
+            made[0].id,
+            {"email": "new@example.test", "name": "Nia New", "role": "READER", "source": "SSO"},
+        )
+    ]
 
 
 async def test_groups_map_to_roles(db: Database, issuer: str, owner: Any) -> None:
@@ -308,7 +318,11 @@ async def test_groups_map_to_roles(db: Database, issuer: str, owner: Any) -> Non
     assert await role_of(db, "ann@example.test") is OrgRole.CONTRIBUTOR
     async with db.sessions() as session:
         audited = list(await session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
-    changes = [(e.detail["role"], e.actor_id) for e in audited if e.detail.get("source") == "SSO"]
+    changes = [
+        (e.detail["role"], e.actor_id)
+        for e in audited
+        if e.action == "USER_UPDATED" and e.detail.get("source") == "SSO"
+    ]
     assert changes == [
         ({"from": "READER", "to": "CONTRIBUTOR"}, None),
         ({"from": "CONTRIBUTOR", "to": "OWNER"}, None),
@@ -510,3 +524,118 @@ def test_settings_read_from_the_environment() -> None:
 
 def test_role_names_in_settings_are_the_domain_roles() -> None:
     assert set(ROLE_NAMES) == {role.value for role in OrgRole}
+
+
+async def test_repeated_logins_keep_one_flow_and_a_callback_goes_to_its_own_next(
+    db: Database, issuer: str
+) -> None:
+    """Each click on "sign in" used to add an hour-long state to the flow's cookie, until
+    it outgrew the 4 KB browsers keep; and ``next`` was one, shared by every tab."""
+    await add_user(db, "ann@example.test", OrgRole.CONTRIBUTOR)
+    await provider_user(issuer, "ann", email="ann@example.test", email_verified=True)
+    async with app_client(db, sso_settings(issuer)) as client:
+        first_tab = await leave_for_provider(client, "/first")
+        for attempt in range(40):
+            started = await client.get("/auth/oidc/login", params={"next": f"/page/{attempt}"})
+            assert started.status_code == 302
+            assert len(started.headers["set-cookie"]) < 1_000, attempt
+        second_tab = await leave_for_provider(client, "/second")
+        # The flow left behind never lands on the newer flow's page...
+        stale = await client.get(await consent(first_tab, {"sub": "ann"}))
+        assert stale.status_code == 400 and code_of(stale) == "SSO_STATE_MISMATCH"
+        assert "cmgraph_session" not in client.cookies
+        # ...and the latest flow goes where it was started for (the stale callback ended
+        # the flow, as every callback does: this tab starts again).
+        second_tab = await leave_for_provider(client, "/second")
+        back = await consent(second_tab, {"sub": "ann"})
+        signed_in = await client.get(back)
+        assert signed_in.status_code == 303, signed_in.text
+        assert signed_in.headers["location"] == f"{APP}/second"
+
+
+def tamper_token(monkeypatch: pytest.MonkeyPatch, change: Any) -> None:
+    """Let ``change`` alter the provider's token response before Authlib checks it."""
+    original = StarletteOAuth2App.fetch_access_token
+
+    async def fetched(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return change(await original(self, *args, **kwargs))
+
+    monkeypatch.setattr(StarletteOAuth2App, "fetch_access_token", fetched)
+
+
+def change_claims(monkeypatch: pytest.MonkeyPatch, change: Any) -> None:
+    """Let ``change`` alter the ID token's checked claims (as if the token said so)."""
+    original = StarletteOAuth2App.parse_id_token
+
+    async def parsed(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return change(dict(await original(self, *args, **kwargs)))
+
+    monkeypatch.setattr(StarletteOAuth2App, "parse_id_token", parsed)
+
+
+def _bad_signature(monkeypatch: pytest.MonkeyPatch) -> None:
+    def flipped(token: dict[str, Any]) -> dict[str, Any]:
+        header, payload, signature = token["id_token"].split(".")
+        signature = ("A" if signature[0] != "A" else "B") + signature[1:]
+        return {**token, "id_token": f"{header}.{payload}.{signature}"}
+
+    tamper_token(monkeypatch, flipped)
+
+
+def _other_nonce(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A genuine ID token, for another sign-in than the one this browser started."""
+    original = StarletteOAuth2App.parse_id_token
+
+    async def parsed(self: Any, token: Any, nonce: str, **kwargs: Any) -> Any:
+        return await original(self, token, "another sign-in's nonce", **kwargs)
+
+    monkeypatch.setattr(StarletteOAuth2App, "parse_id_token", parsed)
+
+
+@pytest.mark.parametrize("tampering", [_bad_signature, _other_nonce])
+async def test_an_id_token_that_does_not_verify_is_refused(
+    db: Database, issuer: str, monkeypatch: pytest.MonkeyPatch, tampering: Any
+) -> None:
+    await add_user(db, "ann@example.test", OrgRole.CONTRIBUTOR)
+    await provider_user(issuer, "ann", email="ann@example.test", email_verified=True)
+    tampering(monkeypatch)
+    async with app_client(db, sso_settings(issuer)) as client:
+        refused = await sign_in(client, "ann")
+        assert refused.status_code == 401, refused.text
+        assert code_of(refused) == "SSO_INVALID_ID_TOKEN"
+        assert "cmgraph_session" not in client.cookies
+
+
+async def test_a_bug_of_ours_is_a_500_not_the_providers_502(
+    db: Database, issuer: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(token: dict[str, Any]) -> dict[str, Any]:
+        raise TypeError("a bug in cmgraph")
+
+    tamper_token(monkeypatch, broken)
+    await provider_user(issuer, "ann", email="ann@example.test", email_verified=True)
+    async with app_client(db, sso_settings(issuer)) as client:
+        failed = await sign_in(client, "ann")
+    assert failed.status_code == 500 and code_of(failed) == "INTERNAL_SERVER_ERROR"
+
+
+async def test_claims_missing_from_the_id_token_come_from_userinfo_for_the_same_subject(
+    db: Database, issuer: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_user(db, "ann@example.test", OrgRole.CONTRIBUTOR)
+    await provider_user(issuer, "ann", email="ann@example.test", email_verified=True)
+
+    def without_email(claims: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in claims.items() if k not in ("email", "email_verified")}
+
+    change_claims(monkeypatch, without_email)
+    async with app_client(db, sso_settings(issuer)) as client:
+        signed_in = await sign_in(client, "ann")
+        assert signed_in.status_code == 303, signed_in.text
+        assert (await viewer(client))["user"]["email"] == "ann@example.test"
+
+    # Userinfo about another subject is ignored: the email is then missing.
+    change_claims(monkeypatch, lambda claims: {**without_email(claims), "sub": "someone-else"})
+    async with app_client(db, sso_settings(issuer)) as client:
+        refused = await sign_in(client, "ann")
+    assert refused.status_code == 403 and code_of(refused) == "SSO_EMAIL_MISSING"

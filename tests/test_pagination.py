@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -28,9 +28,11 @@ from cmgraph.domain.enums import (
     ImplementationType,
     OrgRole,
     Purpose,
+    Severity,
     TestStatus,
 )
-from cmgraph.domain.models import Assessment, ImprovementAction
+from cmgraph.domain.keyset import sort
+from cmgraph.domain.models import Alert, AlertPolicy, Assessment, AuditEvent, ImprovementAction
 from cmgraph.domain.permissions import Principal
 from cmgraph.domain.templates import ActionSpec, ControlSpec, TemplateSpec, import_template
 from cmgraph.domain.workflow import change_action
@@ -113,6 +115,36 @@ async def library(uow, owner: Principal, token_for) -> Library:
     return Library(owner_token, reader, owner, assessments)
 
 
+@pytest.fixture
+async def alerting(uow, library: Library) -> None:
+    """Seven alert policies and eight alerts, some created, detected or updated at once."""
+    base = datetime(2026, 2, 1, 9, 0, 0, 500, tzinfo=UTC)
+    async with uow() as u:
+        policies = [
+            AlertPolicy(
+                name=f"Policy {'CABDGFE'[i]}",
+                conditions=[{"type": "SCORE_CHANGE"}],
+                created_at=base + timedelta(minutes=i // 2),  # pairs created at once
+            )
+            for i in range(7)
+        ]
+        u.session.add_all(policies)
+        await u.session.flush()
+        u.session.add_all(
+            Alert(
+                policy_id=policies[i % 7].id,
+                policy_snapshot={"name": policies[i % 7].name},
+                severity=Severity.HIGH,
+                detected_at=base + timedelta(minutes=i % 3),
+                window_ends_at=base + timedelta(hours=1),
+                updated_at=base + timedelta(minutes=(7 - i) // 3),
+            )
+            for i in range(8)
+        )
+        for i in range(6):
+            u.session.add(AuditEvent(action="USER_UPDATED", detail={"n": i}))
+
+
 def _row_id(global_id: str) -> int:
     return int(from_base64(global_id)[1])
 
@@ -120,6 +152,7 @@ def _row_id(global_id: str) -> int:
 # -- walking both ways ---------------------------------------------------------------------
 
 ACTION_FIELDS = "id key title points implementationStatus testStatus updatedAt"
+_CONTROL = "id key title assessment { id }"
 
 
 @dataclass(frozen=True)
@@ -128,6 +161,20 @@ class Listing:
     fields: str
     order: str  # the orderBy argument, or "" for lists without one
     sort_key: Any = None  # node -> the value the order sorts by, when it can be checked
+    leading: Any = None  # node -> a value sorted ascending before ``sort_key`` (controls)
+
+
+def _by_id(node: dict[str, Any]) -> int:
+    """Rows created one after another: their creation times sort as their ids do."""
+    return _row_id(node["id"])
+
+
+def _moment(name: str) -> Any:
+    return lambda node: datetime.fromisoformat(node[name])
+
+
+def _assessment(node: dict[str, Any]) -> int:
+    return _row_id(node["assessment"]["id"])
 
 
 LISTINGS = [
@@ -149,15 +196,24 @@ LISTINGS = [
         for direction in ("ASC", "DESC")
     ),
     Listing("assessments", "id name", "{field: NAME}", lambda n: n["name"]),
-    Listing("assessments", "id name", "{field: CREATED_AT, direction: DESC}"),
-    Listing("controls", "id key title", "{field: POSITION}"),
-    Listing("controls", "id key title assessment { id }", "{field: TITLE, direction: DESC}"),
-    Listing("controls", "id key title", "{field: KEY}"),
+    Listing("assessments", "id name", "{field: CREATED_AT, direction: DESC}", _by_id),
+    # Control keys C0..C3 are their positions in the template.
+    Listing("controls", _CONTROL, "{field: POSITION}", lambda n: n["key"], _assessment),
+    Listing(
+        "controls", _CONTROL, "{field: TITLE, direction: DESC}", lambda n: n["title"], _assessment
+    ),
+    Listing("controls", _CONTROL, "{field: KEY}", lambda n: n["key"], _assessment),
     Listing("groups", "id name", "{field: NAME, direction: DESC}", lambda n: n["name"]),
-    Listing("templates", "id title", "{field: CREATED_AT}"),
+    Listing("templates", "id title", "{field: CREATED_AT}", _by_id),
     Listing("users", "id email name", "{field: NAME}", lambda n: n["name"]),
     Listing("people", "id name", "", lambda n: n["name"]),
+    Listing("alerts", "id detectedAt", "", _moment("detectedAt")),  # DETECTED_AT DESC
+    Listing("alerts", "id updatedAt", "{field: UPDATED_AT, direction: ASC}", _moment("updatedAt")),
+    Listing("alertPolicies", "id name", "{field: NAME, direction: DESC}", lambda n: n["name"]),
+    Listing("alertPolicies", "id createdAt", "{field: CREATED_AT}", _moment("createdAt")),
+    Listing("auditEvents", "id", "", _by_id),  # newest first
 ]
+DESCENDING = {("alerts", ""), ("auditEvents", "")}  # the lists' default orders
 
 
 def _query(listing: Listing) -> str:
@@ -184,7 +240,7 @@ async def _page(api, token: str, listing: Listing, **arguments: Any) -> dict[str
 
 @pytest.mark.parametrize("listing", LISTINGS, ids=lambda x: f"{x.field} {x.order}")
 async def test_walking_forwards_and_backwards_gives_the_same_rows(
-    api, library: Library, listing: Listing
+    api, library: Library, alerting: None, listing: Listing
 ) -> None:
     token = library.owner
     whole = await _page(api, token, listing, first=100)
@@ -192,10 +248,13 @@ async def test_walking_forwards_and_backwards_gives_the_same_rows(
     assert len(everything) == whole["totalCount"] >= 6
     assert whole["pageInfo"]["hasNextPage"] is whole["pageInfo"]["hasPreviousPage"] is False
     if listing.sort_key is not None:
-        descending = "DESC" in listing.order
-        ranked = sorted(everything, key=lambda n: _row_id(n["id"]))
-        # Stable, also reversed: ties stay by id ascending, as the lists order them.
-        ranked.sort(key=listing.sort_key, reverse=descending)
+        descending = "DESC" in listing.order or (listing.field, listing.order) in DESCENDING
+        # Ties on the sort value are ordered by id in the same direction.
+        ranked = sorted(
+            everything, key=lambda n: (listing.sort_key(n), _row_id(n["id"])), reverse=descending
+        )
+        if listing.leading is not None:
+            ranked.sort(key=listing.leading)  # stable: the order within each stays
         assert [n["id"] for n in everything] == [n["id"] for n in ranked]
 
     forwards, after, pages = [], None, 0
@@ -272,22 +331,96 @@ async def test_page_sizes_are_bounded_and_first_with_last_is_refused(
     assert message in errors[0]["message"]
 
 
-async def test_the_cost_of_a_backward_page_is_counted_by_last(db, library: Library) -> None:
-    """``last`` sizes a page for the query's cost as ``first`` does."""
+async def _post(db, token: str, query: str, variables: Any = None, **settings: Any) -> Any:
+    """``query`` answered by an app of its own ``settings``."""
     import httpx
 
     from cmgraph.http.app import create_app
 
-    settings = Settings.from_env({}, max_query_nodes=1000)
-    transport = httpx.ASGITransport(app=create_app(settings, db.engine))
-    headers = {"Authorization": f"Bearer {library.reader}"}
-    big = "{ controls(last: 100) { nodes { actions { id } } } }"  # 100 * (1 + 20) > 1000
-    small = "{ controls(last: 10) { nodes { actions { id } } } }"
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        refused = (await client.post("/graphql", json={"query": big}, headers=headers)).json()
-        assert refused["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
-        allowed = (await client.post("/graphql", json={"query": small}, headers=headers)).json()
-        assert len(allowed["data"]["controls"]["nodes"]) == 10
+    app = create_app(Settings.from_env({}, **settings), db.engine)
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"query": query, "variables": variables or {}}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        return (await c.post("/graphql", json=body, headers=headers)).json()
+
+
+async def test_the_cost_of_a_backward_page_is_counted_by_last(db, library: Library) -> None:
+    """``last`` sizes a page for the query's cost as ``first`` does."""
+    costs = {
+        "last: 100": False,  # 100 * (1 + 20) > 1500
+        "": True,  # the default 50: 50 * 21 <= 1500
+        "last: 10": True,
+    }
+    for arguments, allowed in costs.items():
+        page = f"({arguments})" if arguments else ""
+        query = f"{{ controls{page} {{ nodes {{ actions {{ id }} }} }} }}"
+        answer = await _post(db, library.reader, query, max_query_nodes=1500)
+        if allowed:
+            assert "errors" not in answer, (arguments, answer)
+        else:
+            assert answer["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX", arguments
+
+
+async def test_the_default_page_size_is_capped_by_the_largest_page(db, library: Library) -> None:
+    """With ``max_page_size`` below the default 50, a page without ``first``/``last`` holds
+    ``max_page_size`` rows, whichever way it is read, as the query's cost counts it."""
+    query = """query($before: String) {
+      improvementActions(before: $before) {
+        nodes { id } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
+    everything = await _post(db, library.owner, "{ improvementActions { nodes { id } } }")
+    ids = [n["id"] for n in everything["data"]["improvementActions"]["nodes"]]
+    assert len(ids) == 12
+    head = (await _post(db, library.owner, query, max_page_size=10))["data"]
+    assert [n["id"] for n in head["improvementActions"]["nodes"]] == ids[:10]
+    info = head["improvementActions"]["pageInfo"]
+    assert (info["hasNextPage"], info["hasPreviousPage"]) == (True, False)
+    tail = await _post(db, library.owner, "{ improvementActions(last: 1) { edges { cursor } } }")
+    end = tail["data"]["improvementActions"]["edges"][0]["cursor"]
+    before = await _post(db, library.owner, query, {"before": end}, max_page_size=10)
+    assert [n["id"] for n in before["data"]["improvementActions"]["nodes"]] == ids[1:11]
+    info = before["data"]["improvementActions"]["pageInfo"]
+    assert (info["hasNextPage"], info["hasPreviousPage"]) == (True, True)
+
+
+@pytest.mark.parametrize("selected", [True, False], ids=["flags", "no flags"])
+async def test_flags_of_pages_bounded_both_ways(db, api, library: Library, selected: bool) -> None:
+    """``first`` with ``before`` reads forwards up to ``before``; ``last`` with ``after`` reads
+    backwards down to ``after``. The flag behind the starting cursor is exact either way."""
+    listing = Listing("assessments", "id name", "{field: NAME}")
+    whole = await _page(api, library.reader, listing, first=10)
+    names = [e["node"]["name"] for e in whole["edges"]]  # Alpha .. Foxtrot
+    cursors = [e["cursor"] for e in whole["edges"]]
+    flags = "hasNextPage hasPreviousPage" if selected else ""
+    query = """query($first: Int, $after: String, $last: Int, $before: String) {
+      assessments(orderBy: {field: NAME}, first: $first, after: $after, last: $last,
+                  before: $before) { nodes { name } pageInfo { startCursor %s } } }"""
+    cases = [
+        # arguments, the names, (hasNextPage, hasPreviousPage)
+        ({"first": 2, "before": cursors[4]}, names[:2], (True, False)),
+        ({"first": 2, "after": cursors[0], "before": cursors[4]}, names[1:3], (True, True)),
+        ({"last": 2, "after": cursors[1]}, names[4:6], (False, True)),
+        ({"last": 2, "after": cursors[1], "before": cursors[5]}, names[3:5], (True, True)),
+        # Fewer rows than ``last`` between the cursors: none before them on this side.
+        ({"last": 2, "after": cursors[3], "before": cursors[5]}, names[4:5], (True, False)),
+        ({"last": 2, "before": cursors[0]}, [], (True, False)),  # empty, backward
+        ({"last": 2, "after": cursors[5]}, [], (False, False)),  # no row after the end
+        ({"first": 2, "after": cursors[5]}, [], (False, True)),
+    ]
+    counts: set[int] = set()
+    for arguments, expected, (has_next, has_previous) in cases:
+        with count_statements(db.engine) as statements:
+            data = await api.query(query % flags, arguments, token=library.reader)
+        page = data["assessments"]
+        assert [n["name"] for n in page["nodes"]] == expected, arguments
+        if selected:
+            assert (page["pageInfo"]["hasNextPage"], page["pageInfo"]["hasPreviousPage"]) == (
+                has_next,
+                has_previous,
+            ), arguments
+        else:  # nothing asked behind the cursor, in the page's statement or after it
+            assert not any("_page_behind" in s for s in statements), arguments
+            counts.add(len(statements))
+    assert len(counts) <= 1, counts
 
 
 # -- cursors keep their place --------------------------------------------------------------
@@ -531,14 +664,14 @@ async def test_nullable_keys_sort_null_last_ascending_first_descending(
                 .values(implementation_date=day)
             )
         await session.commit()
-    dated = sorted(days, key=lambda i: (days[i], -i if descending else i), reverse=descending)
+    # Ties (on a date, or NULL) are ordered by id the way the date is.
+    dated = sorted(days, key=lambda i: (days[i], i), reverse=descending)
     undated = [i for i in ids if i not in days]
-    expected = undated + dated if descending else dated + undated  # ties by id ascending
-    column = ImprovementAction.implementation_date
-    order = [column.desc() if descending else column.asc(), ImprovementAction.id]
+    expected = undated[::-1] + dated if descending else dated + undated
+    order = sort(ImprovementAction.implementation_date, descending, ImprovementAction.id)
     async with db.sessions() as session:
         context = SimpleNamespace(reader=Reader(session), settings=Settings.from_env({}))
-        info: Any = SimpleNamespace(context=context)
+        info: Any = SimpleNamespace(context=context, selected_fields=[])
 
         async def walk(**request: Any) -> tuple[list[int], Any]:
             arguments = {"first": None, "after": None} | request
@@ -551,7 +684,7 @@ async def test_nullable_keys_sort_null_last_ascending_first_descending(
         while True:
             rows, page = await walk(first=2, after=after)
             forwards += rows
-            if not await page.has_next():
+            if not page.has_next:
                 break
             after = page.cursors[-1]
         assert forwards == expected
@@ -559,7 +692,7 @@ async def test_nullable_keys_sort_null_last_ascending_first_descending(
         while True:
             rows, page = await walk(last=2, before=before)
             backwards = rows + backwards
-            if not await page.has_previous():
+            if not page.has_previous:
                 break
             before = page.cursors[0]
         assert backwards == expected

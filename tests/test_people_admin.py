@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from strawberry.relay import to_base64
 from typer.testing import CliRunner
 
@@ -25,13 +26,13 @@ from cmgraph.cli import app as cli_app
 from cmgraph.config import Settings
 from cmgraph.domain import accounts
 from cmgraph.domain.enums import OrgRole
-from cmgraph.domain.models import Notification, utcnow
+from cmgraph.domain.models import Grant, Notification, Template, utcnow
 from cmgraph.domain.password_links import SET_PASSWORD_PATH
 from cmgraph.domain.sign_in import set_password
 from cmgraph.http.app import create_app
 from tests.builders import worked_example
-from tests.databases import Database
-from tests.graphql_ws import WsClient, uvicorn_server
+from tests.databases import POSTGRES_URL, Database
+from tests.graphql_ws import WsClient, hub_of, subscribed, uvicorn_server
 
 PUBLIC_URL = "https://cm.example.test"
 PASSWORD = "correct horse battery"
@@ -290,10 +291,12 @@ async def test_a_disabled_persons_websocket_is_refused_at_its_next_operation(
         ann = to_base64("User", user.id)
         ann_token = (await accounts.create_token(u, user, "ws")).secret
     subscription = "subscription { scoreChanged { delta } }"
-    async with uvicorn_server(create_app(settings, db.engine)) as url:
+    application = create_app(settings, db.engine)
+    async with uvicorn_server(application) as url:
         async with WsClient.signed_in(url, ann_token) as ws:
             await ws.subscribe(subscription)
-            async with httpx.AsyncClient(base_url=url) as http:
+            await subscribed(hub_of(application), 1)
+            async with httpx.AsyncClient(base_url=url, timeout=60) as http:
                 answer = await http.post(
                     "/graphql",
                     json={
@@ -303,12 +306,67 @@ async def test_a_disabled_persons_websocket_is_refused_at_its_next_operation(
                     headers={"Authorization": f"Bearer {boss}"},
                 )
                 assert answer.json()["data"]["updateUser"]["userErrors"] == []
-            await ws.subscribe(subscription)
-            code, reason = await ws.closed()
+            # The running subscription ends with its socket, without any further message
+            # (well before the once-a-minute check).
+            code, reason = await ws.closed(within=10)
             assert code == 4403 and "disabled" in (reason or "")
+            await subscribed(hub_of(application), 0)
         async with WsClient.connect(url, {"Authorization": f"Bearer {ann_token}"}) as refused:
             code, _ = await refused.closed()
             assert code == 4403
+
+
+async def test_revoking_a_token_or_ending_sessions_closes_their_open_websockets(
+    db: Database, uow: Any, owner: Any
+) -> None:
+    boss = await token_of(uow, "owner@example.test")
+    ann = await with_password(uow, "ann@example.test", OrgRole.READER)
+    async with uow() as u:
+        user = await accounts.user_by_email(u, "ann@example.test")
+        issued = await accounts.create_token(u, user, "ws")
+    token_id = to_base64("ApiToken", issued.token.id)
+    subscription = "subscription { scoreChanged { delta } }"
+    application = create_app(Settings.from_env({}, background_work=False), db.engine)
+    async with (
+        uvicorn_server(application) as url,
+        httpx.AsyncClient(base_url=url, timeout=60) as http,
+    ):
+        owner_headers = {"Authorization": f"Bearer {boss}"}
+        signed_in_browser = await http.post(
+            "/auth/login", json={"email": "ann@example.test", "password": PASSWORD}
+        )
+        assert signed_in_browser.status_code == 200
+        cookie = f"cmgraph_session={signed_in_browser.cookies['cmgraph_session']}"
+        async with (
+            WsClient.signed_in(url, issued.secret) as by_token,
+            WsClient.connect(
+                url, {}, additional_headers={"Cookie": cookie}, origin=url
+            ) as by_cookie,
+        ):
+            assert (await by_cookie.receive())["type"] == "connection_ack"
+            await by_token.subscribe(subscription)
+            await by_cookie.subscribe(subscription)
+            await subscribed(hub_of(application), 2)
+
+            answer = await http.post(
+                "/graphql",
+                json={"query": REVOKE_TOKEN, "variables": {"input": {"tokenId": token_id}}},
+                headers=owner_headers,
+            )
+            assert answer.json()["data"]["revokeApiToken"]["userErrors"] == []
+            code, reason = await by_token.closed(within=10)
+            assert code == 4403 and "revoked" in (reason or "")
+            await subscribed(hub_of(application), 1)  # the cookie's goes on
+
+            answer = await http.post(
+                "/graphql",
+                json={"query": END_SESSIONS, "variables": {"input": {"userId": ann}}},
+                headers=owner_headers,
+            )
+            assert answer.json()["data"]["endSessions"]["endedCount"] == 1
+            code, reason = await by_cookie.closed(within=10)
+            assert code == 4403 and "session has ended" in (reason or "")
+            await subscribed(hub_of(application), 0)
 
 
 async def test_owners_grant_and_revoke_scoped_access(
@@ -407,6 +465,17 @@ async def test_owners_make_and_revoke_api_tokens(
         CREATE_TOKEN, {"input": {"userId": robot_id, "name": "x"}}, token=admin
     )
     assert codes(refused["createApiToken"]) == [("FORBIDDEN", None)]
+    # A token acts as its person: an owner makes one for themself, not for another person.
+    admin_id = await user_id(api, admin)
+    refused = await api.query(
+        CREATE_TOKEN, {"input": {"userId": admin_id, "name": "x"}}, token=boss
+    )
+    assert codes(refused["createApiToken"]) == [("FORBIDDEN", ["input", "userId"])]
+    assert "automation accounts" in refused["createApiToken"]["userErrors"][0]["message"]
+    own = await api.query(
+        CREATE_TOKEN, {"input": {"userId": await user_id(api, boss), "name": "mine"}}, token=boss
+    )
+    assert codes(own["createApiToken"]) == [] and own["createApiToken"]["secret"]
 
     revoked = await api.query(REVOKE_TOKEN, {"input": {"tokenId": token["id"]}}, token=boss)
     assert revoked["revokeApiToken"]["token"]["active"] is False
@@ -414,6 +483,22 @@ async def test_owners_make_and_revoke_api_tokens(
     events = await audit(api, boss, robot_id)
     assert [e["action"] for e in events] == ["TOKEN_REVOKED", "TOKEN_CREATED"]
     assert events[1]["detail"]["name"] == "scanner" and events[1]["detail"]["expiresAt"]
+
+    # A disabled person's tokens show as inactive, and active again once enabled.
+    second = await api.query(CREATE_TOKEN, {"input": {"userId": robot_id, "name": "b"}}, token=boss)
+    second_id = second["createApiToken"]["token"]["id"]
+
+    async def second_active() -> bool:
+        listed = (await api.query(PERSON, {"id": robot_id}, token=boss))["node"]["apiTokens"]
+        return bool(next(t["active"] for t in listed if t["id"] == second_id))
+
+    assert await second_active()
+    for disabled in (True, False):
+        changed = await api.query(
+            UPDATE, {"input": {"userId": robot_id, "disabled": disabled}}, token=boss
+        )
+        assert changed["updateUser"]["userErrors"] == []
+        assert await second_active() is not disabled
 
 
 async def test_owners_see_and_end_a_persons_sessions(
@@ -515,6 +600,62 @@ async def test_a_password_set_on_the_command_line_is_audited(
     )
 
 
+async def test_the_database_keeps_one_grant_per_person_and_scope(uow: Any, owner: Any) -> None:
+    async with uow() as u:
+        example = await worked_example(u, owner)
+        user = await accounts.create_user(u, "gus@example.test", "Gus", None)
+        regulation_id = await u.session.scalar(
+            select(Template.regulation_id).where(Template.id == example.a1.template_id)
+        )
+    for scope in ({"assessment_id": example.a1.id}, {"regulation_id": regulation_id}):
+        with pytest.raises(IntegrityError):
+            async with uow() as u:
+                for role in (OrgRole.READER, OrgRole.ASSESSOR):
+                    u.session.add(Grant(user_id=user.id, role=role, **scope))
+                    await u.session.flush()
+
+
+async def test_people_added_on_the_command_line_are_audited(
+    api: Any, db: Database, uow: Any, owner: Any
+) -> None:
+    boss = await token_of(uow, "owner@example.test")
+    env = {"CMGRAPH_DATABASE_URL": db.url}
+    added = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli_app,
+        ["users", "add", "cli@example.test", "--name", "Cli", "--role", "READER"],
+        env=env,
+    )
+    assert added.exit_code == 0, added.output
+    [event] = [e for e in await audit(api, boss) if e["action"] == "USER_CREATED"]
+    assert (event["actor"], event["targetUser"], event["detail"]) == (
+        None,
+        {"email": "cli@example.test"},
+        {
+            "email": "cli@example.test",
+            "name": "Cli",
+            "role": "READER",
+            "automation": False,
+            "source": "CLI",
+        },
+    )
+
+    # A lifetime beyond what a token may have is refused with a message, not a traceback.
+    huge = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli_app,
+        ["tokens", "create", "cli@example.test", "--expires-in-days", "99999999999"],
+        env=env,
+    )
+    assert huge.exit_code == 2 and huge.exception is not None
+    assert not isinstance(huge.exception, OverflowError)
+    assert "--expires-in-days" in huge.output and "3660" in huge.output
+
+
+@pytest.mark.skipif(
+    not POSTGRES_URL,
+    reason="needs PostgreSQL (CMGRAPH_TEST_DATABASE_URL): SQLite runs one writer at a time",
+)
 async def test_two_owners_demoting_each_other_at_once_leave_one_owner(
     api: Any, token_for: Any
 ) -> None:

@@ -26,7 +26,7 @@ from cmgraph.config import Settings
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.models import PersistedQuery
 from cmgraph.domain.persisted_documents import TrustedDocumentsError
-from cmgraph.http.app import create_app
+from cmgraph.http.app import GraphQLApp, create_app
 from cmgraph.http.graphql_http import GRAPHQL_RESPONSE, JSON
 from tests.databases import Database
 from tests.graphql_ws import WsClient, uvicorn_server
@@ -126,7 +126,8 @@ async def test_apq_over_get_with_etags(api, reader: str) -> None:
     assert code_of(missing) == "PERSISTED_QUERY_NOT_FOUND"
     assert missing.headers["cache-control"] == "no-store"
 
-    registered = await get(client, reader, {"query": SCORE, **params})
+    # Apollo's link sends the query with the hash by POST, which registers it.
+    registered = await post(client, reader, {"query": SCORE, **params}, **{"X-CMGraph-CSRF": "1"})
     assert registered.status_code == 200, registered.text
     assert registered.json()["data"]["complianceScore"]["overall"]["percent"] == 0
 
@@ -143,8 +144,26 @@ async def test_apq_over_get_with_etags(api, reader: str) -> None:
     mutation = 'mutation { renameGroup(input: {groupId: "x", name: "y"}) { userErrors { code } } }'
     await post(client, reader, {"query": mutation, "extensions": apq(mutation)})
     refused = await get(client, reader, {"extensions": apq(mutation)})
-    assert refused.status_code == 400, refused.text
-    assert code_of(refused) == "BAD_REQUEST"
+    assert refused.status_code == 405, refused.text
+    assert refused.headers["allow"] == "POST"
+    assert code_of(refused) == "METHOD_NOT_ALLOWED"
+
+
+async def test_a_get_runs_a_new_document_but_never_registers_it(
+    api, db: Database, reader: str
+) -> None:
+    """A GET is a navigation any page can make a signed-in browser do (no CSRF header):
+    it reads, and writes nothing, not even a persisted query."""
+    client = api.client
+    ran = await get(client, reader, {"query": SCORE, "extensions": apq(SCORE)})
+    assert ran.status_code == 200, ran.text
+    assert ran.json()["data"]["complianceScore"]["overall"]["percent"] == 0
+    assert await stored(db) == 0
+    missing = await get(client, reader, {"extensions": apq(SCORE)})
+    assert code_of(missing) == "PERSISTED_QUERY_NOT_FOUND"
+    # The hash must still be the query's.
+    mismatch = await get(client, reader, {"query": VIEWER, "extensions": apq(SCORE)})
+    assert mismatch.status_code == 400 and code_of(mismatch) == "PERSISTED_QUERY_HASH_MISMATCH"
 
 
 async def test_a_registered_hash_works_in_another_process_and_stays_cached(
@@ -315,6 +334,25 @@ async def test_other_documents_are_refused_except_for_owners(
         assert code_of(missing) == "PERSISTED_QUERY_NOT_FOUND"
 
 
+async def test_an_upload_is_held_to_the_trusted_documents(trusted_app: Any, token_for) -> None:
+    """A multipart /graphql request (an upload) carries its document like any other."""
+    contributor = await token_for("contributor@apq.test", OrgRole.CONTRIBUTOR)
+    upload = "mutation($f: Upload!) { importImprovementActions(input: {file: $f}) { applied } }"
+    async with client_of(trusted_app) as client:
+        refused = await client.post(
+            "/graphql",
+            data={
+                "operations": json.dumps({"query": upload, "variables": {"f": None}}),
+                "map": json.dumps({"0": ["variables.f"]}),
+            },
+            files={"0": ("actions.xlsx", b"PK\x03\x04", "application/octet-stream")},
+            headers=bearer(contributor, **{"X-CMGraph-CSRF": "1"}),
+        )
+    assert refused.status_code == 400, refused.text
+    assert refused.headers["content-type"] == JSON
+    assert code_of(refused) == "PERSISTED_QUERY_NOT_ALLOWED"
+
+
 async def test_subscriptions_are_held_to_the_trusted_documents(trusted_app: Any, token_for) -> None:
     contributor = await token_for("contributor@apq.test", OrgRole.CONTRIBUTOR)
     async with uvicorn_server(trusted_app) as base, WsClient.signed_in(base, contributor) as ws:
@@ -324,6 +362,41 @@ async def test_subscriptions_are_held_to_the_trusted_documents(trusted_app: Any,
         assert message["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
         await ws.subscribe(SUBSCRIPTION)
         await ws.nothing_within(0.3)  # accepted: nothing to report until a score changes
+
+
+async def test_what_cannot_be_checked_does_not_run(
+    db: Database, settings: Settings, token_for, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The documents check fails closed: over HTTP without a signed-in context (a 500, as
+    for any bug), over WebSocket without the view's documents (an ``error`` message)."""
+    owner = await token_for("owner@apq.test", OrgRole.OWNER)
+    app = create_app(settings, db.engine)
+    view_context = GraphQLApp.get_context
+
+    async def no_caller(self: GraphQLApp, request: Any, response: Any) -> Any:
+        context = await view_context(self, request, response)
+        return None if request.scope["type"] == "http" else context
+
+    monkeypatch.setattr(GraphQLApp, "get_context", no_caller)
+    async with client_of(app) as client:
+        failed = await post(client, owner, {"query": VIEWER})
+    assert failed.status_code == 500, failed.text
+    assert code_of(failed) == "INTERNAL_SERVER_ERROR"
+    monkeypatch.undo()
+
+    # A data descriptor on the class hides what ``__init__`` stored on the instance.
+    monkeypatch.setattr(
+        GraphQLApp,
+        "documents",
+        property(lambda self: None, lambda self, value: None),
+        raising=False,
+    )
+    app = create_app(settings, db.engine)
+    async with uvicorn_server(app) as base, WsClient.signed_in(base, owner) as ws:
+        refused = await ws.subscribe(SUBSCRIPTION)
+        message = await ws.receive()
+        assert message["id"] == refused and message["type"] == "error", message
+        assert message["payload"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
 
 
 @pytest.mark.parametrize(

@@ -221,6 +221,23 @@ async def test_sessions_end_when_idle_and_at_their_lifetime(db: Database, ann: i
         await session_principal(db.sessions, policy, secret, now=start + policy.lifetime)
 
 
+async def test_an_open_socket_alone_does_not_keep_a_session_from_its_idle_timeout(
+    db: Database, ann: int
+) -> None:
+    policy = SessionPolicy.of(Settings.from_env({}))
+    start = utcnow()
+    started = await start_session(
+        db.sessions, policy, "ann@example.test", PASSWORD, address="a", now=start
+    )
+    # A subscription's periodic re-check still signs in, but is not the person's activity.
+    checked = await session_principal(
+        db.sessions, policy, started.secret, activity=False, now=start + policy.idle / 2
+    )
+    assert checked.user_id == ann
+    with pytest.raises(AuthenticationError):
+        await session_principal(db.sessions, policy, started.secret, now=start + policy.idle)
+
+
 async def test_passwords_follow_the_rules_and_a_new_one_ends_sessions(
     db: Database, uow, ann: int
 ) -> None:
@@ -251,7 +268,7 @@ async def test_websockets_take_the_cookie_from_the_servers_own_origin_only(
 ) -> None:
     app = create_app(Settings.from_env({}, background_work=False), db.engine)
     async with uvicorn_server(app) as url:
-        async with httpx.AsyncClient(base_url=url) as client:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
             await login(client, "ann@example.test", PASSWORD)
             cookie = f"cmgraph_session={client.cookies['cmgraph_session']}"
         headers = {"Cookie": cookie}
@@ -327,7 +344,7 @@ async def test_a_page_on_an_allowed_origin_signs_in_and_calls_the_api(
 async def test_websockets_from_allowed_origins_sign_in_by_cookie(db: Database, ann: int) -> None:
     settings = Settings.from_env({"CMGRAPH_CORS_ORIGINS": APP}, background_work=False)
     async with uvicorn_server(create_app(settings, db.engine)) as url:
-        async with httpx.AsyncClient(base_url=url) as client:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
             await login(client, "ann@example.test", PASSWORD)
             headers = {"Cookie": f"cmgraph_session={client.cookies['cmgraph_session']}"}
         async with WsClient.connect(url, {}, additional_headers=headers, origin=APP) as ws:

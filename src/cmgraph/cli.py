@@ -22,6 +22,7 @@ from cmgraph.domain.enums import (
     TestStatus,
 )
 from cmgraph.domain.errors import DomainError
+from cmgraph.domain.people import MAX_TOKEN_LIFETIME_DAYS
 
 T = TypeVar("T")
 
@@ -221,12 +222,24 @@ def users_add(
         bool, typer.Option(help="A service account for automation signals.")
     ] = False,
 ) -> None:
-    """Add a user."""
+    """Add a user (audited, with no actor: the command line)."""
+    from cmgraph.domain import audit
     from cmgraph.domain.accounts import create_user
 
     async def work(settings: Settings, sessions: Any) -> int:
         async with UnitOfWork(sessions) as uow:
             user = await create_user(uow, email, name or "", role, is_automation=automation)
+            await audit.record(
+                uow,
+                None,
+                audit.AuditAction.USER_CREATED,
+                user.id,
+                email=user.email,
+                name=user.name,
+                role=role.value if role else None,
+                automation=automation,
+                source="CLI",
+            )
             return user.id
 
     user_id = run(work)
@@ -303,7 +316,14 @@ def users_grant(
 def tokens_create(
     email: str,
     name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
-    expires_in_days: Annotated[int | None, typer.Option(min=1, help="Lifetime in days.")] = None,
+    expires_in_days: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=MAX_TOKEN_LIFETIME_DAYS,
+            help=f"Lifetime in days, at most {MAX_TOKEN_LIFETIME_DAYS}; omit for no expiry.",
+        ),
+    ] = None,
 ) -> None:
     """Create an API token for a user and print it (it is shown only once)."""
     from cmgraph.domain.accounts import user_by_email

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from strawberry import relay
 
 from cmgraph.adapters.links import LinkExpired, LinkInvalid
 from cmgraph.config import Settings
@@ -77,6 +78,25 @@ async def test_links_come_from_graphql_and_bad_ones_are_refused(api, reader) -> 
     assert tampered.json()["errors"][0]["extensions"]["code"] == "LINK_INVALID"
     unknown = await api.client.get(f"/exports/nothing-like-this?{url.query}")
     assert unknown.status_code == 404
+
+
+async def test_a_disabled_persons_export_links_stop_working(api, reader, uow) -> None:
+    from cmgraph.domain.people import update_user
+
+    data = await api.query(
+        "{ viewer { user { id } } improvementActionsExport { url } }", token=reader
+    )
+    url = urlsplit(data["improvementActionsExport"]["url"])
+    assert (await api.client.get(f"{url.path}?{url.query}")).status_code == 200
+    user_id = int(relay.GlobalID.from_id(data["viewer"]["user"]["id"]).node_id)
+    async with uow() as u:
+        await update_user(u, None, user_id, {"disabled": True})
+    refused = await api.client.get(f"{url.path}?{url.query}")
+    assert refused.status_code == 403
+    assert refused.json()["errors"][0] == {
+        "message": "This account is disabled.",
+        "extensions": {"code": "FORBIDDEN"},
+    }
 
 
 def _seconds_until(iso: str) -> float:

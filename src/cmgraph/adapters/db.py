@@ -194,6 +194,12 @@ class UnitOfWork:
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._after_commit.append(callback)
 
+    def wake(self, channel: str) -> None:
+        """Wake ``channel``'s consumers once this unit of work commits (in every process, on
+        PostgreSQL), for changes no watched table shows (``signals.CHANNELS``)."""
+        written: dict[str, int] = self.session.info.setdefault(_WRITTEN, {})
+        written.setdefault(channel, 0)
+
     async def discard(self) -> None:
         """Undo everything done so far and carry on in a fresh transaction (dry runs).
 

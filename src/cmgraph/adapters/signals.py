@@ -83,15 +83,20 @@ async def wait_any(signals: dict[Signal, int], seconds: float) -> None:
 events_committed = Signal("events")
 alerts_committed = Signal("alerts")
 notifications_committed = Signal("notifications")
+# A person was disabled, or a token revoked, or sessions ended: connections signed in with
+# credentials (open WebSockets) check theirs again. Fired by ``UnitOfWork.wake``.
+credentials_changed = Signal("credentials")
 
 EVENTS_CHANNEL = "cmgraph_events"
 ALERTS_CHANNEL = "cmgraph_alerts"
 NOTIFICATIONS_CHANNEL = "cmgraph_notifications"
+CREDENTIALS_CHANNEL = "cmgraph_credentials"
 
 CHANNELS: dict[str, Signal] = {
     EVENTS_CHANNEL: events_committed,
     ALERTS_CHANNEL: alerts_committed,
     NOTIFICATIONS_CHANNEL: notifications_committed,
+    CREDENTIALS_CHANNEL: credentials_changed,
 }
 # Table name -> channel. Alerts wake on updates too (status changes), the others on inserts.
 TABLE_CHANNELS: dict[str, str] = {

@@ -254,7 +254,8 @@ class _Batch:
     async def _load_users(
         self, policies: Iterable[AlertPolicy], assignees: Iterable[int | None]
     ) -> None:
-        """Every possible recipient of this batch, in one statement."""
+        """Every possible recipient of this batch, in one statement: disabled people get no
+        mail (alerts, assignments), so they are never loaded."""
         ids: set[int] = {i for i in assignees if i is not None}
         roles: set[str] = set()
         for policy in policies:
@@ -267,7 +268,8 @@ class _Batch:
         clauses = [User.id.in_(ids)] if ids else []
         if roles:
             clauses.append(User.role.in_([OrgRole(r) for r in roles]))
-        for user in await self.session.scalars(select(User).where(or_(*clauses))):
+        chosen = select(User).where(or_(*clauses), User.disabled_at.is_(None))
+        for user in await self.session.scalars(chosen):
             self.users[user.id] = user
             if user.role is not None and not user.is_automation:
                 self.role_holders.setdefault(user.role.value, []).append(user)

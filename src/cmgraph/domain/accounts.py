@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cmgraph.adapters import signals
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import text
 from cmgraph.domain.enums import GRANTABLE_ROLES, OrgRole
@@ -99,18 +100,33 @@ async def create_token(
     return IssuedToken(token, secret)
 
 
-def token_is_active(token: ApiToken, now: datetime) -> bool:
-    """Neither revoked nor expired (its user may still be disabled)."""
-    return token.revoked_at is None and (token.expires_at is None or token.expires_at > now)
+def token_refusal(token: ApiToken, now: datetime, *, user_disabled: bool) -> str | None:
+    """Why ``token`` signs nobody in now, or None when it does."""
+    if token.revoked_at is not None:
+        return "This API token was revoked."
+    if token.expires_at is not None and token.expires_at <= now:
+        return "This API token has expired."
+    if user_disabled:
+        return DISABLED
+    return None
 
 
-async def revoke_token(uow: UnitOfWork, token_id: int) -> ApiToken:
-    token = await uow.session.get(ApiToken, token_id)
+def token_is_active(token: ApiToken, now: datetime, *, user_disabled: bool) -> bool:
+    """Whether ``token`` signs its user in now: not revoked, not expired, user enabled."""
+    return token_refusal(token, now, user_disabled=user_disabled) is None
+
+
+async def revoke_token(uow: UnitOfWork, token_id: int) -> tuple[ApiToken, bool]:
+    """Revoke a token at once (open WebSockets signed in with it close once this commits);
+    the token, and whether it was revoked just now (False: it was already)."""
+    token = await uow.session.get(ApiToken, token_id, with_for_update=True)
     if token is None:
-        raise not_found("Token", "id")
-    if token.revoked_at is None:
-        token.revoked_at = utcnow()
-    return token
+        raise not_found("Token", "tokenId")
+    if token.revoked_at is not None:
+        return token, False
+    token.revoked_at = utcnow()
+    uow.wake(signals.CREDENTIALS_CHANNEL)
+    return token, True
 
 
 def check_grantable(role: OrgRole) -> None:
@@ -187,12 +203,9 @@ async def _identify(
     if row is None:
         raise AuthenticationError("Invalid API token.")
     token, user = row
-    if token.revoked_at is not None:
-        raise AuthenticationError("This API token was revoked.")
-    if token.expires_at is not None and token.expires_at <= now:
-        raise AuthenticationError("This API token has expired.")
-    if user.disabled_at is not None:
-        raise AuthenticationError(DISABLED)
+    refusal = token_refusal(token, now, user_disabled=user.disabled_at is not None)
+    if refusal is not None:
+        raise AuthenticationError(refusal)
     due = token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1)
     return await principal_of(session, user), token.id, due
 
@@ -201,6 +214,17 @@ async def _record_use(uow: UnitOfWork, token_id: int, now: datetime) -> None:
     await uow.session.execute(
         update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
     )
+
+
+async def link_principal(session: AsyncSession, user_id: int) -> Principal:
+    """The person a signed link (a download, an export) was issued to, with their access
+    now; ``AuthenticationError`` when they no longer exist or are disabled."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise AuthenticationError("The user of this link no longer exists.")
+    if user.disabled_at is not None:
+        raise AuthenticationError(DISABLED)
+    return await principal_of(session, user)
 
 
 async def principal_for(uow: UnitOfWork, user: User) -> Principal:

@@ -15,6 +15,7 @@ from sqlalchemy.sql.elements import SQLCoreOperations
 
 from cmgraph.domain import text
 from cmgraph.domain.enums import ImplementationStatus, ImplementationType, Owner, TestStatus
+from cmgraph.domain.keyset import sort
 from cmgraph.domain.models import (
     ActionDefinition,
     ActionDefinitionVersion,
@@ -162,5 +163,4 @@ ACTION_ORDER: dict[str, Any] = {
 
 def action_order(field: str = "KEY", descending: bool = False) -> list[Any]:
     """ORDER BY terms for an action list, with the id as tiebreak so pages are stable."""
-    column = ACTION_ORDER[field]
-    return [column.desc() if descending else column.asc(), ImprovementAction.id]
+    return sort(ACTION_ORDER[field], descending, ImprovementAction.id)

@@ -24,7 +24,12 @@ from cmgraph.domain.models import (
     User,
     utcnow,
 )
-from cmgraph.domain.permissions import Principal, readable_actions, require_org_role
+from cmgraph.domain.permissions import (
+    Principal,
+    readable_actions,
+    require_may_manage_people,
+    require_org_role,
+)
 from cmgraph.domain.workflow import MAX_NOTE_LENGTH, action_reach
 
 MAX_ACTIONS_PER_ASSIGNMENT = 500
@@ -61,7 +66,7 @@ async def assign_actions(
     ASSIGNMENT_CHANGE event and its ``notify`` flag.
     """
     if grant_access:
-        require_org_role(actor, OrgRole.OWNER)
+        require_may_manage_people(actor, "give access while assigning work")
     ids = list(dict.fromkeys(action_ids))
     if not ids:
         raise DomainError(ErrorCode.INVALID, "Name at least one action.", "actionIds")
@@ -230,7 +235,7 @@ async def delete_user_history(uow: UnitOfWork, actor: Principal, user_id: int) -
     Returns how many actions were unassigned. The account itself stays (revoke its tokens or
     remove its role separately).
     """
-    require_org_role(actor, OrgRole.OWNER)
+    require_may_manage_people(actor, "remove a person's history")
     user = await _user(uow, user_id, "userId")
     ids = list(
         await uow.session.scalars(

@@ -16,6 +16,7 @@ from cmgraph.domain.models import AuditEvent, utcnow
 
 class AuditAction(StrEnum):
     USER_INVITED = "USER_INVITED"
+    USER_CREATED = "USER_CREATED"  # without an invitation: by single sign-on or the CLI
     USER_UPDATED = "USER_UPDATED"  # name or organisation role
     USER_DISABLED = "USER_DISABLED"
     USER_ENABLED = "USER_ENABLED"

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -208,6 +209,24 @@ class Grant(Base):
     __table_args__ = (
         CheckConstraint("(assessment_id IS NULL) <> (regulation_id IS NULL)", name="one_scope"),
         UniqueConstraint("user_id", "assessment_id", "regulation_id"),
+        # One grant per person and scope: the constraint above never fires, since one of
+        # the scope columns is always NULL (and NULLs are distinct).
+        Index(
+            "uq_access_grant_user_id_assessment_id",
+            "user_id",
+            "assessment_id",
+            unique=True,
+            sqlite_where=text("assessment_id IS NOT NULL"),
+            postgresql_where=text("assessment_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_access_grant_user_id_regulation_id",
+            "user_id",
+            "regulation_id",
+            unique=True,
+            sqlite_where=text("regulation_id IS NOT NULL"),
+            postgresql_where=text("regulation_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

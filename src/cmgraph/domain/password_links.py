@@ -24,8 +24,8 @@ from cmgraph.domain.audit import AuditAction
 from cmgraph.domain.enums import NotificationKind, NotificationStatus, OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.models import Notification, PasswordLink, SignInFailure, User, utcnow
+from cmgraph.domain.people import set_password
 from cmgraph.domain.permissions import Principal, require_org_role
-from cmgraph.domain.sign_in import set_password
 
 SET_PASSWORD_PATH = "/set-password"  # the web app's page; it posts to /auth/password
 INVITATION_VALID = timedelta(days=7)
@@ -139,8 +139,7 @@ async def use_link(
     assert user is not None  # links go with their user
     if user.disabled_at is not None:
         raise refused
-    await set_password(uow, user, password)
-    await audit.record(uow, user.id, AuditAction.PASSWORD_SET, user.id, via=link.kind.value)
+    await set_password(uow, user.id, user, password, via=link.kind.value)
     link.used_at = now
     # Whoever opened the link reads the person's mail: earlier wrong guesses stop counting.
     await uow.session.execute(delete(SignInFailure).where(SignInFailure.email == user.email))

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
+from cmgraph.adapters import signals
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import audit, text
 from cmgraph.domain.accounts import (
@@ -32,7 +33,8 @@ from cmgraph.domain.audit import AuditAction
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode, not_found
 from cmgraph.domain.models import ApiToken, Grant, SignInSession, User, utcnow
-from cmgraph.domain.permissions import Principal, require_org_role
+from cmgraph.domain.permissions import Principal, require_may_manage_people
+from cmgraph.domain.sign_in import end_sessions as end_open_sessions
 from cmgraph.domain.sign_in import set_password as store_password
 
 USER_FIELDS = ("name", "role", "disabled")
@@ -41,7 +43,7 @@ MAX_TOKEN_LIFETIME_DAYS = 3660  # ten years and leap days: beyond that, use no e
 
 def _require_owner(actor: Principal | None) -> None:
     if actor is not None:
-        require_org_role(actor, OrgRole.OWNER)
+        require_may_manage_people(actor)
 
 
 def _actor_id(actor: Principal | None) -> int | None:
@@ -49,7 +51,10 @@ def _actor_id(actor: Principal | None) -> int | None:
 
 
 async def user_to_manage(uow: UnitOfWork, user_id: int, field: str = "userId") -> User:
-    user = await uow.session.get(User, user_id, with_for_update=True)
+    # A user read earlier in this transaction is read again, locked (populate_existing);
+    # changes not yet flushed are written first, so that reading again keeps them.
+    await uow.session.flush()
+    user = await uow.session.get(User, user_id, with_for_update=True, populate_existing=True)
     if user is None:
         raise not_found("User", field)
     return user
@@ -94,6 +99,33 @@ async def update_user(
             "You cannot disable your own account; another owner can.",
             "disabled",
         )
+    _refuse_last_owner(owners, user, role, disabled=disabled)
+    changed: dict[str, dict[str, Any]] = {}
+    if name != user.name:
+        changed["name"] = {"from": user.name, "to": name}
+        user.name = name
+    if role != user.role:
+        changed["role"] = _role_change(user, role)
+    who = _actor_id(actor)
+    if changed:
+        await audit.record(uow, who, AuditAction.USER_UPDATED, user.id, **changed)
+    if disabled and user.disabled_at is None:
+        user.disabled_at = utcnow()
+        ended = await end_open_sessions(uow, user.id)
+        uow.wake(signals.CREDENTIALS_CHANNEL)  # their tokens stop working too
+        await audit.record(uow, who, AuditAction.USER_DISABLED, user.id, sessionsEnded=ended)
+    elif not disabled and user.disabled_at is not None:
+        user.disabled_at = None
+        await audit.record(uow, who, AuditAction.USER_ENABLED, user.id)
+    await uow.session.flush()
+    return user
+
+
+def _refuse_last_owner(
+    owners: list[int], user: User, role: OrgRole | None, *, disabled: bool
+) -> None:
+    """``LAST_OWNER`` when ``user`` is the last of the active ``owners`` (``_active_owners``,
+    locked) and would stop being one: nobody locks the organisation out."""
     was_active_owner = (
         user.role is OrgRole.OWNER and user.disabled_at is None and not user.is_automation
     )
@@ -105,27 +137,31 @@ async def update_user(
             "This is the last active owner: make someone else an owner first.",
             "disabled" if disabled and role is OrgRole.OWNER else "role",
         )
-    changed: dict[str, dict[str, Any]] = {}
-    if name != user.name:
-        changed["name"] = {"from": user.name, "to": name}
-        user.name = name
-    if role != user.role:
-        changed["role"] = {
-            "from": user.role.value if user.role else None,
-            "to": role.value if role else None,
-        }
-        user.role = role
-    who = _actor_id(actor)
-    if changed:
-        await audit.record(uow, who, AuditAction.USER_UPDATED, user.id, **changed)
-    if disabled and user.disabled_at is None:
-        user.disabled_at = utcnow()
-        ended = await _end_open_sessions(uow, user.id)
-        await audit.record(uow, who, AuditAction.USER_DISABLED, user.id, sessionsEnded=ended)
-    elif not disabled and user.disabled_at is not None:
-        user.disabled_at = None
-        await audit.record(uow, who, AuditAction.USER_ENABLED, user.id)
-    await uow.session.flush()
+
+
+def _role_change(user: User, role: OrgRole | None) -> dict[str, Any]:
+    """Give ``user`` ``role``; the audit detail of the change."""
+    change = {
+        "from": user.role.value if user.role else None,
+        "to": role.value if role else None,
+    }
+    user.role = role
+    return change
+
+
+async def change_role(
+    uow: UnitOfWork, actor_id: int | None, user: User, role: OrgRole | None, **detail: Any
+) -> User:
+    """Give ``user`` the organisation role ``role`` (audited with ``detail``, such as
+    ``source="SSO"``), under ``update_user``'s rule and locks: ``LAST_OWNER`` for the last
+    active owner. For changes no owner makes (single sign-on maps a provider's groups)."""
+    owners = await _active_owners(uow)
+    user = await user_to_manage(uow, user.id)
+    if role == user.role:
+        return user
+    _refuse_last_owner(owners, user, role, disabled=user.disabled_at is not None)
+    change = _role_change(user, role)
+    await audit.record(uow, actor_id, AuditAction.USER_UPDATED, user.id, role=change, **detail)
     return user
 
 
@@ -186,10 +222,14 @@ async def grant_access(
 async def revoke_grant(uow: UnitOfWork, actor: Principal | None, grant_id: int) -> User:
     """Remove a scoped grant; returns the person who held it."""
     _require_owner(actor)
-    row = await uow.session.get(Grant, grant_id, with_for_update=True)
-    if row is None:
+    # The person first, then the grant: the order ``grant_access`` locks them in.
+    holder = await uow.session.scalar(select(Grant.user_id).where(Grant.id == grant_id))
+    if holder is None:
         raise not_found("Grant", "grantId")
-    user = await user_to_manage(uow, row.user_id)
+    user = await user_to_manage(uow, holder)
+    row = await uow.session.get(Grant, grant_id, with_for_update=True, populate_existing=True)
+    if row is None or row.user_id != user.id:  # revoked meanwhile
+        raise not_found("Grant", "grantId")
     detail = {"grantId": row.id, "role": row.role.value, **_scope(row)}
     await uow.session.delete(row)
     await audit.record(uow, _actor_id(actor), AuditAction.GRANT_REVOKED, user.id, **detail)
@@ -206,10 +246,21 @@ async def create_api_token(
     expires_at: datetime | None = None,
     now: datetime | None = None,
 ) -> IssuedToken:
-    """A new API token for a person; its secret is returned once and never stored."""
+    """A new API token for the owner themself or an automation account (the CLI: anyone);
+    its secret is returned once and never stored.
+
+    A token acts under its person's name, so an owner makes none for another person.
+    """
     _require_owner(actor)
     now = now or utcnow()
     user = await user_to_manage(uow, user_id)
+    if actor is not None and user.id != actor.user_id and not user.is_automation:
+        raise DomainError(
+            ErrorCode.FORBIDDEN,
+            "A token acts as its person: owners make tokens for themselves or for "
+            "automation accounts only.",
+            "userId",
+        )
     if user.disabled_at is not None:
         raise DomainError(
             ErrorCode.INVALID, f"{user.email} is disabled: enable them first.", "userId"
@@ -245,12 +296,9 @@ async def create_api_token(
 async def revoke_api_token(uow: UnitOfWork, actor: Principal | None, token_id: int) -> ApiToken:
     """Revoke a token at once; revoking a revoked one changes nothing."""
     _require_owner(actor)
-    existing = await uow.session.get(ApiToken, token_id, with_for_update=True)
-    if existing is None:
-        raise not_found("Token", "tokenId")
-    if existing.revoked_at is not None:
-        return existing
-    token = await revoke_token(uow, token_id)
+    token, revoked_now = await revoke_token(uow, token_id)
+    if not revoked_now:
+        return token
     await audit.record(
         uow,
         _actor_id(actor),
@@ -260,16 +308,6 @@ async def revoke_api_token(uow: UnitOfWork, actor: Principal | None, token_id: i
         name=token.name,
     )
     return token
-
-
-async def _end_open_sessions(uow: UnitOfWork, user_id: int) -> int:
-    result = await uow.session.execute(
-        update(SignInSession)
-        .where(SignInSession.user_id == user_id, SignInSession.ended_at.is_(None))
-        .values(ended_at=utcnow())
-        .returning(SignInSession.id)
-    )
-    return len(result.all())
 
 
 @dataclass(frozen=True)
@@ -286,6 +324,7 @@ async def end_session(uow: UnitOfWork, actor: Principal | None, session_id: int)
         raise not_found("Session", "sessionId")
     if row.ended_at is None:
         row.ended_at = utcnow()
+        uow.wake(signals.CREDENTIALS_CHANNEL)
         await audit.record(
             uow, _actor_id(actor), AuditAction.SESSION_ENDED, row.user_id, sessionId=row.id
         )
@@ -297,15 +336,16 @@ async def end_sessions(uow: UnitOfWork, actor: Principal | None, user_id: int) -
     """End every open browser session of one person (they sign in again)."""
     _require_owner(actor)
     user = await user_to_manage(uow, user_id)
-    count = await _end_open_sessions(uow, user.id)
+    count = await end_open_sessions(uow, user.id)
     if count:
         await audit.record(uow, _actor_id(actor), AuditAction.SESSIONS_ENDED, user.id, count=count)
     return EndedSessions(user, count)
 
 
 async def set_password(
-    uow: UnitOfWork, actor: Principal | None, user: User, password: str, *, via: str
+    uow: UnitOfWork, actor_id: int | None, user: User, password: str, *, via: str
 ) -> None:
-    """Set a person's password (their sessions end), recorded with how it was set."""
+    """Set a person's password (their sessions end), recorded with who set it (None: the
+    command line) and how (``via``: CLI, or the kind of link)."""
     await store_password(uow, user, password)
-    await audit.record(uow, _actor_id(actor), AuditAction.PASSWORD_SET, user.id, via=via)
+    await audit.record(uow, actor_id, AuditAction.PASSWORD_SET, user.id, via=via)

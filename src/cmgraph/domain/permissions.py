@@ -64,6 +64,18 @@ def require_org_role(principal: Principal, needed: OrgRole) -> None:
         raise forbidden(f"This needs the {needed.value} organisation role.")
 
 
+def may_manage_people(principal: Principal) -> bool:
+    """Owners manage people: roles, access, tokens, sessions, the audit trail (and run any
+    GraphQL document, give access while assigning work, remove a person's history)."""
+    return principal.has_org_role(OrgRole.OWNER)
+
+
+def require_may_manage_people(principal: Principal, what: str = "manage people") -> None:
+    """``may_manage_people``, else ``FORBIDDEN`` saying that only owners may ``what``."""
+    if not may_manage_people(principal):
+        raise forbidden(f"Only owners may {what}.")
+
+
 def readable_assessments(principal: Principal) -> ColumnElement[bool]:
     """A WHERE clause on ``Assessment`` for the assessments the caller may read."""
     if principal.sees_everything:

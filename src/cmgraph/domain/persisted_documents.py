@@ -28,9 +28,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cmgraph.adapters.db import UnitOfWork
-from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.models import PersistedQuery
-from cmgraph.domain.permissions import Principal
+from cmgraph.domain.permissions import Principal, may_manage_people
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 _HEX_LENGTHS = {"sha256": 64, "sha1": 40}  # the algorithms a manifest may use
@@ -43,7 +42,7 @@ def sha256_hex(document: str) -> str:
 
 def may_run_any_document(principal: Principal) -> bool:
     """Owners may run documents outside the trusted manifest (the IDE, an ad-hoc report)."""
-    return principal.role is OrgRole.OWNER
+    return may_manage_people(principal)
 
 
 class DocumentStore:

@@ -25,6 +25,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cmgraph.adapters import signals
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.config import Settings
 from cmgraph.domain.accounts import (
@@ -113,17 +114,26 @@ def hash_password(password: str) -> str:
 
 
 async def set_password(uow: UnitOfWork, user: User, password: str) -> None:
-    """Set ``user``'s password and end their sessions (a new password locks others out)."""
+    """Set ``user``'s password and end their sessions (a new password locks others out).
+
+    Unaudited: people set passwords through ``people.set_password``, which records it."""
     user.password_hash = hash_password(password)
-    await end_sessions(uow.session, user.id)
+    await end_sessions(uow, user.id)
 
 
-async def end_sessions(session: AsyncSession, user_id: int) -> None:
-    await session.execute(
+async def end_sessions(uow: UnitOfWork, user_id: int) -> int:
+    """End every open session of ``user_id``; how many there were. Open WebSockets signed in
+    by them close once this commits (``credentials_changed``)."""
+    result = await uow.session.execute(
         update(SignInSession)
         .where(SignInSession.user_id == user_id, SignInSession.ended_at.is_(None))
         .values(ended_at=utcnow())
+        .returning(SignInSession.id)
     )
+    count = len(result.all())
+    if count:
+        uow.wake(signals.CREDENTIALS_CHANNEL)
+    return count
 
 
 async def start_session(
@@ -172,9 +182,8 @@ async def open_session(
     user_agent: str,
     now: datetime,
 ) -> StartedSession:
-    """A new session for ``user``, whose identity the caller has checked (password or SSO)."""
-    if user.disabled_at is not None:
-        raise AuthenticationError(DISABLED)
+    """A new session for ``user``, whose identity the caller has checked (password or SSO),
+    and found enabled."""
     secret = SESSION_PREFIX + secrets.token_urlsafe(32)
     row = SignInSession(
         user_id=user.id,
@@ -234,9 +243,11 @@ async def session_principal(
     policy: SessionPolicy,
     secret: str,
     *,
+    activity: bool = True,
     now: datetime | None = None,
 ) -> Principal:
-    """The signed-in user of a session cookie, noting the request; else ``AuthenticationError``."""
+    """The signed-in user of a session cookie, noting the request as ``activity`` (which
+    keeps the session from its idle timeout) unless told not to; else ``AuthenticationError``."""
     now = now or utcnow()
     async with sessions() as session:
         row = (
@@ -254,7 +265,7 @@ async def session_principal(
         if user.disabled_at is not None:
             raise AuthenticationError(DISABLED)
         principal = await principal_of(session, user)
-    if now - signed_in.last_seen_at >= SEEN_EVERY:
+    if activity and now - signed_in.last_seen_at >= SEEN_EVERY:
         async with UnitOfWork(sessions) as uow:
             await uow.session.execute(
                 update(SignInSession)
@@ -267,8 +278,11 @@ async def session_principal(
 async def end_session(sessions: async_sessionmaker[AsyncSession], secret: str) -> None:
     """Sign out: the session of ``secret`` ends (nothing happens for an unknown one)."""
     async with UnitOfWork(sessions) as uow:
-        await uow.session.execute(
+        ended = await uow.session.execute(
             update(SignInSession)
             .where(SignInSession.token_hash == hash_token(secret), SignInSession.ended_at.is_(None))
             .values(ended_at=utcnow())
+            .returning(SignInSession.id)
         )
+        if ended.all():
+            uow.wake(signals.CREDENTIALS_CHANNEL)

@@ -34,8 +34,9 @@ from cmgraph.domain import audit, text
 from cmgraph.domain.accounts import MAX_EMAIL_LENGTH, AuthenticationError, create_user
 from cmgraph.domain.audit import AuditAction
 from cmgraph.domain.enums import OrgRole
-from cmgraph.domain.errors import DomainError
+from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.models import User, utcnow
+from cmgraph.domain.people import change_role
 from cmgraph.domain.sign_in import SessionPolicy, StartedSession, open_session
 
 log = logging.getLogger("cmgraph.sso")
@@ -136,57 +137,47 @@ async def user_for_identity(
     if user is None:
         if policy.default_role is None:
             raise SingleSignOnRefused(Refusal.UNKNOWN_USER)
+        role = mapped or policy.default_role
         try:
-            return await create_user(
-                uow, email, _usable_name(identity.name), mapped or policy.default_role
-            )
+            user = await create_user(uow, email, _usable_name(identity.name), role)
         except DomainError:  # an address this server does not take
             raise SingleSignOnRefused(Refusal.EMAIL_MISSING) from None
+        await audit.record(
+            uow,
+            None,
+            AuditAction.USER_CREATED,
+            user.id,
+            email=user.email,
+            name=user.name,
+            role=role.value,
+            source="SSO",
+        )
+        return user
     if user.is_automation:
         raise SingleSignOnRefused(Refusal.AUTOMATION_ACCOUNT)
     if user.disabled_at is not None:
         raise SingleSignOnRefused(Refusal.ACCOUNT_DISABLED)
     if mapped is not None and user.role != mapped:
-        await _take_mapped_role(uow, user, mapped)
+        user = await _take_mapped_role(uow, user, mapped)
     return user
 
 
-async def _take_mapped_role(uow: UnitOfWork, user: User, role: OrgRole) -> None:
+async def _take_mapped_role(uow: UnitOfWork, user: User, role: OrgRole) -> User:
     """Give ``user`` the role their groups map to, recorded in the audit trail; except that
-    the last active owner stays one (``domain.people``'s rule: nobody locks the organisation
+    the last active owner stays one (``people.change_role``: nobody locks the organisation
     out, not even the provider), which the log says."""
-    if user.role is OrgRole.OWNER and not await _other_active_owners(uow, user.id):
+    try:
+        return await change_role(uow, None, user, role, source="SSO")
+    except DomainError as refused:
+        if refused.code is not ErrorCode.LAST_OWNER:
+            raise
         log.warning(
             "single sign-on: %s is the last active owner; their groups map to %s, "
             "but they stay an owner until another owner exists",
             user.email,
             role.value,
         )
-        return
-    await audit.record(
-        uow,
-        None,
-        AuditAction.USER_UPDATED,
-        user.id,
-        role={"from": user.role.value if user.role else None, "to": role.value},
-        source="SSO",
-    )
-    user.role = role
-
-
-async def _other_active_owners(uow: UnitOfWork, user_id: int) -> bool:
-    found = await uow.session.scalar(
-        select(User.id)
-        .where(
-            User.role == OrgRole.OWNER,
-            User.disabled_at.is_(None),
-            User.is_automation.is_(False),
-            User.id != user_id,
-        )
-        .limit(1)
-        .with_for_update()
-    )
-    return found is not None
+        return user
 
 
 def _usable_name(name: str) -> str:

@@ -21,10 +21,11 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import global_ids
+from cmgraph.domain import keyset
 from cmgraph.domain.action_filter import (
     ACTION_ORDER,
     ActionFilter,
@@ -167,14 +168,6 @@ def _rows_select(principal: Principal, f: ActionFilter) -> Select[*tuple[Any, ..
     )
 
 
-def _after(order: str, descending: bool, last: Any) -> Any:
-    """Keyset condition: rows after ``last`` in ``action_order(order, descending)``."""
-    column = ACTION_ORDER[order]
-    value = getattr(last, column.key)  # every sort column is selected under its own name
-    beyond = column < value if descending else column > value
-    return or_(beyond, and_(column == value, ImprovementAction.id > last.id))
-
-
 async def _assessment_names(
     session: AsyncSession, principal: Principal, action_ids: Sequence[int]
 ) -> dict[int, list[str]]:
@@ -240,10 +233,13 @@ async def write_actions(
     f, order, descending = _params(params)
     workbook = new_workbook()
     writer = SheetWriter(workbook, SHEET, COLUMNS)
-    statement = _rows_select(principal, f).order_by(*action_order(order, descending))
+    order_keys = keyset.keys(action_order(order, descending))
+    statement = _rows_select(principal, f).order_by(*(k.term() for k in order_keys))
     last: Any = None
     while True:
-        page = statement if last is None else statement.where(_after(order, descending, last))
+        # Every sort column is selected under its own name: the last row holds its place.
+        place = None if last is None else [getattr(last, k.column.key) for k in order_keys]
+        page = statement if place is None else statement.where(keyset.follows(order_keys, place))
         rows = (await session.execute(page.limit(PAGE))).all()
         names = await _assessment_names(session, principal, [r.id for r in rows])
         values = [_values(r, names.get(r.id, [])) for r in rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from cross_web import AsyncHTTPRequestAdapter
 from cross_web import HTTPException as ViewHTTPException
+from graphql import GraphQLError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
@@ -28,8 +29,10 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from cmgraph.adapters.db import create_engine, session_factory
 from cmgraph.config import Settings
@@ -55,7 +58,16 @@ from cmgraph.http.evidence import (
     storage_upkeep,
 )
 from cmgraph.http.exports import export_routes
-from cmgraph.http.graphql_http import GRAPHQL_RESPONSE, Exchange, answer, in_media_type
+from cmgraph.http.graphql_http import (
+    ALLOWED_METHODS,
+    GRAPHQL_RESPONSE,
+    NOT_CACHEABLE,
+    Exchange,
+    answer,
+    in_media_type,
+    lower_media_type,
+    wants_ide,
+)
 from cmgraph.http.oidc import oidc_routes
 from cmgraph.http.persisted_queries import DocumentRefused, PersistedDocuments
 from cmgraph.http.sign_in import sign_in_routes
@@ -87,15 +99,21 @@ class RequestContextMiddleware:
     """Gives every request an id (echoed in ``X-Request-ID``) and caps the request body.
 
     ``upload_limits`` raises the cap above ``max_body`` for ``multipart/form-data`` requests
-    to given paths (file uploads).
+    to given paths (file uploads). Answers to ``no_store_paths`` that say nothing about
+    caching (the 413 and 500 made here, say) get ``Cache-Control: no-store``.
     """
 
     def __init__(
-        self, app: ASGIApp, max_body: int, upload_limits: Mapping[str, int] | None = None
+        self,
+        app: ASGIApp,
+        max_body: int,
+        upload_limits: Mapping[str, int] | None = None,
+        no_store_paths: Collection[str] = (),
     ) -> None:
         self.app = app
         self.max_body = max_body
         self.upload_limits = dict(upload_limits or {})
+        self.no_store_paths = frozenset(no_store_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,10 +126,20 @@ class RequestContextMiddleware:
         max_body = self.max_body
         if is_multipart(headers):
             max_body = self.upload_limits.get(scope["path"], max_body)
+        no_store = scope["path"] in self.no_store_paths
+
+        async def send_with_id_unchecked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                extra = [(b"x-request-id", request_id.encode())]
+                sent = message.get("headers") or []
+                if no_store and not any(name.lower() == b"cache-control" for name, _ in sent):
+                    extra.append((b"cache-control", NOT_CACHEABLE.encode()))
+                message = {**message, "headers": [*sent, *extra]}
+            await send(message)
 
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_body:
-            await self._too_large(max_body, scope, receive, send)
+            await self._too_large(max_body, scope, receive, send_with_id_unchecked)
             return
 
         received = 0
@@ -142,12 +170,6 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 responded = True
             await send_with_id_unchecked(message)
-
-        async def send_with_id_unchecked(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
-            await send(message)
 
         try:
             await self.app(scope, limited_receive, send_with_id)
@@ -284,33 +306,37 @@ class GraphQLApp(GraphQL[ViewContext, None]):
         try:
             response = await self.run(Request(scope, receive))
         except ViewHTTPException as refusal:
+            # The only 405 left by now: a mutation over GET (other methods are refused
+            # before this view runs).
+            allow = {"Allow": "POST"} if refusal.status_code == 405 else {}
             response = error_response(
-                refusal.status_code, status_code_name(refusal.status_code), refusal.reason
+                refusal.status_code, status_code_name(refusal.status_code), refusal.reason, **allow
             )
         except DocumentRefused as refusal:
             status = refusal.status
             if (
                 refusal.json_status is not None
-                and Exchange.of(scope).media_type != GRAPHQL_RESPONSE
+                and exchange_of(scope).media_type != GRAPHQL_RESPONSE
             ):
                 status = refusal.json_status
             response = error_response(status, refusal.code, refusal.message)
         await response(scope, receive, send)
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
-        """Only for a browser opening /graphql itself (as ``_wants_ide``): a GET that names
-        its document by hash or id has no ``query`` either, and is a request to answer."""
-        return (
-            request.method == "GET"
-            and not request.query_params
-            and "text/html" in request.headers.get("accept", "")
+        """Only for a browser opening /graphql itself: the test ``GraphQLEndpoint`` makes."""
+        headers = request.headers
+        accept = (
+            headers.getlist("accept")
+            if isinstance(headers, Headers)
+            else [headers.get("accept", "")]
         )
+        return wants_ide(request.method, str(request.query_params), accept)
 
     async def get_sub_response(self, request: Any) -> Response:
         sub_response = _SubResponse()
         sub_response.status_code = None  # type: ignore[assignment]  # as Strawberry's: unset
         del sub_response.headers["content-length"]
-        sub_response.exchange = Exchange.of(request.scope)
+        sub_response.exchange = exchange_of(request.scope)
         return sub_response
 
     async def execute_operation(
@@ -328,18 +354,22 @@ class GraphQLApp(GraphQL[ViewContext, None]):
         its hash is registered only once it has parsed and validated, so the table holds
         only documents within the query limits.
         """
-        register = False
-        if isinstance(request_data, GraphQLRequestData) and isinstance(context, Context):
-            resolved = await self.documents.resolve(
-                request_data, await self._document_id(request, request_data), context.principal
-            )
-            request_data, register = resolved.data, resolved.register
+        # Fail closed: what cannot be checked does not run. Neither happens (the endpoint
+        # signs every request in, and batches are refused when parsed), so a 500.
+        if not isinstance(context, Context):
+            raise RuntimeError("a GraphQL request reached execution without a signed-in caller")
+        if not isinstance(request_data, GraphQLRequestData):
+            raise RuntimeError("a batch of GraphQL requests reached execution")
+        resolved = await self.documents.resolve(
+            request_data, await self._document_id(request, request_data), context.principal
+        )
+        # Only a POST registers: a GET is a navigation any page can make a browser do.
+        request_data, register = resolved.data, resolved.register and request.method == "POST"
         result = await super().execute_operation(
             request, request_adapter, request_data, context, root_value, sub_response
         )
         if (
             register
-            and isinstance(request_data, GraphQLRequestData)
             and request_data.query is not None
             and isinstance(result, ExecutionResult)
             and (result.data is not None or any(e.path for e in result.errors or ()))
@@ -347,13 +377,44 @@ class GraphQLApp(GraphQL[ViewContext, None]):
             await self._register(request_data.query)
         return result
 
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: ViewContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Strawberry's, with an operation that cannot be chosen (an unknown
+        ``operationName``) a request error like the others, and a mutation over GET 405."""
+        try:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except ViewHTTPException as refusal:
+            cause = refusal.__cause__
+            if isinstance(cause, CannotGetOperationTypeError):
+                error = GraphQLError(
+                    cause.as_http_error_reason(), extensions={"code": "BAD_REQUEST"}
+                )
+                return ExecutionResult(data=None, errors=[error])
+            if (
+                isinstance(cause, InvalidOperationTypeError)
+                and cause.operation_type is OperationType.MUTATION
+                and request_adapter.method == "GET"
+            ):
+                raise ViewHTTPException(405, "Mutations are sent with POST.") from None
+            raise
+
     async def _document_id(self, request: Request, data: GraphQLRequestData) -> object:
         """The request's ``documentId``, if it sent no document (so its body is small)."""
         if data.query is not None:
             return None
         if request.method == "GET":
             return request.query_params.get("documentId")
-        if parse_content_type(request.headers.get("content-type", ""))[0] != "application/json":
+        media_type = parse_content_type(request.headers.get("content-type", ""))[0]
+        if media_type.lower() != "application/json":
             return None
         body = self.decode_json(await request.body())  # read before: Starlette keeps it
         return body.get("documentId") if isinstance(body, dict) else None
@@ -427,8 +488,8 @@ class GraphQLApp(GraphQL[ViewContext, None]):
         Its data would be partial for a reason that has nothing to do with the request, so
         the client gets the same answer as any other request during the outage: retry.
         """
-        if not isinstance(response_data, dict) or not isinstance(sub_response, _SubResponse):
-            return super().create_response(response_data, sub_response)  # batches: refused
+        # Batches are refused when parsed; the sub-response is ours (``get_sub_response``).
+        assert isinstance(response_data, dict) and isinstance(sub_response, _SubResponse)
         errors: list[Any] = response_data.get("errors") or []  # formatted errors: dicts
         for error in errors:
             extensions = error.get("extensions") or {}
@@ -439,11 +500,22 @@ class GraphQLApp(GraphQL[ViewContext, None]):
         return response
 
 
-def _wants_ide(scope: Scope) -> bool:
-    if scope["method"] != "GET" or scope.get("query_string"):
-        return False
-    accept = dict(scope.get("headers") or []).get(b"accept", b"")
-    return b"text/html" in accept
+def exchange_of(scope: Scope) -> Exchange:
+    """What the answer depends on, read from the request once and kept in its state."""
+    state = scope.setdefault("state", {})
+    exchange = state.get("exchange")
+    if not isinstance(exchange, Exchange):
+        exchange = state["exchange"] = Exchange.of(scope)
+    return exchange
+
+
+def _lower_content_type(scope: Scope) -> None:
+    """``Content-Type``'s type and subtype in lower case, so that Strawberry (which
+    compares them as sent) takes ``Application/JSON`` as what it is."""
+    scope["headers"] = [
+        (name, lower_media_type(value) if name.lower() == b"content-type" else value)
+        for name, value in scope.get("headers") or []
+    ]
 
 
 class GraphQLEndpoint:
@@ -472,10 +544,22 @@ class GraphQLEndpoint:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or _wants_ide(scope):
+        if scope["type"] != "http" or wants_ide(
+            scope["method"], scope.get("query_string", b""), Headers(scope=scope).getlist("accept")
+        ):
             await self.graphql(scope, receive, send)
             return
-        send = in_media_type(Exchange.of(scope).media_type, send)
+        send = in_media_type(exchange_of(scope).media_type, send)
+        if scope["method"] not in ("GET", "POST"):  # HEAD too: one answer for every other method
+            refusal = error_response(
+                405,
+                "METHOD_NOT_ALLOWED",
+                f"/graphql answers {' and '.join(ALLOWED_METHODS.split(', '))} only.",
+                Allow=ALLOWED_METHODS,
+            )
+            await refusal(scope, receive, send)
+            return
+        _lower_content_type(scope)
         changes = scope["method"] == "POST"
         principal = await authenticate_request(scope, self.sessions, self.settings, changes=changes)
         if isinstance(principal, Response):
@@ -541,7 +625,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app = Starlette(
         exception_handlers={HTTPException: _http_error, Exception: _app_failure},
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", graphql),  # every method: it answers the others itself
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz, methods=["GET"]),
             *evidence_routes(settings, sessions),
@@ -553,7 +637,10 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     )
     upload_limit = settings.max_upload_bytes + FORM_ALLOWANCE
     served: ASGIApp = RequestContextMiddleware(
-        app, settings.max_request_bytes, {UPLOAD_PATH: upload_limit, "/graphql": upload_limit}
+        app,
+        settings.max_request_bytes,
+        {UPLOAD_PATH: upload_limit, "/graphql": upload_limit},
+        no_store_paths={"/graphql"},
     )
     if not settings.allowed_origins:
         return served

@@ -42,7 +42,7 @@ from cmgraph.adapters.storage import (
     link_key,
 )
 from cmgraph.config import Settings
-from cmgraph.domain.accounts import principal_of
+from cmgraph.domain.accounts import AuthenticationError, link_principal
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.evidence import (
     FileProblem,
@@ -56,7 +56,7 @@ from cmgraph.domain.evidence import (
     sweep_orphans,
     upload_evidence_document,
 )
-from cmgraph.domain.models import Evidence, User
+from cmgraph.domain.models import Evidence
 from cmgraph.domain.permissions import Principal
 from cmgraph.http.auth import authenticate_request, csrf_header_present, csrf_refusal
 from cmgraph.http.errors import error_response, failure_response
@@ -308,10 +308,10 @@ class EvidenceFiles:
         except LinkInvalid:
             return _not_found()
         async with self.sessions() as session:
-            user = await session.get(User, user_id)
-            if user is None:
-                return _not_found()
-            return await principal_of(session, user)
+            try:
+                return await link_principal(session, user_id)
+            except AuthenticationError as refused:  # the person is gone or disabled
+                return error_response(403, "FORBIDDEN", str(refused))
 
 
 @asynccontextmanager

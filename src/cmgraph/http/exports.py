@@ -22,9 +22,8 @@ from starlette.routing import Route
 from cmgraph.adapters.links import LinkExpired, LinkInvalid
 from cmgraph.adapters.storage import link_key
 from cmgraph.config import Settings
-from cmgraph.domain.accounts import principal_of
+from cmgraph.domain.accounts import AuthenticationError, link_principal
 from cmgraph.domain.errors import DomainError, ErrorCode
-from cmgraph.domain.models import User
 from cmgraph.exchange.downloads import ExportKind, check_ticket
 from cmgraph.exchange.kinds import EXPORT_KINDS
 from cmgraph.exchange.rows import snapshot
@@ -89,10 +88,10 @@ class Exports:
     ) -> str:
         async with self.sessions() as session:
             await snapshot(session)
-            user = await session.get(User, user_id)
-            if user is None:
-                raise DomainError(ErrorCode.FORBIDDEN, "The user of this link no longer exists.")
-            principal = await principal_of(session, user)
+            try:
+                principal = await link_principal(session, user_id)
+            except AuthenticationError as refused:  # the person is gone or disabled
+                raise DomainError(ErrorCode.FORBIDDEN, str(refused)) from None
             return await kind.write(session, principal, params, target)
 
 

@@ -8,12 +8,15 @@
   operation could not be chosen, a persisted document was not found): nothing ran, so the
   body has no ``data`` (the GraphQL spec: "not present"). In ``graphql-response+json`` the
   status says so: 400, or 404 for an unknown persisted query; in ``application/json`` it
-  is 200, the spec's rule for that type. A result whose execution began is 200 in both,
-  even when ``data`` is null.
+  is 200, the spec's rule for that type. A request error of ours
+  (``INTERNAL_SERVER_ERROR``) is 500 in both. A result whose execution began is 200 in
+  both, even when ``data`` is null.
 - **Caching.** A GET read that succeeded without errors may be kept by the browser but not
   by shared caches, and is revalidated: ``Cache-Control: private, no-cache``, an ``ETag``
-  (a digest of the body) and ``Vary: Accept, Authorization, Cookie``; ``If-None-Match``
-  with that tag gets 304 and no body. Everything else is ``no-store``.
+  (a digest of the media type and the body) and ``Vary: Accept, Authorization, Cookie``;
+  ``If-None-Match`` with that tag gets 304 and no body. Everything else is ``no-store``.
+- **Methods.** GET and POST; a mutation over GET, and any other method (HEAD included), is
+  405 with ``Allow``.
 """
 
 from __future__ import annotations
@@ -32,8 +35,11 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 CACHEABLE = "private, no-cache"
 NOT_CACHEABLE = "no-store"
 VARY = "Accept, Authorization, Cookie"
+ALLOWED_METHODS = "GET, POST"
 # ``extensions.code`` of request errors whose status is not 400 in graphql-response+json.
 _STATUS_BY_CODE = {"PERSISTED_QUERY_NOT_FOUND": 404, "INTERNAL_SERVER_ERROR": 500}
+# Request errors whose status is the same in both media types: a failure is no 200.
+_STATUS_IN_BOTH = {"INTERNAL_SERVER_ERROR": 500}
 
 
 def negotiate(accept: str) -> str:
@@ -88,9 +94,10 @@ def answer(result: Mapping[str, Any], exchange: Exchange) -> Response:
     status = 200
     if is_request_error(result):
         body = {key: value for key, value in result.items() if key != "data"}
-        if exchange.media_type == GRAPHQL_RESPONSE:
-            codes = [(e.get("extensions") or {}).get("code") for e in result["errors"]]
-            status = next((_STATUS_BY_CODE[c] for c in codes if c in _STATUS_BY_CODE), 400)
+        codes = [(e.get("extensions") or {}).get("code") for e in result["errors"]]
+        by_code = _STATUS_BY_CODE if exchange.media_type == GRAPHQL_RESPONSE else _STATUS_IN_BOTH
+        default = 400 if exchange.media_type == GRAPHQL_RESPONSE else 200
+        status = next((by_code[c] for c in codes if c in by_code), default)
     content = orjson.dumps(body)
     if exchange.method != "GET" or status != 200 or result.get("errors"):
         return Response(
@@ -99,7 +106,9 @@ def answer(result: Mapping[str, Any], exchange: Exchange) -> Response:
             headers={"Cache-Control": NOT_CACHEABLE},
             media_type=exchange.media_type,
         )
-    tag = f'"{hashlib.sha256(content).hexdigest()[:32]}"'
+    # The same result in the other media type is another representation: another tag.
+    digest = hashlib.sha256(exchange.media_type.encode() + b"\n" + content)
+    tag = f'"{digest.hexdigest()[:32]}"'
     headers = {"Cache-Control": CACHEABLE, "ETag": tag, "Vary": VARY}
     if matches(exchange.if_none_match, tag):
         return Response(status_code=304, headers=headers)
@@ -140,3 +149,19 @@ def in_media_type(media_type: str, send: Send) -> Send:
         await send(message)
 
     return sending
+
+
+def wants_ide(method: str, query_string: bytes | str, accept: Sequence[str]) -> bool:
+    """A browser opening /graphql itself: a GET without parameters asking for HTML.
+
+    ``accept`` is every ``Accept`` header the request sent (it may repeat one). A GET that
+    names its document by hash or id has no ``query`` either, and is a request to answer.
+    """
+    return method == "GET" and not query_string and any("text/html" in a for a in accept)
+
+
+def lower_media_type(content_type: bytes) -> bytes:
+    """``Content-Type`` with its type and subtype in lower case (they are case-insensitive,
+    RFC 9110 8.3.1), its parameters as sent (a multipart boundary is case-sensitive)."""
+    media_type, separator, parameters = content_type.partition(b";")
+    return media_type.strip().lower() + separator + parameters

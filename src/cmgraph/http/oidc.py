@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import warnings
 from collections.abc import Mapping
@@ -77,8 +78,12 @@ try:  # Authlib's client is httpx2's when that is installed, else httpx's
     _HTTP_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError, httpx2.HTTPError)
 except ImportError:
     _HTTP_ERRORS = (httpx.HTTPError,)
-# What a provider that is down or answers nonsense raises (``resp.json()``: ValueError).
-_PROVIDER_ERRORS: tuple[type[Exception], ...] = (*_HTTP_ERRORS, ValueError, TypeError)
+# What a provider that is down or answers nonsense raises (``resp.json()``: a
+# JSONDecodeError); anything else is a bug of ours, a 500, not the provider's 502.
+_PROVIDER_ERRORS: tuple[type[Exception], ...] = (*_HTTP_ERRORS, json.JSONDecodeError)
+# Reading the metadata runs none of our code: Authlib merges what the provider sent into a
+# dict, which fails with TypeError or ValueError when that is not a JSON object.
+_METADATA_ERRORS: tuple[type[Exception], ...] = (*_PROVIDER_ERRORS, TypeError, ValueError)
 
 _REFUSALS = {  # the domain's refusals: status and code
     Refusal.EMAIL_MISSING: (403, "SSO_EMAIL_MISSING"),
@@ -118,6 +123,11 @@ def oidc_routes(settings: Settings, sessions: async_sessionmaker[AsyncSession]) 
 
     async def login(request: Request) -> Response:
         target = safe_next(request.query_params.get("next"))
+        # One flow per browser: Authlib would add a state of an hour to the cookie at every
+        # click, until it outgrew the 4 KB browsers keep, and ``next`` is the flow's. A
+        # flow left behind (another tab) then ends in SSO_STATE_MISMATCH, never in the
+        # newer flow's ``next``.
+        request.session.clear()
         try:
             await provider.discover()
             response: Response = await provider.client.authorize_redirect(
@@ -214,7 +224,7 @@ class _Provider:
         """
         try:
             metadata: dict[str, Any] = await self.client.load_server_metadata()
-        except _PROVIDER_ERRORS as error:
+        except _METADATA_ERRORS as error:
             self.client.server_metadata.clear()
             raise ProviderUnavailable(f"its metadata could not be read ({error!r})") from None
         wanted = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")

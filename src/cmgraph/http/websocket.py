@@ -6,6 +6,7 @@ failures into close codes, and signs a connection in from its ``connection_init`
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import suppress
 from typing import Any, TypeAlias, cast
@@ -19,6 +20,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorMessage
 
 from cmgraph import global_ids
+from cmgraph.adapters import signals
 from cmgraph.adapters.db import database_unavailable
 from cmgraph.domain.permissions import Principal
 from cmgraph.resolvers.context import Context
@@ -47,6 +49,9 @@ log = logging.getLogger("cmgraph.websocket")
 CLOSE_INTERNAL_ERROR = 4500
 CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_FORBIDDEN = 4403  # graphql-transport-ws: the connection is not (or no longer) allowed
+# How often an open connection's credentials are checked again even when no change was
+# signalled (a session past its lifetime, a lost NOTIFY).
+RECHECK_SECONDS = 60.0
 
 
 def message_problem(message: object) -> str | None:
@@ -85,6 +90,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[ViewContext, None]):
     message closes with 4500 and is logged with the connection's request id.
     """
 
+    _credentials_watch: asyncio.Task[None] | None = None
+
     async def handle_message(self, message: Any) -> None:
         problem = message_problem(message)
         if problem is not None:
@@ -99,10 +106,41 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[ViewContext, None]):
         except Exception as error:
             await self._close_after(error)
 
-    async def _still_signed_in(self) -> bool:
-        """Check the connection's credentials again before each new operation, so that a
-        revoked token, an ended session or a disabled account stops opening subscriptions
-        at once; a refusal closes the socket with 4403, as at ``connection_init``."""
+    async def handle_connection_init(self, message: Any) -> None:
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged and self._credentials_watch is None:
+            self._credentials_watch = asyncio.create_task(
+                self._watch_credentials(), name="cmgraph-ws-credentials"
+            )
+
+    async def shutdown(self) -> None:
+        watch, self._credentials_watch = self._credentials_watch, None
+        if watch is not None:
+            watch.cancel()
+            with suppress(asyncio.CancelledError):
+                await watch
+        await super().shutdown()
+
+    async def _watch_credentials(self) -> None:
+        """Check the credentials again whenever a person is disabled, a token revoked or
+        sessions ended (anywhere: ``signals.credentials_changed``), and at least every
+        ``RECHECK_SECONDS``: subscriptions already running end with the socket (4403)."""
+        changed = signals.credentials_changed
+        seen = changed.generation
+        while True:
+            seen = await changed.wait(seen, RECHECK_SECONDS)
+            try:
+                if not await self._still_signed_in(activity=False):
+                    return
+            except Exception as error:  # the database, for a moment: check at the next one
+                log.warning("websocket: checking credentials failed: %r", error)
+
+    async def _still_signed_in(self, *, activity: bool = True) -> bool:
+        """Check the connection's credentials again (before each new operation, and when
+        they may have changed), so that a revoked token, an ended session or a disabled
+        account stops its subscriptions at once; a refusal closes the socket with 4403, as
+        at ``connection_init``. Only ``activity`` (a new operation) keeps a session from
+        its idle timeout: an open socket alone does not."""
         from cmgraph.domain.accounts import AuthenticationError
 
         context = self.context
@@ -110,7 +148,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[ViewContext, None]):
             return True  # not signed in yet: Strawberry refuses the operation itself
         sessions = cast(Any, self.view).sessions
         try:
-            context.principal = await connection_principal(context, sessions)
+            context.principal = await connection_principal(context, sessions, activity=activity)
         except AuthenticationError as exc:
             with suppress(RuntimeError, WebSocketDisconnected):
                 await self.websocket.close(CLOSE_FORBIDDEN, f"Forbidden: {exc}"[:120])
@@ -118,13 +156,25 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[ViewContext, None]):
         return True
 
     async def handle_subscribe(self, message: Any) -> None:
-        """With trusted documents, anyone but an owner subscribes with those only."""
-        documents = getattr(self.view, "documents", None)
-        principal = getattr(self.context, "principal", None)
-        if self.connection_acknowledged and documents is not None and principal is not None:
-            refusal = documents.refusal(message["payload"]["query"], principal)
-            if refusal is not None and message["id"] not in self.operations:
-                error = GraphQLError(refusal.message, extensions={"code": refusal.code})
+        """With trusted documents, anyone but an owner subscribes with those only.
+
+        Fails closed: on an acknowledged connection, a subscription that cannot be checked
+        (no documents on the view, no caller on the context) is refused, not run.
+        """
+        if self.connection_acknowledged and message["id"] not in self.operations:
+            documents = getattr(self.view, "documents", None)
+            principal = getattr(self.context, "principal", None)
+            if documents is None or principal is None:
+                log.error("websocket: a subscribe could not be checked against the documents")
+                refused: tuple[str, str] | None = (
+                    "This operation cannot be checked, so it does not run.",
+                    "INTERNAL_SERVER_ERROR",
+                )
+            else:
+                refusal = documents.refusal(message["payload"]["query"], principal)
+                refused = None if refusal is None else (refusal.message, refusal.code)
+            if refused is not None:
+                error = GraphQLError(refused[0], extensions={"code": refused[1]})
                 await self.send_message(
                     ErrorMessage(id=message["id"], type="error", payload=[error.formatted])
                 )
@@ -150,9 +200,10 @@ async def authenticate_connection(
 
     Rejection raises strawberry's ``ConnectionRejectionError``, which closes the socket with
     4403 Forbidden (the protocol's code for a refused ``connection_init``). The credentials
-    are checked again before each later ``subscribe`` (``TransportWSHandler``): a revoked
-    token, an ended session or a disabled account opens nothing more, and changed grants
-    apply to the subscriptions opened from then on.
+    are checked again before each later ``subscribe`` and whenever credentials change
+    anywhere (``TransportWSHandler``): a revoked token, an ended session or a disabled
+    account closes the socket with its subscriptions, and changed grants apply to the
+    subscriptions opened from then on.
     """
     from strawberry.exceptions import ConnectionRejectionError
 
@@ -166,7 +217,10 @@ async def authenticate_connection(
 
 
 async def connection_principal(
-    context: SubscriptionContext, sessions: async_sessionmaker[AsyncSession]
+    context: SubscriptionContext,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    activity: bool = True,
 ) -> Principal:
     """The caller that the connection's token or session cookie names, or
     ``AuthenticationError``."""
@@ -179,4 +233,6 @@ async def connection_principal(
         return await sign_in(sessions, token)
     if secret is None:
         raise AuthenticationError("Sign in, or send an API token in connection_init.")
-    return await session_principal(sessions, SessionPolicy.of(context.settings), secret)
+    return await session_principal(
+        sessions, SessionPolicy.of(context.settings), secret, activity=activity
+    )

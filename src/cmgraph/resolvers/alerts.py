@@ -15,13 +15,14 @@ from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import alert_policies as service
 from cmgraph.domain.alert_access import alerts_with_events, readable_alerts, readable_policies
 from cmgraph.domain.errors import DomainError, ErrorCode
+from cmgraph.domain.keyset import sort
 from cmgraph.domain.models import Alert as AlertRow
 from cmgraph.domain.models import AlertPolicy as AlertPolicyRow
 from cmgraph.domain.models import Event
 from cmgraph.domain.permissions import Principal
 from cmgraph.resolvers.loaders import reader_dialect
 from cmgraph.resolvers.mutations.base import Outcome, node_id, perform
-from cmgraph.resolvers.pages import Page, PageRequest, descending, read_page, sort
+from cmgraph.resolvers.pages import Page, PageRequest, descending, read_page
 from cmgraph.resolvers.queries import ids_of
 
 # -- queries ----------------------------------------------------------------------------
@@ -70,9 +71,8 @@ async def alerts(info: strawberry.Info, filter: Any, order_by: Any, request: Pag
     column = {"DETECTED_AT": AlertRow.detected_at, "UPDATED_AT": AlertRow.updated_at}[
         order_by.field.value
     ]
-    desc = descending(order_by)
-    tiebreak = AlertRow.id.desc() if desc else AlertRow.id
-    return await read_page(info, statement, sort(column, desc, tiebreak), request)
+    order = sort(column, descending(order_by), AlertRow.id)
+    return await read_page(info, statement, order, request)
 
 
 # -- mutations --------------------------------------------------------------------------

@@ -8,20 +8,17 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 from sqlalchemy import select
 
 from cmgraph.domain.accounts import token_is_active
-from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.models import ApiToken, AuditEvent, Grant, SignInSession, utcnow
 from cmgraph.domain.sign_in import SessionPolicy, session_is_open
 from cmgraph.resolvers.pages import Page, PageRequest, read_page
-from cmgraph.resolvers.queries import GrantRecord, ids_of
+from cmgraph.resolvers.queries import GrantRecord, grant_records, ids_of, owners_only
 
 
 def require_owner(info: strawberry.Info, what: str) -> None:
-    if not info.context.principal.has_org_role(OrgRole.OWNER):
-        raise GraphQLError(f"Only owners may read {what}.", extensions={"code": "FORBIDDEN"})
+    owners_only(info, f"read {what}")
 
 
 def _per_user(name: str, model: Any, order: Any) -> Any:
@@ -43,13 +40,7 @@ _SESSIONS = _per_user("people_sessions", SignInSession, (SignInSession.id.desc()
 async def grants_of(info: strawberry.Info, user_id: int) -> list[GrantRecord]:
     require_owner(info, "grants")
     loaders = info.context.loaders
-    rows = await loaders.loader(*_GRANTS).load(user_id)
-    assessments = await loaders.assessment.load_many([g.assessment_id for g in rows])
-    regulations = await loaders.regulation.load_many([g.regulation_id for g in rows])
-    return [
-        GrantRecord(grant.role, assessment, regulation, grant.id, grant.created_at)
-        for grant, assessment, regulation in zip(rows, assessments, regulations, strict=True)
-    ]
+    return await grant_records(info, await loaders.loader(*_GRANTS).load(user_id))
 
 
 async def tokens_of(info: strawberry.Info, user_id: int) -> list[ApiToken]:
@@ -74,8 +65,8 @@ def session_open(info: strawberry.Info, row: SignInSession, now: datetime | None
     return session_is_open(row, policy, now or utcnow())
 
 
-def token_active(row: ApiToken) -> bool:
-    return token_is_active(row, utcnow())
+def token_active(row: ApiToken, *, user_disabled: bool) -> bool:
+    return token_is_active(row, utcnow(), user_disabled=user_disabled)
 
 
 async def audit_events(info: strawberry.Info, user_id: str | None, request: PageRequest) -> Page:
@@ -83,6 +74,7 @@ async def audit_events(info: strawberry.Info, user_id: str | None, request: Page
     require_owner(info, "the audit trail")
     statement = select(AuditEvent)
     if user_id is not None:
-        [target] = ids_of([user_id], "User") or []
-        statement = statement.where(AuditEvent.target_user_id == target)
+        target = ids_of([user_id], "User")
+        assert target is not None  # ids_of gives a list for a list
+        statement = statement.where(AuditEvent.target_user_id == target[0])
     return await read_page(info, statement, [AuditEvent.id.desc()], request)

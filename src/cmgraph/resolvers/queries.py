@@ -25,6 +25,7 @@ from cmgraph.domain.action_records import ActionRecord, action_select
 from cmgraph.domain.compliance_score import ScoreRow, ScoreScope, score_rows
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.errors import DomainError
+from cmgraph.domain.keyset import sort
 from cmgraph.domain.models import (
     Assessment,
     Control,
@@ -53,8 +54,9 @@ from cmgraph.domain.permissions import (
     readable_assessments,
     readable_groups,
     readable_templates,
+    require_may_manage_people,
 )
-from cmgraph.resolvers.pages import Page, PageRequest, descending, read_page, sort
+from cmgraph.resolvers.pages import Page, PageRequest, descending, read_page
 
 MAX_FILTER_IDS = 1000
 
@@ -170,14 +172,27 @@ async def viewer(info: strawberry.Info) -> ViewerRecord:
     user = await loaders.user.load(principal.user_id)
     statement = select(GrantRow).where(GrantRow.user_id == principal.user_id)
     grants = list((await info.context.reader.execute(statement)).scalars())
+    return ViewerRecord(user=user, role=principal.role, grants=await grant_records(info, grants))
+
+
+async def grant_records(info: strawberry.Info, grants: Sequence[GrantRow]) -> list[GrantRecord]:
+    """``grants`` with what they name, as the caller may read it."""
+    loaders = info.context.loaders
     # One batch per kind, whatever the number of grants (a None id names nothing).
     assessments = await loaders.assessment.load_many([g.assessment_id for g in grants])
     regulations = await loaders.regulation.load_many([g.regulation_id for g in grants])
-    result = [
+    return [
         GrantRecord(grant.role, assessment, regulation, grant.id, grant.created_at)
         for grant, assessment, regulation in zip(grants, assessments, regulations, strict=True)
     ]
-    return ViewerRecord(user=user, role=principal.role, grants=result)
+
+
+def owners_only(info: strawberry.Info, what: str) -> None:
+    """The domain's rule (only owners manage people), its refusal as a GraphQL error."""
+    try:
+        require_may_manage_people(info.context.principal, what)
+    except DomainError as error:
+        raise GraphQLError(error.message, extensions={"code": error.code.value}) from None
 
 
 async def assessments(
@@ -269,8 +284,7 @@ async def templates(
 
 
 async def users(info: strawberry.Info, filter: Any, order_by: Any, request: PageRequest) -> Page:
-    if not info.context.principal.has_org_role(OrgRole.OWNER):
-        raise GraphQLError("Only owners may list users.", extensions={"code": "FORBIDDEN"})
+    owners_only(info, "list users")
     statement = select(UserRow)
     if filter.roles is not None:
         statement = statement.where(UserRow.role.in_(filter.roles))

@@ -11,26 +11,27 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from cmgraph.resolvers.pages import Page
+from cmgraph.resolvers.pages import Flag, Page
 
 NodeT = TypeVar("NodeT")
 
 
 @strawberry.type
 class PageInfo:
-    """The flags are asked of the page only when selected (see ``resolvers.pages.Page``)."""
+    """A flag the page's statement did not answer is asked only when selected (see
+    ``resolvers.pages.Page``)."""
 
-    has_next: strawberry.Private[Callable[[], Awaitable[bool]]]
-    has_previous: strawberry.Private[Callable[[], Awaitable[bool]]]
+    has_next: strawberry.Private[Flag]
+    has_previous: strawberry.Private[Flag]
     cursors: strawberry.Private[list[str]]
 
     @strawberry.field
     async def has_next_page(self) -> bool:
-        return await self.has_next()
+        return await _resolve(self.has_next)
 
     @strawberry.field
     async def has_previous_page(self) -> bool:
-        return await self.has_previous()
+        return await _resolve(self.has_previous)
 
     @strawberry.field
     def start_cursor(self) -> str | None:
@@ -39,6 +40,10 @@ class PageInfo:
     @strawberry.field
     def end_cursor(self) -> str | None:
         return self.cursors[-1] if self.cursors else None
+
+
+async def _resolve(flag: Flag) -> bool:
+    return flag if isinstance(flag, bool) else await flag()
 
 
 @strawberry.type

@@ -164,7 +164,9 @@ class User(StoredIdNode):
 
     @strawberry.field(description="API tokens, newest first, never their secrets. Owners only.")
     async def api_tokens(self, info: strawberry.Info) -> list[ApiToken] | None:
-        return [ApiToken.from_row(row) for row in await people_reads.tokens_of(info, self.id)]
+        rows = await people_reads.tokens_of(info, self.id)
+        disabled = self.disabled_at is not None
+        return [ApiToken.from_row(row, user_disabled=disabled) for row in rows]
 
     @strawberry.field(
         description="Browser sessions, newest first: the open ones, or all with "
@@ -225,10 +227,15 @@ class ApiToken:
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None = strawberry.field(description="Written at most once a minute.")
-    active: bool = strawberry.field(description="Neither revoked nor expired.")
+    active: bool = strawberry.field(
+        description="Signs its user in now: neither revoked nor expired, and the user is not "
+        "disabled (enabling them again makes it active again)."
+    )
 
     @classmethod
-    def from_row(cls, row: models.ApiToken) -> ApiToken:
+    def from_row(cls, row: models.ApiToken, *, user_disabled: bool = False) -> ApiToken:
+        """``user_disabled``: whether the token's user is disabled (a new or just revoked
+        token needs none: tokens are made for enabled people only)."""
         return cls(
             id=strawberry.ID(global_ids.encode("ApiToken", row.id)),
             name=row.name,
@@ -237,7 +244,7 @@ class ApiToken:
             expires_at=row.expires_at,
             revoked_at=row.revoked_at,
             last_used_at=row.last_used_at,
-            active=people_reads.token_active(row),
+            active=people_reads.token_active(row, user_disabled=user_disabled),
         )
 
 

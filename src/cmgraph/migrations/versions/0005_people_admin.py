@@ -45,9 +45,24 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_audit_event_target_user_id_id", ["target_user_id", "id"], unique=False
         )
+    # One grant per person and scope (the three-column constraint of 0001 never fires: one
+    # scope column is always NULL).
+    with op.batch_alter_table("access_grant", schema=None) as batch_op:
+        for column in ("assessment_id", "regulation_id"):
+            where = sa.text(f"{column} IS NOT NULL")
+            batch_op.create_index(
+                f"uq_access_grant_user_id_{column}",
+                ["user_id", column],
+                unique=True,
+                sqlite_where=where,
+                postgresql_where=where,
+            )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("access_grant", schema=None) as batch_op:
+        batch_op.drop_index("uq_access_grant_user_id_regulation_id")
+        batch_op.drop_index("uq_access_grant_user_id_assessment_id")
     op.drop_table("audit_event")
     with op.batch_alter_table("user_account", schema=None) as batch_op:
         batch_op.drop_column("disabled_at")
