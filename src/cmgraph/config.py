@@ -51,6 +51,8 @@ class Settings:
     # A JSON manifest of hash -> GraphQL document (``domain.persisted_documents``): when set,
     # only those documents run for anyone but owners. Empty: any document runs.
     trusted_documents: str = ""
+    # The built web app (``npm run build`` in ``web/``); empty: ``web/dist`` of this checkout.
+    web_dir: Path = field(default=Path(""))
     log_level: str = "INFO"
     # Browser sessions (``domain.sign_in``): ended after this long without a request, and at
     # the latest this long after signing in.
@@ -108,6 +110,8 @@ class Settings:
             object.__setattr__(self, "storage_dir", self.data_dir / "storage")
         if self.mail_dir == Path(""):
             object.__setattr__(self, "mail_dir", self.data_dir / "mail")
+        if self.web_dir == Path(""):
+            object.__setattr__(self, "web_dir", Path(__file__).resolve().parents[2] / "web/dist")
         if not self.public_url:
             object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}")
 

@@ -71,6 +71,7 @@ from cmgraph.http.graphql_http import (
 from cmgraph.http.oidc import oidc_routes
 from cmgraph.http.persisted_queries import DocumentRefused, PersistedDocuments
 from cmgraph.http.sign_in import sign_in_routes
+from cmgraph.http.web_app import web_app_routes
 from cmgraph.http.websocket import TransportWSHandler, ViewContext, authenticate_connection
 from cmgraph.resolvers.context import Context
 from cmgraph.resolvers.hub import Hub
@@ -632,6 +633,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *export_routes(settings, sessions),
             *sign_in_routes(settings, sessions),
             *oidc_routes(settings, sessions),
+            *web_app_routes(settings.web_dir),  # last: it falls back
         ],
         lifespan=lifespan,
     )

@@ -1,0 +1,61 @@
+"""The web app (``web/``, built by ``npm run build``), served from ``/``.
+
+Its files are under ``/assets/`` with names that change with their content, so they are
+cached for a year; every other page a browser opens (``/actions/5``, ``/sign-in``...) gets
+``index.html``, where the app's router takes over. Only navigations fall back to it (the
+request accepts ``text/html``): an API client asking for a path that is not there still gets
+the JSON 404 every other route gives. Without a build, ``/`` says how to make one and the
+API works as ever.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from cmgraph.http.errors import error_response
+
+BUILD_HINT = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>cmgraph</title></head>
+<body><main>
+<h1>cmgraph</h1>
+<p>The GraphQL API is at <a href="/graphql">/graphql</a>. The web app is not built yet:
+run <code>npm ci &amp;&amp; npm run build</code> in the <code>web/</code> folder of the
+repository (Node 20 and npm), or point <code>CMGRAPH_WEB_DIR</code> at a built app, then
+restart the server.</p>
+</main></body></html>
+"""
+
+
+class _Assets(StaticFiles):
+    """Hashed build files: the same name always holds the same bytes."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code == 200:
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
+
+
+def web_app_routes(web_dir: Path) -> list[BaseRoute]:
+    """``/assets/*`` and the fallback to ``index.html``; put them after every other route."""
+    index = web_dir / "index.html"
+    built = index.is_file()
+
+    async def page(request: Request) -> Response:
+        if "text/html" not in request.headers.get("accept", ""):
+            return error_response(404, "NOT_FOUND", f"Nothing at {request.url.path}.")
+        if not built:
+            return HTMLResponse(BUILD_HINT, headers={"Cache-Control": "no-cache"})
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+    routes: list[BaseRoute] = []
+    if built and (web_dir / "assets").is_dir():
+        routes.append(Mount("/assets", app=_Assets(directory=web_dir / "assets")))
+    routes.append(Route("/{path:path}", page, methods=["GET"]))
+    return routes
