@@ -14,15 +14,16 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from sqlalchemy import select
+from strawberry.relay import to_base64
 
 from cmgraph.adapters.storage import link_key
 from cmgraph.alerts.sender import send_due
 from cmgraph.alerts.transports import make_transport
 from cmgraph.config import Settings
 from cmgraph.domain import accounts
-from cmgraph.domain.enums import NotificationKind, OrgRole
+from cmgraph.domain.enums import NotificationKind, NotificationStatus, OrgRole
 from cmgraph.domain.errors import DomainError
-from cmgraph.domain.models import Notification, utcnow
+from cmgraph.domain.models import Notification, User, utcnow
 from cmgraph.domain.password_links import (
     RESET_EVERY,
     SET_PASSWORD_PATH,
@@ -115,6 +116,29 @@ async def test_under_single_sign_on_only_an_invitation_links_to_the_sso_sign_in(
     text = mail.get_body(preferencelist=("plain",)).get_content()
     assert f"{PUBLIC_URL}/auth/oidc/login" in text
     assert SET_PASSWORD_PATH not in text
+
+
+async def test_mail_queued_for_someone_disabled_before_it_goes_out_is_not_sent(
+    api: Any, db: Database, settings: Settings, token_for: Any
+) -> None:
+    owner = await token_for("olivia@example.test", OrgRole.OWNER)
+    invited = await api.query(INVITE, {"input": {"email": "nina@example.test"}}, token=owner)
+    assert invited["inviteUser"]["userErrors"] == []
+    async with db.sessions() as session:
+        nina = await session.scalar(select(User).where(User.email == "nina@example.test"))
+    assert nina is not None
+    disabled = await api.query(
+        "mutation($input: UpdateUserInput!) { updateUser(input: $input) { userErrors { code } } }",
+        {"input": {"userId": to_base64("User", nina.id), "disabled": True}},
+        token=owner,
+    )
+    assert disabled["updateUser"]["userErrors"] == []
+    transport = make_transport(settings)
+    await send_due(db.sessions, transport, settings, now=utcnow() + timedelta(1))
+    assert not settings.mail_dir.exists() or not any(settings.mail_dir.iterdir())
+    async with db.sessions() as session:
+        [row] = (await session.scalars(select(Notification))).all()
+    assert row.status is NotificationStatus.DEAD and "disabled" in row.last_error
 
 
 async def test_only_owners_invite_and_an_email_is_invited_once(api: Any, token_for: Any) -> None:

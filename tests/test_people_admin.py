@@ -266,8 +266,8 @@ async def test_a_disabled_persons_invitation_link_is_refused(
         token=boss,
     )
     nina = invited["inviteUser"]["user"]["id"]
-    await api.query(UPDATE, {"input": {"userId": nina, "disabled": True}}, token=boss)
     await send_due(db.sessions, make_transport(settings), settings, now=utcnow() + timedelta(1))
+    await api.query(UPDATE, {"input": {"userId": nina, "disabled": True}}, token=boss)
     [mail] = [
         message_from_bytes(f.read_bytes(), policy=default_policy)
         for f in settings.mail_dir.iterdir()

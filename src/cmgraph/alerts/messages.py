@@ -122,6 +122,9 @@ async def render(
         if notification.recipient_id is not None
         else None
     )
+    if recipient is not None and recipient.disabled_at is not None:
+        # Queued before they were disabled: a person who has left gets nothing more.
+        raise RenderError(f"{recipient.email} is disabled")
     if notification.kind is NotificationKind.ALERT:
         content = await _alert_content(session, notification, settings)
     elif notification.kind is NotificationKind.ASSIGNMENT:
