@@ -4,7 +4,7 @@ import { NavLink, Outlet, useNavigate } from "react-router";
 import { signOut } from "../api/auth";
 import { roleLabel } from "../format";
 import { ViewerQuery } from "../graphql/viewer";
-import { NAV_ITEMS } from "../navigation";
+import { navItemsFor } from "../navigation";
 
 export function Layout() {
   const { data } = useQuery(ViewerQuery);
@@ -50,7 +50,7 @@ export function Layout() {
       </header>
       <nav className="sidenav" aria-label="Main">
         <ul>
-          {NAV_ITEMS.filter((item) => item.built).map((item) => (
+          {navItemsFor(viewer?.role).map((item) => (
             <li key={item.path}>
               <NavLink to={item.path} end={item.path === "/"}>
                 {item.label}

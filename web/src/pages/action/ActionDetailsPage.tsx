@@ -1,0 +1,3 @@
+export function ActionDetailsPage() {
+  return <h1>ActionDetailsPage</h1>;
+}

@@ -1,0 +1,3 @@
+export function MyActionItemsPage() {
+  return <h1>MyActionItemsPage</h1>;
+}

@@ -1,0 +1,159 @@
+import type {
+  ImplementationStatus,
+  ImplementationType,
+  ImprovementActionFilter,
+  ImprovementActionOrder,
+  ImprovementActionOrderField,
+  OrderDirection,
+  TestStatus,
+} from "../../gql/graphql";
+
+/**
+ * The improvement actions list's state lives in the URL (`/actions?regulation=…&sort=…`), so
+ * a filtered list can be bookmarked, shared, and walked with next/previous from an action's
+ * details page (`/actions/:id?list=<the list's query string>`).
+ */
+export interface ActionListParams {
+  assessmentIds: string[];
+  groupIds: string[];
+  regulationIds: string[];
+  solutions: string[];
+  categories: string[];
+  implementationTypes: ImplementationType[];
+  implementationStatuses: ImplementationStatus[];
+  testStatuses: TestStatus[];
+  assigneeIds: string[];
+  unassigned: boolean;
+  pendingUpdate: boolean;
+  search: string;
+  /** Passed actions are hidden unless this is on (or a test status filter names PASSED). */
+  showPassed: boolean;
+  sort: ImprovementActionOrderField;
+  direction: OrderDirection;
+  groupBy: ActionGroupBy;
+}
+
+export type ActionGroupBy = "none" | "regulation" | "solution" | "category" | "assessment" | "group";
+
+export const ALL_TEST_STATUSES: readonly TestStatus[] = [
+  "NONE",
+  "NOT_ASSESSED",
+  "IN_PROGRESS",
+  "PASSED",
+  "FAILED_LOW_RISK",
+  "FAILED_MEDIUM_RISK",
+  "FAILED_HIGH_RISK",
+  "REMEDIATED",
+  "OUT_OF_SCOPE",
+  "TO_BE_DETECTED",
+  "COULD_NOT_BE_DETECTED",
+  "PARTIALLY_TESTED",
+];
+
+const SORT_FIELDS: readonly ImprovementActionOrderField[] = [
+  "KEY",
+  "TITLE",
+  "POINTS",
+  "IMPLEMENTATION_STATUS",
+  "TEST_STATUS",
+  "UPDATED_AT",
+];
+const GROUP_BYS: readonly ActionGroupBy[] = [
+  "none",
+  "regulation",
+  "solution",
+  "category",
+  "assessment",
+  "group",
+];
+
+// URL key for each list-valued filter.
+const LIST_KEYS = {
+  assessmentIds: "assessment",
+  groupIds: "group",
+  regulationIds: "regulation",
+  solutions: "solution",
+  categories: "category",
+  implementationTypes: "type",
+  implementationStatuses: "implementation",
+  testStatuses: "test",
+  assigneeIds: "assignee",
+} as const;
+
+function oneOf<T extends string>(value: string | null, allowed: readonly T[], fallback: T): T {
+  return allowed.find((item) => item === value) ?? fallback;
+}
+
+export function parseActionListParams(search: URLSearchParams): ActionListParams {
+  const all = (key: string) => search.getAll(key).filter((value) => value !== "");
+  return {
+    assessmentIds: all(LIST_KEYS.assessmentIds),
+    groupIds: all(LIST_KEYS.groupIds),
+    regulationIds: all(LIST_KEYS.regulationIds),
+    solutions: all(LIST_KEYS.solutions),
+    categories: all(LIST_KEYS.categories),
+    implementationTypes: all(LIST_KEYS.implementationTypes) as ImplementationType[],
+    implementationStatuses: all(LIST_KEYS.implementationStatuses) as ImplementationStatus[],
+    testStatuses: all(LIST_KEYS.testStatuses).filter((value): value is TestStatus =>
+      (ALL_TEST_STATUSES as readonly string[]).includes(value),
+    ),
+    assigneeIds: all(LIST_KEYS.assigneeIds),
+    unassigned: search.get("unassigned") === "1",
+    pendingUpdate: search.get("pending") === "1",
+    search: search.get("q") ?? "",
+    showPassed: search.get("passed") === "1",
+    sort: oneOf(search.get("sort"), SORT_FIELDS, "KEY"),
+    direction: search.get("dir") === "DESC" ? "DESC" : "ASC",
+    groupBy: oneOf(search.get("groupBy"), GROUP_BYS, "none"),
+  };
+}
+
+export function actionListSearch(params: ActionListParams): URLSearchParams {
+  const search = new URLSearchParams();
+  for (const [field, key] of Object.entries(LIST_KEYS)) {
+    for (const value of params[field as keyof typeof LIST_KEYS]) search.append(key, value);
+  }
+  if (params.unassigned) search.set("unassigned", "1");
+  if (params.pendingUpdate) search.set("pending", "1");
+  if (params.search.trim()) search.set("q", params.search.trim());
+  if (params.showPassed) search.set("passed", "1");
+  if (params.sort !== "KEY") search.set("sort", params.sort);
+  if (params.direction !== "ASC") search.set("dir", params.direction);
+  if (params.groupBy !== "none") search.set("groupBy", params.groupBy);
+  return search;
+}
+
+/** The API's filter for the list: passed actions left out unless shown or asked for. */
+export function actionListFilter(params: ActionListParams): ImprovementActionFilter {
+  const filter: ImprovementActionFilter = {};
+  if (params.assessmentIds.length) filter.assessmentIds = params.assessmentIds;
+  if (params.groupIds.length) filter.groupIds = params.groupIds;
+  if (params.regulationIds.length) filter.regulationIds = params.regulationIds;
+  if (params.solutions.length) filter.solutions = params.solutions;
+  if (params.categories.length) filter.categories = params.categories;
+  if (params.implementationTypes.length) filter.implementationTypes = params.implementationTypes;
+  if (params.implementationStatuses.length) {
+    filter.implementationStatuses = params.implementationStatuses;
+  }
+  if (params.testStatuses.length) {
+    filter.testStatuses = params.testStatuses;
+  } else if (!params.showPassed) {
+    filter.testStatuses = ALL_TEST_STATUSES.filter((status) => status !== "PASSED");
+  }
+  if (params.assigneeIds.length) filter.assigneeIds = params.assigneeIds;
+  if (params.unassigned) filter.unassigned = true;
+  if (params.pendingUpdate) filter.pendingUpdate = true;
+  if (params.search.trim()) filter.search = params.search.trim();
+  return filter;
+}
+
+export function actionListOrder(params: ActionListParams): ImprovementActionOrder {
+  return { field: params.sort, direction: params.direction };
+}
+
+/** The details page's link for an action opened from a list with these parameters. */
+export function actionDetailsPath(actionId: string, listSearch: URLSearchParams): string {
+  const list = listSearch.toString();
+  const path = `/actions/${encodeURIComponent(actionId)}`;
+  return list ? `${path}?${new URLSearchParams({ list }).toString()}` : path;
+}

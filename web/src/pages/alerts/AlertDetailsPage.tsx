@@ -1,0 +1,3 @@
+export function AlertDetailsPage() {
+  return <h1>AlertDetailsPage</h1>;
+}

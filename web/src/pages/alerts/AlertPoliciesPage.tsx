@@ -1,0 +1,3 @@
+export function AlertPoliciesPage() {
+  return <h1>AlertPoliciesPage</h1>;
+}

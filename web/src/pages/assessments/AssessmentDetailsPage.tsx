@@ -1,0 +1,3 @@
+export function AssessmentDetailsPage() {
+  return <h1>AssessmentDetailsPage</h1>;
+}
