@@ -11,6 +11,8 @@ const api = process.env.CMGRAPH_API_URL ?? "http://127.0.0.1:8000";
 const proxy: Record<string, ProxyOptions> = {
   "/graphql": { target: api, ws: true },
   "/auth": { target: api },
+  "/evidence": { target: api },
+  "/exports": { target: api },
 };
 
 export default defineConfig({
