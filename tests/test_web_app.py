@@ -15,6 +15,7 @@ from tests.databases import Database
 
 PAGE = "text/html,application/xhtml+xml,*/*;q=0.8"  # what a browser's navigation accepts
 INDEX = '<!doctype html><div id="root"></div><script src="/assets/app-1a2b.js"></script>'
+IDE = '<!doctype html><div id="graphiql"></div><script src="/assets/graphiql-3c4d.js"></script>'
 
 
 @asynccontextmanager
@@ -28,6 +29,7 @@ async def browser(db: Database, web_dir: Path) -> AsyncIterator[httpx.AsyncClien
 def built_app(folder: Path) -> Path:
     (folder / "assets").mkdir(parents=True)
     (folder / "index.html").write_text(INDEX)
+    (folder / "graphiql.html").write_text(IDE)
     (folder / "assets" / "app-1a2b.js").write_text("console.log('cmgraph');")
     return folder
 
@@ -43,6 +45,14 @@ async def test_every_route_of_the_app_opens_its_page(db: Database, tmp_path: Pat
         script = await client.get("/assets/app-1a2b.js")
         assert script.text == "console.log('cmgraph');"
         assert "immutable" in script.headers["cache-control"]
+
+
+async def test_browsers_opening_graphql_get_the_bundled_ide(db: Database, tmp_path: Path) -> None:
+    async with browser(db, built_app(tmp_path / "dist")) as client:
+        ide = await client.get("/graphql", headers={"Accept": PAGE})
+        assert ide.status_code == 200 and ide.text == IDE  # its scripts come from this server
+        query = await client.get("/graphql?query={__typename}", headers={"Accept": PAGE})
+        assert query.status_code == 401  # a GET with a document is a request, not the IDE
 
 
 async def test_what_is_not_the_app_stays_json(db: Database, tmp_path: Path) -> None:
@@ -62,6 +72,8 @@ async def test_without_a_build_the_root_says_how_to_make_one(db: Database, tmp_p
         hint = await client.get("/", headers={"Accept": PAGE})
         assert hint.status_code == 200
         assert "npm run build" in hint.text and "/graphql" in hint.text
+        ide = await client.get("/graphql", headers={"Accept": PAGE})
+        assert ide.status_code == 200 and "npm run build" in ide.text
         answer = await client.post(
             "/graphql", json={"query": "{ __typename }"}, headers={"Accept": "application/json"}
         )

@@ -71,7 +71,7 @@ from cmgraph.http.graphql_http import (
 from cmgraph.http.oidc import oidc_routes
 from cmgraph.http.persisted_queries import DocumentRefused, PersistedDocuments
 from cmgraph.http.sign_in import sign_in_routes
-from cmgraph.http.web_app import web_app_routes
+from cmgraph.http.web_app import graphql_ide_page, web_app_routes
 from cmgraph.http.websocket import TransportWSHandler, ViewContext, authenticate_connection
 from cmgraph.resolvers.context import Context
 from cmgraph.resolvers.hub import Hub
@@ -322,6 +322,9 @@ class GraphQLApp(GraphQL[ViewContext, None]):
                 status = refusal.json_status
             response = error_response(status, refusal.code, refusal.message)
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphql_ide_page(self.settings.web_dir)
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         """Only for a browser opening /graphql itself: the test ``GraphQLEndpoint`` makes."""

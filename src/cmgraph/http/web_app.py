@@ -4,8 +4,9 @@ Its files are under ``/assets/`` with names that change with their content, so t
 cached for a year; every other page a browser opens (``/actions/5``, ``/sign-in``...) gets
 ``index.html``, where the app's router takes over. Only navigations fall back to it (the
 request accepts ``text/html``): an API client asking for a path that is not there still gets
-the JSON 404 every other route gives. Without a build, ``/`` says how to make one and the
-API works as ever.
+the JSON 404 every other route gives. GraphiQL is a second page of the same build
+(``graphiql.html``), which ``/graphql`` gives browsers. Without a build, both say how to
+make one and the API works as ever.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ BUILD_HINT = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>cmgraph</title></head>
 <body><main>
 <h1>cmgraph</h1>
-<p>The GraphQL API is at <a href="/graphql">/graphql</a>. The web app is not built yet:
-run <code>npm ci &amp;&amp; npm run build</code> in the <code>web/</code> folder of the
-repository (Node 20 and npm), or point <code>CMGRAPH_WEB_DIR</code> at a built app, then
-restart the server.</p>
+<p>The GraphQL API answers at <code>/graphql</code>, but the web app and its GraphQL IDE
+(GraphiQL) are not built yet: run <code>npm ci &amp;&amp; npm run build</code> in the
+<code>web/</code> folder of the repository (Node 20 and npm), or point
+<code>CMGRAPH_WEB_DIR</code> at a built app, then restart the server.</p>
 </main></body></html>
 """
 
@@ -42,20 +43,27 @@ class _Assets(StaticFiles):
         return response
 
 
+def _built_page(path: Path) -> Response:
+    if not path.is_file():
+        return HTMLResponse(BUILD_HINT, headers={"Cache-Control": "no-cache"})
+    return FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+
+def graphql_ide_page(web_dir: Path) -> Response:
+    """GraphiQL from the build: no script comes from another site."""
+    return _built_page(web_dir / "graphiql.html")
+
+
 def web_app_routes(web_dir: Path) -> list[BaseRoute]:
     """``/assets/*`` and the fallback to ``index.html``; put them after every other route."""
-    index = web_dir / "index.html"
-    built = index.is_file()
 
     async def page(request: Request) -> Response:
         if "text/html" not in request.headers.get("accept", ""):
             return error_response(404, "NOT_FOUND", f"Nothing at {request.url.path}.")
-        if not built:
-            return HTMLResponse(BUILD_HINT, headers={"Cache-Control": "no-cache"})
-        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+        return _built_page(web_dir / "index.html")
 
     routes: list[BaseRoute] = []
-    if built and (web_dir / "assets").is_dir():
+    if (web_dir / "assets").is_dir():
         routes.append(Mount("/assets", app=_Assets(directory=web_dir / "assets")))
     routes.append(Route("/{path:path}", page, methods=["GET"]))
     return routes
