@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import queue
 import re
-import socket
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -18,6 +11,8 @@ from typer.testing import CliRunner
 from cmgraph.adapters.migrate import head_revision
 from cmgraph.cli import app
 from tests.conftest import oscal_file
+from tests.demo_server import start_demo
+from tests.graphql_ws import free_port
 
 
 def cli(env: dict[str, str], *args: str) -> str:
@@ -75,79 +70,12 @@ def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     assert "cmgraph db upgrade" in result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_demo(
-    data_dir: Path, port: int
-) -> tuple[subprocess.Popen[str], dict[str, tuple[str, str]]]:
-    """Start `cmgraph serve --demo`; return the process, once it listens, and email -> (token,
-    password).
-
-    "Application startup complete" comes before uvicorn binds its socket: the server accepts
-    connections only from its "Uvicorn running on" line on. A thread keeps reading the output
-    for as long as the process runs, so that the pipe never fills and blocks the server.
-    """
-    env = {
-        **os.environ,
-        "CMGRAPH_DATA_DIR": str(data_dir),
-        "CMGRAPH_PORT": str(port),
-        "CMGRAPH_LOG_LEVEL": "info",  # the listening line is logged at INFO
-    }
-    env.pop("CMGRAPH_DATABASE_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cmgraph", "serve", "--demo"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def read_output() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.put(line)
-        lines.put(None)  # end of output: the process exited
-
-    threading.Thread(target=read_output, daemon=True).start()
-    output: list[str] = []
-    tokens: dict[str, tuple[str, str]] = {}
-    try:
-        deadline = time.monotonic() + 120  # only a guard against a hang
-        while True:
-            remaining = deadline - time.monotonic()
-            assert remaining > 0, "demo server never listened:\n" + "".join(output)
-            try:
-                line = lines.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            assert line is not None, (
-                f"demo server exited ({process.wait()}) before listening:\n" + "".join(output)
-            )
-            output.append(line)
-            match = re.search(r"(\S+@\S+)\s+(cmg_\S+)\s+(\S+)", line)
-            if match:
-                tokens[match.group(1)] = (match.group(2), match.group(3))
-            if f"http://127.0.0.1:{port}/graphql" in line:
-                assert "GraphQL" in line
-            if f"Uvicorn running on http://127.0.0.1:{port}" in line:
-                return process, tokens
-    except BaseException:
-        process.kill()
-        process.wait(timeout=30)
-        raise
-
-
 def test_demo_starts_seeds_once_and_prints_tokens(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     query = "{ viewer { role } assessments { totalCount } improvementActions { totalCount } }"
     seen = []
     for _ in range(2):
-        process, tokens = _start_demo(tmp_path, port)
+        process, tokens = start_demo(tmp_path, port)
         try:
             assert len(tokens) == 6
             email, (owner, password) = next(

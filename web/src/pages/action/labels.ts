@@ -1,0 +1,163 @@
+import type {
+  ChangeSource,
+  ControlStatus,
+  DefinitionField,
+  Enforcement,
+  ImplementationType,
+  Purpose,
+  TestingSource,
+} from "../../gql/graphql";
+import { implementationLabel, testLabel } from "../../format";
+import type { ImplementationStatus, TestStatus } from "../../gql/graphql";
+
+export const testingSourceLabels: Record<TestingSource, string> = {
+  MANUAL: "Manual",
+  AUTOMATIC: "Automatic",
+  PARENT: "Parent action",
+};
+
+export const changeSourceLabels: Record<ChangeSource, string> = {
+  USER: "Person",
+  IMPORT: "Spreadsheet import",
+  AUTOMATION: "Automation",
+  PARENT: "Parent action",
+  UPDATE: "Definition update",
+};
+
+export const implementationTypeLabels: Record<ImplementationType, string> = {
+  TECHNICAL: "Technical",
+  OPERATIONAL: "Operational",
+  DOCUMENTATION: "Documentation",
+};
+
+export const enforcementLabels: Record<Enforcement, string> = {
+  MANDATORY: "Mandatory",
+  DISCRETIONARY: "Discretionary",
+};
+
+export const purposeLabels: Record<Purpose, string> = {
+  PREVENTATIVE: "Preventative",
+  DETECTIVE: "Detective",
+  CORRECTIVE: "Corrective",
+};
+
+export const controlStatusLabels: Record<ControlStatus, string> = {
+  NONE: "Not tested",
+  IN_PROGRESS: "In progress",
+  PASSED: "Passed",
+  FAILED: "Failed",
+  OUT_OF_SCOPE: "Out of scope",
+};
+
+export const definitionFieldLabels: Record<DefinitionField, string> = {
+  POINTS: "Points",
+  TITLE: "Title",
+  GUIDANCE: "Guidance",
+  ENFORCEMENT: "Enforcement",
+  PURPOSE: "Purpose",
+  CATEGORY: "Category",
+  SOLUTION: "Solution",
+  TESTING_LOGIC: "Testing logic",
+  AUTOMATIC_TESTING_AVAILABLE: "Automatic testing available",
+};
+
+// History rows name the server's field (snake_case); the values of status fields are enums.
+const historyFieldLabels: Record<string, string> = {
+  implementation_status: "Implementation status",
+  implementation_date: "Implementation date",
+  implementation_notes: "Implementation notes",
+  test_status: "Test status",
+  test_date: "Test date",
+  testing_notes: "Testing notes",
+  additional_notes: "Additional notes",
+  automation_fraction: "Automated share passed",
+  testing_source: "Testing source",
+  parent: "Parent action",
+  assignee: "Assigned to",
+  assignment_notes: "Assignment notes",
+  due_date: "Due date",
+  evidence: "Evidence",
+  definition_version: "Definition version",
+  points: "Points",
+};
+
+export function historyFieldLabel(field: string): string {
+  const known = historyFieldLabels[field];
+  if (known) return known;
+  const words = field.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/_/g, " ").toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+function isImplementationStatus(value: string): value is ImplementationStatus {
+  return [
+    "NOT_IMPLEMENTED",
+    "PLANNED",
+    "PARTIALLY_IMPLEMENTED",
+    "IMPLEMENTED",
+    "ALTERNATIVE_IMPLEMENTATION",
+    "OUT_OF_SCOPE",
+  ].includes(value);
+}
+
+function isTestStatus(value: string): value is TestStatus {
+  return [
+    "NONE",
+    "NOT_ASSESSED",
+    "IN_PROGRESS",
+    "PASSED",
+    "FAILED_LOW_RISK",
+    "FAILED_MEDIUM_RISK",
+    "FAILED_HIGH_RISK",
+    "REMEDIATED",
+    "OUT_OF_SCOPE",
+    "TO_BE_DETECTED",
+    "COULD_NOT_BE_DETECTED",
+    "PARTIALLY_TESTED",
+  ].includes(value);
+}
+
+function isTestingSource(value: string): value is TestingSource {
+  return value in testingSourceLabels;
+}
+
+/** A history value in words: status enums by their labels, everything else as written. */
+export function historyValueLabel(field: string, value: string | null | undefined): string {
+  if (value == null || value === "") return "(empty)";
+  if (field === "implementation_status" && isImplementationStatus(value)) {
+    return implementationLabel(value);
+  }
+  if (field === "test_status" && isTestStatus(value)) return testLabel(value);
+  if (field === "testing_source" && isTestingSource(value)) return testingSourceLabels[value];
+  return value;
+}
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: "UTC" });
+
+export function formatDateTime(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : dateTime.format(date);
+}
+
+/** A `Date` scalar (YYYY-MM-DD), shown without shifting it into another day. */
+export function formatDate(iso: string | null | undefined): string {
+  if (!iso) return "Not set";
+  const date = new Date(`${iso}T00:00:00Z`);
+  return Number.isNaN(date.getTime()) ? iso : dateOnly.format(date);
+}
+
+const sizeFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
+
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes == null) return "";
+  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024 * 1024) return `${sizeFormat.format(bytes / 1024)} KB`;
+  return `${sizeFormat.format(bytes / (1024 * 1024))} MB`;
+}
+
+/** Today as YYYY-MM-DD in the person's own time zone (dates may not be in the future). */
+export function todayIso(): string {
+  const now = new Date();
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+}
