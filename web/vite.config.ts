@@ -1,5 +1,6 @@
+import { readFileSync } from "node:fs";
 import react from "@vitejs/plugin-react";
-import { defineConfig, type ProxyOptions } from "vite";
+import { defineConfig, type Plugin, type ProxyOptions } from "vite";
 
 // The cmgraph server the dev and preview servers forward the API to
 // (`cmgraph serve --demo` listens on 127.0.0.1:8000).
@@ -15,8 +16,22 @@ const proxy: Record<string, ProxyOptions> = {
   "/exports": { target: api },
 };
 
+// The build ships the app's GraphQL documents (codegen's manifest) beside index.html: the
+// server then knows each by its hash from the first request on.
+const persistedDocuments: Plugin = {
+  name: "cmgraph-persisted-documents",
+  apply: "build",
+  generateBundle() {
+    this.emitFile({
+      type: "asset",
+      fileName: "persisted-documents.json",
+      source: readFileSync("src/gql/persisted-documents.json", "utf-8"),
+    });
+  },
+};
+
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), persistedDocuments],
   server: { proxy },
   preview: { proxy },
   build: {

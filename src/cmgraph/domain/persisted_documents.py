@@ -111,14 +111,14 @@ class TrustedDocuments:
     by_sha256: Mapping[str, str]
 
     @classmethod
-    def load(cls, path: Path) -> TrustedDocuments:
+    def load(cls, path: Path, origin: str = "CMGRAPH_TRUSTED_DOCUMENTS") -> TrustedDocuments:
         """Read and check a manifest: every key must be the hash of its document.
 
         Keys are hex SHA-256 or SHA-1 digests (Code Generator's ``hashAlgorithm``),
         optionally prefixed ``sha256:`` / ``sha1:`` as the GraphQL-over-HTTP persisted
         documents appendix spells them.
         """
-        where = f"CMGRAPH_TRUSTED_DOCUMENTS ({path})"
+        where = f"{origin} ({path})"
         try:
             manifest = json.loads(path.read_text(encoding="utf-8"))
         except OSError as error:

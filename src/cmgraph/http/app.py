@@ -71,7 +71,7 @@ from cmgraph.http.graphql_http import (
 from cmgraph.http.oidc import oidc_routes
 from cmgraph.http.persisted_queries import DocumentRefused, PersistedDocuments
 from cmgraph.http.sign_in import sign_in_routes
-from cmgraph.http.web_app import graphql_ide_page, web_app_routes
+from cmgraph.http.web_app import graphql_ide_page, web_app_documents, web_app_routes
 from cmgraph.http.websocket import TransportWSHandler, ViewContext, authenticate_connection
 from cmgraph.resolvers.context import Context
 from cmgraph.resolvers.hub import Hub
@@ -538,7 +538,9 @@ class GraphQLEndpoint:
             sessions=sessions,
             hub=hub,
             documents=PersistedDocuments(
-                DocumentStore(sessions), TrustedDocuments.load(Path(trusted)) if trusted else None
+                DocumentStore(sessions),
+                TrustedDocuments.load(Path(trusted)) if trusted else None,
+                web_app_documents(settings.web_dir),
             ),
             graphql_ide="graphiql",
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),

@@ -14,6 +14,9 @@ document the request names or refuses it:
   manifest, or a registered one.
 - With a trusted-documents manifest, anyone but an owner may run only its documents,
   named by hash or sent in full (``PERSISTED_QUERY_NOT_ALLOWED``).
+- The web app's build ships its own manifest: those documents are known by hash from the
+  start, so the app's first request for each is answered without the APQ round trip. They
+  restrict nothing.
 """
 
 from __future__ import annotations
@@ -62,11 +65,17 @@ class Resolved:
 
 
 class PersistedDocuments:
-    """The registered documents and, when configured, the trusted manifest."""
+    """The registered documents, the web app's, and, when configured, the trusted manifest."""
 
-    def __init__(self, store: DocumentStore, trusted: TrustedDocuments | None) -> None:
+    def __init__(
+        self,
+        store: DocumentStore,
+        trusted: TrustedDocuments | None,
+        web_app: TrustedDocuments | None = None,
+    ) -> None:
         self.store = store
         self.trusted = trusted
+        self.web_app = web_app
 
     def trusted_only(self, principal: Principal) -> bool:
         return self.trusted is not None and not may_run_any_document(principal)
@@ -118,6 +127,8 @@ class PersistedDocuments:
         self, data: GraphQLRequestData, document_id: str, principal: Principal
     ) -> GraphQLRequestData:
         document = self.trusted.find(document_id) if self.trusted is not None else None
+        if document is None and self.web_app is not None and not self.trusted_only(principal):
+            document = self.web_app.find(document_id)
         if document is None and not self.trusted_only(principal):
             # Registered documents are named by their bare SHA-256 (or ``sha256:<hex>``).
             key = normalised_id(document_id).removeprefix("sha256:")

@@ -19,7 +19,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from cmgraph.domain.persisted_documents import TrustedDocuments
 from cmgraph.http.errors import error_response
+
+MANIFEST = "persisted-documents.json"  # written by the build beside index.html
 
 BUILD_HINT = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>cmgraph</title></head>
@@ -41,6 +44,12 @@ class _Assets(StaticFiles):
         if response.status_code == 200:
             response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         return response
+
+
+def web_app_documents(web_dir: Path) -> TrustedDocuments | None:
+    """The GraphQL documents the built app sends (its codegen manifest), known by hash."""
+    manifest = web_dir / MANIFEST
+    return TrustedDocuments.load(manifest, "the web app's build") if manifest.is_file() else None
 
 
 def _built_page(path: Path) -> Response:
