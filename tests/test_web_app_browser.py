@@ -1,0 +1,207 @@
+"""The web app in a real browser, on the running demo, as compliance staff use it.
+
+``cmgraph serve --demo`` runs as a newcomer starts it (its own data folder, SQLite, mail to
+files) and serves the built app (``web/dist``, ``npm run build``). Playwright drives the
+system's Chromium; no browser build is downloaded. Every page visited is screenshotted to
+``CMGRAPH_SCREENSHOTS`` (default: a folder under the test run's temporary directory, outside
+the repository) and scanned with axe-core for serious or critical accessibility violations.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.demo_server import start_demo
+from tests.graphql_ws import free_port
+from tests.test_browser import chromium_binary
+
+WEB = Path(__file__).resolve().parents[1] / "web"
+AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
+TIMEOUT_MS = 30_000  # a guard against a hang; every wait is for a condition
+
+
+@dataclass(frozen=True)
+class Demo:
+    url: str
+    data_dir: Path
+    credentials: dict[str, tuple[str, str]]  # email -> (token, password)
+    shots: Path
+
+    def person(self, prefix: str) -> tuple[str, str, str]:
+        """(email, token, password) of the demo user whose address starts with ``prefix@``."""
+        found = next(e for e in self.credentials if e.startswith(f"{prefix}@"))
+        return found, *self.credentials[found]
+
+    def graphql(self, prefix: str, query: str, variables: dict[str, Any] | None = None) -> Any:
+        """``data`` of a query sent with the person's API token; fails on any error."""
+        _, token, _ = self.person(prefix)
+        answer = httpx.post(
+            f"{self.url}/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        ).json()
+        assert "errors" not in answer, answer
+        return answer["data"]
+
+
+def _require_built_app() -> None:
+    built = Path(os.environ.get("CMGRAPH_WEB_DIR") or WEB / "dist")
+    if (built / "index.html").is_file() and AXE.is_file():
+        return
+    reason = "the web app is not built (cd web && npm ci && npm run build)"
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    executable = chromium_binary()
+    _require_built_app()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, chromium: Any) -> Iterator[Demo]:
+    data_dir = tmp_path_factory.mktemp("demo")
+    shots = Path(os.environ.get("CMGRAPH_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    process, credentials = start_demo(data_dir, port)
+    try:
+        yield Demo(f"http://127.0.0.1:{port}", data_dir, credentials, shots)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def open_tab(chromium: Any, demo: Demo) -> Iterator[Callable[[], Any]]:
+    """New tabs in one browser context (one cookie jar). Script errors and failed requests
+    fail the test, but for the 401s a signed-out tab gets before it is sent to sign in."""
+    context = chromium.new_context(base_url=demo.url)
+    context.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+
+    def new_tab() -> Any:
+        page = context.new_page()
+        page.on(
+            "console",
+            lambda m: (
+                errors.append(m.text)
+                if m.type == "error" and not m.text.startswith("Failed to load resource")
+                else None
+            ),
+        )
+        page.on(
+            "response",
+            lambda r: (
+                errors.append(f"{r.status} {r.request.method} {r.url}")
+                if r.status >= 400 and r.status != 401
+                else None
+            ),
+        )
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        return page
+
+    yield new_tab
+    context.close()
+    assert errors == [], errors
+
+
+def sign_in(page: Any, demo: Demo, prefix: str, path: str = "/") -> None:
+    """Open ``path`` signed out, sign in on the page it sends us to, and land back on it."""
+    email_address, _, password = demo.person(prefix)
+    page.goto(path)
+    page.wait_for_url(re.compile(r"/sign-in"))
+    page.get_by_label("Email").fill(email_address)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/sign-in" not in url)
+    assert page.url.removeprefix(demo.url) == path
+
+
+def check_page(page: Any, demo: Demo, name: str) -> None:
+    """A screenshot of the page, and no serious or critical axe-core violation on it."""
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(demo.shots / f"{name}.png"), full_page=True)
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    serious = [
+        {"id": v["id"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == [], f"{name}: {json.dumps(serious, indent=1)}"
+
+
+def percent_text(value: float) -> str:
+    """The dashboard's big number for an API percent (at most two decimals, en locale)."""
+    return f"{value:.2f}".rstrip("0").rstrip(".") + "%"
+
+
+def test_sign_in_returns_to_the_page_asked_for_and_the_dashboard_shows_the_apis_score(
+    demo: Demo, open_tab: Callable[[], Any]
+) -> None:
+    page = open_tab()
+    page.goto("/sign-in")
+    check_page(page, demo, "sign-in")
+    sign_in(page, demo, "owner", "/assessments")
+    page.get_by_role("link", name="Overview").click()
+    overall = demo.graphql("owner", "{ complianceScore { overall { percent } } }")
+    expected = percent_text(overall["complianceScore"]["overall"]["percent"])
+    big_number = page.locator(".big-number")
+    big_number.wait_for()
+    assert big_number.inner_text() == expected
+    check_page(page, demo, "dashboard")
+
+
+def test_the_graphql_ide_is_served_by_cmgraph_and_runs_as_the_signed_in_person(
+    demo: Demo, open_tab: Callable[[], Any]
+) -> None:
+    page = open_tab()
+    sign_in(page, demo, "reader")
+    page.goto("/graphql")
+    page.locator(".graphiql-container").wait_for()
+    page.get_by_role("button", name=re.compile("Execute query")).click()
+    result = page.locator(".graphiql-response")
+    result.get_by_text('"role": "READER"').wait_for()
+    page.screenshot(path=str(demo.shots / "graphiql.png"))
+
+
+def test_signing_in_with_a_wrong_password_says_so_and_stays(
+    demo: Demo, open_tab: Callable[[], Any]
+) -> None:
+    page = open_tab()
+    page.goto("/sign-in")
+    page.get_by_label("Email").fill(demo.person("reader")[0])
+    page.get_by_label("Password").fill("not the password at all")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("alert").wait_for()
+    assert "/sign-in" in page.url
+
+
+def read_mail(demo: Demo, to: str, subject_contains: str) -> list[email.message.EmailMessage]:
+    found = []
+    for path in sorted((demo.data_dir / "mail").glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert isinstance(message, email.message.EmailMessage)
+        if to in str(message["To"]) and subject_contains in str(message["Subject"]):
+            found.append(message)
+    return found
