@@ -11,23 +11,30 @@ from __future__ import annotations
 
 import email
 import email.policy
+import io
 import json
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import openpyxl
 import pytest
 
 from tests.demo_server import start_demo
 from tests.graphql_ws import free_port
 from tests.test_browser import chromium_binary
 
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+
 WEB = Path(__file__).resolve().parents[1] / "web"
 AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TIMEOUT_MS = 30_000  # a guard against a hang; every wait is for a condition
 
 
@@ -70,7 +77,6 @@ def _require_built_app() -> None:
 def chromium() -> Iterator[Any]:
     executable = chromium_binary()
     _require_built_app()
-    sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, headless=True)
         yield browser
@@ -178,10 +184,10 @@ def test_the_graphql_ide_is_served_by_cmgraph_and_runs_as_the_signed_in_person(
     page = open_tab()
     sign_in(page, demo, "reader")
     page.goto("/graphql")
-    page.locator(".graphiql-container").wait_for()
+    # The editor has loaded (from this server: its workers too) once it shows the query.
+    expect(page.locator(".graphiql-query-editor")).to_contain_text("complianceScore")
     page.get_by_role("button", name=re.compile("Execute query")).click()
-    result = page.locator(".graphiql-response")
-    result.get_by_text('"role": "READER"').wait_for()
+    expect(page.locator(".graphiql-response")).to_contain_text('"role": "READER"')
     page.screenshot(path=str(demo.shots / "graphiql.png"))
 
 
@@ -205,3 +211,51 @@ def read_mail(demo: Demo, to: str, subject_contains: str) -> list[email.message.
         if to in str(message["To"]) and subject_contains in str(message["Subject"]):
             found.append(message)
     return found
+
+
+IMPORT_TEMPLATE = """mutation($input: ImportTemplateWorkbookInput!) {
+  importTemplateWorkbook(input: $input) { userErrors { code message } } }"""
+
+
+def publish_a_new_template_version(demo: Demo) -> str:
+    """A new version of the demo's template with one customer action's points changed, as an
+    administrator imports it; returns the id of an action now pending that update."""
+    template = demo.graphql("owner", "{ templates { nodes { workbookExport { url } } } }")
+    url = template["templates"]["nodes"][0]["workbookExport"]["url"]
+    workbook = openpyxl.load_workbook(io.BytesIO(httpx.get(url, timeout=60).content))
+    actions = workbook["Actions"]
+    header = [cell.value for cell in actions[1]]
+    owner, points = header.index("Owner"), header.index("Points")
+    row = next(r for r in actions.iter_rows(min_row=2) if r[owner].value != "Provider")
+    row[points].value = int(row[points].value or 0) + 7
+    out = io.BytesIO()
+    workbook.save(out)
+    _, token, _ = demo.person("owner")
+    operations = {"query": IMPORT_TEMPLATE, "variables": {"input": {"file": None}}}
+    answer = httpx.post(
+        f"{demo.url}/graphql",
+        files={
+            "operations": (None, json.dumps(operations)),
+            "map": (None, json.dumps({"0": ["variables.input.file"]})),
+            "0": ("template.xlsx", out.getvalue(), XLSX),
+        },
+        headers={"Authorization": f"Bearer {token}", "X-CMGraph-CSRF": "1"},
+        timeout=60,
+    ).json()
+    assert answer["data"]["importTemplateWorkbook"]["userErrors"] == [], answer
+    pending = demo.graphql(
+        "owner", "{ improvementActions(filter: {pendingUpdate: true}) { nodes { id } } }"
+    )["improvementActions"]["nodes"]
+    assert pending, "the new version left no action pending an update"
+    return str(pending[0]["id"])
+
+
+def wait_for(condition: Callable[[], Any], what: str, within: float = 60) -> Any:
+    """Poll ``condition`` until it returns something truthy; fail after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
