@@ -33,6 +33,9 @@ const persistedDocuments: Plugin = {
 export default defineConfig({
   plugins: [react(), persistedDocuments],
   server: { proxy },
+  // The dev server pre-bundles what the app imports; GraphiQL's editor workers (`?worker`)
+  // cannot be pre-bundled, and the IDE is served by cmgraph from the build anyway.
+  optimizeDeps: { entries: ["index.html"] },
   preview: { proxy },
   build: {
     outDir: "dist",
@@ -42,11 +45,11 @@ export default defineConfig({
     // The app, and GraphiQL (served at /graphql to browsers) as a page of its own.
     rolldownOptions: {
       input: { app: "index.html", graphiql: "graphiql.html" },
-      onwarn(warning, warn) {
+      onLog(level, log, handler) {
         // GraphiQL's packages mark modules "use no memo" for the React Compiler, which
         // this build does not run: nothing to preserve.
-        if (warning.code === "MODULE_LEVEL_DIRECTIVE") return;
-        warn(warning);
+        if (log.code === "MODULE_LEVEL_DIRECTIVE") return;
+        handler(level, log);
       },
     },
   },

@@ -7,7 +7,7 @@ import { SignIn } from "./pages/SignIn";
 
 // Sign-in and the dashboard are in the first chunk (every visit needs one of them); every
 // other page is its own chunk, loaded on first visit.
-export const routes: RouteObject[] = [
+const pages: RouteObject[] = [
   { path: "/sign-in", element: <SignIn /> },
   { path: "/set-password", element: <SetPassword /> },
   {
@@ -82,4 +82,9 @@ export const routes: RouteObject[] = [
       { path: "*", element: <NotFound /> },
     ],
   },
+];
+
+export const routes: RouteObject[] = [
+  // Shown while a lazily loaded page's code arrives on the first visit.
+  { hydrateFallbackElement: <p aria-busy="true">Loading…</p>, children: pages },
 ];

@@ -66,7 +66,10 @@ export function createApolloClient({
         persisted.concat(http),
       ),
     ]),
-    cache: new InMemoryCache(),
+    cache: new InMemoryCache({
+      // One viewer per session: every query's `viewer` merges into the same object.
+      typePolicies: { Viewer: { keyFields: [], merge: true } },
+    }),
     defaultOptions: { watchQuery: { fetchPolicy: "cache-and-network" } },
   });
 }
