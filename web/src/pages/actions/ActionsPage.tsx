@@ -1,3 +1,5 @@
+import { ActionList } from "./ActionList";
+
 export function ActionsPage() {
-  return <h1>ActionsPage</h1>;
+  return <ActionList title="Improvement actions" />;
 }

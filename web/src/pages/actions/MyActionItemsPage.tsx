@@ -1,3 +1,6 @@
+import { ActionList } from "./ActionList";
+
+/** The actions list with the assignee fixed to the signed-in person. */
 export function MyActionItemsPage() {
-  return <h1>MyActionItemsPage</h1>;
+  return <ActionList title="My action items" mine />;
 }

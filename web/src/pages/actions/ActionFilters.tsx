@@ -1,0 +1,204 @@
+import { useQuery } from "@apollo/client/react";
+import { useId, useState, type SubmitEvent } from "react";
+import { implementationLabel, testLabel } from "../../format";
+import type { ImplementationStatus, ImplementationType, TestStatus } from "../../gql/graphql";
+import { AssigneeFilter } from "./AssigneeFilter";
+import { ActionFilterOptionsQuery } from "./documents";
+import { FilterChecklist, type FilterOption } from "./FilterChecklist";
+import { implementationTypeLabels } from "./labels";
+import { ALL_TEST_STATUSES, type ActionListParams } from "./listParams";
+
+const IMPLEMENTATION_STATUSES: readonly ImplementationStatus[] = [
+  "NOT_IMPLEMENTED",
+  "PLANNED",
+  "PARTIALLY_IMPLEMENTED",
+  "IMPLEMENTED",
+  "ALTERNATIVE_IMPLEMENTATION",
+  "OUT_OF_SCOPE",
+];
+const IMPLEMENTATION_TYPES: readonly ImplementationType[] = [
+  "TECHNICAL",
+  "OPERATIONAL",
+  "DOCUMENTATION",
+];
+
+const breakdownOptions = (rows: readonly { key: string; label: string }[] | undefined) =>
+  (rows ?? []).map((row) => ({ value: row.key, label: row.label }));
+const nodeOptions = (nodes: readonly { id: string; name: string }[] | undefined) =>
+  (nodes ?? []).map((node) => ({ value: node.id, label: node.name }));
+
+/** The filter pane: every filter writes the URL, which the list reads. */
+export function ActionFilters({
+  params,
+  onChange,
+  showAssignee,
+  maySearchPeople,
+}: {
+  params: ActionListParams;
+  onChange: (patch: Partial<ActionListParams>) => void;
+  /** False on My action items, where the assignee is fixed. */
+  showAssignee: boolean;
+  maySearchPeople: boolean;
+}) {
+  const id = useId();
+  const { data, error } = useQuery(ActionFilterOptionsQuery);
+  const score = data?.complianceScore;
+  const set = onChange;
+
+  const testOptions: FilterOption[] = ALL_TEST_STATUSES.map((status) => ({
+    value: status,
+    label: testLabel(status),
+  }));
+  const implementationOptions: FilterOption[] = IMPLEMENTATION_STATUSES.map((status) => ({
+    value: status,
+    label: implementationLabel(status),
+  }));
+  const typeOptions: FilterOption[] = IMPLEMENTATION_TYPES.map((type) => ({
+    value: type,
+    label: implementationTypeLabels[type],
+  }));
+
+  return (
+    <section className="al-filters" aria-labelledby={`${id}-heading`}>
+      <h2 id={`${id}-heading`} className="visually-hidden">
+        Filters
+      </h2>
+      <SearchForm
+        key={params.search}
+        initial={params.search}
+        onSearch={(search) => {
+          set({ search });
+        }}
+      />
+      <div className="al-filter-bar">
+        <FilterChecklist
+          label="Regulation"
+          options={breakdownOptions(score?.byRegulation)}
+          selected={params.regulationIds}
+          onChange={(regulationIds) => {
+            set({ regulationIds });
+          }}
+        />
+        <FilterChecklist
+          label="Solution"
+          options={breakdownOptions(score?.bySolution)}
+          selected={params.solutions}
+          onChange={(solutions) => {
+            set({ solutions });
+          }}
+        />
+        <FilterChecklist
+          label="Group"
+          options={nodeOptions(data?.groups.nodes)}
+          selected={params.groupIds}
+          onChange={(groupIds) => {
+            set({ groupIds });
+          }}
+        />
+        <FilterChecklist
+          label="Assessment"
+          options={nodeOptions(data?.assessments.nodes)}
+          selected={params.assessmentIds}
+          onChange={(assessmentIds) => {
+            set({ assessmentIds });
+          }}
+          emptyText="No assessments yet: create one from a template."
+        />
+        <FilterChecklist
+          label="Category"
+          options={breakdownOptions(score?.byCategory)}
+          selected={params.categories}
+          onChange={(categories) => {
+            set({ categories });
+          }}
+        />
+        <FilterChecklist
+          label="Action type"
+          options={typeOptions}
+          selected={params.implementationTypes}
+          onChange={(values) => {
+            set({ implementationTypes: values as ImplementationType[] });
+          }}
+        />
+        <FilterChecklist
+          label="Implementation status"
+          options={implementationOptions}
+          selected={params.implementationStatuses}
+          onChange={(values) => {
+            set({ implementationStatuses: values as ImplementationStatus[] });
+          }}
+        />
+        <FilterChecklist
+          label="Test status"
+          options={testOptions}
+          selected={params.testStatuses}
+          onChange={(values) => {
+            set({ testStatuses: values as TestStatus[] });
+          }}
+        />
+        {showAssignee && (
+          <AssigneeFilter params={params} onChange={onChange} maySearchPeople={maySearchPeople} />
+        )}
+      </div>
+      <div className="al-filter-switches">
+        <label className="al-check">
+          <input
+            type="checkbox"
+            checked={params.pendingUpdate}
+            onChange={(event) => {
+              set({ pendingUpdate: event.target.checked });
+            }}
+          />
+          Only pending updates
+        </label>
+        <label className="al-check">
+          <input
+            type="checkbox"
+            checked={params.showPassed || params.testStatuses.includes("PASSED")}
+            disabled={params.testStatuses.length > 0}
+            aria-describedby={params.testStatuses.length > 0 ? `${id}-passed-hint` : undefined}
+            onChange={(event) => {
+              set({ showPassed: event.target.checked });
+            }}
+          />
+          Show passed actions
+        </label>
+        {params.testStatuses.length > 0 && (
+          <span id={`${id}-passed-hint`} className="muted">
+            (the test status filter decides)
+          </span>
+        )}
+      </div>
+      {error && (
+        <p role="alert" className="form-error">
+          The filter choices could not be loaded: {error.message}
+        </p>
+      )}
+    </section>
+  );
+}
+
+function SearchForm({ initial, onSearch }: { initial: string; onSearch: (text: string) => void }) {
+  const id = useId();
+  const [text, setText] = useState(initial);
+  function handleSubmit(event: SubmitEvent<HTMLFormElement>) {
+    event.preventDefault();
+    onSearch(text);
+  }
+  return (
+    <form role="search" className="al-search-form" onSubmit={handleSubmit}>
+      <label htmlFor={`${id}-q`}>Search by title, key or guidance</label>
+      <div className="al-search-row">
+        <input
+          id={`${id}-q`}
+          type="search"
+          value={text}
+          onChange={(event) => {
+            setText(event.target.value);
+          }}
+        />
+        <button type="submit">Search</button>
+      </div>
+    </form>
+  );
+}
