@@ -259,3 +259,61 @@ def wait_for(condition: Callable[[], Any], what: str, within: float = 60) -> Any
             return value
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.2)
+
+
+ACTION = """query($id: ID!) { node(id: $id) { ... on ImprovementAction {
+  id title version implementationStatus pendingUpdate assignee { email }
+  evidence { name } } } }"""
+
+
+def action(demo: Demo, action_id: str) -> dict[str, Any]:
+    return demo.graphql("owner", ACTION, {"id": action_id})["node"]
+
+
+def links_in(message: email.message.EmailMessage) -> list[str]:
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    return re.findall(r"https?://\S+", body.get_content())
+
+
+def test_assigning_to_a_person_found_by_search_mails_a_link_that_opens_the_action(
+    demo: Demo, open_tab: Callable[[], Any]
+) -> None:
+    contributor = demo.person("contributor")[0]
+    page = open_tab()
+    sign_in(page, demo, "owner", "/actions")
+    check_page(page, demo, "actions")
+    row = page.get_by_role("checkbox", name=re.compile(r"^Select (?!all)")).first
+    title = (row.get_attribute("aria-label") or "").removeprefix("Select ")
+    row.check()
+    page.get_by_role("button", name="Assign to user…").click()
+    page.get_by_role("combobox", name="Assign to").fill("Luk")
+    page.get_by_role("option", name=re.compile("Lukas Novak")).click()
+    check_page(page, demo, "actions-assign")
+    page.get_by_role("button", name="Assign", exact=True).click()
+    expect(
+        page.get_by_role("status").filter(has_text="Assigned 1 action to Lukas Novak")
+    ).to_be_visible()
+
+    listed = demo.graphql(
+        "owner",
+        "query($q: String) { improvementActions(filter: {search: $q}) { nodes { id title "
+        "assignee { email } } } }",
+        {"q": title},
+    )["improvementActions"]["nodes"]
+    assigned = next(a for a in listed if a["title"] == title)
+    assert assigned["assignee"]["email"] == contributor
+
+    def assignment_mail() -> list[str]:
+        return [
+            link
+            for message in read_mail(demo, contributor, "")
+            for link in links_in(message)
+            if "/actions/" in link and title in message.get_body(("plain",)).get_content()
+        ]
+
+    link = wait_for(assignment_mail, "the assignment email")[0]
+    mail_tab = open_tab()
+    mail_tab.goto(link)
+    expect(mail_tab.get_by_role("heading", level=1)).to_have_text(title)
+    assert mail_tab.url == link
