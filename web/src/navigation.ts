@@ -15,7 +15,7 @@ export const NAV_ITEMS: readonly NavItem[] = [
   { label: "Alerts", path: "/alerts" },
   {
     label: "Alert policies",
-    path: "/alerts/policies",
+    path: "/alert-policies",
     roles: ["CONTRIBUTOR", "ASSESSOR", "ADMINISTRATOR", "OWNER"],
   },
   { label: "People", path: "/people", roles: ["OWNER"] },

@@ -56,7 +56,7 @@ const pages: RouteObject[] = [
         }),
       },
       {
-        path: "alerts/policies",
+        path: "alert-policies",
         lazy: async () => ({
           Component: (await import("./pages/alerts/AlertPoliciesPage")).AlertPoliciesPage,
         }),

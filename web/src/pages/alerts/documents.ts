@@ -13,6 +13,7 @@ export const AlertListFields = graphql(`
     assignee {
       id
       name
+      email
     }
   }
 `);
@@ -165,7 +166,7 @@ export const AlertPolicyFields = graphql(`
 
 export const AlertPoliciesQuery = graphql(`
   query AlertPolicies {
-    alertPolicies(first: 200) {
+    alertPolicies(first: 100) {
       totalCount
       nodes {
         ...AlertPolicyFields
@@ -177,7 +178,7 @@ export const AlertPoliciesQuery = graphql(`
 /** What a policy's scope can name: assessments (with their groups and regulations), categories. */
 export const PolicyScopeOptionsQuery = graphql(`
   query PolicyScopeOptions {
-    assessments(filter: { archived: false }, first: 200) {
+    assessments(filter: { archived: false }, first: 100) {
       nodes {
         id
         name
@@ -238,6 +239,30 @@ export const DeleteAlertPolicyMutation = graphql(`
         field
         code
         message
+      }
+    }
+  }
+`);
+
+/** A scoped person's grants: one with CONTRIBUTOR or above lets them change alerts. */
+export const AlertViewerGrantsQuery = graphql(`
+  query AlertViewerGrants {
+    viewer {
+      grants {
+        id
+        role
+      }
+    }
+  }
+`);
+
+/** Names of the people an assignment event names (details carry their ids only). */
+export const EventPeopleQuery = graphql(`
+  query AlertEventPeople($ids: [ID!]!) {
+    nodes(ids: $ids) {
+      ... on User {
+        id
+        name
       }
     }
   }
