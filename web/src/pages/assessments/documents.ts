@@ -2,9 +2,6 @@ import { graphql } from "../../gql";
 
 export const AssessmentListQuery = graphql(`
   query AssessmentList($filter: AssessmentFilter, $first: Int!, $after: String) {
-    viewer {
-      role
-    }
     assessments(
       filter: $filter
       orderBy: { field: NAME, direction: ASC }
@@ -106,9 +103,6 @@ export const AssessmentActionCountsQuery = graphql(`
 
 export const AssessmentDetailsQuery = graphql(`
   query AssessmentDetails($id: ID!) {
-    viewer {
-      role
-    }
     node(id: $id) {
       id
       ... on Assessment {
