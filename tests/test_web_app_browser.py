@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import openpyxl
@@ -317,3 +318,28 @@ def test_assigning_to_a_person_found_by_search_mails_a_link_that_opens_the_actio
     mail_tab.goto(link)
     expect(mail_tab.get_by_role("heading", level=1)).to_have_text(title)
     assert mail_tab.url == link
+
+
+ALERTS = "{ alerts(filter: {statuses: [ACTIVE]}) { nodes { id status policy { name } } } }"
+
+
+def test_an_alert_is_dismissed_from_its_page(demo: Demo, open_tab: Callable[[], Any]) -> None:
+    # The demo's seeded changes move scores, which the built-in policy turns into alerts.
+    alerts = wait_for(
+        lambda: demo.graphql("owner", ALERTS)["alerts"]["nodes"], "the demo's first alert"
+    )
+    page = open_tab()
+    sign_in(page, demo, "owner", "/alerts")
+    check_page(page, demo, "alerts")
+    page.get_by_role("link", name=alerts[0]["policy"]["name"]).first.click()
+    page.wait_for_url(re.compile(r"/alerts/[^/]+$"))
+    alert_id = unquote(page.url.rsplit("/", 1)[-1])
+    check_page(page, demo, "alert")
+    page.get_by_role("button", name="Dismiss alert").click()
+    expect(page.get_by_role("button", name="Reopen alert")).to_be_visible()
+    status = demo.graphql(
+        "owner", "query($id: ID!) { node(id: $id) { ... on Alert { status } } }", {"id": alert_id}
+    )
+    assert status["node"]["status"] == "DISMISSED"
+    page.get_by_role("link", name="Alert policies").click()
+    check_page(page, demo, "alert-policies")
