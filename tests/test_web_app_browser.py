@@ -343,3 +343,25 @@ def test_an_alert_is_dismissed_from_its_page(demo: Demo, open_tab: Callable[[], 
     assert status["node"]["status"] == "DISMISSED"
     page.get_by_role("link", name="Alert policies").click()
     check_page(page, demo, "alert-policies")
+
+
+def test_the_scoped_auditor_sees_only_their_assessment(
+    demo: Demo, open_tab: Callable[[], Any]
+) -> None:
+    page = open_tab()
+    sign_in(page, demo, "auditor", "/assessments")
+    check_page(page, demo, "assessments-auditor")
+    expect(page.get_by_text("1 assessment", exact=True)).to_be_visible()
+    expect(page.get_by_text("Head office")).to_have_count(0)
+    page.get_by_role("link", name="Data protection \u2013 Subsidiary", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Subsidiary")
+    check_page(page, demo, "assessment-auditor")
+    # The overview counts only what the auditor may read, as the API does for them.
+    page.get_by_role("link", name="Overview").click()
+    overall = demo.graphql("auditor", "{ complianceScore { overall { percent } } }")
+    expect(page.locator(".big-number")).to_have_text(
+        percent_text(overall["complianceScore"]["overall"]["percent"])
+    )
+    # Owners' and administrators' pages are not offered to them.
+    for hidden in ("People", "Settings", "Alert policies"):
+        expect(page.get_by_role("link", name=hidden, exact=True)).to_have_count(0)
