@@ -97,3 +97,15 @@ export async function signOut(): Promise<void> {
 export function ssoLoginUrl(next: string): string {
   return `/auth/oidc/login?${new URLSearchParams({ next }).toString()}`;
 }
+
+/**
+ * Asks for a password-reset email. The server answers 202 with the same message whether or
+ * not the address names someone; 429 (with Retry-After) when asked too often.
+ */
+export async function requestPasswordReset(email: string): Promise<string> {
+  const response = await postJson("/auth/forgot-password", { email });
+  const body = (await response.json()) as { message?: unknown };
+  return typeof body.message === "string"
+    ? body.message
+    : "If an account has this email, a link to reset its password is on its way.";
+}

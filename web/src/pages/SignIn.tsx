@@ -1,6 +1,6 @@
 import { useApolloClient } from "@apollo/client/react";
 import { useEffect, useState, type SubmitEvent } from "react";
-import { useNavigate, useSearchParams } from "react-router";
+import { Link, useNavigate, useSearchParams } from "react-router";
 import { AuthError, fetchAuthOptions, signIn, ssoLoginUrl, type AuthOptions } from "../api/auth";
 import { safeNextPath } from "../auth/next";
 import { FormError } from "../components/FormError";
@@ -21,6 +21,14 @@ function describeRefusal(error: unknown): string {
     return `Too many refused sign-ins. Try again ${when}.`;
   }
   return error.message;
+}
+
+/** The reset page, with the email typed so far. */
+function forgotPasswordPath(email: string): string {
+  const typed = email.trim();
+  return typed
+    ? `/forgot-password?${new URLSearchParams({ email: typed }).toString()}`
+    : "/forgot-password";
 }
 
 export function SignIn() {
@@ -104,6 +112,11 @@ export function SignIn() {
             {busy ? "Signing in…" : "Sign in"}
           </button>
         </form>
+      )}
+      {options?.password && (
+        <p>
+          <Link to={forgotPasswordPath(email)}>Forgot your password?</Link>
+        </p>
       )}
       {options?.sso && (
         <p>

@@ -1,16 +1,5 @@
 import { graphql } from "../../gql";
 
-export const PeopleViewerQuery = graphql(`
-  query PeopleViewer {
-    viewer {
-      role
-      user {
-        id
-      }
-    }
-  }
-`);
-
 export const PeopleListQuery = graphql(`
   query PeopleList($filter: UserFilter, $first: Int!, $after: String) {
     users(filter: $filter, orderBy: { field: NAME, direction: ASC }, first: $first, after: $after) {
@@ -111,8 +100,8 @@ export const AuditTrailQuery = graphql(`
 `);
 
 export const GrantScopesQuery = graphql(`
-  query GrantScopes($search: String) {
-    assessments(filter: { search: $search }, orderBy: { field: NAME, direction: ASC }, first: 100) {
+  query GrantScopes {
+    assessments(orderBy: { field: NAME, direction: ASC }, first: 100) {
       totalCount
       nodes {
         id

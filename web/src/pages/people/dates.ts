@@ -1,0 +1,25 @@
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+
+export function formatDateTime(iso: string): string {
+  return dateTime.format(new Date(iso));
+}
+
+export function formatDate(iso: string): string {
+  return dateOnly.format(new Date(iso));
+}
+
+/** The latest of some timestamps, or null when there are none. */
+export function latest(values: readonly (string | null | undefined)[]): string | null {
+  let best: string | null = null;
+  let bestTime = -Infinity;
+  for (const value of values) {
+    if (!value) continue;
+    const time = Date.parse(value);
+    if (time > bestTime) {
+      best = value;
+      bestTime = time;
+    }
+  }
+  return best;
+}
