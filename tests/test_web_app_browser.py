@@ -365,3 +365,56 @@ def test_the_scoped_auditor_sees_only_their_assessment(
     # Owners' and administrators' pages are not offered to them.
     for hidden in ("People", "Settings", "Alert policies"):
         expect(page.get_by_role("link", name=hidden, exact=True)).to_have_count(0)
+
+
+def test_a_forgotten_password_is_reset_from_the_emailed_link(
+    demo: Demo, open_tab: Callable[[], Any]
+) -> None:
+    admin = demo.person("admin")[0]  # no other test signs in as them
+    page = open_tab()
+    page.goto("/sign-in")
+    page.get_by_label("Email").fill(admin)
+    page.get_by_role("link", name="Forgot your password?").click()
+    expect(page.get_by_label("Email")).to_have_value(admin)  # carried over
+    check_page(page, demo, "forgot-password")
+    page.get_by_role("button", name="Send reset link").click()
+    expect(page.get_by_role("status")).not_to_be_empty()
+
+    def reset_link() -> list[str]:
+        return [
+            link
+            for message in read_mail(demo, admin, "")
+            for link in links_in(message)
+            if "/set-password?token=" in link
+        ]
+
+    link = wait_for(reset_link, "the reset email")[-1]
+    page.goto(link)
+    check_page(page, demo, "set-password")
+    page.get_by_label("New password").fill("a brand new passphrase")
+    page.get_by_label("Repeat the password").fill("a brand new passphrase")
+    page.get_by_role("button", name=re.compile("password", re.IGNORECASE)).click()
+    page.wait_for_url(lambda url: "/set-password" not in url)
+    expect(page.get_by_text("Marcus Okafor")).to_be_visible()  # signed in as them
+
+
+def test_every_page_an_owner_opens_has_no_serious_accessibility_problem(
+    demo: Demo, open_tab: Callable[[], Any]
+) -> None:
+    page = open_tab()
+    sign_in(page, demo, "owner", "/my-items")
+    check_page(page, demo, "my-action-items")
+    for path, name in (
+        ("/actions?groupBy=solution&passed=1", "actions-grouped"),
+        ("/assessments", "assessments"),
+        ("/people", "people"),
+        ("/settings", "settings"),
+        ("/no/such/page", "not-found"),
+    ):
+        page.goto(path)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        check_page(page, demo, name)
+    page.goto("/people")
+    page.get_by_role("link", name="Lukas Novak").first.click()
+    expect(page.get_by_role("heading", name=re.compile("Lukas Novak"))).to_be_visible()
+    check_page(page, demo, "person")
