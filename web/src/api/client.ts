@@ -5,6 +5,7 @@ import {
   HttpLink,
   InMemoryCache,
   ServerError,
+  type TypePolicies,
 } from "@apollo/client";
 import { ErrorLink } from "@apollo/client/link/error";
 import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
@@ -33,6 +34,31 @@ async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+// An action's lists always arrive whole (queries, mutation payloads, live messages): the
+// newest replaces the cached one, so a shorter list (a deleted evidence) is no lost data.
+const WHOLE_ACTION_LISTS = [
+  "evidence",
+  "inheritedEvidence",
+  "controls",
+  "assessments",
+  "children",
+  "history",
+  "pendingUpdateChanges",
+] as const;
+
+const typePolicies: TypePolicies = {
+  // One viewer per session: every page's `viewer` selection merges into the same object.
+  Viewer: { keyFields: [], merge: true },
+  Organisation: { keyFields: [], merge: true },
+  ImprovementAction: {
+    fields: {
+      ...Object.fromEntries(WHOLE_ACTION_LISTS.map((field) => [field, { merge: false }])),
+      // Pages select different parts of an action's score: keep the union.
+      score: { merge: true },
+    },
+  },
+};
 
 export function createApolloClient({
   onUnauthenticated,
@@ -66,10 +92,7 @@ export function createApolloClient({
         persisted.concat(http),
       ),
     ]),
-    cache: new InMemoryCache({
-      // One viewer per session: every query's `viewer` merges into the same object.
-      typePolicies: { Viewer: { keyFields: [], merge: true } },
-    }),
+    cache: new InMemoryCache({ typePolicies }),
     defaultOptions: { watchQuery: { fetchPolicy: "cache-and-network" } },
   });
 }

@@ -132,8 +132,6 @@ export const ActionDetailsQuery = graphql(`
   }
 `);
 
-// Read without the cache (fetchPolicy "no-cache"): the layout caches `viewer` with other
-// fields, and two shapes of one unnormalised object would keep replacing each other.
 export const ViewerAccessQuery = graphql(`
   query ViewerAccess {
     viewer {
@@ -297,6 +295,10 @@ export const ParentCandidatesQuery = graphql(`
         testingSource
         implementationStatus
         testStatus
+        group {
+          id
+          name
+        }
       }
     }
   }
@@ -308,7 +310,7 @@ export const ActionNeighboursQuery = graphql(`
     $orderBy: ImprovementActionOrder
     $after: String
   ) {
-    improvementActions(filter: $filter, orderBy: $orderBy, first: 500, after: $after) {
+    improvementActions(filter: $filter, orderBy: $orderBy, first: 100, after: $after) {
       totalCount
       nodes {
         id

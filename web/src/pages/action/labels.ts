@@ -84,7 +84,10 @@ const historyFieldLabels: Record<string, string> = {
 export function historyFieldLabel(field: string): string {
   const known = historyFieldLabels[field];
   if (known) return known;
-  const words = field.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/_/g, " ").toLowerCase();
+  const words = field
+    .replace(/([a-z])([A-Z])/g, "$1 $2")
+    .replace(/_/g, " ")
+    .toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
@@ -122,7 +125,8 @@ function isTestingSource(value: string): value is TestingSource {
 
 /** A history value in words: status enums by their labels, everything else as written. */
 export function historyValueLabel(field: string, value: string | null | undefined): string {
-  if (value == null || value === "") return "(empty)";
+  if (value == null || value === "") return field === "evidence" ? "" : "(empty)";
+  if (field.endsWith("_date") && /^\d{4}-\d{2}-\d{2}$/.test(value)) return formatDate(value);
   if (field === "implementation_status" && isImplementationStatus(value)) {
     return implementationLabel(value);
   }

@@ -25,7 +25,7 @@ const REFETCH_PAUSE_MS = 400;
  */
 export function ActionList({ title, mine = false }: { title: string; mine?: boolean }) {
   // Not cached: the layout's own viewer query selects other fields of the same id-less object.
-  const viewerQuery = useQuery(ActionListViewerQuery, { fetchPolicy: "no-cache" });
+  const viewerQuery = useQuery(ActionListViewerQuery);
   const viewer = viewerQuery.data?.viewer;
   const url = useActionListUrl(mine ? "assessment" : "none");
   const { params, cursor } = url;

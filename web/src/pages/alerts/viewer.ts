@@ -18,12 +18,8 @@ export function useAlertViewer(): AlertViewer {
   const { data } = useQuery(ViewerQuery);
   const viewer = data?.viewer;
   const byRole = viewer?.role != null && CONTRIBUTING.includes(viewer.role);
-  // Viewer has no id, so a second shape of it in the cache would replace the layout's:
-  // grants are read past the cache, and only for people without a contributing role.
-  const grants = useQuery(
-    AlertViewerGrantsQuery,
-    viewer && !byRole ? { fetchPolicy: "no-cache" } : skipToken,
-  );
+  // Grants are read only for people without a contributing role.
+  const grants = useQuery(AlertViewerGrantsQuery, viewer && !byRole ? {} : skipToken);
   const byGrant =
     grants.data?.viewer.grants.some((grant) => CONTRIBUTING.includes(grant.role)) ?? false;
   return {

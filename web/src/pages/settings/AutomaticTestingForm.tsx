@@ -3,7 +3,7 @@ import { useId, useState, type SubmitEvent } from "react";
 import { FormError } from "../../components/FormError";
 import type { AutomaticTesting } from "../../gql/graphql";
 import { TESTING_OPTIONS } from "./automaticTesting";
-import { SettingsQuery, UpdateOrganisationSettingsMutation } from "./documents";
+import { UpdateOrganisationSettingsMutation } from "./documents";
 
 interface UserErrorFields {
   field?: readonly string[] | null;
@@ -26,10 +26,8 @@ export function AutomaticTestingForm({ current }: { current: AutomaticTesting })
   const [choice, setChoice] = useState<AutomaticTesting>(current);
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
-  const [save, { loading }] = useMutation(UpdateOrganisationSettingsMutation, {
-    // The organisation has no id for the cache to follow: read the settings again.
-    refetchQueries: [SettingsQuery],
-  });
+  // The payload's organisation lands in the cache (one per server), so the page follows.
+  const [save, { loading }] = useMutation(UpdateOrganisationSettingsMutation);
 
   async function submit(event: SubmitEvent<HTMLFormElement>) {
     event.preventDefault();

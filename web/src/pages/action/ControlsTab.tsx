@@ -1,0 +1,87 @@
+import { useRef, useState } from "react";
+import { controlStatusLabels } from "./labels";
+import type { ActionDetails } from "./types";
+
+type Control = ActionDetails["controls"][number];
+
+/** The controls this action satisfies; a control opens its full text in a side panel. */
+export function ControlsTab({ action }: { action: ActionDetails }) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const opener = useRef<HTMLButtonElement | null>(null);
+  const [shown, setShown] = useState<Control | null>(null);
+
+  function open(control: Control, button: HTMLButtonElement) {
+    opener.current = button;
+    setShown(control);
+    dialog.current?.showModal();
+  }
+
+  return (
+    <>
+      <h2>Related controls</h2>
+      {action.controls.length === 0 ? (
+        <p>This action is not mapped to any control of an assessment you can read.</p>
+      ) : (
+        <div className="table-scroll">
+          <table className="data">
+            <caption className="visually-hidden">Controls this action satisfies</caption>
+            <thead>
+              <tr>
+                <th scope="col">Control</th>
+                <th scope="col">Title</th>
+                <th scope="col">Regulation</th>
+                <th scope="col">Assessment</th>
+                <th scope="col">Control status</th>
+              </tr>
+            </thead>
+            <tbody>
+              {action.controls.map((control) => (
+                <tr key={control.id}>
+                  <th scope="row">
+                    <button
+                      type="button"
+                      className="link-button"
+                      aria-haspopup="dialog"
+                      onClick={(event) => {
+                        open(control, event.currentTarget);
+                      }}
+                    >
+                      {control.key}
+                    </button>
+                  </th>
+                  <td>{control.title}</td>
+                  <td>{control.assessment.regulation.name}</td>
+                  <td>{control.assessment.name}</td>
+                  <td>{controlStatusLabels[control.status]}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <dialog
+        ref={dialog}
+        className="side-panel"
+        aria-labelledby="control-panel-title"
+        onClose={() => {
+          opener.current?.focus();
+        }}
+      >
+        {shown && (
+          <>
+            <h2 id="control-panel-title">
+              {shown.key}: {shown.title}
+            </h2>
+            <p className="muted">
+              {shown.family} · {shown.assessment.regulation.name} · {shown.assessment.name}
+            </p>
+            <div className="prewrap">{shown.description || "This control has no text."}</div>
+          </>
+        )}
+        <form method="dialog">
+          <button type="submit">Close</button>
+        </form>
+      </dialog>
+    </>
+  );
+}

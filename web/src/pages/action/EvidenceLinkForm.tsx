@@ -1,0 +1,71 @@
+import { useMutation } from "@apollo/client/react";
+import { useState, type SubmitEvent } from "react";
+import { AddEvidenceLinkMutation } from "./documents";
+import { MutationMessages } from "./MutationMessages";
+import { errorText } from "./mutationErrors";
+import type { UserErrorItem } from "./types";
+
+/** "Add evidence" as a link: a name and an http(s) address. */
+export function EvidenceLinkForm({ actionId }: { actionId: string }) {
+  const [name, setName] = useState("");
+  const [url, setUrl] = useState("");
+  const [mutate, { loading }] = useMutation(AddEvidenceLinkMutation);
+  const [userErrors, setUserErrors] = useState<readonly UserErrorItem[]>([]);
+  const [networkError, setNetworkError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+
+  async function submit(event: SubmitEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setUserErrors([]);
+    setNetworkError(null);
+    setDone(null);
+    try {
+      const { data } = await mutate({
+        variables: { input: { actionId, name: name.trim(), url: url.trim() } },
+      });
+      const payload = data?.addEvidenceLink;
+      setUserErrors(payload?.userErrors ?? []);
+      if (payload?.evidence) {
+        setDone(`Added the link “${payload.evidence.name}”.`);
+        setName("");
+        setUrl("");
+      }
+    } catch (error) {
+      setNetworkError(errorText(error));
+    }
+  }
+
+  return (
+    <form className="stack evidence-form" onSubmit={(event) => void submit(event)}>
+      <h3>Add a link</h3>
+      <label>
+        Name
+        <input
+          required
+          value={name}
+          onChange={(event) => {
+            setName(event.target.value);
+          }}
+        />
+      </label>
+      <label>
+        Address (http or https)
+        <input
+          type="url"
+          required
+          placeholder="https://"
+          value={url}
+          onChange={(event) => {
+            setUrl(event.target.value);
+          }}
+        />
+      </label>
+      <MutationMessages userErrors={userErrors} networkError={networkError} success={done} />
+      <div>
+        <button type="submit" className="primary" disabled={loading}>
+          {loading ? "Adding…" : "Add link"}
+        </button>
+      </div>
+    </form>
+  );
+}
