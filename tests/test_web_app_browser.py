@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import httpx
 import openpyxl
@@ -418,3 +418,70 @@ def test_every_page_an_owner_opens_has_no_serious_accessibility_problem(
     page.get_by_role("link", name="Lukas Novak").first.click()
     expect(page.get_by_role("heading", name=re.compile("Lukas Novak"))).to_be_visible()
     check_page(page, demo, "person")
+
+
+OVERALL = "{ complianceScore { overall { percent } } }"
+NOT_IMPLEMENTED = """{ improvementActions(filter: {owner: CUSTOMER,
+  implementationStatuses: [NOT_IMPLEMENTED], testStatuses: [NONE]}, first: 50) {
+  nodes { id title points assessments { id } } } }"""
+
+
+def test_a_status_saved_in_one_tab_changes_the_score_in_another_without_reload(
+    demo: Demo, open_tab: Callable[[], Any]
+) -> None:
+    candidates = demo.graphql("owner", NOT_IMPLEMENTED)["improvementActions"]["nodes"]
+    target = next(a for a in candidates if a["points"] > 0)
+    before = demo.graphql("owner", OVERALL)["complianceScore"]["overall"]["percent"]
+
+    dashboard = open_tab()
+    sign_in(dashboard, demo, "owner")
+    expect(dashboard.locator(".big-number")).to_have_text(percent_text(before))
+    loads: list[str] = []
+    dashboard.on("framenavigated", lambda frame: loads.append(frame.url))
+
+    editor = open_tab()  # the same browser, so the same session
+    editor.goto(f"/actions/{quote(target['id'])}?tab=implementation")
+    expect(editor.get_by_role("heading", level=1)).to_have_text(target["title"])
+    check_page(editor, demo, "action-implementation")
+    editor.get_by_role("button", name="Edit implementation details").click()
+    editor.get_by_label("Implementation status").select_option("OUT_OF_SCOPE")
+    editor.get_by_role("button", name="Save implementation details").click()
+    expect(editor.get_by_role("button", name="Edit implementation details")).to_be_visible()
+
+    after = demo.graphql("owner", OVERALL)["complianceScore"]["overall"]["percent"]
+    assert after > before  # its points left what is possible, none of them earned
+    expect(dashboard.locator(".big-number")).to_have_text(percent_text(after))
+    assert loads == []  # the dashboard changed in place
+
+
+def test_evidence_uploaded_on_an_action_is_listed_and_downloadable(
+    demo: Demo, open_tab: Callable[[], Any], tmp_path: Path
+) -> None:
+    target = demo.graphql("owner", NOT_IMPLEMENTED)["improvementActions"]["nodes"][-1]
+    document = tmp_path / "access-review-2026.txt"
+    document.write_text("Quarterly access review, signed off by the CISO.\n")
+    page = open_tab()
+    sign_in(page, demo, "contributor", f"/actions/{quote(target['id'])}?tab=evidence")
+    page.get_by_label("File", exact=True).set_input_files(str(document))
+    page.get_by_role("button", name="Upload", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Uploaded")).to_be_visible()
+    link = page.get_by_role("link", name=re.compile("access-review-2026.txt"))
+    expect(link).to_be_visible()
+    check_page(page, demo, "action-evidence")
+    assert [e["name"] for e in action(demo, target["id"])["evidence"]] == [document.name]
+    download = page.request.get(link.get_attribute("href"))
+    assert download.ok and download.body() == document.read_bytes()
+
+
+def test_an_administrator_accepts_a_pending_update_from_the_action_page(
+    demo: Demo, open_tab: Callable[[], Any]
+) -> None:
+    action_id = publish_a_new_template_version(demo)
+    page = open_tab()
+    sign_in(page, demo, "owner", f"/actions/{quote(action_id)}")
+    page.get_by_role("button", name="Review update").click()
+    expect(page.get_by_role("heading", name="Review update")).to_be_visible()
+    check_page(page, demo, "action-pending-update")
+    page.get_by_role("button", name="Accept update").click()
+    expect(page.get_by_role("button", name="Accept update")).to_have_count(0)
+    assert action(demo, action_id)["pendingUpdate"] is False
