@@ -1,47 +1,45 @@
 import { graphql } from "../gql";
 
+export const ScoreFieldsFragment = graphql(`
+  fragment ScoreFields on Score {
+    earned
+    possible
+    percent
+  }
+`);
+
 export const DashboardQuery = graphql(`
   query Dashboard($keyActions: Int!) {
     complianceScore {
       overall {
-        earned
-        possible
-        percent
+        ...ScoreFields
       }
       byOwner {
         key
         label
         score {
-          earned
-          possible
-          percent
+          ...ScoreFields
         }
       }
       byCategory {
         key
         label
         score {
-          earned
-          possible
-          percent
+          ...ScoreFields
         }
       }
       byAssessment {
         key
         label
         score {
-          earned
-          possible
-          percent
+          ...ScoreFields
         }
       }
       byRegulation {
         key
         label
         score {
-          earned
-          possible
-          percent
+          ...ScoreFields
         }
       }
       solutions {

@@ -1,4 +1,5 @@
 import { useQuery, useSubscription } from "@apollo/client/react";
+import { Link } from "react-router";
 import { BreakdownTable } from "../components/BreakdownTable";
 import { ScoreMeter } from "../components/ScoreMeter";
 import {
@@ -89,7 +90,11 @@ export function Dashboard() {
             <tbody>
               {score.contributions.map((item) => (
                 <tr key={item.action.id}>
-                  <th scope="row">{item.action.title}</th>
+                  <th scope="row">
+                    <Link to={`/actions/${encodeURIComponent(item.action.id)}`}>
+                      {item.action.title}
+                    </Link>
+                  </th>
                   <td className="num">+{formatPoints(item.remaining)}</td>
                   <td className="num">
                     {formatPoints(item.earned)} / {formatPoints(item.possible)}
@@ -136,7 +141,18 @@ export function Dashboard() {
                   <td className="num">
                     {formatPoints(row.earned)} / {formatPoints(row.possible)}
                   </td>
-                  <td className="num">{row.remainingActions}</td>
+                  <td className="num">
+                    {row.remainingActions === 0 ? (
+                      0
+                    ) : (
+                      <Link
+                        to={`/actions?${new URLSearchParams({ solution: row.solution }).toString()}`}
+                        aria-label={`${row.remainingActions} remaining actions in ${row.solution}`}
+                      >
+                        {row.remainingActions}
+                      </Link>
+                    )}
+                  </td>
                 </tr>
               ))
             )}
