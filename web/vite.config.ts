@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import react from "@vitejs/plugin-react";
 import { defineConfig, type Plugin, type ProxyOptions } from "vite";
+import { graphqlDocuments } from "./plugins/graphqlDocuments";
 
 // The cmgraph server the dev and preview servers forward the API to
 // (`cmgraph serve --demo` listens on 127.0.0.1:8000).
@@ -31,7 +32,7 @@ const persistedDocuments: Plugin = {
 };
 
 export default defineConfig({
-  plugins: [react(), persistedDocuments],
+  plugins: [graphqlDocuments(), react(), persistedDocuments],
   server: { proxy },
   // The dev server pre-bundles what the app imports; GraphiQL's editor workers (`?worker`)
   // cannot be pre-bundled, and the IDE is served by cmgraph from the build anyway.

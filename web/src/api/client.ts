@@ -8,6 +8,7 @@ import {
   type TypePolicies,
 } from "@apollo/client";
 import { ErrorLink } from "@apollo/client/link/error";
+import { Kind } from "graphql";
 import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
 import { isSubscriptionOperation } from "@apollo/client/utilities";
 import { CSRF_HEADER } from "./auth";
@@ -78,7 +79,7 @@ export function createApolloClient({
     uri: httpUrl,
     credentials: "include",
     headers: { [CSRF_HEADER]: "1" },
-    print: (node) => documentText(node),
+    print: (node, print) => (node.kind === Kind.DOCUMENT ? documentText(node) : print(node)),
   });
 
   const { link: subscriptions } = createSubscriptionLink({ url: socketUrl, onUnauthenticated });
