@@ -9,11 +9,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 
 def start_demo(
-    data_dir: Path, port: int
+    data_dir: Path, port: int, settings: Mapping[str, str] | None = None
 ) -> tuple[subprocess.Popen[str], dict[str, tuple[str, str]]]:
     """Start `cmgraph serve --demo`; return the process, once it listens, and email -> (token,
     password).
@@ -27,6 +28,7 @@ def start_demo(
         "CMGRAPH_DATA_DIR": str(data_dir),
         "CMGRAPH_PORT": str(port),
         "CMGRAPH_LOG_LEVEL": "info",  # the listening line is logged at INFO
+        **(settings or {}),
     }
     env.pop("CMGRAPH_DATABASE_URL", None)
     process = subprocess.Popen(

@@ -64,9 +64,12 @@ class Demo:
         return answer["data"]
 
 
+def built_app() -> Path:
+    return Path(os.environ.get("CMGRAPH_WEB_DIR") or WEB / "dist")
+
+
 def _require_built_app() -> None:
-    built = Path(os.environ.get("CMGRAPH_WEB_DIR") or WEB / "dist")
-    if (built / "index.html").is_file() and AXE.is_file():
+    if (built_app() / "index.html").is_file() and AXE.is_file():
         return
     reason = "the web app is not built (cd web && npm ci && npm run build)"
     if os.environ.get("CI"):
@@ -485,3 +488,48 @@ def test_an_administrator_accepts_a_pending_update_from_the_action_page(
     page.get_by_role("button", name="Accept update").click()
     expect(page.get_by_role("status").filter(has_text="Update accepted")).to_be_visible()
     assert action(demo, action_id)["pendingUpdate"] is False
+
+
+def test_the_app_runs_on_a_server_that_runs_only_its_trusted_documents(
+    chromium: Any, tmp_path: Path
+) -> None:
+    manifest = built_app() / "persisted-documents.json"
+    port = free_port()
+    process, credentials = start_demo(tmp_path, port, {"CMGRAPH_TRUSTED_DOCUMENTS": str(manifest)})
+    base = f"http://127.0.0.1:{port}"
+    context = chromium.new_context(base_url=base)
+    context.set_default_timeout(TIMEOUT_MS)
+    refused: list[str] = []
+    try:
+        page = context.new_page()
+        page.on(
+            "response",
+            lambda r: refused.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+        )
+        email_address = next(e for e in credentials if e.startswith("contributor@"))
+        page.goto("/sign-in")
+        page.get_by_label("Email").fill(email_address)
+        page.get_by_label("Password").fill(credentials[email_address][1])
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.locator(".big-number")).to_be_visible()
+        for path in ("/actions", "/assessments", "/alerts", "/my-items"):
+            page.goto(path)
+            expect(page.get_by_role("heading", level=1)).to_be_visible()
+            page.wait_for_load_state("networkidle")
+        page.goto("/actions")
+        page.locator("table a[href^='/actions/']").first.click()
+        expect(page.get_by_role("tab", name="Evidence")).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        while_using = list(refused)
+        # A document the app does not hold is refused for them: the server trusts only these.
+        other = page.evaluate(
+            """async () => (await fetch('/graphql', {method: 'POST', headers: {
+                'Content-Type': 'application/json', 'X-CMGraph-CSRF': '1'},
+                body: JSON.stringify({query: '{ viewer { role } }'})})).status"""
+        )
+    finally:
+        context.close()
+        process.terminate()
+        process.wait(timeout=30)
+    assert while_using == []
+    assert other == 400
