@@ -1,6 +1,6 @@
 import { useApolloClient, useQuery } from "@apollo/client/react";
-import { useState } from "react";
-import { NavLink, Outlet, useNavigate } from "react-router";
+import { useEffect, useRef, useState } from "react";
+import { NavLink, Outlet, useLocation, useNavigate } from "react-router";
 import { signOut } from "../api/auth";
 import { roleLabel } from "../format";
 import { ViewerQuery } from "../graphql/viewer";
@@ -12,6 +12,18 @@ export function Layout() {
   const navigate = useNavigate();
   const [signOutFailed, setSignOutFailed] = useState(false);
   const viewer = data?.viewer;
+  const { pathname } = useLocation();
+  const main = useRef<HTMLElement>(null);
+  const firstPage = useRef(true);
+
+  // A new page takes the focus, as a full page load would; a filter or tab change does not.
+  useEffect(() => {
+    if (firstPage.current) {
+      firstPage.current = false;
+      return;
+    }
+    main.current?.focus();
+  }, [pathname]);
 
   async function handleSignOut() {
     setSignOutFailed(false);
@@ -59,7 +71,7 @@ export function Layout() {
           ))}
         </ul>
       </nav>
-      <main id="content" className="content" tabIndex={-1}>
+      <main id="content" className="content" tabIndex={-1} ref={main}>
         <Outlet />
       </main>
     </div>

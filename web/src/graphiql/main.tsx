@@ -29,6 +29,10 @@ if (!root) throw new Error("graphiql.html has no #graphiql element");
 
 createRoot(root).render(
   <StrictMode>
-    <GraphiQL fetcher={fetcher} defaultQuery={DEFAULT_QUERY} />
+    <GraphiQL fetcher={fetcher} defaultQuery={DEFAULT_QUERY}>
+      <GraphiQL.Logo>
+        <a href="/">cmgraph</a> GraphQL IDE
+      </GraphiQL.Logo>
+    </GraphiQL>
   </StrictMode>,
 );
