@@ -1,4 +1,10 @@
-import type { ImplementationStatus, TestStatus } from "./gql/graphql";
+import type {
+  ControlStatus,
+  ImplementationStatus,
+  ImplementationType,
+  TestingSource,
+  TestStatus,
+} from "./gql/graphql";
 
 const points = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
 const percent = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
@@ -36,12 +42,68 @@ const testLabels: Record<TestStatus, string> = {
   PARTIALLY_TESTED: "Partially tested",
 };
 
+function keysOf<K extends string>(record: Record<K, unknown>): readonly K[] {
+  return Object.keys(record) as K[];
+}
+
+/** Every implementation status, in the order a person reads them. */
+export const IMPLEMENTATION_STATUSES = keysOf(implementationLabels);
+/** Every test status, in the order a person reads them. */
+export const TEST_STATUSES = keysOf(testLabels);
+
+export function isImplementationStatus(value: string): value is ImplementationStatus {
+  return value in implementationLabels;
+}
+
+export function isTestStatus(value: string): value is TestStatus {
+  return value in testLabels;
+}
+
 export function implementationLabel(status: ImplementationStatus): string {
   return implementationLabels[status];
 }
 
 export function testLabel(status: TestStatus): string {
   return testLabels[status];
+}
+
+const controlStatusLabels: Record<ControlStatus, string> = {
+  NONE: "Not tested",
+  IN_PROGRESS: "In progress",
+  PASSED: "Passed",
+  FAILED: "Failed",
+  OUT_OF_SCOPE: "Out of scope",
+};
+
+export function controlStatusLabel(status: ControlStatus): string {
+  return controlStatusLabels[status];
+}
+
+const implementationTypeLabels: Record<ImplementationType, string> = {
+  TECHNICAL: "Technical",
+  OPERATIONAL: "Operational",
+  DOCUMENTATION: "Documentation",
+};
+
+/** Every implementation type, in the order a person reads them. */
+export const IMPLEMENTATION_TYPES = keysOf(implementationTypeLabels);
+
+export function implementationTypeLabel(type: ImplementationType): string {
+  return implementationTypeLabels[type];
+}
+
+const testingSourceLabels: Record<TestingSource, string> = {
+  MANUAL: "Manual",
+  AUTOMATIC: "Automatic",
+  PARENT: "Parent action",
+};
+
+export function isTestingSource(value: string): value is TestingSource {
+  return value in testingSourceLabels;
+}
+
+export function testingSourceLabel(source: TestingSource): string {
+  return testingSourceLabels[source];
 }
 
 const roleLabels: Record<string, string> = {
@@ -64,4 +126,19 @@ const ownerLabels: Record<string, string> = {
 /** byOwner's rows are keyed CUSTOMER and PROVIDER. */
 export function ownerLabel(key: string, fallback: string): string {
   return ownerLabels[key] ?? fallback;
+}
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const day = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+
+/** A timestamp (DateTime scalar) in the person's time zone; as sent if it is not one. */
+export function formatDateTime(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : dateTime.format(date);
+}
+
+/** A timestamp's day in the person's time zone. */
+export function formatDay(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : day.format(date);
 }

@@ -1,10 +1,11 @@
 import type { OrgRole } from "./gql/graphql";
+import { isOwner, mayAdminister, mayContribute, type RoleHolder } from "./permissions";
 
-/** The left navigation; `roles` limits an entry to those organisation roles. */
+/** The left navigation; `shownTo` limits an entry to the viewers it is for. */
 export interface NavItem {
   label: string;
   path: string;
-  roles?: readonly OrgRole[];
+  shownTo?: (viewer: RoleHolder) => boolean;
 }
 
 export const NAV_ITEMS: readonly NavItem[] = [
@@ -13,15 +14,11 @@ export const NAV_ITEMS: readonly NavItem[] = [
   { label: "My action items", path: "/my-items" },
   { label: "Assessments", path: "/assessments" },
   { label: "Alerts", path: "/alerts" },
-  {
-    label: "Alert policies",
-    path: "/alert-policies",
-    roles: ["CONTRIBUTOR", "ASSESSOR", "ADMINISTRATOR", "OWNER"],
-  },
-  { label: "People", path: "/people", roles: ["OWNER"] },
-  { label: "Settings", path: "/settings", roles: ["ADMINISTRATOR", "OWNER"] },
+  { label: "Alert policies", path: "/alert-policies", shownTo: mayContribute },
+  { label: "People", path: "/people", shownTo: isOwner },
+  { label: "Settings", path: "/settings", shownTo: mayAdminister },
 ];
 
 export function navItemsFor(role: OrgRole | null | undefined): NavItem[] {
-  return NAV_ITEMS.filter((item) => !item.roles || (role != null && item.roles.includes(role)));
+  return NAV_ITEMS.filter((item) => !item.shownTo || item.shownTo({ role }));
 }

@@ -1,3 +1,4 @@
+import { formatDateTime } from "../../format";
 import { useQuery, useSubscription } from "@apollo/client/react";
 import { useCallback, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router";
@@ -9,10 +10,10 @@ import { ActionChangedSubscription, ActionDetailsQuery, ViewerAccessQuery } from
 import { EvidenceTab } from "./EvidenceTab";
 import { HistoryTab } from "./HistoryTab";
 import { ImplementationTab } from "./ImplementationTab";
-import { formatDateTime } from "./labels";
 import { ListNavigation } from "./ListNavigation";
 import { OverviewTab } from "./OverviewTab";
 import { PendingUpdate } from "./PendingUpdate";
+import { isOwner } from "../../permissions";
 import { actionAccess } from "./permissions";
 import { TestingTab } from "./TestingTab";
 import "./action.css";
@@ -135,7 +136,7 @@ function ActionDetails({ id }: { id: string }) {
       <AssignDialog
         open={assigning}
         actionIds={[action.id]}
-        mayGrantAccess={viewerData?.role === "OWNER"}
+        mayGrantAccess={isOwner(viewerData)}
         onClose={() => {
           setAssigning(false);
         }}

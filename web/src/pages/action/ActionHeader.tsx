@@ -1,5 +1,4 @@
-import { formatPoints, implementationLabel, testLabel } from "../../format";
-import { testingSourceLabels } from "./labels";
+import { formatPoints, implementationLabel, testingSourceLabel, testLabel } from "../../format";
 import type { ActionDetails } from "./types";
 
 /** Name, points and statuses: what a person needs before choosing a tab. */
@@ -40,7 +39,7 @@ export function ActionHeader({ action }: { action: ActionDetails }) {
         </div>
         <div>
           <dt>Testing source</dt>
-          <dd>{testingSourceLabels[action.testingSource]}</dd>
+          <dd>{testingSourceLabel(action.testingSource)}</dd>
         </div>
       </dl>
     </header>

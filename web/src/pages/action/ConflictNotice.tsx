@@ -1,5 +1,5 @@
+import { formatDateTime } from "../../format";
 import type { FormValues, VersionedDraft } from "./useVersionedDraft";
-import { formatDateTime } from "./labels";
 import type { ActionDetails } from "./types";
 
 export interface DraftField<T extends FormValues> {

@@ -1,20 +1,16 @@
-import { useRef, useState } from "react";
-import { controlStatusLabels } from "./labels";
+import { controlStatusLabel } from "../../format";
+import { useState } from "react";
+import { Dialog } from "../../components/Dialog";
 import type { ActionDetails } from "./types";
 
 type Control = ActionDetails["controls"][number];
 
 /** The controls this action satisfies; a control opens its full text in a side panel. */
 export function ControlsTab({ action }: { action: ActionDetails }) {
-  const dialog = useRef<HTMLDialogElement>(null);
-  const opener = useRef<HTMLButtonElement | null>(null);
   const [shown, setShown] = useState<Control | null>(null);
-
-  function open(control: Control, button: HTMLButtonElement) {
-    opener.current = button;
-    setShown(control);
-    dialog.current?.showModal();
-  }
+  const close = () => {
+    setShown(null);
+  };
 
   return (
     <>
@@ -42,8 +38,8 @@ export function ControlsTab({ action }: { action: ActionDetails }) {
                       type="button"
                       className="link-button"
                       aria-haspopup="dialog"
-                      onClick={(event) => {
-                        open(control, event.currentTarget);
+                      onClick={() => {
+                        setShown(control);
                       }}
                     >
                       {control.key}
@@ -52,36 +48,31 @@ export function ControlsTab({ action }: { action: ActionDetails }) {
                   <td>{control.title}</td>
                   <td>{control.assessment.regulation.name}</td>
                   <td>{control.assessment.name}</td>
-                  <td>{controlStatusLabels[control.status]}</td>
+                  <td>{controlStatusLabel(control.status)}</td>
                 </tr>
               ))}
             </tbody>
           </table>
         </div>
       )}
-      <dialog
-        ref={dialog}
+      <Dialog
+        open={shown !== null}
+        title={shown && `${shown.key}: ${shown.title}`}
+        onClose={close}
         className="side-panel"
-        aria-labelledby="control-panel-title"
-        onClose={() => {
-          opener.current?.focus();
-        }}
       >
         {shown && (
           <>
-            <h2 id="control-panel-title">
-              {shown.key}: {shown.title}
-            </h2>
             <p className="muted">
               {shown.family} · {shown.assessment.regulation.name} · {shown.assessment.name}
             </p>
             <div className="prewrap">{shown.description || "This control has no text."}</div>
           </>
         )}
-        <form method="dialog">
-          <button type="submit">Close</button>
-        </form>
-      </dialog>
+        <button type="button" onClick={close}>
+          Close
+        </button>
+      </Dialog>
     </>
   );
 }

@@ -1,9 +1,9 @@
 import { useMutation } from "@apollo/client/react";
 import { useState, type SubmitEvent } from "react";
 import { AddEvidenceLinkMutation } from "./documents";
-import { MutationMessages } from "./MutationMessages";
-import { errorText } from "./mutationErrors";
-import type { UserErrorItem } from "./types";
+import { MutationProblems } from "../../components/MutationProblems";
+import { requestErrorMessage } from "../../mutationErrors";
+import type { UserErrorItem } from "../../mutationErrors";
 
 /** "Add evidence" as a link: a name and an http(s) address. */
 export function EvidenceLinkForm({ actionId }: { actionId: string }) {
@@ -31,7 +31,7 @@ export function EvidenceLinkForm({ actionId }: { actionId: string }) {
         setUrl("");
       }
     } catch (error) {
-      setNetworkError(errorText(error));
+      setNetworkError(requestErrorMessage(error));
     }
   }
 
@@ -60,7 +60,7 @@ export function EvidenceLinkForm({ actionId }: { actionId: string }) {
           }}
         />
       </label>
-      <MutationMessages userErrors={userErrors} networkError={networkError} success={done} />
+      <MutationProblems problems={userErrors} error={networkError} success={done} />
       <div>
         <button type="submit" className="primary" disabled={loading}>
           {loading ? "Adding…" : "Add link"}

@@ -1,14 +1,15 @@
 import { useMutation } from "@apollo/client/react";
 import { useEffect, useState } from "react";
-import { ConfirmDialog } from "./ConfirmDialog";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { DeleteEvidenceMutation } from "./documents";
 import { EvidenceLinkForm } from "./EvidenceLinkForm";
 import { EvidenceTable } from "./EvidenceTable";
 import { EvidenceUpload } from "./EvidenceUpload";
-import { MutationMessages } from "./MutationMessages";
-import { errorText } from "./mutationErrors";
+import { MutationProblems } from "../../components/MutationProblems";
+import { requestErrorMessage } from "../../mutationErrors";
 import type { ActionAccess } from "./permissions";
-import type { ActionDetails, EvidenceItem, UserErrorItem } from "./types";
+import type { ActionDetails, EvidenceItem } from "./types";
+import type { UserErrorItem } from "../../mutationErrors";
 
 // Download links work for ten minutes; read fresh ones before the shown ones expire.
 const REFRESH_LINKS_MS = 8 * 60 * 1000;
@@ -49,7 +50,7 @@ export function EvidenceTab({
       setUserErrors(payload?.userErrors ?? []);
       if (payload?.deletedEvidenceId) setDone(`Deleted “${item.name}”.`);
     } catch (error) {
-      setNetworkError(errorText(error));
+      setNetworkError(requestErrorMessage(error));
     } finally {
       setDeleting(null);
     }
@@ -67,7 +68,7 @@ export function EvidenceTab({
           {...(mayDelete ? { onDelete: setDeleting } : {})}
         />
       )}
-      <MutationMessages userErrors={userErrors} networkError={networkError} success={done} />
+      <MutationProblems problems={userErrors} error={networkError} success={done} />
       {userErrors.length > 0 && <p className="read-only-reason">{LOCK_RULE}</p>}
       {!access.evidence && access.evidenceDelete && action.evidence.length > 0 && (
         <p className="read-only-reason">{access.evidenceDelete}</p>
@@ -112,7 +113,7 @@ export function EvidenceTab({
         onConfirm={() => {
           if (deleting) void remove(deleting);
         }}
-        onCancel={() => {
+        onClose={() => {
           setDeleting(null);
         }}
       >

@@ -1,4 +1,5 @@
-import { formatBytes, formatDateTime } from "./labels";
+import { formatDateTime } from "../../format";
+import { formatBytes } from "./labels";
 import type { EvidenceItem } from "./types";
 
 /** Files and links with who added them and when; `onDelete` adds a delete button per row. */

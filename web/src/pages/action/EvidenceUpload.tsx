@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState, type SubmitEvent } from "react";
 import { formatBytes } from "./labels";
-import { errorText } from "./mutationErrors";
+import { requestErrorMessage } from "../../mutationErrors";
 import { ACCEPTED_EXTENSIONS, uploadEvidence, type UploadProgress } from "./uploadEvidence";
 
 const ACCEPT = ACCEPTED_EXTENSIONS.map((extension) => `.${extension}`).join(",");
@@ -47,7 +47,7 @@ export function EvidenceUpload({
       if (input.current) input.current.value = "";
       await onUploaded();
     } catch (failure) {
-      setError(errorText(failure));
+      setError(requestErrorMessage(failure));
     } finally {
       abort.current = null;
       setProgress(null);

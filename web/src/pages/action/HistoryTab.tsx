@@ -1,4 +1,5 @@
-import { changeSourceLabels, formatDateTime, historyFieldLabel, historyValueLabel } from "./labels";
+import { formatDateTime } from "../../format";
+import { changeSourceLabels, historyFieldLabel, historyValueLabel } from "./labels";
 import type { ActionDetails } from "./types";
 
 /** Every change, newest first: who, when, from what to what, and where it came from. */

@@ -5,9 +5,10 @@ import type { ImplementationStatus, UpdateImplementationInput } from "../../gql/
 import { ConflictNotice, type DraftField } from "./ConflictNotice";
 import { UpdateImplementationMutation } from "./documents";
 import { formatDate, todayIso } from "./labels";
-import { MutationMessages } from "./MutationMessages";
-import { errorText, hasConflict } from "./mutationErrors";
-import type { ActionDetails, UserErrorItem } from "./types";
+import { MutationProblems } from "../../components/MutationProblems";
+import { hasConflict, requestErrorMessage } from "../../mutationErrors";
+import type { ActionDetails } from "./types";
+import type { UserErrorItem } from "../../mutationErrors";
 import { useVersionedDraft } from "./useVersionedDraft";
 
 const STATUSES: readonly ImplementationStatus[] = [
@@ -90,7 +91,7 @@ export function ImplementationForm({
       if (hasConflict(errors)) await reload();
       else if (errors.length === 0) onDone("Implementation details saved.");
     } catch (error) {
-      setNetworkError(errorText(error));
+      setNetworkError(requestErrorMessage(error));
     }
   }
 
@@ -155,7 +156,7 @@ export function ImplementationForm({
           }}
         />
       </label>
-      <MutationMessages userErrors={userErrors} networkError={networkError} success={note} />
+      <MutationProblems problems={userErrors} error={networkError} success={note} />
       <div className="button-row">
         <button type="submit" className="primary" disabled={loading}>
           {loading ? "Saving…" : "Save implementation details"}

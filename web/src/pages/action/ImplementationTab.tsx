@@ -1,7 +1,7 @@
 import { useState } from "react";
-import { implementationLabel } from "../../format";
+import { implementationLabel, implementationTypeLabel } from "../../format";
 import { ImplementationForm } from "./ImplementationForm";
-import { formatDate, implementationTypeLabels } from "./labels";
+import { formatDate } from "./labels";
 import type { ActionAccess } from "./permissions";
 import type { ActionDetails } from "./types";
 
@@ -31,7 +31,7 @@ export function ImplementationTab({
         </div>
         <div>
           <dt>Action type</dt>
-          <dd>{implementationTypeLabels[action.implementationType]}</dd>
+          <dd>{implementationTypeLabel(action.implementationType)}</dd>
         </div>
         <div>
           <dt>

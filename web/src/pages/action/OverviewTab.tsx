@@ -1,13 +1,14 @@
 import { useState } from "react";
 import { Link } from "react-router";
-import { formatPoints, implementationLabel, testLabel } from "../../format";
 import {
-  enforcementLabels,
   formatDateTime,
-  implementationTypeLabels,
-  purposeLabels,
-  testingSourceLabels,
-} from "./labels";
+  formatPoints,
+  implementationLabel,
+  implementationTypeLabel,
+  testingSourceLabel,
+  testLabel,
+} from "../../format";
+import { enforcementLabels, purposeLabels } from "./labels";
 import type { ActionAccess } from "./permissions";
 import { TestingSourceForm } from "./TestingSourceForm";
 import type { ActionDetails } from "./types";
@@ -44,7 +45,7 @@ export function OverviewTab({
         </div>
         <div>
           <dt>Action type</dt>
-          <dd>{implementationTypeLabels[action.implementationType]}</dd>
+          <dd>{implementationTypeLabel(action.implementationType)}</dd>
         </div>
         <div>
           <dt>Enforcement</dt>
@@ -103,7 +104,7 @@ export function OverviewTab({
 
       <h3>Testing source</h3>
       <p>
-        {testingSourceLabels[action.testingSource]}
+        {testingSourceLabel(action.testingSource)}
         {action.parent && (
           <>
             : inherits from{" "}

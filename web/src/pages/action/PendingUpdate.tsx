@@ -3,10 +3,11 @@ import { useState } from "react";
 import { formatPercent, formatPoints } from "../../format";
 import { AcceptActionUpdateMutation } from "./documents";
 import { definitionFieldLabels } from "./labels";
-import { MutationMessages } from "./MutationMessages";
-import { errorText } from "./mutationErrors";
+import { MutationProblems } from "../../components/MutationProblems";
+import { requestErrorMessage } from "../../mutationErrors";
 import type { ActionAccess } from "./permissions";
-import type { ActionDetails, UserErrorItem } from "./types";
+import type { ActionDetails } from "./types";
+import type { UserErrorItem } from "../../mutationErrors";
 
 /** A newer definition version: what it changes, Accept (administrators) or Defer. */
 export function PendingUpdate({
@@ -40,7 +41,7 @@ export function PendingUpdate({
         );
       }
     } catch (error) {
-      setNetworkError(errorText(error));
+      setNetworkError(requestErrorMessage(error));
     }
   }
 
@@ -77,7 +78,7 @@ export function PendingUpdate({
           </table>
         </div>
       )}
-      <MutationMessages userErrors={userErrors} networkError={networkError} />
+      <MutationProblems problems={userErrors} error={networkError} />
       {access.acceptUpdate && <p className="read-only-reason">{access.acceptUpdate}</p>}
       <div className="button-row">
         {!access.acceptUpdate && (

@@ -5,10 +5,11 @@ import type { TestStatus, UpdateTestingInput } from "../../gql/graphql";
 import { ConflictNotice, type DraftField } from "./ConflictNotice";
 import { UpdateTestingMutation } from "./documents";
 import { formatDate, todayIso } from "./labels";
-import { MutationMessages } from "./MutationMessages";
-import { errorText, hasConflict } from "./mutationErrors";
+import { MutationProblems } from "../../components/MutationProblems";
+import { hasConflict, requestErrorMessage } from "../../mutationErrors";
 import type { ActionAccess } from "./permissions";
-import type { ActionDetails, UserErrorItem } from "./types";
+import type { ActionDetails } from "./types";
+import type { UserErrorItem } from "../../mutationErrors";
 import { useVersionedDraft } from "./useVersionedDraft";
 
 const MANUAL_STATUSES: readonly TestStatus[] = [
@@ -105,7 +106,7 @@ export function TestingForm({
       if (hasConflict(errors)) await reload();
       else if (errors.length === 0) onDone("Testing details saved.");
     } catch (error) {
-      setNetworkError(errorText(error));
+      setNetworkError(requestErrorMessage(error));
     }
   }
 
@@ -197,7 +198,7 @@ export function TestingForm({
           }}
         />
       </label>
-      <MutationMessages userErrors={userErrors} networkError={networkError} success={note} />
+      <MutationProblems problems={userErrors} error={networkError} success={note} />
       <div className="button-row">
         <button type="submit" className="primary" disabled={loading}>
           {loading ? "Saving…" : "Save testing details"}

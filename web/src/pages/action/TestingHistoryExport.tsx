@@ -1,8 +1,8 @@
+import { formatDateTime } from "../../format";
 import { useApolloClient } from "@apollo/client/react";
 import { useState } from "react";
 import { TestingHistoryExportQuery } from "./documents";
-import { formatDateTime } from "./labels";
-import { errorText } from "./mutationErrors";
+import { requestErrorMessage } from "../../mutationErrors";
 
 interface Link {
   url: string;
@@ -33,7 +33,7 @@ export function TestingHistoryExport({ actionId }: { actionId: string }) {
       setLink(node.testingHistoryExport);
       window.location.assign(node.testingHistoryExport.url);
     } catch (failure) {
-      setError(errorText(failure));
+      setError(requestErrorMessage(failure));
     } finally {
       setBusy(false);
     }

@@ -1,14 +1,15 @@
+import { testingSourceLabel } from "../../format";
 import { useMutation } from "@apollo/client/react";
 import { useState, type SubmitEvent } from "react";
 import type { SetTestingSourceInput, TestingSource } from "../../gql/graphql";
 import { ConflictNotice, type DraftField } from "./ConflictNotice";
 import { SetTestingSourceMutation } from "./documents";
-import { testingSourceLabels } from "./labels";
-import { MutationMessages } from "./MutationMessages";
-import { errorText, hasConflict } from "./mutationErrors";
+import { MutationProblems } from "../../components/MutationProblems";
+import { hasConflict, requestErrorMessage } from "../../mutationErrors";
 import { ParentPicker, type ParentChoice } from "./ParentPicker";
 import type { ActionAccess } from "./permissions";
-import type { ActionDetails, UserErrorItem } from "./types";
+import type { ActionDetails } from "./types";
+import type { UserErrorItem } from "../../mutationErrors";
 import { useVersionedDraft } from "./useVersionedDraft";
 
 const SOURCES: readonly TestingSource[] = ["MANUAL", "AUTOMATIC", "PARENT"];
@@ -54,7 +55,7 @@ export function TestingSourceForm({
     {
       key: "testingSource",
       label: "Testing source",
-      show: (value) => testingSourceLabels[value as TestingSource],
+      show: (value) => testingSourceLabel(value as TestingSource),
     },
     { key: "parentId", label: "Parent action", show: parentName },
   ];
@@ -91,7 +92,7 @@ export function TestingSourceForm({
       if (hasConflict(errors)) await reload();
       else if (errors.length === 0) onDone("Testing source saved.");
     } catch (error) {
-      setNetworkError(errorText(error));
+      setNetworkError(requestErrorMessage(error));
     }
   }
 
@@ -125,7 +126,7 @@ export function TestingSourceForm({
                     draft.set("testingSource", option);
                   }}
                 />
-                {testingSourceLabels[option]}
+                {testingSourceLabel(option)}
               </label>
               <span className="hint">{reason ?? DESCRIPTIONS[option]}</span>
             </div>
@@ -148,7 +149,7 @@ export function TestingSourceForm({
           parent&apos;s.
         </p>
       )}
-      <MutationMessages userErrors={userErrors} networkError={networkError} />
+      <MutationProblems problems={userErrors} error={networkError} />
       <div className="button-row">
         <button type="submit" className="primary" disabled={loading}>
           {loading ? "Saving…" : "Save testing source"}

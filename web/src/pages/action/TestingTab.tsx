@@ -1,6 +1,6 @@
 import { useState } from "react";
-import { formatPercent, testLabel } from "../../format";
-import { formatDate, testingSourceLabels } from "./labels";
+import { formatPercent, testingSourceLabel, testLabel } from "../../format";
+import { formatDate } from "./labels";
 import type { ActionAccess } from "./permissions";
 import { TestingForm } from "./TestingForm";
 import { TestingHistoryExport } from "./TestingHistoryExport";
@@ -43,7 +43,7 @@ export function TestingTab({
         </div>
         <div>
           <dt>Testing source</dt>
-          <dd>{testingSourceLabels[action.testingSource]}</dd>
+          <dd>{testingSourceLabel(action.testingSource)}</dd>
         </div>
       </dl>
       <h3>Testing notes</h3>

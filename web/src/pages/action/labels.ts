@@ -1,20 +1,12 @@
-import type {
-  ChangeSource,
-  ControlStatus,
-  DefinitionField,
-  Enforcement,
-  ImplementationType,
-  Purpose,
-  TestingSource,
-} from "../../gql/graphql";
-import { implementationLabel, testLabel } from "../../format";
-import type { ImplementationStatus, TestStatus } from "../../gql/graphql";
-
-export const testingSourceLabels: Record<TestingSource, string> = {
-  MANUAL: "Manual",
-  AUTOMATIC: "Automatic",
-  PARENT: "Parent action",
-};
+import {
+  implementationLabel,
+  isImplementationStatus,
+  isTestingSource,
+  isTestStatus,
+  testingSourceLabel,
+  testLabel,
+} from "../../format";
+import type { ChangeSource, DefinitionField, Enforcement, Purpose } from "../../gql/graphql";
 
 export const changeSourceLabels: Record<ChangeSource, string> = {
   USER: "Person",
@@ -22,12 +14,6 @@ export const changeSourceLabels: Record<ChangeSource, string> = {
   AUTOMATION: "Automation",
   PARENT: "Parent action",
   UPDATE: "Definition update",
-};
-
-export const implementationTypeLabels: Record<ImplementationType, string> = {
-  TECHNICAL: "Technical",
-  OPERATIONAL: "Operational",
-  DOCUMENTATION: "Documentation",
 };
 
 export const enforcementLabels: Record<Enforcement, string> = {
@@ -39,14 +25,6 @@ export const purposeLabels: Record<Purpose, string> = {
   PREVENTATIVE: "Preventative",
   DETECTIVE: "Detective",
   CORRECTIVE: "Corrective",
-};
-
-export const controlStatusLabels: Record<ControlStatus, string> = {
-  NONE: "Not tested",
-  IN_PROGRESS: "In progress",
-  PASSED: "Passed",
-  FAILED: "Failed",
-  OUT_OF_SCOPE: "Out of scope",
 };
 
 export const definitionFieldLabels: Record<DefinitionField, string> = {
@@ -91,38 +69,6 @@ export function historyFieldLabel(field: string): string {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
-function isImplementationStatus(value: string): value is ImplementationStatus {
-  return [
-    "NOT_IMPLEMENTED",
-    "PLANNED",
-    "PARTIALLY_IMPLEMENTED",
-    "IMPLEMENTED",
-    "ALTERNATIVE_IMPLEMENTATION",
-    "OUT_OF_SCOPE",
-  ].includes(value);
-}
-
-function isTestStatus(value: string): value is TestStatus {
-  return [
-    "NONE",
-    "NOT_ASSESSED",
-    "IN_PROGRESS",
-    "PASSED",
-    "FAILED_LOW_RISK",
-    "FAILED_MEDIUM_RISK",
-    "FAILED_HIGH_RISK",
-    "REMEDIATED",
-    "OUT_OF_SCOPE",
-    "TO_BE_DETECTED",
-    "COULD_NOT_BE_DETECTED",
-    "PARTIALLY_TESTED",
-  ].includes(value);
-}
-
-function isTestingSource(value: string): value is TestingSource {
-  return value in testingSourceLabels;
-}
-
 /** A history value in words: status enums by their labels, everything else as written. */
 export function historyValueLabel(field: string, value: string | null | undefined): string {
   if (value == null || value === "") return field === "evidence" ? "" : "(empty)";
@@ -131,17 +77,11 @@ export function historyValueLabel(field: string, value: string | null | undefine
     return implementationLabel(value);
   }
   if (field === "test_status" && isTestStatus(value)) return testLabel(value);
-  if (field === "testing_source" && isTestingSource(value)) return testingSourceLabels[value];
+  if (field === "testing_source" && isTestingSource(value)) return testingSourceLabel(value);
   return value;
 }
 
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: "UTC" });
-
-export function formatDateTime(iso: string): string {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : dateTime.format(date);
-}
 
 /** A `Date` scalar (YYYY-MM-DD), shown without shifting it into another day. */
 export function formatDate(iso: string | null | undefined): string {

@@ -1,18 +1,7 @@
 import { roleLabel } from "../../format";
+import { higherRole, mayAdminister, mayAssess, mayContribute } from "../../permissions";
 import type { OrgRole, TestStatus, ViewerAccessQuery } from "../../gql/graphql";
 import type { ActionDetails } from "./types";
-
-const ROLE_ORDER: readonly OrgRole[] = [
-  "READER",
-  "CONTRIBUTOR",
-  "ASSESSOR",
-  "ADMINISTRATOR",
-  "OWNER",
-];
-
-function rank(role: OrgRole | null | undefined): number {
-  return role ? ROLE_ORDER.indexOf(role) : -1;
-}
 
 /** Evidence stays once the action's test status records a result (DOMAIN.md section 6). */
 export const EVIDENCE_LOCKED_STATUSES: readonly TestStatus[] = [
@@ -49,7 +38,7 @@ export function effectiveRole(viewer: Viewer, action: ActionDetails): OrgRole | 
       (assessment) =>
         assessment.id === grant.assessment?.id || assessment.regulation.id === grant.regulation?.id,
     );
-    if (covers && rank(grant.role) > rank(best)) best = grant.role;
+    if (covers) best = higherRole(best, grant.role);
   }
   return best;
 }
@@ -61,7 +50,7 @@ function readOnlyReason(role: OrgRole | null, action: ActionDetails): string | n
   if (action.assessments.length > 0 && action.assessments.every((a) => a.archived)) {
     return "This action belongs only to archived assessments, which are read-only.";
   }
-  if (rank(role) < rank("CONTRIBUTOR")) {
+  if (!mayContribute({ role })) {
     return `Your access (${roleLabel(role)}) lets you read this action but not change it; contributors and above may.`;
   }
   return null;
@@ -75,10 +64,9 @@ export function actionAccess(viewer: Viewer, action: ActionDetails): ActionAcces
     action.testingSource === "PARENT"
       ? "This action inherits implementation and testing from its parent action: change the parent, or set the testing source to Manual first."
       : null;
-  const assessor =
-    rank(role) < rank("ASSESSOR")
-      ? "Test status, test date and testing notes need the assessor role."
-      : null;
+  const assessor = !mayAssess(role)
+    ? "Test status, test date and testing notes need the assessor role."
+    : null;
   const automatic =
     action.testingSource === "AUTOMATIC"
       ? "This action is tested automatically: its test status and testing notes come from automation. Entering a test date or evidence by hand, or an administrator setting the testing source to Manual, hands it back to manual testing."
@@ -86,7 +74,7 @@ export function actionAccess(viewer: Viewer, action: ActionDetails): ActionAcces
   const locked = EVIDENCE_LOCKED_STATUSES.includes(action.testStatus)
     ? "Evidence can no longer be deleted: the action's test status records a result (passed, failed or out of scope), and that result rests on its evidence."
     : null;
-  const orgAdmin = rank(viewer.role) >= rank("ADMINISTRATOR");
+  const orgAdmin = mayAdminister(viewer);
   return {
     role,
     readOnly,
@@ -98,9 +86,7 @@ export function actionAccess(viewer: Viewer, action: ActionDetails): ActionAcces
     evidenceDelete: readOnly ?? locked,
     testingSource:
       readOnly ??
-      (rank(role) < rank("ASSESSOR")
-        ? "Choosing the testing source needs the assessor role."
-        : null),
+      (!mayAssess(role) ? "Choosing the testing source needs the assessor role." : null),
     automaticSource: !action.automaticTestingAvailable
       ? "Automatic testing is not available for this action."
       : orgAdmin

@@ -1,26 +1,18 @@
 import { useQuery } from "@apollo/client/react";
 import { useId, useState, type SubmitEvent } from "react";
-import { implementationLabel, testLabel } from "../../format";
+import {
+  IMPLEMENTATION_STATUSES,
+  IMPLEMENTATION_TYPES,
+  implementationLabel,
+  implementationTypeLabel,
+  TEST_STATUSES,
+  testLabel,
+} from "../../format";
 import type { ImplementationStatus, ImplementationType, TestStatus } from "../../gql/graphql";
 import { AssigneeFilter } from "./AssigneeFilter";
 import { ActionFilterOptionsQuery } from "./documents";
 import { FilterChecklist, type FilterOption } from "./FilterChecklist";
-import { implementationTypeLabels } from "./labels";
-import { ALL_TEST_STATUSES, type ActionListParams } from "./listParams";
-
-const IMPLEMENTATION_STATUSES: readonly ImplementationStatus[] = [
-  "NOT_IMPLEMENTED",
-  "PLANNED",
-  "PARTIALLY_IMPLEMENTED",
-  "IMPLEMENTED",
-  "ALTERNATIVE_IMPLEMENTATION",
-  "OUT_OF_SCOPE",
-];
-const IMPLEMENTATION_TYPES: readonly ImplementationType[] = [
-  "TECHNICAL",
-  "OPERATIONAL",
-  "DOCUMENTATION",
-];
+import type { ActionListParams } from "./listParams";
 
 const breakdownOptions = (rows: readonly { key: string; label: string }[] | undefined) =>
   (rows ?? []).map((row) => ({ value: row.key, label: row.label }));
@@ -45,7 +37,7 @@ export function ActionFilters({
   const score = data?.complianceScore;
   const set = onChange;
 
-  const testOptions: FilterOption[] = ALL_TEST_STATUSES.map((status) => ({
+  const testOptions: FilterOption[] = TEST_STATUSES.map((status) => ({
     value: status,
     label: testLabel(status),
   }));
@@ -55,7 +47,7 @@ export function ActionFilters({
   }));
   const typeOptions: FilterOption[] = IMPLEMENTATION_TYPES.map((type) => ({
     value: type,
-    label: implementationTypeLabels[type],
+    label: implementationTypeLabel(type),
   }));
 
   return (

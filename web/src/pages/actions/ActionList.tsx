@@ -3,6 +3,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { ImprovementActionFilter, ImprovementActionOrderField } from "../../gql/graphql";
 import { ActionFilters } from "./ActionFilters";
 import { ActionTables } from "./ActionTable";
+import { isOwner, mayContributeSomewhere } from "../../permissions";
 import { AssignDialog, type AssignOutcome } from "./AssignDialog";
 import { BulkUpdateDialog } from "./BulkUpdateDialog";
 import { ActionListQuery, ActionListViewerQuery, ActionRowChanged } from "./documents";
@@ -11,7 +12,6 @@ import { groupActions } from "./grouping";
 import { ViewControls } from "./ListToolbar";
 import { actionListFilter, actionListOrder } from "./listParams";
 import { Pager } from "./Pager";
-import { mayEditActions, mayGrantAccess } from "./permissions";
 import { SelectAll } from "./SelectAll";
 import { useActionListUrl } from "./useActionListUrl";
 import "./actions.css";
@@ -95,8 +95,7 @@ export function ActionList({ title, mine = false }: { title: string; mine?: bool
 
   const [dialog, setDialog] = useState<"assign" | "import" | null>(null);
   const [notice, setNotice] = useState("");
-  const access = { role: viewer?.role, grants: viewer?.grants ?? [] };
-  const mayEdit = viewer ? mayEditActions(access) : false;
+  const mayEdit = mayContributeSomewhere(viewer);
 
   // Links to an action carry the list (with My action items' fixed assignee) for next/previous.
   const detailsListSearch = useMemo(() => {
@@ -271,7 +270,7 @@ export function ActionList({ title, mine = false }: { title: string; mine?: bool
       <AssignDialog
         open={dialog === "assign"}
         actionIds={selectedIds}
-        mayGrantAccess={viewer ? mayGrantAccess(access) : false}
+        mayGrantAccess={isOwner(viewer)}
         onClose={() => {
           setDialog(null);
         }}

@@ -1,12 +1,11 @@
 import { Link } from "react-router";
-import { formatPoints, implementationLabel, testLabel } from "../../format";
+import { formatPoints, implementationLabel, testingSourceLabel, testLabel } from "../../format";
 import type {
   ActionRowFragment,
   ImprovementActionOrderField,
   OrderDirection,
 } from "../../gql/graphql";
 import { remainingPoints, type ActionSection } from "./grouping";
-import { testingSourceLabels } from "./labels";
 import { actionDetailsPath } from "./listParams";
 
 export interface SortState {
@@ -201,7 +200,7 @@ function ActionRow({
       </td>
       <td>{implementationLabel(row.implementationStatus)}</td>
       <td>{testLabel(row.testStatus)}</td>
-      <td>{testingSourceLabels[row.testingSource]}</td>
+      <td>{testingSourceLabel(row.testingSource)}</td>
       <td>{row.assignee?.name ?? <span className="muted">Unassigned</span>}</td>
       <td>{row.category}</td>
       <td>{row.solution}</td>

@@ -2,9 +2,10 @@ import { useMutation } from "@apollo/client/react";
 import { useId, useState, type SubmitEvent } from "react";
 import { PersonPicker, type PickedPerson } from "../../components/PersonPicker";
 import type { UserErrorCode } from "../../gql/graphql";
-import { Dialog } from "./Dialog";
+import { Dialog } from "../../components/Dialog";
 import { AssignActionsMutation } from "./documents";
-import { UserErrorList, type UserErrorItem } from "./UserErrorList";
+import { MutationProblems } from "../../components/MutationProblems";
+import { requestErrorMessage, type UserErrorItem } from "../../mutationErrors";
 
 export interface AssignOutcome {
   count: number;
@@ -26,7 +27,13 @@ export function AssignDialog({
   onAssigned: (outcome: AssignOutcome) => void;
 }) {
   return (
-    <Dialog open={open} title={`Assign ${countLabel(actionIds.length)}`} onClose={onClose}>
+    <Dialog
+      open={open}
+      title={`Assign ${countLabel(actionIds.length)}`}
+      onClose={onClose}
+      closeButton
+      className="al-actions-dialog"
+    >
       <AssignForm
         actionIds={actionIds}
         mayGrantAccess={mayGrantAccess}
@@ -101,9 +108,7 @@ function AssignForm({
         assignee: unassign ? null : assignee,
       });
     } catch (error) {
-      setFailure(
-        `The actions could not be assigned: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      setFailure(`The actions could not be assigned: ${requestErrorMessage(error)}`);
     }
   }
 
@@ -166,15 +171,10 @@ function AssignForm({
           )}
         </>
       )}
-      <UserErrorList errors={userErrors} />
+      <MutationProblems problems={userErrors} error={failure} />
       {cannotRead && mayGrantAccess && !grantAccess && (
         <p className="hint">
           Tick “give them contributor access” above to assign anyway, or choose someone else.
-        </p>
-      )}
-      {failure && (
-        <p role="alert" className="form-error">
-          {failure}
         </p>
       )}
       <div className="al-button-row">

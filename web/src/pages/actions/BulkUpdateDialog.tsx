@@ -2,7 +2,8 @@ import { useApolloClient } from "@apollo/client/react";
 import { useId, useState, type SubmitEvent } from "react";
 import { uploadRequest } from "../../api/upload";
 import type { ImportActionsMutation as ImportResult } from "../../gql/graphql";
-import { Dialog } from "./Dialog";
+import { Dialog } from "../../components/Dialog";
+import { requestErrorMessage } from "../../mutationErrors";
 import { ImportActionsMutation } from "./documents";
 import { importHeadline, ImportReport } from "./ImportReport";
 
@@ -22,7 +23,13 @@ export function BulkUpdateDialog({
   onApplied: (changed: number) => void;
 }) {
   return (
-    <Dialog open={open} title="Bulk update from a spreadsheet" onClose={onClose} wide>
+    <Dialog
+      open={open}
+      title="Bulk update from a spreadsheet"
+      onClose={onClose}
+      closeButton
+      className="al-actions-dialog al-wide"
+    >
       <BulkUpdateForm onApplied={onApplied} />
     </Dialog>
   );
@@ -78,7 +85,7 @@ function BulkUpdateForm({ onApplied }: { onApplied: (changed: number) => void })
         onApplied(changed);
       }
     } catch (error) {
-      setFailure(error instanceof Error ? error.message : String(error));
+      setFailure(requestErrorMessage(error));
     } finally {
       setBusy(null);
     }

@@ -1,6 +1,7 @@
 import { useApolloClient } from "@apollo/client/react";
 import { useState } from "react";
 import type { ImprovementActionFilter, ImprovementActionOrder } from "../../gql/graphql";
+import { requestErrorMessage } from "../../mutationErrors";
 import { ActionsExportQuery } from "./documents";
 
 /** Downloads the list, every page, with its filter and order, as an Excel workbook. */
@@ -34,7 +35,7 @@ export function ExportButton({
       setMessage({ text: "The Excel download has started.", failed: false });
     } catch (error) {
       setMessage({
-        text: `The export failed: ${error instanceof Error ? error.message : String(error)}`,
+        text: `The export failed: ${requestErrorMessage(error)}`,
         failed: true,
       });
     } finally {

@@ -1,6 +1,6 @@
 import { formatPercent, formatPoints } from "../../format";
 import type { ImportActionsMutation } from "../../gql/graphql";
-import { UserErrorList } from "./UserErrorList";
+import { MutationProblems } from "../../components/MutationProblems";
 
 type ImportPayload = ImportActionsMutation["importImprovementActions"];
 
@@ -32,7 +32,7 @@ export function ImportReport({ payload }: { payload: ImportPayload }) {
   const conflicts = payload.rowErrors.some((error) => error.code === "CONFLICT");
   return (
     <div className="al-import-report">
-      <UserErrorList errors={payload.userErrors} />
+      <MutationProblems problems={payload.userErrors} />
       {conflicts && (
         <p className="form-error">
           Someone changed some of these actions after your export. Export the list again, make your

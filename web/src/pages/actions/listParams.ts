@@ -1,3 +1,4 @@
+import { TEST_STATUSES } from "../../format";
 import type {
   ImplementationStatus,
   ImplementationType,
@@ -33,22 +34,8 @@ export interface ActionListParams {
   groupBy: ActionGroupBy;
 }
 
-export type ActionGroupBy = "none" | "regulation" | "solution" | "category" | "assessment" | "group";
-
-export const ALL_TEST_STATUSES: readonly TestStatus[] = [
-  "NONE",
-  "NOT_ASSESSED",
-  "IN_PROGRESS",
-  "PASSED",
-  "FAILED_LOW_RISK",
-  "FAILED_MEDIUM_RISK",
-  "FAILED_HIGH_RISK",
-  "REMEDIATED",
-  "OUT_OF_SCOPE",
-  "TO_BE_DETECTED",
-  "COULD_NOT_BE_DETECTED",
-  "PARTIALLY_TESTED",
-];
+export type ActionGroupBy =
+  "none" | "regulation" | "solution" | "category" | "assessment" | "group";
 
 const SORT_FIELDS: readonly ImprovementActionOrderField[] = [
   "KEY",
@@ -95,7 +82,7 @@ export function parseActionListParams(search: URLSearchParams): ActionListParams
     implementationTypes: all(LIST_KEYS.implementationTypes) as ImplementationType[],
     implementationStatuses: all(LIST_KEYS.implementationStatuses) as ImplementationStatus[],
     testStatuses: all(LIST_KEYS.testStatuses).filter((value): value is TestStatus =>
-      (ALL_TEST_STATUSES as readonly string[]).includes(value),
+      (TEST_STATUSES as readonly string[]).includes(value),
     ),
     assigneeIds: all(LIST_KEYS.assigneeIds),
     unassigned: search.get("unassigned") === "1",
@@ -138,7 +125,7 @@ export function actionListFilter(params: ActionListParams): ImprovementActionFil
   if (params.testStatuses.length) {
     filter.testStatuses = params.testStatuses;
   } else if (!params.showPassed) {
-    filter.testStatuses = ALL_TEST_STATUSES.filter((status) => status !== "PASSED");
+    filter.testStatuses = TEST_STATUSES.filter((status) => status !== "PASSED");
   }
   if (params.assigneeIds.length) filter.assigneeIds = params.assigneeIds;
   if (params.unassigned) filter.unassigned = true;

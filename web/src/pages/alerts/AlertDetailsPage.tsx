@@ -1,10 +1,11 @@
+import { formatDateTime } from "../../format";
 import { useQuery } from "@apollo/client/react";
 import { Link, useParams } from "react-router";
 import { SeverityBadge, StatusBadge } from "./Badges";
 import { EventsLog } from "./EventsLog";
 import { TriageForm } from "./TriageForm";
 import { AlertDetailsQuery } from "./documents";
-import { alertKindLabel, formatDateTime } from "./labels";
+import { alertKindLabel } from "./labels";
 import { useAlertsLive } from "./useAlertsLive";
 import { useAlertViewer } from "./viewer";
 import "./alerts.css";

@@ -2,9 +2,10 @@ import { useMutation, useQuery } from "@apollo/client/react";
 import { useEffect, useRef, useState } from "react";
 import { Link } from "react-router";
 import type { AlertPolicyFieldsFragment } from "../../gql/graphql";
+import { Dialog } from "../../components/Dialog";
 import { DeletePolicyDialog } from "./DeletePolicyDialog";
-import { Modal } from "./Modal";
-import { MutationProblems, type Problem } from "./MutationProblems";
+import { MutationProblems } from "../../components/MutationProblems";
+import type { UserErrorItem } from "../../mutationErrors";
 import { PoliciesTable } from "./PoliciesTable";
 import { PolicyForm } from "./PolicyForm";
 import { AlertPoliciesQuery, UpdateAlertPolicyMutation } from "./documents";
@@ -21,7 +22,7 @@ export function AlertPoliciesPage() {
   const [editing, setEditing] = useState<Editing>(null);
   const [deleting, setDeleting] = useState<Policy | null>(null);
   const [note, setNote] = useState("");
-  const [toggleProblems, setToggleProblems] = useState<readonly Problem[]>([]);
+  const [toggleProblems, setToggleProblems] = useState<readonly UserErrorItem[]>([]);
   const [toggle, toggling] = useMutation(UpdateAlertPolicyMutation);
   const [togglingId, setTogglingId] = useState<string | null>(null);
   // Where focus goes once the row whose button opened a dialog is gone.
@@ -147,17 +148,14 @@ export function AlertPoliciesPage() {
         </>
       )}
 
-      <Modal
+      <Dialog
         open={editing !== null}
+        title={editingPolicy ? `Edit “${editingPolicy.name}”` : "New alert policy"}
         onClose={() => {
           setEditing(null);
         }}
-        labelledBy="policy-dialog-heading"
         className="policy-dialog"
       >
-        <h2 id="policy-dialog-heading">
-          {editingPolicy ? `Edit “${editingPolicy.name}”` : "New alert policy"}
-        </h2>
         <PolicyForm
           key={editingPolicy?.id ?? "new"}
           policy={editingPolicy}
@@ -171,7 +169,7 @@ export function AlertPoliciesPage() {
             if (!editingPolicy) void refetch();
           }}
         />
-      </Modal>
+      </Dialog>
 
       <DeletePolicyDialog
         policy={deleting}

@@ -1,5 +1,4 @@
 import { useQuery } from "@apollo/client/react";
-import { useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { AlertFiltersForm } from "./AlertFiltersForm";
 import { AlertsTable } from "./AlertsTable";
@@ -8,6 +7,7 @@ import { hasFilters, readFilters, toAlertFilter, writeFilters } from "./listFilt
 import { useAlertsLive } from "./useAlertsLive";
 import { useAlertViewer } from "./viewer";
 import "./alerts.css";
+import { appendNodes, useShowMore } from "../../showMore";
 
 const PAGE_SIZE = 50;
 
@@ -20,8 +20,7 @@ export function AlertsPage() {
     variables: { filter: toAlertFilter(filters), first: PAGE_SIZE, after: null },
     notifyOnNetworkStatusChange: true,
   });
-  const [loadingMore, setLoadingMore] = useState(false);
-  const [moreError, setMoreError] = useState<string | null>(null);
+  const { loadingMore, moreError, showMore: loadMore } = useShowMore();
   const alerts = data?.alerts.nodes ?? [];
 
   // A known row updates itself through the cache; anything else may change which alerts
@@ -30,27 +29,10 @@ export function AlertsPage() {
     if (filtered || !alerts.some((alert) => alert.id === alertId)) void refetch();
   });
 
-  async function showMore() {
+  function showMore() {
     const after = data?.alerts.pageInfo.endCursor;
     if (!after) return;
-    setLoadingMore(true);
-    setMoreError(null);
-    try {
-      await fetchMore({
-        variables: { after },
-        updateQuery: (previous, { fetchMoreResult }) => ({
-          ...fetchMoreResult,
-          alerts: {
-            ...fetchMoreResult.alerts,
-            nodes: [...previous.alerts.nodes, ...fetchMoreResult.alerts.nodes],
-          },
-        }),
-      });
-    } catch (failure) {
-      setMoreError(failure instanceof Error ? failure.message : String(failure));
-    } finally {
-      setLoadingMore(false);
-    }
+    void loadMore(() => fetchMore({ variables: { after }, updateQuery: appendNodes("alerts") }));
   }
 
   return (
@@ -95,7 +77,13 @@ export function AlertsPage() {
           )}
           {data.alerts.pageInfo.hasNextPage && (
             <p>
-              <button type="button" disabled={loadingMore} onClick={() => void showMore()}>
+              <button
+                type="button"
+                disabled={loadingMore}
+                onClick={() => {
+                  showMore();
+                }}
+              >
                 {loadingMore ? "Loading more alerts…" : "Show more alerts"}
               </button>
             </p>

@@ -1,7 +1,8 @@
+import { formatDateTime } from "../../format";
 import { Link } from "react-router";
 import type { AlertListFieldsFragment } from "../../gql/graphql";
 import { SeverityBadge, StatusBadge } from "./Badges";
-import { alertKindLabel, formatDateTime } from "./labels";
+import { alertKindLabel } from "./labels";
 
 export function AlertsTable({
   alerts,

@@ -1,8 +1,9 @@
 import { useMutation } from "@apollo/client/react";
 import { useState } from "react";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
 import type { AlertPolicyFieldsFragment } from "../../gql/graphql";
-import { Modal } from "./Modal";
-import { MutationProblems, type Problem } from "./MutationProblems";
+import { MutationProblems } from "../../components/MutationProblems";
+import type { UserErrorItem } from "../../mutationErrors";
 import { DeleteAlertPolicyMutation } from "./documents";
 
 /** Confirm, then delete a policy; its alerts stay, with its name. */
@@ -16,7 +17,7 @@ export function DeletePolicyDialog({
   onDeleted: (policy: AlertPolicyFieldsFragment) => void;
 }) {
   const [remove, { loading, error, reset }] = useMutation(DeleteAlertPolicyMutation);
-  const [problems, setProblems] = useState<readonly Problem[]>([]);
+  const [problems, setProblems] = useState<readonly UserErrorItem[]>([]);
 
   const close = () => {
     setProblems([]);
@@ -38,35 +39,24 @@ export function DeletePolicyDialog({
   }
 
   return (
-    <Modal
+    <ConfirmDialog
       open={policy !== null}
+      title={policy ? `Delete “${policy.name}”?` : ""}
+      confirmLabel="Delete policy"
+      busyLabel="Deleting…"
+      cancelLabel="Keep the policy"
+      busy={loading}
+      onConfirm={() => {
+        if (policy) void confirm(policy);
+      }}
       onClose={close}
-      labelledBy="delete-policy-heading"
       className="confirm-dialog"
     >
-      {policy && (
-        <>
-          <h2 id="delete-policy-heading">Delete “{policy.name}”?</h2>
-          <p>
-            The policy stops watching for changes and cannot be brought back. Alerts it raised stay,
-            under its name. To stop it for a while instead, turn it off.
-          </p>
-          <MutationProblems problems={problems} error={error ?? null} />
-          <div className="actions">
-            <button type="button" onClick={close} disabled={loading}>
-              Keep the policy
-            </button>
-            <button
-              type="button"
-              className="danger"
-              disabled={loading}
-              onClick={() => void confirm(policy)}
-            >
-              {loading ? "Deleting…" : "Delete policy"}
-            </button>
-          </div>
-        </>
-      )}
-    </Modal>
+      <p>
+        The policy stops watching for changes and cannot be brought back. Alerts it raised stay,
+        under its name. To stop it for a while instead, turn it off.
+      </p>
+      <MutationProblems problems={problems} error={error ?? null} />
+    </ConfirmDialog>
   );
 }

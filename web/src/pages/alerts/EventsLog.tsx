@@ -1,9 +1,10 @@
+import { formatDateTime } from "../../format";
 import { skipToken, useQuery } from "@apollo/client/react";
 import { Link } from "react-router";
 import type { AlertDetailsQuery } from "../../gql/graphql";
 import { EventPeopleQuery } from "./documents";
 import { assignmentUserIds, describeEvent } from "./eventDetails";
-import { eventTypeLabel, formatDateTime, formatPointsDelta } from "./labels";
+import { eventTypeLabel, formatPointsDelta } from "./labels";
 
 type AlertNode = Extract<NonNullable<AlertDetailsQuery["node"]>, { __typename: "Alert" }>;
 type AlertEvent = AlertNode["events"][number];

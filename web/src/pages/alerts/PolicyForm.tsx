@@ -3,7 +3,8 @@ import { useId, useState, type SubmitEvent } from "react";
 import type { AlertPolicyFieldsFragment } from "../../gql/graphql";
 import { ConditionsFieldset } from "./ConditionsFieldset";
 import { FixedWatch } from "./FixedWatch";
-import { MutationProblems, type Problem } from "./MutationProblems";
+import { MutationProblems } from "../../components/MutationProblems";
+import type { UserErrorItem } from "../../mutationErrors";
 import { RecipientsFieldset } from "./RecipientsFieldset";
 import { ScopeFieldset } from "./ScopeFieldset";
 import { CreateAlertPolicyMutation, UpdateAlertPolicyMutation } from "./documents";
@@ -27,7 +28,7 @@ export function PolicyForm({
   onCancel: () => void;
 }) {
   const [draft, setDraft] = useState<PolicyDraft>(() => draftOf(policy));
-  const [problems, setProblems] = useState<readonly Problem[]>([]);
+  const [problems, setProblems] = useState<readonly UserErrorItem[]>([]);
   const [create, creating] = useMutation(CreateAlertPolicyMutation);
   const [update, updating] = useMutation(UpdateAlertPolicyMutation);
   const busy = creating.loading || updating.loading;

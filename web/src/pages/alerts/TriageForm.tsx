@@ -1,7 +1,8 @@
 import { useMutation } from "@apollo/client/react";
 import { useEffect, useRef, useState, type SubmitEvent } from "react";
 import type { AlertListFieldsFragment, AlertStatus, UpdateAlertInput } from "../../gql/graphql";
-import { MutationProblems, type Problem } from "./MutationProblems";
+import { MutationProblems } from "../../components/MutationProblems";
+import type { UserErrorItem } from "../../mutationErrors";
 import { PersonPicker, type PickedPerson } from "../../components/PersonPicker";
 import { UpdateAlertMutation } from "./documents";
 import { ALERT_STATUSES, alertStatusLabel } from "./labels";
@@ -14,7 +15,7 @@ import { ALERT_STATUSES, alertStatusLabel } from "./labels";
 export function TriageForm({ alert }: { alert: AlertListFieldsFragment }) {
   const [status, setStatus] = useState<AlertStatus | undefined>(undefined);
   const [assignee, setAssignee] = useState<PickedPerson | null | undefined>(undefined);
-  const [problems, setProblems] = useState<readonly Problem[]>([]);
+  const [problems, setProblems] = useState<readonly UserErrorItem[]>([]);
   const [done, setDone] = useState("");
   const [update, { loading, error }] = useMutation(UpdateAlertMutation);
   // A button is disabled while its change is in flight, which takes focus off it: put it back.

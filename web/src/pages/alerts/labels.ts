@@ -1,14 +1,19 @@
-import { implementationLabel, testLabel } from "../../format";
+import {
+  IMPLEMENTATION_STATUSES,
+  implementationLabel,
+  isImplementationStatus,
+  isTestStatus,
+  TEST_STATUSES,
+  testLabel,
+} from "../../format";
 import type {
   AlertKind,
   AlertStatus,
   AlertTrigger,
   EventType,
-  ImplementationStatus,
   OrgRole,
   ScoreDirection,
   Severity,
-  TestStatus,
 } from "../../gql/graphql";
 
 // Each record names every value of its enum (the compiler checks), in the order a person
@@ -57,30 +62,6 @@ const recipientRoleLabels: Record<OrgRole, string> = {
   READER: "Readers",
 };
 
-const implementationStatuses: Record<ImplementationStatus, true> = {
-  NOT_IMPLEMENTED: true,
-  PLANNED: true,
-  PARTIALLY_IMPLEMENTED: true,
-  IMPLEMENTED: true,
-  ALTERNATIVE_IMPLEMENTATION: true,
-  OUT_OF_SCOPE: true,
-};
-
-const testStatuses: Record<TestStatus, true> = {
-  NONE: true,
-  NOT_ASSESSED: true,
-  IN_PROGRESS: true,
-  PASSED: true,
-  FAILED_LOW_RISK: true,
-  FAILED_MEDIUM_RISK: true,
-  FAILED_HIGH_RISK: true,
-  REMEDIATED: true,
-  OUT_OF_SCOPE: true,
-  TO_BE_DETECTED: true,
-  COULD_NOT_BE_DETECTED: true,
-  PARTIALLY_TESTED: true,
-};
-
 function keysOf<K extends string>(record: Record<K, unknown>): readonly K[] {
   return Object.keys(record) as K[];
 }
@@ -91,8 +72,6 @@ export const EVENT_TYPES = keysOf(eventTypeLabels);
 export const TRIGGERS = keysOf(triggerLabels);
 export const DIRECTIONS = keysOf(directionLabels);
 export const RECIPIENT_ROLES = keysOf(recipientRoleLabels);
-export const IMPLEMENTATION_STATUSES = keysOf(implementationStatuses);
-export const TEST_STATUSES = keysOf(testStatuses);
 
 export const severityLabel = (value: Severity): string => severityLabels[value];
 export const alertStatusLabel = (value: AlertStatus): string => statusLabels[value];
@@ -101,14 +80,6 @@ export const eventTypeLabel = (value: EventType): string => eventTypeLabels[valu
 export const triggerLabel = (value: AlertTrigger): string => triggerLabels[value];
 export const directionLabel = (value: ScoreDirection): string => directionLabels[value];
 export const recipientRoleLabel = (value: OrgRole): string => recipientRoleLabels[value];
-
-function isImplementationStatus(value: string): value is ImplementationStatus {
-  return value in implementationStatuses;
-}
-
-function isTestStatus(value: string): value is TestStatus {
-  return value in testStatuses;
-}
 
 /** A status named by an event or a condition, in words (the server sends enum names). */
 export function statusValueLabel(type: EventType, value: string): string {
@@ -124,12 +95,6 @@ export function statusesFor(type: EventType): readonly string[] {
   if (type === "IMPLEMENTATION_STATUS_CHANGE") return IMPLEMENTATION_STATUSES;
   if (type === "TEST_STATUS_CHANGE") return TEST_STATUSES;
   return [];
-}
-
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-
-export function formatDateTime(value: string): string {
-  return dateTime.format(new Date(value));
 }
 
 const signed = new Intl.NumberFormat(undefined, {

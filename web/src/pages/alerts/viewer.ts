@@ -1,9 +1,7 @@
 import { skipToken, useQuery } from "@apollo/client/react";
-import type { OrgRole } from "../../gql/graphql";
 import { ViewerQuery } from "../../graphql/viewer";
+import { mayContribute, mayContributeSomewhere } from "../../permissions";
 import { AlertViewerGrantsQuery } from "./documents";
-
-const CONTRIBUTING: readonly OrgRole[] = ["CONTRIBUTOR", "ASSESSOR", "ADMINISTRATOR", "OWNER"];
 
 export interface AlertViewer {
   userId: string | null;
@@ -17,11 +15,10 @@ export interface AlertViewer {
 export function useAlertViewer(): AlertViewer {
   const { data } = useQuery(ViewerQuery);
   const viewer = data?.viewer;
-  const byRole = viewer?.role != null && CONTRIBUTING.includes(viewer.role);
+  const byRole = mayContribute(viewer);
   // Grants are read only for people without a contributing role.
   const grants = useQuery(AlertViewerGrantsQuery, viewer && !byRole ? {} : skipToken);
-  const byGrant =
-    grants.data?.viewer.grants.some((grant) => CONTRIBUTING.includes(grant.role)) ?? false;
+  const byGrant = mayContributeSomewhere(grants.data?.viewer);
   return {
     userId: viewer?.user.id ?? null,
     name: viewer?.user.name ?? null,

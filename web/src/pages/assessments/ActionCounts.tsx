@@ -1,11 +1,11 @@
 import { useQuery } from "@apollo/client/react";
 import { Link } from "react-router";
 import type { TestStatus } from "../../gql/graphql";
-import { ALL_TEST_STATUSES } from "../actions/listParams";
+import { TEST_STATUSES } from "../../format";
 import { AssessmentActionCountsQuery } from "./documents";
 
 // Out-of-scope actions count neither as done nor as to do.
-const IN_SCOPE: TestStatus[] = ALL_TEST_STATUSES.filter((status) => status !== "OUT_OF_SCOPE");
+const IN_SCOPE: TestStatus[] = TEST_STATUSES.filter((status) => status !== "OUT_OF_SCOPE");
 
 /** "n of m" passed, per owner; each opens the assessment's actions list. */
 export function ActionCounts({

@@ -1,8 +1,9 @@
 import { useMutation } from "@apollo/client/react";
 import { useState } from "react";
-import { Dialog } from "./Dialog";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { ArchiveAssessmentMutation } from "./documents";
-import { Problems, requestProblem, type Problem } from "./Problems";
+import { MutationProblems } from "../../components/MutationProblems";
+import { requestErrorMessage, type UserErrorItem } from "../../mutationErrors";
 
 /** Confirm archiving: it cannot be undone. */
 export function ArchiveDialog({
@@ -17,7 +18,7 @@ export function ArchiveDialog({
   onClose: () => void;
 }) {
   const [archive, { loading }] = useMutation(ArchiveAssessmentMutation);
-  const [problems, setProblems] = useState<Problem[]>([]);
+  const [problems, setProblems] = useState<UserErrorItem[]>([]);
 
   async function confirm() {
     setProblems([]);
@@ -31,34 +32,27 @@ export function ArchiveDialog({
         onClose();
       }
     } catch (failure) {
-      setProblems([requestProblem(failure)]);
+      setProblems([{ message: requestErrorMessage(failure) }]);
     }
   }
 
   return (
-    <Dialog title={`Archive “${assessmentName}”?`} busy={loading} onClose={onClose}>
-      <div className="stack">
-        <p>
-          An archived assessment is read-only for good: nobody can change it, its score is frozen as
-          it is now and it no longer counts in the compliance score.{" "}
-          <strong>This cannot be undone.</strong>
-        </p>
-        <p>Export the report first if you need a copy of its current state.</p>
-        <Problems id="archive-problems" problems={problems} />
-        <div className="dialog-buttons">
-          <button
-            type="button"
-            className="danger"
-            disabled={loading}
-            onClick={() => void confirm()}
-          >
-            {loading ? "Archiving…" : "Archive assessment"}
-          </button>
-          <button type="button" data-autofocus disabled={loading} onClick={onClose}>
-            Cancel
-          </button>
-        </div>
-      </div>
-    </Dialog>
+    <ConfirmDialog
+      title={`Archive “${assessmentName}”?`}
+      confirmLabel="Archive assessment"
+      busyLabel="Archiving…"
+      busy={loading}
+      onConfirm={() => void confirm()}
+      onClose={onClose}
+      className="assessments-dialog"
+    >
+      <p>
+        An archived assessment is read-only for good: nobody can change it, its score is frozen as
+        it is now and it no longer counts in the compliance score.{" "}
+        <strong>This cannot be undone.</strong>
+      </p>
+      <p>Export the report first if you need a copy of its current state.</p>
+      <MutationProblems id="archive-problems" problems={problems} />
+    </ConfirmDialog>
   );
 }

@@ -15,8 +15,8 @@ import {
 import { ExportButtons } from "./ExportButtons";
 import { NameDialog } from "./NameDialog";
 import { PendingUpdate } from "./PendingUpdate";
-import type { Problem } from "./Problems";
-import { canAdminister } from "./roles";
+import type { UserErrorItem } from "../../mutationErrors";
+import { mayAdminister } from "../../permissions";
 import { useSerialRefetch } from "./useSerialRefetch";
 import "./assessments.css";
 
@@ -99,12 +99,12 @@ export function AssessmentDetailsPage() {
     );
   }
 
-  const isAdmin = canAdminister(viewer.data?.viewer.role);
+  const isAdmin = mayAdminister(viewer.data?.viewer);
   const close = () => {
     setDialog(null);
   };
 
-  async function saveName(name: string): Promise<Problem[]> {
+  async function saveName(name: string): Promise<UserErrorItem[]> {
     const result = await renameAssessment({
       variables: { input: { assessmentId: id, name } },
     });
@@ -114,7 +114,7 @@ export function AssessmentDetailsPage() {
     return payload.userErrors;
   }
 
-  async function saveGroupName(groupId: string, name: string): Promise<Problem[]> {
+  async function saveGroupName(groupId: string, name: string): Promise<UserErrorItem[]> {
     const result = await renameGroup({ variables: { input: { groupId, name } } });
     const payload = result.data?.renameGroup;
     if (!payload) return [{ message: "The server sent no answer. Try again." }];

@@ -1,7 +1,7 @@
 import { Link } from "react-router";
 import { ScoreMeter } from "../../components/ScoreMeter";
-import { formatPercent, formatPoints } from "../../format";
-import { assessmentStatusHint, assessmentStatusLabel, formatDate, formatProgress } from "./labels";
+import { formatDay, formatPercent, formatPoints } from "../../format";
+import { assessmentStatusHint, assessmentStatusLabel, formatProgress } from "./labels";
 import type { AssessmentNode, ControlAction, ControlItem } from "./types";
 
 interface Tally {
@@ -90,12 +90,12 @@ export function AssessmentSummary({ assessment }: { assessment: AssessmentNode }
         </div>
         <div>
           <dt>Created</dt>
-          <dd>{formatDate(assessment.createdAt)}</dd>
+          <dd>{formatDay(assessment.createdAt)}</dd>
         </div>
         {assessment.archivedAt && (
           <div>
             <dt>Archived</dt>
-            <dd>{formatDate(assessment.archivedAt)}</dd>
+            <dd>{formatDay(assessment.archivedAt)}</dd>
           </div>
         )}
       </dl>

@@ -13,8 +13,9 @@ import {
   parseListParams,
   type AssessmentGroupBy,
 } from "./listParams";
-import { canAdminister } from "./roles";
+import { mayAdminister } from "../../permissions";
 import "./assessments.css";
+import { appendNodes, useShowMore } from "../../showMore";
 
 const PAGE_SIZE = 50;
 
@@ -42,35 +43,17 @@ export function AssessmentsPage() {
   const choices = useQuery(AssessmentChoicesQuery);
   const viewer = useQuery(ViewerQuery);
   const [creating, setCreating] = useState(false);
-  const [moreError, setMoreError] = useState<string | null>(null);
-  const [loadingMore, setLoadingMore] = useState(false);
+  const { loadingMore, moreError, showMore: loadMore } = useShowMore();
 
-  const isAdmin = canAdminister(viewer.data?.viewer.role);
+  const isAdmin = mayAdminister(viewer.data?.viewer);
   const templates = choices.data?.templates.nodes ?? [];
   const groups = choices.data?.groups.nodes ?? [];
   const filtered = params.regulationIds.length > 0 || params.groupIds.length > 0;
 
-  async function showMore(after: string) {
-    setLoadingMore(true);
-    setMoreError(null);
-    try {
-      await fetchMore({
-        variables: { after },
-        updateQuery: (previous, { fetchMoreResult }) => ({
-          ...fetchMoreResult,
-          assessments: {
-            ...fetchMoreResult.assessments,
-            nodes: [...previous.assessments.nodes, ...fetchMoreResult.assessments.nodes],
-          },
-        }),
-      });
-    } catch (failure) {
-      setMoreError(
-        `More assessments could not be loaded: ${failure instanceof Error ? failure.message : "unknown error"}`,
-      );
-    } finally {
-      setLoadingMore(false);
-    }
+  function showMore(after: string) {
+    void loadMore(() =>
+      fetchMore({ variables: { after }, updateQuery: appendNodes("assessments") }),
+    );
   }
 
   const header = (
@@ -172,14 +155,14 @@ export function AssessmentsPage() {
             type="button"
             disabled={loadingMore}
             onClick={() => {
-              if (pageInfo.endCursor) void showMore(pageInfo.endCursor);
+              if (pageInfo.endCursor) showMore(pageInfo.endCursor);
             }}
           >
             {loadingMore ? "Loading more…" : `Show more (${nodes.length} of ${totalCount} shown)`}
           </button>
         </p>
       )}
-      {moreError && <p role="alert">{moreError}</p>}
+      {moreError && <p role="alert">More assessments could not be loaded: {moreError}</p>}
       {dialog}
     </>
   );

@@ -1,9 +1,9 @@
 import { Link } from "react-router";
 import { ScoreMeter } from "../../components/ScoreMeter";
-import { formatPoints } from "../../format";
+import { formatDay, formatPoints } from "../../format";
 import type { AssessmentListQuery } from "../../gql/graphql";
 import { ActionCounts } from "./ActionCounts";
-import { assessmentStatusLabel, formatDate, formatProgress } from "./labels";
+import { assessmentStatusLabel, formatProgress } from "./labels";
 import type { AssessmentGroupBy } from "./listParams";
 
 export type AssessmentRow = AssessmentListQuery["assessments"]["nodes"][number];
@@ -52,7 +52,7 @@ export function AssessmentsTable({
                 <Link to={`/assessments/${encodeURIComponent(row.id)}`}>{row.name}</Link>
                 {row.archived && (
                   <span className="tag">
-                    Archived{row.archivedAt ? ` ${formatDate(row.archivedAt)}` : ""}
+                    Archived{row.archivedAt ? ` ${formatDay(row.archivedAt)}` : ""}
                   </span>
                 )}
                 {row.pendingUpdate && !row.archived && (
@@ -77,7 +77,7 @@ export function AssessmentsTable({
                 </span>
               </td>
               <ActionCounts assessmentId={row.id} assessmentName={row.name} />
-              <td className="nowrap">{formatDate(row.createdAt)}</td>
+              <td className="nowrap">{formatDay(row.createdAt)}</td>
             </tr>
           ))}
         </tbody>

@@ -1,8 +1,8 @@
 import { useId } from "react";
 import { Link } from "react-router";
-import { formatPoints, implementationLabel, testLabel } from "../../format";
+import { controlStatusLabel, formatPoints, implementationLabel, testLabel } from "../../format";
 import { actionDetailsPath } from "../actions/listParams";
-import { actionOwnerLabel, controlStatusLabel } from "./labels";
+import { actionOwnerLabel } from "./labels";
 import type { ControlAction, ControlItem } from "./types";
 
 /** Controls by family, in template order. */

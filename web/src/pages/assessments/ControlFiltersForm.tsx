@@ -1,9 +1,8 @@
 import { useState } from "react";
-import { testLabel } from "../../format";
+import { controlStatusLabel, TEST_STATUSES, testLabel } from "../../format";
 import type { ControlStatus, TestStatus } from "../../gql/graphql";
-import { ALL_TEST_STATUSES } from "../actions/listParams";
 import { UNASSIGNED, hasControlFilters, splitTerms, type ControlFilters } from "./controlFilters";
-import { CONTROL_STATUSES, controlStatusLabel } from "./labels";
+import { CONTROL_STATUSES } from "./labels";
 
 export interface Person {
   id: string;
@@ -104,12 +103,12 @@ export function ControlFiltersForm({
             const value = event.target.value;
             onChange({
               ...filters,
-              testStatus: ALL_TEST_STATUSES.find((status: TestStatus) => status === value) ?? null,
+              testStatus: TEST_STATUSES.find((status: TestStatus) => status === value) ?? null,
             });
           }}
         >
           <option value="">Any result</option>
-          {ALL_TEST_STATUSES.map((status) => (
+          {TEST_STATUSES.map((status) => (
             <option key={status} value={status}>
               {testLabel(status)}
             </option>

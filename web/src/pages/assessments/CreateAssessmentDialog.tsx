@@ -2,9 +2,10 @@ import { useMutation } from "@apollo/client/react";
 import { useState, type SubmitEvent } from "react";
 import { useNavigate } from "react-router";
 import type { AssessmentChoicesQuery, CreateAssessmentInput } from "../../gql/graphql";
-import { Dialog } from "./Dialog";
+import { Dialog } from "../../components/Dialog";
 import { CreateAssessmentMutation } from "./documents";
-import { Problems, requestProblem, type Problem } from "./Problems";
+import { MutationProblems } from "../../components/MutationProblems";
+import { requestErrorMessage, type UserErrorItem } from "../../mutationErrors";
 
 type Templates = AssessmentChoicesQuery["templates"]["nodes"];
 type Groups = AssessmentChoicesQuery["groups"]["nodes"];
@@ -31,7 +32,7 @@ export function CreateAssessmentDialog({
   const [groupId, setGroupId] = useState(groups[0]?.id ?? "");
   const [newGroupName, setNewGroupName] = useState("");
   const [copyFromGroupId, setCopyFromGroupId] = useState("");
-  const [problems, setProblems] = useState<Problem[]>([]);
+  const [problems, setProblems] = useState<UserErrorItem[]>([]);
 
   async function submit(event: SubmitEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -59,12 +60,17 @@ export function CreateAssessmentDialog({
         });
       }
     } catch (failure) {
-      setProblems([requestProblem(failure)]);
+      setProblems([{ message: requestErrorMessage(failure) }]);
     }
   }
 
   return (
-    <Dialog title="Create assessment" busy={loading} onClose={onClose}>
+    <Dialog
+      title="Create assessment"
+      busy={loading}
+      onClose={onClose}
+      className="assessments-dialog"
+    >
       <form
         className="stack"
         aria-describedby="create-assessment-problems"
@@ -183,7 +189,7 @@ export function CreateAssessmentDialog({
             </>
           )}
         </fieldset>
-        <Problems id="create-assessment-problems" problems={problems} />
+        <MutationProblems id="create-assessment-problems" problems={problems} />
         <div className="dialog-buttons">
           <button type="submit" className="primary" disabled={loading || templates.length === 0}>
             {loading ? "Creating…" : "Create assessment"}

@@ -1,7 +1,7 @@
 import { useApolloClient } from "@apollo/client/react";
 import { useState } from "react";
 import { AssessmentOscalExportQuery, AssessmentReportExportQuery } from "./documents";
-import { requestProblem } from "./Problems";
+import { requestErrorMessage } from "../../mutationErrors";
 
 type ExportKind = "report" | "oscal";
 
@@ -49,7 +49,7 @@ export function ExportButtons({ assessmentId }: { assessmentId: string }) {
         setStatus(`The ${KIND_NAMES[kind]} is downloading.`);
       }
     } catch (failure) {
-      setError(`The ${KIND_NAMES[kind]} could not be exported. ${requestProblem(failure).message}`);
+      setError(`The ${KIND_NAMES[kind]} could not be exported. ${requestErrorMessage(failure)}`);
     } finally {
       setBusy(null);
     }

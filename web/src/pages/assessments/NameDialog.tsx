@@ -1,6 +1,7 @@
 import { useState, type SubmitEvent } from "react";
-import { Dialog } from "./Dialog";
-import { Problems, requestProblem, type Problem } from "./Problems";
+import { Dialog } from "../../components/Dialog";
+import { MutationProblems } from "../../components/MutationProblems";
+import { requestErrorMessage, type UserErrorItem } from "../../mutationErrors";
 
 /**
  * Rename something: `save` answers with the refusals, empty once saved; the dialog then
@@ -18,22 +19,22 @@ export function NameDialog({
   label: string;
   current: string;
   hint?: string;
-  save: (name: string) => Promise<Problem[]>;
+  save: (name: string) => Promise<UserErrorItem[]>;
   onClose: () => void;
 }) {
   const [name, setName] = useState(current);
   const [busy, setBusy] = useState(false);
-  const [problems, setProblems] = useState<Problem[]>([]);
+  const [problems, setProblems] = useState<UserErrorItem[]>([]);
 
   async function submit(event: SubmitEvent<HTMLFormElement>) {
     event.preventDefault();
     setBusy(true);
     setProblems([]);
-    let refused: Problem[];
+    let refused: UserErrorItem[];
     try {
       refused = await save(name.trim());
     } catch (failure) {
-      refused = [requestProblem(failure)];
+      refused = [{ message: requestErrorMessage(failure) }];
     }
     setBusy(false);
     if (refused.length > 0) setProblems(refused);
@@ -41,7 +42,7 @@ export function NameDialog({
   }
 
   return (
-    <Dialog title={title} busy={busy} onClose={onClose}>
+    <Dialog title={title} busy={busy} onClose={onClose} className="assessments-dialog">
       <form
         className="stack"
         aria-describedby="name-problems"
@@ -58,7 +59,7 @@ export function NameDialog({
           />
         </label>
         {hint && <p className="hint">{hint}</p>}
-        <Problems id="name-problems" problems={problems} fieldLabels={{ name: label }} />
+        <MutationProblems id="name-problems" problems={problems} fieldLabels={{ name: label }} />
         <div className="dialog-buttons">
           <button type="submit" className="primary" disabled={busy}>
             {busy ? "Saving…" : "Save"}

@@ -2,9 +2,10 @@ import { useMutation } from "@apollo/client/react";
 import { useState } from "react";
 import { formatPercent, formatPoints } from "../../format";
 import type { TemplateUpdateChanges } from "../../gql/graphql";
-import { Dialog } from "./Dialog";
+import { Dialog } from "../../components/Dialog";
 import { AcceptAssessmentUpdateMutation } from "./documents";
-import { Problems, requestProblem, type Problem } from "./Problems";
+import { MutationProblems } from "../../components/MutationProblems";
+import { requestErrorMessage, type UserErrorItem } from "../../mutationErrors";
 
 type Changes = Omit<TemplateUpdateChanges, "__typename">;
 
@@ -45,7 +46,7 @@ export function PendingUpdate({
   onAccepted: (message: string) => void;
 }) {
   const [reviewing, setReviewing] = useState(false);
-  const [problems, setProblems] = useState<Problem[]>([]);
+  const [problems, setProblems] = useState<UserErrorItem[]>([]);
   const [accept, { loading }] = useMutation(AcceptAssessmentUpdateMutation);
 
   async function confirm() {
@@ -71,7 +72,7 @@ export function PendingUpdate({
         `Template update accepted${applied ? `: now on version ${applied.toVersion}` : ""}.${moved}`,
       );
     } catch (failure) {
-      setProblems([requestProblem(failure)]);
+      setProblems([{ message: requestErrorMessage(failure) }]);
     }
   }
 
@@ -94,6 +95,7 @@ export function PendingUpdate({
         <Dialog
           title={`Template update: version ${changes.fromVersion} → ${changes.toVersion}`}
           busy={loading}
+          className="assessments-dialog"
           onClose={() => {
             setReviewing(false);
           }}
@@ -116,7 +118,7 @@ export function PendingUpdate({
             {!canAccept && (
               <p className="muted">Only an administrator can accept a template update.</p>
             )}
-            <Problems id="accept-update-problems" problems={problems} />
+            <MutationProblems id="accept-update-problems" problems={problems} />
             <div className="dialog-buttons">
               {canAccept && (
                 <button

@@ -1,5 +1,5 @@
 import type { ControlStatus, TestStatus } from "../../gql/graphql";
-import { ALL_TEST_STATUSES } from "../actions/listParams";
+import { TEST_STATUSES } from "../../format";
 import { CONTROL_STATUSES } from "./labels";
 
 /** The assessment page's control filters, kept in the URL. */
@@ -40,7 +40,7 @@ export function parseControlFilters(search: URLSearchParams): ControlFilters {
     terms: splitTerms(search.get("q") ?? ""),
     status: CONTROL_STATUSES.find((value) => value === status) ?? null,
     assignee: assignee === "" ? null : assignee,
-    testStatus: ALL_TEST_STATUSES.find((value) => value === test) ?? null,
+    testStatus: TEST_STATUSES.find((value) => value === test) ?? null,
   };
 }
 

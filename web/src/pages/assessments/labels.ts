@@ -8,14 +8,6 @@ const assessmentStatusLabels: Record<AssessmentStatus, string> = {
   COMPLETE: "Complete",
 };
 
-const controlStatusLabels: Record<ControlStatus, string> = {
-  NONE: "Not tested",
-  IN_PROGRESS: "In progress",
-  PASSED: "Passed",
-  FAILED: "Failed",
-  OUT_OF_SCOPE: "Out of scope",
-};
-
 export const CONTROL_STATUSES: readonly ControlStatus[] = [
   "FAILED",
   "IN_PROGRESS",
@@ -40,18 +32,8 @@ export function assessmentStatusHint(status: AssessmentStatus): string {
   return assessmentStatusHints[status];
 }
 
-export function controlStatusLabel(status: ControlStatus): string {
-  return controlStatusLabels[status];
-}
-
 export function actionOwnerLabel(owner: ActionOwner): string {
   return owner === "PROVIDER" ? "Provider" : "Your organisation";
-}
-
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
-
-export function formatDate(iso: string): string {
-  return dateFormat.format(new Date(iso));
 }
 
 /** Progress is a share 0–1; shown as a whole percentage. */

@@ -1,10 +1,10 @@
+import { formatDateTime } from "../../format";
 import { useMutation } from "@apollo/client/react";
 import { useId, useRef, useState } from "react";
 import { FormError } from "../../components/FormError";
-import { ConfirmDialog } from "./ConfirmDialog";
-import { formatDateTime } from "./dates";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { UpdateUserMutation } from "./documents";
-import { attempt } from "./outcome";
+import { attempt } from "../../mutationErrors";
 import { REFRESH_PERSON } from "./refresh";
 
 interface AccountSectionProps {
@@ -81,6 +81,7 @@ export function AccountSection({ user, isViewer }: AccountSectionProps) {
       {done && <p role="status">{done}</p>}
       {confirming && (
         <ConfirmDialog
+          className="people-dialog"
           focusAfterConfirm={headingRef}
           title={`Disable ${user.name}?`}
           confirmLabel="Disable account"

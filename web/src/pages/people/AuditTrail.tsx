@@ -1,9 +1,10 @@
+import { formatDateTime } from "../../format";
 import { useQuery } from "@apollo/client/react";
-import { useCallback, useId, useState } from "react";
+import { useCallback, useId } from "react";
 import { auditLabel } from "./auditLabels";
 import { describeAuditEvent, type NameLookup } from "./auditText";
-import { formatDateTime } from "./dates";
 import { AuditTrailQuery, GrantScopesQuery } from "./documents";
+import { appendNodes, useShowMore } from "../../showMore";
 
 const PAGE_SIZE = 20;
 
@@ -19,8 +20,7 @@ export function AuditTrail({ userId, userName }: { userId: string; userName: str
     variables: { userId, first: PAGE_SIZE },
   });
   const scopes = useQuery(GrantScopesQuery);
-  const [loadingMore, setLoadingMore] = useState(false);
-  const [moreError, setMoreError] = useState<string | null>(null);
+  const { loadingMore, moreError, showMore: loadMore } = useShowMore();
 
   const assessments = scopes.data?.assessments.nodes;
   const names = useCallback<NameLookup>(
@@ -37,25 +37,10 @@ export function AuditTrail({ userId, userName }: { userId: string; userName: str
     [assessments],
   );
 
-  async function showMore(after: string) {
-    setLoadingMore(true);
-    setMoreError(null);
-    try {
-      await fetchMore({
-        variables: { after },
-        updateQuery: (previous, { fetchMoreResult }) => ({
-          ...fetchMoreResult,
-          auditEvents: {
-            ...fetchMoreResult.auditEvents,
-            nodes: [...previous.auditEvents.nodes, ...fetchMoreResult.auditEvents.nodes],
-          },
-        }),
-      });
-    } catch (failure) {
-      setMoreError(failure instanceof Error ? failure.message : String(failure));
-    } finally {
-      setLoadingMore(false);
-    }
+  function showMore(after: string) {
+    void loadMore(() =>
+      fetchMore({ variables: { after }, updateQuery: appendNodes("auditEvents") }),
+    );
   }
 
   const events = data?.auditEvents;
@@ -108,7 +93,9 @@ export function AuditTrail({ userId, userName }: { userId: string; userName: str
           <button
             type="button"
             disabled={loadingMore}
-            onClick={() => void showMore(events.pageInfo.endCursor ?? "")}
+            onClick={() => {
+              showMore(events.pageInfo.endCursor ?? "");
+            }}
           >
             {loadingMore
               ? "Loading…"

@@ -4,7 +4,7 @@ import { FormError } from "../../components/FormError";
 import { roleLabel } from "../../format";
 import type { GrantScopesQuery as GrantScopesData } from "../../gql/graphql";
 import { GrantAccessMutation } from "./documents";
-import { attempt } from "./outcome";
+import { attempt } from "../../mutationErrors";
 import { REFRESH_PERSON } from "./refresh";
 import { GRANT_ROLES, parseRole } from "./roles";
 

@@ -1,13 +1,12 @@
 import { useMutation, useQuery } from "@apollo/client/react";
 import { useId, useRef, useState } from "react";
 import { FormError } from "../../components/FormError";
-import { roleLabel } from "../../format";
+import { formatDay, roleLabel } from "../../format";
 import type { OrgRole } from "../../gql/graphql";
-import { ConfirmDialog } from "./ConfirmDialog";
-import { formatDate } from "./dates";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { GrantScopesQuery, RevokeGrantMutation } from "./documents";
 import { GrantForm } from "./GrantForm";
-import { attempt } from "./outcome";
+import { attempt } from "../../mutationErrors";
 import { REFRESH_PERSON } from "./refresh";
 
 interface Grant {
@@ -78,7 +77,7 @@ export function GrantsSection({ user }: GrantsSectionProps) {
               <tr key={grant.id}>
                 <th scope="row">{scopeOf(grant)}</th>
                 <td>{roleLabel(grant.role)}</td>
-                <td>{formatDate(grant.createdAt)}</td>
+                <td>{formatDay(grant.createdAt)}</td>
                 <td>
                   <button
                     type="button"
@@ -114,6 +113,7 @@ export function GrantsSection({ user }: GrantsSectionProps) {
       )}
       {revoking && (
         <ConfirmDialog
+          className="people-dialog"
           focusAfterConfirm={headingRef}
           title="Revoke this grant?"
           confirmLabel="Revoke grant"

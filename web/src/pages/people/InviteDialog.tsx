@@ -2,10 +2,11 @@ import { useMutation } from "@apollo/client/react";
 import { useId, useState, type SubmitEvent } from "react";
 import { FormError } from "../../components/FormError";
 import { roleLabel } from "../../format";
-import { Dialog } from "./Dialog";
+import { Dialog } from "../../components/Dialog";
 import { InviteUserMutation } from "./documents";
-import { attempt } from "./outcome";
-import { NO_ROLE, ORG_ROLES, parseRole } from "./roles";
+import { attempt } from "../../mutationErrors";
+import { ORG_ROLES } from "../../permissions";
+import { NO_ROLE, parseRole } from "./roles";
 
 interface InvitedPerson {
   id: string;
@@ -45,7 +46,7 @@ export function InviteDialog({ onClose, onInvited }: InviteDialogProps) {
   }
 
   return (
-    <Dialog open title="Invite a person" titleId={`${id}-title`} onClose={onClose}>
+    <Dialog title="Invite a person" onClose={onClose} className="people-dialog">
       <form
         className="stack"
         onSubmit={(event) => void submit(event)}

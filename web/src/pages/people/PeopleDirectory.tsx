@@ -3,6 +3,7 @@ import { useEffect, useState } from "react";
 import { PeopleListQuery } from "./documents";
 import { InviteDialog } from "./InviteDialog";
 import { PeopleTable } from "./PeopleTable";
+import { appendNodes, useShowMore } from "../../showMore";
 
 const PAGE_SIZE = 50;
 const SEARCH_DELAY_MS = 300;
@@ -24,8 +25,7 @@ export function PeopleDirectory({ search, onSearch, personHref, onInvited }: Peo
     if (search !== typed.trim()) setTyped(search);
   }
   const [inviting, setInviting] = useState(false);
-  const [moreError, setMoreError] = useState<string | null>(null);
-  const [loadingMore, setLoadingMore] = useState(false);
+  const { loadingMore, moreError, showMore: loadMore } = useShowMore();
   const { data, previousData, error, loading, fetchMore } = useQuery(PeopleListQuery, {
     variables: { filter: { search: search || null }, first: PAGE_SIZE },
   });
@@ -41,25 +41,8 @@ export function PeopleDirectory({ search, onSearch, personHref, onInvited }: Peo
     };
   }, [typed, search, onSearch]);
 
-  async function showMore(after: string) {
-    setLoadingMore(true);
-    setMoreError(null);
-    try {
-      await fetchMore({
-        variables: { after },
-        updateQuery: (previous, { fetchMoreResult }) => ({
-          ...fetchMoreResult,
-          users: {
-            ...fetchMoreResult.users,
-            nodes: [...previous.users.nodes, ...fetchMoreResult.users.nodes],
-          },
-        }),
-      });
-    } catch (failure) {
-      setMoreError(failure instanceof Error ? failure.message : String(failure));
-    } finally {
-      setLoadingMore(false);
-    }
+  function showMore(after: string) {
+    void loadMore(() => fetchMore({ variables: { after }, updateQuery: appendNodes("users") }));
   }
 
   // While a new search loads, the previous results stay (marked busy) instead of flashing.
@@ -130,7 +113,9 @@ export function PeopleDirectory({ search, onSearch, personHref, onInvited }: Peo
               <button
                 type="button"
                 disabled={loadingMore}
-                onClick={() => void showMore(users.pageInfo.endCursor ?? "")}
+                onClick={() => {
+                  showMore(users.pageInfo.endCursor ?? "");
+                }}
               >
                 {loadingMore ? "Loading…" : "Show more people"}
               </button>

@@ -3,6 +3,7 @@ import { useCallback } from "react";
 import { useLocation, useNavigate, useSearchParams } from "react-router";
 import { roleLabel } from "../../format";
 import { ViewerQuery } from "../../graphql/viewer";
+import { isOwner } from "../../permissions";
 import { PeopleDirectory } from "./PeopleDirectory";
 import { PersonPanel } from "./PersonPanel";
 import "./people.css";
@@ -23,7 +24,7 @@ export function PeoplePage() {
     );
   }
 
-  if (data.viewer.role !== "OWNER") {
+  if (!isOwner(data.viewer)) {
     return (
       <>
         <h1>People</h1>

@@ -1,7 +1,6 @@
 import { Link } from "react-router";
-import { roleLabel } from "../../format";
+import { formatDateTime, roleLabel } from "../../format";
 import type { PeopleListQuery as PeopleListData } from "../../gql/graphql";
-import { formatDateTime } from "./dates";
 import { lastSeen, personStatus, STATUS_LABELS } from "./personStatus";
 
 type Person = PeopleListData["users"]["nodes"][number];

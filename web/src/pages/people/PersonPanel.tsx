@@ -1,10 +1,9 @@
 import { useQuery } from "@apollo/client/react";
 import { useEffect, useRef } from "react";
 import { Link } from "react-router";
-import { roleLabel } from "../../format";
+import { formatDateTime, roleLabel } from "../../format";
 import { AccountSection } from "./AccountSection";
 import { AuditTrail } from "./AuditTrail";
-import { formatDateTime } from "./dates";
 import { PersonQuery } from "./documents";
 import { GrantsSection } from "./GrantsSection";
 import { lastSeen, personStatus, STATUS_LABELS } from "./personStatus";

@@ -3,11 +3,12 @@ import { useId, useState, type SubmitEvent } from "react";
 import { FormError } from "../../components/FormError";
 import { roleLabel } from "../../format";
 import type { OrgRole } from "../../gql/graphql";
-import { ConfirmDialog } from "./ConfirmDialog";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { UpdateUserMutation } from "./documents";
-import { attempt } from "./outcome";
+import { attempt } from "../../mutationErrors";
 import { REFRESH_PERSON } from "./refresh";
-import { NO_ROLE, ORG_ROLES, parseRole } from "./roles";
+import { isOwner, ORG_ROLES } from "../../permissions";
+import { NO_ROLE, parseRole } from "./roles";
 
 interface ProfileFormProps {
   user: { id: string; name: string; role?: OrgRole | null };
@@ -59,7 +60,7 @@ export function ProfileForm({ user, isViewer }: ProfileFormProps) {
       setSaved("Nothing to save: the name and role are as they were.");
       return;
     }
-    if (isViewer && user.role === "OWNER" && roleChanged) {
+    if (isViewer && isOwner(user) && roleChanged) {
       setConfirmingSelfDemotion(true);
       return;
     }
@@ -111,6 +112,7 @@ export function ProfileForm({ user, isViewer }: ProfileFormProps) {
       </form>
       {confirmingSelfDemotion && (
         <ConfirmDialog
+          className="people-dialog"
           title="Give up your owner role?"
           confirmLabel={`Become ${roleLabel(newRole)}`}
           onConfirm={save}

@@ -1,9 +1,9 @@
+import { formatDateTime } from "../../format";
 import { useMutation } from "@apollo/client/react";
 import { useId, useRef, useState } from "react";
-import { ConfirmDialog } from "./ConfirmDialog";
-import { formatDateTime } from "./dates";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { EndSessionMutation, EndSessionsMutation } from "./documents";
-import { attempt } from "./outcome";
+import { attempt } from "../../mutationErrors";
 import { REFRESH_PERSON } from "./refresh";
 
 interface Session {
@@ -144,6 +144,7 @@ export function SessionsSection({ user, isViewer }: SessionsSectionProps) {
       {done && <p role="status">{done}</p>}
       {ending && (
         <ConfirmDialog
+          className="people-dialog"
           focusAfterConfirm={headingRef}
           title={
             ending.kind === "all" ? `End every open session of ${user.name}?` : "End this session?"

@@ -2,7 +2,7 @@ import { useMutation } from "@apollo/client/react";
 import { useId, useState, type SubmitEvent } from "react";
 import { FormError } from "../../components/FormError";
 import { CreateApiTokenMutation } from "./documents";
-import { attempt } from "./outcome";
+import { attempt } from "../../mutationErrors";
 import { REFRESH_PERSON } from "./refresh";
 import { SecretReveal } from "./SecretReveal";
 

@@ -1,9 +1,9 @@
+import { formatDateTime, formatDay } from "../../format";
 import { useMutation } from "@apollo/client/react";
 import { useId, useRef, useState } from "react";
-import { ConfirmDialog } from "./ConfirmDialog";
-import { formatDate, formatDateTime } from "./dates";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { RevokeApiTokenMutation } from "./documents";
-import { attempt } from "./outcome";
+import { attempt } from "../../mutationErrors";
 import { REFRESH_PERSON } from "./refresh";
 import { TokenForm } from "./TokenForm";
 
@@ -30,7 +30,7 @@ interface TokensSectionProps {
 }
 
 function tokenState(token: Token, disabled: boolean): string {
-  if (token.revokedAt) return `Revoked ${formatDate(token.revokedAt)}`;
+  if (token.revokedAt) return `Revoked ${formatDay(token.revokedAt)}`;
   if (token.expiresAt && Date.parse(token.expiresAt) <= Date.now()) return "Expired";
   if (!token.active && disabled) return "Paused: account disabled";
   return token.active ? "Active" : "Inactive";
@@ -88,7 +88,7 @@ export function TokensSection({ user, isViewer }: TokensSectionProps) {
                   <td>
                     <code>{token.prefix}…</code>
                   </td>
-                  <td>{formatDate(token.createdAt)}</td>
+                  <td>{formatDay(token.createdAt)}</td>
                   <td>{token.expiresAt ? formatDateTime(token.expiresAt) : "Never"}</td>
                   <td>
                     {token.lastUsedAt ? (
@@ -132,6 +132,7 @@ export function TokensSection({ user, isViewer }: TokensSectionProps) {
       )}
       {revoking && (
         <ConfirmDialog
+          className="people-dialog"
           focusAfterConfirm={headingRef}
           title={`Revoke token “${revoking.name}”?`}
           confirmLabel="Revoke token"

@@ -1,14 +1,3 @@
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
-
-export function formatDateTime(iso: string): string {
-  return dateTime.format(new Date(iso));
-}
-
-export function formatDate(iso: string): string {
-  return dateOnly.format(new Date(iso));
-}
-
 /** The latest of some timestamps, or null when there are none. */
 export function latest(values: readonly (string | null | undefined)[]): string | null {
   let best: string | null = null;

@@ -1,12 +1,5 @@
 import type { OrgRole } from "../../gql/graphql";
-
-export const ORG_ROLES: readonly OrgRole[] = [
-  "READER",
-  "CONTRIBUTOR",
-  "ASSESSOR",
-  "ADMINISTRATOR",
-  "OWNER",
-];
+import { ORG_ROLES } from "../../permissions";
 
 /** Scoped grants stop at ASSESSOR. */
 export const GRANT_ROLES: readonly OrgRole[] = ["READER", "CONTRIBUTOR", "ASSESSOR"];

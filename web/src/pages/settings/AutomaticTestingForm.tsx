@@ -4,21 +4,7 @@ import { FormError } from "../../components/FormError";
 import type { AutomaticTesting } from "../../gql/graphql";
 import { TESTING_OPTIONS } from "./automaticTesting";
 import { UpdateOrganisationSettingsMutation } from "./documents";
-
-interface UserErrorFields {
-  field?: readonly string[] | null;
-  message: string;
-}
-
-function describe(errors: readonly UserErrorFields[]): string {
-  return errors
-    .map((error) =>
-      error.field?.at(-1) === "automaticTesting"
-        ? `Automatic testing: ${error.message}`
-        : error.message,
-    )
-    .join(" ");
-}
+import { attempt } from "../../mutationErrors";
 
 /** The owner's form: the three options, each explained; saving reports how many actions moved. */
 export function AutomaticTestingForm({ current }: { current: AutomaticTesting }) {
@@ -37,23 +23,18 @@ export function AutomaticTestingForm({ current }: { current: AutomaticTesting })
       setSaved("Nothing to save: this is already the setting.");
       return;
     }
-    try {
+    const outcome = await attempt(async () => {
       const result = await save({ variables: { input: { automaticTesting: choice } } });
-      const payload = result.data?.updateOrganisationSettings;
-      if (!payload) {
-        setError("The server sent no answer. Try again.");
-      } else if (payload.userErrors.length > 0) {
-        setError(describe(payload.userErrors));
-      } else {
-        const switched = payload.actionsSwitched ?? 0;
-        setSaved(
-          `Saved. ${switched === 1 ? "1 action" : `${switched} actions`} changed testing source.`,
-        );
-      }
-    } catch (failure) {
-      const reason = failure instanceof Error ? failure.message : String(failure);
-      setError(`The setting was not saved: ${reason}`);
+      return result.data?.updateOrganisationSettings;
+    });
+    if (!outcome.ok) {
+      setError(outcome.message);
+      return;
     }
+    const switched = outcome.payload.actionsSwitched ?? 0;
+    setSaved(
+      `Saved. ${switched === 1 ? "1 action" : `${switched} actions`} changed testing source.`,
+    );
   }
 
   return (

@@ -1,6 +1,7 @@
 import { useQuery } from "@apollo/client/react";
 import { roleLabel } from "../../format";
 import { ViewerQuery } from "../../graphql/viewer";
+import { isOwner } from "../../permissions";
 import { AutomaticTestingForm } from "./AutomaticTestingForm";
 import { testingLabel, TESTING_OPTIONS } from "./automaticTesting";
 import { SettingsQuery } from "./documents";
@@ -27,7 +28,7 @@ export function SettingsPage() {
     );
   }
 
-  const isOwner = viewer.role === "OWNER";
+  const owner = isOwner(viewer);
   return (
     <div className="settings-page">
       <h1>Settings</h1>
@@ -40,7 +41,7 @@ export function SettingsPage() {
           Some improvement actions can be tested by automation, which reports their implementation
           and test status. This setting decides whether they are.
         </p>
-        {isOwner ? (
+        {owner ? (
           <AutomaticTestingForm current={organisation.automaticTesting} />
         ) : (
           <>
