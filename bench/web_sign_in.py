@@ -57,6 +57,20 @@ def api_baseline(base: str, email: str, password: str) -> float:
         return time.perf_counter() - started
 
 
+# Runs in the page: press "Sign in" and resolve, in milliseconds, when the dashboard shows
+# the overall score and a breakdown table. Timed inside the page (the app navigates without
+# reloading), so the harness's polling does not count.
+SIGN_IN_TO_DASHBOARD = """() => new Promise((resolve) => {
+  const ready = () => document.querySelector('.big-number') && document.querySelector('table');
+  const observer = new MutationObserver(() => {
+    if (ready()) { observer.disconnect(); resolve(performance.now() - started); }
+  });
+  observer.observe(document.body, { subtree: true, childList: true });
+  const started = performance.now();
+  document.querySelector('form button[type=submit]').click();
+})"""
+
+
 def browser_sign_in(browser: object, base: str, email: str, password: str) -> float:
     context = browser.new_context(base_url=base)  # type: ignore[attr-defined]
     try:
@@ -64,12 +78,7 @@ def browser_sign_in(browser: object, base: str, email: str, password: str) -> fl
         page.goto("/sign-in")
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password").fill(password)
-        button = page.get_by_role("button", name="Sign in")
-        started = time.perf_counter()
-        button.click()
-        page.locator(".big-number").wait_for()
-        page.get_by_role("table").first.wait_for()
-        return time.perf_counter() - started
+        return float(page.evaluate(SIGN_IN_TO_DASHBOARD)) / 1000
     finally:
         context.close()
 
