@@ -104,10 +104,17 @@ def demo(tmp_path_factory: pytest.TempPathFactory, chromium: Any) -> Iterator[De
 @pytest.fixture
 def open_tab(chromium: Any, demo: Demo) -> Iterator[Callable[[], Any]]:
     """New tabs in one browser context (one cookie jar). Script errors and failed requests
-    fail the test, but for the 401s a signed-out tab gets before it is sent to sign in."""
+    fail the test, but for the 401s a signed-out tab gets before it is sent to sign in. The
+    tabs are offline but for cmgraph: a request to any other site is refused and fails it."""
     context = chromium.new_context(base_url=demo.url)
     context.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
+
+    def elsewhere(route: Any) -> None:
+        errors.append(f"a request to another site: {route.request.url}")
+        route.abort()
+
+    context.route(lambda url: not url.startswith(demo.url), elsewhere)
 
     def new_tab() -> Any:
         page = context.new_page()
