@@ -429,6 +429,30 @@ def test_every_page_an_owner_opens_has_no_serious_accessibility_problem(
     expect(page.get_by_role("heading", name=re.compile("Lukas Novak"))).to_be_visible()
     check_page(page, demo, "person")
 
+    # Every dialog that creates something, open.
+    for path, button, name in (
+        ("/people", "Invite person", "invite"),
+        ("/assessments", "Create assessment", "create-assessment"),
+        ("/alert-policies", "New policy", "new-alert-policy"),
+        ("/actions", "Bulk update…", "bulk-update"),
+    ):
+        page.goto(path)
+        page.get_by_role("button", name=button, exact=True).click()
+        expect(page.get_by_role("dialog")).to_be_visible()
+        check_page(page, demo, name)
+        page.keyboard.press("Escape")
+        expect(page.get_by_role("dialog")).to_have_count(0)
+
+    # Every tab of an action, chosen with the keyboard.
+    page.goto("/actions")
+    page.locator("table a[href^='/actions/']").first.click()
+    tab = page.get_by_role("tab", name="Overview")
+    tab.click()
+    for name in ("overview", "implementation", "testing", "controls", "evidence", "history"):
+        expect(page.get_by_role("tab", selected=True)).to_be_focused()
+        check_page(page, demo, f"action-tab-{name}")
+        page.keyboard.press("ArrowRight")
+
 
 OVERALL = "{ complianceScore { overall { percent } } }"
 NOT_IMPLEMENTED = """{ improvementActions(filter: {owner: CUSTOMER,
