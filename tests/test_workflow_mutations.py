@@ -444,7 +444,9 @@ async def test_assessment_rules(api, example, people) -> None:
         {"input": {"templateId": template, "name": "New", "newGroupName": "G2"}},
         token=admin,
     )
-    assert group_taken["createAssessment"]["userErrors"][0]["code"] == "DUPLICATE"
+    assert [(e["code"], e["field"]) for e in group_taken["createAssessment"]["userErrors"]] == [
+        ("DUPLICATE", ["input", "newGroupName"])  # the input that holds the taken name
+    ]
     refused = await api.query(
         CREATE,
         {"input": {"templateId": template, "name": "New", "newGroupName": "G9"}},

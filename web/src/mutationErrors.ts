@@ -58,11 +58,16 @@ export function fieldLabel(
   field: readonly string[] | null | undefined,
   labels: Readonly<Record<string, string>> = {},
 ): string | null {
-  const named = (field ?? [])
-    .flatMap((part) => part.split("."))
-    .filter((part) => part !== "input" && !/^\d+$/.test(part));
-  const last = named.at(-1);
+  const last = fieldName(field);
   return last === undefined ? null : (labels[last] ?? FIELD_LABELS[last] ?? last);
+}
+
+/** The input field a userError concerns: the last named segment of its path. */
+export function fieldName(field: readonly string[] | null | undefined): string | undefined {
+  return (field ?? [])
+    .flatMap((part) => part.split("."))
+    .filter((part) => part !== "input" && !/^\d+$/.test(part))
+    .at(-1);
 }
 
 /** One readable sentence per refusal: the field it concerns and the server's reason. */

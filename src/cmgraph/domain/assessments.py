@@ -71,11 +71,14 @@ def scope_key(implementation_type: ImplementationType, owner: Owner, group_id: i
     return f"group:{group_id}"
 
 
-async def create_group(uow: UnitOfWork, actor: Principal, name: str) -> Group:
+async def create_group(
+    uow: UnitOfWork, actor: Principal, name: str, field: str = "name"
+) -> Group:
+    """``field`` names the input that held ``name`` in refusals."""
     require_org_role(actor, OrgRole.ADMINISTRATOR)
-    name = clean_name(name, "A group")
+    name = text.clean_name(name, "A group", field=field, max_length=MAX_NAME_LENGTH)
     if await uow.session.scalar(select(Group.id).where(Group.name == name)) is not None:
-        raise DomainError(ErrorCode.DUPLICATE, f"A group named {name!r} exists.", "name")
+        raise DomainError(ErrorCode.DUPLICATE, f"A group named {name!r} exists.", field)
     group = Group(name=name)
     uow.session.add(group)
     await uow.session.flush()
@@ -134,7 +137,7 @@ async def create_assessment(
             await session.get(Group, request.copy_from_group_id) is None
         ):
             raise not_found("Group", "copyFromGroupId")
-        group = await create_group(uow, actor, request.new_group_name or "")
+        group = await create_group(uow, actor, request.new_group_name or "", "newGroupName")
 
     version = await session.scalar(
         select(TemplateVersion).where(

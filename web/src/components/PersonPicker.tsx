@@ -80,12 +80,15 @@ export function PersonPicker({
   onChange,
   hint,
   disabled = false,
+  autoFocus = false,
 }: {
   label: string;
   value: PickedPerson | null;
   onChange: (person: PickedPerson | null) => void;
   hint?: string;
   disabled?: boolean;
+  /** Marks the input for a surrounding Dialog to focus on opening. */
+  autoFocus?: boolean;
 }) {
   const id = useId();
   const inputRef = useRef<HTMLInputElement>(null);
@@ -178,6 +181,7 @@ export function PersonPicker({
         aria-controls={listId}
         aria-activedescendant={showList && active >= 0 ? `${id}-option-${active}` : undefined}
         aria-describedby={hint ? hintId : undefined}
+        data-autofocus={autoFocus || undefined}
         disabled={disabled}
         value={text}
         onChange={(event) => {

@@ -1,4 +1,5 @@
 import { formatPoints, implementationLabel, testingSourceLabel, testLabel } from "../../format";
+import { Facts } from "./Facts";
 import type { ActionDetails } from "./types";
 
 /** Name, points and statuses: what a person needs before choosing a tab. */
@@ -14,34 +15,22 @@ export function ActionHeader({ action }: { action: ActionDetails }) {
         {action.pendingUpdate && <span className="badge">Pending update</span>}
       </p>
       <h1>{action.title}</h1>
-      <dl className="facts">
-        <div>
-          <dt>Score impact</dt>
-          <dd>{outOfScope ? "None (out of scope)" : `+${formatPoints(remaining)} points`}</dd>
-        </div>
-        <div>
-          <dt>Points achieved</dt>
-          <dd>
-            {formatPoints(action.score.earned)} / {formatPoints(action.points)}
-          </dd>
-        </div>
-        <div>
-          <dt>Implementation</dt>
-          <dd>{implementationLabel(action.implementationStatus)}</dd>
-        </div>
-        <div>
-          <dt>Test status</dt>
-          <dd>{testLabel(action.testStatus)}</dd>
-        </div>
-        <div>
-          <dt>Assigned to</dt>
-          <dd>{action.assignee?.name ?? <span className="muted">Unassigned</span>}</dd>
-        </div>
-        <div>
-          <dt>Testing source</dt>
-          <dd>{testingSourceLabel(action.testingSource)}</dd>
-        </div>
-      </dl>
+      <Facts
+        items={[
+          [
+            "Score impact",
+            outOfScope ? "None (out of scope)" : `+${formatPoints(remaining)} points`,
+          ],
+          [
+            "Points achieved",
+            `${formatPoints(action.score.earned)} / ${formatPoints(action.points)}`,
+          ],
+          ["Implementation", implementationLabel(action.implementationStatus)],
+          ["Test status", testLabel(action.testStatus)],
+          ["Assigned to", action.assignee?.name ?? <span className="muted">Unassigned</span>],
+          ["Testing source", testingSourceLabel(action.testingSource)],
+        ]}
+      />
     </header>
   );
 }

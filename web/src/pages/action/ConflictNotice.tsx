@@ -5,6 +5,8 @@ import type { ActionDetails } from "./types";
 export interface DraftField<T extends FormValues> {
   key: keyof T & string;
   label: string;
+  /** The field's saved value, as the form holds it. */
+  read: (action: ActionDetails) => string;
   show?: (value: string) => string;
 }
 

@@ -1,6 +1,7 @@
 import { controlStatusLabel } from "../../format";
 import { useState } from "react";
 import { Dialog } from "../../components/Dialog";
+import { RichText } from "../../components/RichText";
 import type { ActionDetails } from "./types";
 
 type Control = ActionDetails["controls"][number];
@@ -66,7 +67,11 @@ export function ControlsTab({ action }: { action: ActionDetails }) {
             <p className="muted">
               {shown.family} · {shown.assessment.regulation.name} · {shown.assessment.name}
             </p>
-            <div className="prewrap">{shown.description || "This control has no text."}</div>
+            {shown.description ? (
+              <RichText text={shown.description} />
+            ) : (
+              <p>This control has no text.</p>
+            )}
           </>
         )}
         <button type="button" onClick={close}>

@@ -1,12 +1,19 @@
 import { useMutation } from "@apollo/client/react";
-import { useState, type SubmitEvent } from "react";
+import { useId, useState, type SubmitEvent } from "react";
 import { AddEvidenceLinkMutation } from "./documents";
 import { MutationProblems } from "../../components/MutationProblems";
 import { requestErrorMessage } from "../../mutationErrors";
 import type { UserErrorItem } from "../../mutationErrors";
 
-/** "Add evidence" as a link: a name and an http(s) address. */
-export function EvidenceLinkForm({ actionId }: { actionId: string }) {
+/** "Add evidence" as a link: a name and an http(s) address; `permanent` as for uploads. */
+export function EvidenceLinkForm({
+  actionId,
+  permanent = null,
+}: {
+  actionId: string;
+  permanent?: string | null;
+}) {
+  const id = useId();
   const [name, setName] = useState("");
   const [url, setUrl] = useState("");
   const [mutate, { loading }] = useMutation(AddEvidenceLinkMutation);
@@ -54,12 +61,18 @@ export function EvidenceLinkForm({ actionId }: { actionId: string }) {
           type="url"
           required
           placeholder="https://"
+          aria-describedby={permanent ? `${id}-permanent` : undefined}
           value={url}
           onChange={(event) => {
             setUrl(event.target.value);
           }}
         />
       </label>
+      {permanent && (
+        <p id={`${id}-permanent`} className="hint evidence-permanent">
+          {permanent}
+        </p>
+      )}
       <MutationProblems problems={userErrors} error={networkError} success={done} />
       <div>
         <button type="submit" className="primary" disabled={loading}>

@@ -17,6 +17,10 @@ const REFRESH_LINKS_MS = 8 * 60 * 1000;
 const LOCK_RULE =
   "Evidence can be deleted until the action's test status records a result: once it has passed, failed (any risk) or is out of scope, its evidence stays, because that result rests on it.";
 
+// Shown before an upload when evidence is locked (the form is only there when not read-only).
+const PERMANENT_EVIDENCE =
+  "Evidence added now cannot be deleted afterwards: the action's test status records a result, and that result rests on its evidence.";
+
 export function EvidenceTab({
   action,
   access,
@@ -99,8 +103,15 @@ export function EvidenceTab({
             </p>
           )}
           <div className="grid">
-            <EvidenceUpload actionId={action.id} onUploaded={reload} />
-            <EvidenceLinkForm actionId={action.id} />
+            <EvidenceUpload
+              actionId={action.id}
+              onUploaded={reload}
+              permanent={access.evidenceDelete && PERMANENT_EVIDENCE}
+            />
+            <EvidenceLinkForm
+              actionId={action.id}
+              permanent={access.evidenceDelete && PERMANENT_EVIDENCE}
+            />
           </div>
         </section>
       )}

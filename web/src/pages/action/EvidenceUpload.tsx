@@ -1,17 +1,23 @@
 import { useEffect, useId, useRef, useState, type SubmitEvent } from "react";
+import { formatPercent } from "../../format";
 import { formatBytes } from "./labels";
 import { requestErrorMessage } from "../../mutationErrors";
 import { ACCEPTED_EXTENSIONS, uploadEvidence, type UploadProgress } from "./uploadEvidence";
 
 const ACCEPT = ACCEPTED_EXTENSIONS.map((extension) => `.${extension}`).join(",");
 
-/** "Add evidence" as a document: pick a file, watch it upload, see the result. */
+/**
+ * "Add evidence" as a document: pick a file, watch it upload, see the result. `permanent` says,
+ * before the upload, why the file cannot be deleted afterwards.
+ */
 export function EvidenceUpload({
   actionId,
   onUploaded,
+  permanent = null,
 }: {
   actionId: string;
   onUploaded: () => Promise<unknown>;
+  permanent?: string | null;
 }) {
   const id = useId();
   const input = useRef<HTMLInputElement>(null);
@@ -64,7 +70,7 @@ export function EvidenceUpload({
           ref={input}
           type="file"
           accept={ACCEPT}
-          aria-describedby={`${id}-types`}
+          aria-describedby={permanent ? `${id}-types ${id}-permanent` : `${id}-types`}
           disabled={busy}
           onChange={(event) => {
             setFile(event.target.files?.[0] ?? null);
@@ -77,16 +83,21 @@ export function EvidenceUpload({
         Accepted: {ACCEPTED_EXTENSIONS.join(", ")}. The content must match the file type; the server
         refuses files over its size limit (25 MB unless set otherwise).
       </p>
+      {permanent && (
+        <p id={`${id}-permanent`} className="hint evidence-permanent">
+          {permanent}
+        </p>
+      )}
       {progress && (
         <div className="upload-progress">
           <label htmlFor={`${id}-progress`}>Uploading {file?.name}</label>
           <progress id={`${id}-progress`} max={100} value={percent}>
-            {Math.round(percent)}%
+            {formatPercent(Math.round(percent))}
           </progress>
           <span>
             {progress.total > 0 && progress.loaded >= progress.total
               ? "Sent; the server is checking and storing the file…"
-              : `${formatBytes(progress.loaded)} of ${formatBytes(progress.total)} (${Math.round(percent)}%)`}
+              : `${formatBytes(progress.loaded)} of ${formatBytes(progress.total)} (${formatPercent(Math.round(percent))})`}
           </span>
         </div>
       )}

@@ -1,15 +1,13 @@
 import { useMutation } from "@apollo/client/react";
-import { useId, useState, type SubmitEvent } from "react";
+import { useId } from "react";
 import { implementationLabel } from "../../format";
 import type { ImplementationStatus, UpdateImplementationInput } from "../../gql/graphql";
-import { ConflictNotice, type DraftField } from "./ConflictNotice";
+import type { DraftField } from "./ConflictNotice";
 import { UpdateImplementationMutation } from "./documents";
-import { formatDate, todayIso } from "./labels";
-import { MutationProblems } from "../../components/MutationProblems";
-import { hasConflict, requestErrorMessage } from "../../mutationErrors";
-import type { ActionDetails } from "./types";
-import type { UserErrorItem } from "../../mutationErrors";
-import { useVersionedDraft } from "./useVersionedDraft";
+import { EditForm } from "./EditForm";
+import { formatDate, NOTHING_TO_SAVE, todayIso } from "./labels";
+import type { ActionFormProps } from "./types";
+import { useActionForm } from "./useActionForm";
 
 const STATUSES: readonly ImplementationStatus[] = [
   "NOT_IMPLEMENTED",
@@ -31,45 +29,32 @@ const FIELDS: readonly DraftField<Values>[] = [
   {
     key: "implementationStatus",
     label: "Implementation status",
+    read: (action) => action.implementationStatus,
     show: (value) => implementationLabel(value as ImplementationStatus),
   },
-  { key: "implementationDate", label: "Implementation date", show: formatDate },
-  { key: "implementationNotes", label: "Implementation notes" },
+  {
+    key: "implementationDate",
+    label: "Implementation date",
+    read: (action) => action.implementationDate ?? "",
+    show: formatDate,
+  },
+  {
+    key: "implementationNotes",
+    label: "Implementation notes",
+    read: (action) => action.implementationNotes,
+  },
 ];
 
-function valuesOf(action: ActionDetails): Values {
-  return {
-    implementationStatus: action.implementationStatus,
-    implementationDate: action.implementationDate ?? "",
-    implementationNotes: action.implementationNotes,
-  };
-}
-
 /** "Edit implementation details": sends only what differs from the version it was made on. */
-export function ImplementationForm({
-  action,
-  reload,
-  onDone,
-}: {
-  action: ActionDetails;
-  reload: () => Promise<unknown>;
-  onDone: (message: string) => void;
-}) {
-  const current = valuesOf(action);
-  const draft = useVersionedDraft(action.version, current);
+export function ImplementationForm({ action, reload, onDone }: Omit<ActionFormProps, "access">) {
+  const form = useActionForm(action, FIELDS, reload, onDone);
+  const { draft, state } = form;
   const [mutate, { loading }] = useMutation(UpdateImplementationMutation);
-  const [userErrors, setUserErrors] = useState<readonly UserErrorItem[]>([]);
-  const [networkError, setNetworkError] = useState<string | null>(null);
-  const [note, setNote] = useState<string | null>(null);
   const id = useId();
   const { values, base } = draft;
   const dated = DATED.includes(values.implementationStatus);
 
-  async function submit(event: SubmitEvent<HTMLFormElement>) {
-    event.preventDefault();
-    setUserErrors([]);
-    setNetworkError(null);
-    setNote(null);
+  async function submit() {
     const input: UpdateImplementationInput = { actionId: action.id, version: draft.baseVersion };
     if (values.implementationStatus !== base.implementationStatus) {
       input.implementationStatus = values.implementationStatus as ImplementationStatus;
@@ -81,33 +66,28 @@ export function ImplementationForm({
       input.implementationNotes = values.implementationNotes;
     }
     if (Object.keys(input).length === 2) {
-      setNote("Nothing to save: the form holds the saved values.");
+      state.setNote(NOTHING_TO_SAVE);
       return;
     }
-    try {
+    await state.save(async () => {
       const { data } = await mutate({ variables: { input } });
-      const errors = data?.updateImplementation.userErrors ?? [];
-      setUserErrors(errors);
-      if (hasConflict(errors)) await reload();
-      else if (errors.length === 0) onDone("Implementation details saved.");
-    } catch (error) {
-      setNetworkError(requestErrorMessage(error));
-    }
+      return data?.updateImplementation.userErrors ?? [];
+    }, "Implementation details saved.");
   }
 
   return (
-    <form className="edit-form stack" onSubmit={(event) => void submit(event)}>
-      <h3>Edit implementation details</h3>
-      <ConflictNotice
-        action={action}
-        draft={draft}
-        current={current}
-        fields={FIELDS}
-        onResolved={() => {
-          setUserErrors([]);
-          setNetworkError(null);
-        }}
-      />
+    <EditForm
+      title="Edit implementation details"
+      saveLabel="Save implementation details"
+      action={action}
+      form={form}
+      fields={FIELDS}
+      loading={loading}
+      onSubmit={submit}
+      onCancel={() => {
+        onDone("");
+      }}
+    >
       <label>
         Implementation status
         <select
@@ -156,20 +136,6 @@ export function ImplementationForm({
           }}
         />
       </label>
-      <MutationProblems problems={userErrors} error={networkError} success={note} />
-      <div className="button-row">
-        <button type="submit" className="primary" disabled={loading}>
-          {loading ? "Saving…" : "Save implementation details"}
-        </button>
-        <button
-          type="button"
-          onClick={() => {
-            onDone("");
-          }}
-        >
-          Cancel
-        </button>
-      </div>
-    </form>
+    </EditForm>
   );
 }

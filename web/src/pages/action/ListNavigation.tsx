@@ -37,7 +37,7 @@ export function ListNavigation({
         <>
           {neighbours.previousId ? (
             <Link to={pathOf(neighbours.previousId)} rel="prev">
-              ↑ Previous action
+              ← Previous action
             </Link>
           ) : (
             <span className="muted">First in the list</span>
@@ -47,7 +47,7 @@ export function ListNavigation({
           </span>
           {neighbours.nextId ? (
             <Link to={pathOf(neighbours.nextId)} rel="next">
-              Next action ↓
+              Next action →
             </Link>
           ) : (
             <span className="muted">Last in the list</span>

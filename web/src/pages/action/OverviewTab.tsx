@@ -1,4 +1,3 @@
-import { useState } from "react";
 import { Link } from "react-router";
 import {
   formatDateTime,
@@ -8,74 +7,37 @@ import {
   testingSourceLabel,
   testLabel,
 } from "../../format";
+import { EditSection } from "./EditSection";
+import { Facts } from "./Facts";
 import { enforcementLabels, purposeLabels } from "./labels";
-import type { ActionAccess } from "./permissions";
 import { TestingSourceForm } from "./TestingSourceForm";
-import type { ActionDetails } from "./types";
+import type { ActionTabProps } from "./types";
 
-export function OverviewTab({
-  action,
-  access,
-  reload,
-}: {
-  action: ActionDetails;
-  access: ActionAccess;
-  reload: () => Promise<unknown>;
-}) {
-  const [editing, setEditing] = useState(false);
-  const [saved, setSaved] = useState<string | null>(null);
-
+export function OverviewTab({ action, access, reload }: ActionTabProps) {
   return (
     <>
       <h2>Summary</h2>
-      <dl className="facts">
-        <div>
-          <dt>Implementation status</dt>
-          <dd>{implementationLabel(action.implementationStatus)}</dd>
-        </div>
-        <div>
-          <dt>Test status</dt>
-          <dd>{testLabel(action.testStatus)}</dd>
-        </div>
-        <div>
-          <dt>Points achieved</dt>
-          <dd>
-            {formatPoints(action.score.earned)} of {formatPoints(action.points)}
-          </dd>
-        </div>
-        <div>
-          <dt>Action type</dt>
-          <dd>{implementationTypeLabel(action.implementationType)}</dd>
-        </div>
-        <div>
-          <dt>Enforcement</dt>
-          <dd>{enforcementLabels[action.enforcement]}</dd>
-        </div>
-        <div>
-          <dt>Purpose</dt>
-          <dd>{purposeLabels[action.purpose]}</dd>
-        </div>
-        <div>
-          <dt>Category</dt>
-          <dd>{action.category}</dd>
-        </div>
-        <div>
-          <dt>Solution</dt>
-          <dd>{action.solution}</dd>
-        </div>
-        <div>
-          <dt>Managed by</dt>
-          <dd>{action.owner === "PROVIDER" ? "The service provider" : "Your organisation"}</dd>
-        </div>
-        <div>
-          <dt>State shared</dt>
-          <dd>{action.group ? `In group ${action.group.name}` : "Organisation-wide"}</dd>
-        </div>
-        <div>
-          <dt>Last changed</dt>
-          <dd>{formatDateTime(action.updatedAt)}</dd>
-        </div>
-      </dl>
+      <Facts
+        items={[
+          ["Implementation status", implementationLabel(action.implementationStatus)],
+          ["Test status", testLabel(action.testStatus)],
+          [
+            "Points achieved",
+            `${formatPoints(action.score.earned)} of ${formatPoints(action.points)}`,
+          ],
+          ["Action type", implementationTypeLabel(action.implementationType)],
+          ["Enforcement", enforcementLabels[action.enforcement]],
+          ["Purpose", purposeLabels[action.purpose]],
+          ["Category", action.category],
+          ["Solution", action.solution],
+          [
+            "Managed by",
+            action.owner === "PROVIDER" ? "The service provider" : "Your organisation",
+          ],
+          ["State shared", action.group ? `In group ${action.group.name}` : "Organisation-wide"],
+          ["Last changed", formatDateTime(action.updatedAt)],
+        ]}
+      />
       {action.assignmentNotes && (
         <>
           <h3>Assignment notes</h3>
@@ -128,30 +90,15 @@ export function OverviewTab({
           </ul>
         </>
       )}
-      <p role="status">{saved}</p>
-      {access.testingSource ? (
-        <p className="read-only-reason">{access.testingSource}</p>
-      ) : editing ? (
-        <TestingSourceForm
-          action={action}
-          access={access}
-          reload={reload}
-          onDone={(message) => {
-            setEditing(false);
-            setSaved(message || null);
-          }}
-        />
-      ) : (
-        <button
-          type="button"
-          onClick={() => {
-            setSaved(null);
-            setEditing(true);
-          }}
-        >
-          Change testing source
-        </button>
-      )}
+      <EditSection
+        reasons={access.testingSource ? [access.testingSource] : []}
+        label="Change testing source"
+        primary={false}
+      >
+        {(onDone) => (
+          <TestingSourceForm action={action} access={access} reload={reload} onDone={onDone} />
+        )}
+      </EditSection>
     </>
   );
 }

@@ -1,16 +1,14 @@
 import { useMutation } from "@apollo/client/react";
-import { useId, useState, type SubmitEvent } from "react";
+import { useId } from "react";
 import { testLabel } from "../../format";
 import type { TestStatus, UpdateTestingInput } from "../../gql/graphql";
-import { ConflictNotice, type DraftField } from "./ConflictNotice";
+import type { DraftField } from "./ConflictNotice";
 import { UpdateTestingMutation } from "./documents";
-import { formatDate, todayIso } from "./labels";
-import { MutationProblems } from "../../components/MutationProblems";
-import { hasConflict, requestErrorMessage } from "../../mutationErrors";
-import type { ActionAccess } from "./permissions";
-import type { ActionDetails } from "./types";
-import type { UserErrorItem } from "../../mutationErrors";
-import { useVersionedDraft } from "./useVersionedDraft";
+import { EditForm } from "./EditForm";
+import { formatDate, NOTHING_TO_SAVE, todayIso } from "./labels";
+import { onlyAdditionalNotes } from "./permissions";
+import type { ActionFormProps } from "./types";
+import { useActionForm } from "./useActionForm";
 
 const MANUAL_STATUSES: readonly TestStatus[] = [
   "NONE",
@@ -38,51 +36,41 @@ interface Values extends Record<string, string> {
 }
 
 const FIELDS: readonly DraftField<Values>[] = [
-  { key: "testStatus", label: "Test status", show: (value) => testLabel(value as TestStatus) },
-  { key: "testDate", label: "Test date", show: formatDate },
-  { key: "testingNotes", label: "Testing notes" },
-  { key: "additionalNotes", label: "Additional notes" },
+  {
+    key: "testStatus",
+    label: "Test status",
+    read: (action) => action.testStatus,
+    show: (value) => testLabel(value as TestStatus),
+  },
+  {
+    key: "testDate",
+    label: "Test date",
+    read: (action) => action.testDate ?? "",
+    show: formatDate,
+  },
+  { key: "testingNotes", label: "Testing notes", read: (action) => action.testingNotes },
+  { key: "additionalNotes", label: "Additional notes", read: (action) => action.additionalNotes },
 ];
 
-function valuesOf(action: ActionDetails): Values {
-  return {
-    testStatus: action.testStatus,
-    testDate: action.testDate ?? "",
-    testingNotes: action.testingNotes,
-    additionalNotes: action.additionalNotes,
-  };
-}
-
 /** Editing testing: each field open only to those the rules allow, with the reason shown. */
-export function TestingForm({
-  action,
-  access,
-  reload,
-  onDone,
-}: {
-  action: ActionDetails;
-  access: ActionAccess;
-  reload: () => Promise<unknown>;
-  onDone: (message: string) => void;
-}) {
-  const current = valuesOf(action);
-  const draft = useVersionedDraft(action.version, current);
+export function TestingForm({ action, access, reload, onDone }: ActionFormProps) {
+  const form = useActionForm(action, FIELDS, reload, onDone);
+  const { draft, state } = form;
   const [mutate, { loading }] = useMutation(UpdateTestingMutation);
-  const [userErrors, setUserErrors] = useState<readonly UserErrorItem[]>([]);
-  const [networkError, setNetworkError] = useState<string | null>(null);
-  const [note, setNote] = useState<string | null>(null);
   const id = useId();
   const { values, base } = draft;
   const implemented =
     action.implementationStatus === "IMPLEMENTED" ||
     action.implementationStatus === "ALTERNATIVE_IMPLEMENTATION";
+  // Without test status and date (contributors), only the additional notes are shown.
+  const onlyNotes = onlyAdditionalNotes(access);
+  const what = onlyNotes ? "additional notes" : "testing details";
 
-  async function submit(event: SubmitEvent<HTMLFormElement>) {
-    event.preventDefault();
-    setUserErrors([]);
-    setNetworkError(null);
-    setNote(null);
-    const input: UpdateTestingInput = { actionId: action.id, version: draft.baseVersion };
+  async function submit() {
+    const input: UpdateTestingInput = {
+      actionId: action.id,
+      version: draft.baseVersion,
+    };
     if (!access.testStatus && values.testStatus !== base.testStatus) {
       input.testStatus = values.testStatus as TestStatus;
     }
@@ -96,97 +84,99 @@ export function TestingForm({
       input.additionalNotes = values.additionalNotes;
     }
     if (Object.keys(input).length === 2) {
-      setNote("Nothing to save: the form holds the saved values.");
+      state.setNote(NOTHING_TO_SAVE);
       return;
     }
-    try {
-      const { data } = await mutate({ variables: { input } });
-      const errors = data?.updateTesting.userErrors ?? [];
-      setUserErrors(errors);
-      if (hasConflict(errors)) await reload();
-      else if (errors.length === 0) onDone("Testing details saved.");
-    } catch (error) {
-      setNetworkError(requestErrorMessage(error));
-    }
+    await state.save(
+      async () => {
+        const { data } = await mutate({ variables: { input } });
+        return data?.updateTesting.userErrors ?? [];
+      },
+      onlyNotes ? "Additional notes saved." : "Testing details saved.",
+    );
   }
 
   const statusOptions = [...MANUAL_STATUSES, ...AUTOMATION_STATUSES];
   return (
-    <form className="edit-form stack" onSubmit={(event) => void submit(event)}>
-      <h3>Edit testing details</h3>
-      <ConflictNotice
-        action={action}
-        draft={draft}
-        current={current}
-        fields={FIELDS}
-        onResolved={() => {
-          setUserErrors([]);
-          setNetworkError(null);
-        }}
-      />
-      <label>
-        Test status
-        <select
-          value={values.testStatus}
-          disabled={access.testStatus !== null}
-          aria-describedby={`${id}-status-hint`}
-          onChange={(event) => {
-            draft.set("testStatus", event.target.value);
-          }}
-        >
-          {statusOptions.map((status) => {
-            const automationOnly = AUTOMATION_STATUSES.includes(status);
-            const needsImplementation = !implemented && !UNTESTED.includes(status);
-            return (
-              <option
-                key={status}
-                value={status}
-                disabled={status !== base.testStatus && (automationOnly || needsImplementation)}
-              >
-                {testLabel(status)}
-                {automationOnly ? " (set by automation)" : ""}
-              </option>
-            );
-          })}
-        </select>
-      </label>
-      <p id={`${id}-status-hint`} className="hint">
-        {access.testStatus ??
-          (implemented
-            ? "Evidence can no longer be deleted once the status is Passed, a Failed status, or Out of scope."
-            : "Until the action is Implemented (or has an alternative implementation), only None and Not assessed can be chosen.")}
-      </p>
-      <label>
-        Test date
-        <input
-          type="date"
-          min={action.implementationDate ?? undefined}
-          max={todayIso()}
-          value={values.testDate}
-          disabled={access.testDate !== null}
-          aria-describedby={`${id}-date-hint`}
-          onChange={(event) => {
-            draft.set("testDate", event.target.value);
-          }}
-        />
-      </label>
-      <p id={`${id}-date-hint`} className="hint">
-        {access.testDate ??
-          (action.testingSource === "AUTOMATIC"
-            ? "Entering a test date by hand makes this action manually tested. Not in the future, nor before the implementation date."
-            : "Not in the future, nor before the implementation date. Leave empty to clear it.")}
-      </p>
-      <label>
-        Testing notes
-        <textarea
-          rows={5}
-          value={values.testingNotes}
-          disabled={access.testStatus !== null}
-          onChange={(event) => {
-            draft.set("testingNotes", event.target.value);
-          }}
-        />
-      </label>
+    <EditForm
+      title={`Edit ${what}`}
+      saveLabel={`Save ${what}`}
+      action={action}
+      form={form}
+      fields={FIELDS}
+      loading={loading}
+      onSubmit={submit}
+      onCancel={() => {
+        onDone("");
+      }}
+    >
+      {!onlyNotes && (
+        <>
+          <label>
+            Test status
+            <select
+              value={values.testStatus}
+              disabled={access.testStatus !== null}
+              aria-describedby={`${id}-status-hint`}
+              onChange={(event) => {
+                draft.set("testStatus", event.target.value);
+              }}
+            >
+              {statusOptions.map((status) => {
+                const automationOnly = AUTOMATION_STATUSES.includes(status);
+                const needsImplementation = !implemented && !UNTESTED.includes(status);
+                return (
+                  <option
+                    key={status}
+                    value={status}
+                    disabled={status !== base.testStatus && (automationOnly || needsImplementation)}
+                  >
+                    {testLabel(status)}
+                    {automationOnly ? " (set by automation)" : ""}
+                  </option>
+                );
+              })}
+            </select>
+          </label>
+          <p id={`${id}-status-hint`} className="hint">
+            {access.testStatus ??
+              (implemented
+                ? "Evidence can no longer be deleted once the status is Passed, a Failed status, or Out of scope."
+                : "Until the action is Implemented (or has an alternative implementation), only None and Not assessed can be chosen.")}
+          </p>
+          <label>
+            Test date
+            <input
+              type="date"
+              min={action.implementationDate ?? undefined}
+              max={todayIso()}
+              value={values.testDate}
+              disabled={access.testDate !== null}
+              aria-describedby={`${id}-date-hint`}
+              onChange={(event) => {
+                draft.set("testDate", event.target.value);
+              }}
+            />
+          </label>
+          <p id={`${id}-date-hint`} className="hint">
+            {access.testDate ??
+              (action.testingSource === "AUTOMATIC"
+                ? "Entering a test date by hand makes this action manually tested. Not in the future, nor before the implementation date."
+                : "Not in the future, nor before the implementation date. Leave empty to clear it.")}
+          </p>
+          <label>
+            Testing notes
+            <textarea
+              rows={5}
+              value={values.testingNotes}
+              disabled={access.testStatus !== null}
+              onChange={(event) => {
+                draft.set("testingNotes", event.target.value);
+              }}
+            />
+          </label>
+        </>
+      )}
       <label>
         Additional notes
         <textarea
@@ -198,20 +188,6 @@ export function TestingForm({
           }}
         />
       </label>
-      <MutationProblems problems={userErrors} error={networkError} success={note} />
-      <div className="button-row">
-        <button type="submit" className="primary" disabled={loading}>
-          {loading ? "Saving…" : "Save testing details"}
-        </button>
-        <button
-          type="button"
-          onClick={() => {
-            onDone("");
-          }}
-        >
-          Cancel
-        </button>
-      </div>
-    </form>
+    </EditForm>
   );
 }

@@ -1,16 +1,13 @@
 import { testingSourceLabel } from "../../format";
 import { useMutation } from "@apollo/client/react";
-import { useState, type SubmitEvent } from "react";
+import { useState } from "react";
 import type { SetTestingSourceInput, TestingSource } from "../../gql/graphql";
-import { ConflictNotice, type DraftField } from "./ConflictNotice";
+import type { DraftField } from "./ConflictNotice";
 import { SetTestingSourceMutation } from "./documents";
-import { MutationProblems } from "../../components/MutationProblems";
-import { hasConflict, requestErrorMessage } from "../../mutationErrors";
+import { EditForm } from "./EditForm";
 import { ParentPicker, type ParentChoice } from "./ParentPicker";
-import type { ActionAccess } from "./permissions";
-import type { ActionDetails } from "./types";
-import type { UserErrorItem } from "../../mutationErrors";
-import { useVersionedDraft } from "./useVersionedDraft";
+import type { ActionFormProps } from "./types";
+import { useActionForm } from "./useActionForm";
 
 const SOURCES: readonly TestingSource[] = ["MANUAL", "AUTOMATIC", "PARENT"];
 
@@ -25,29 +22,9 @@ interface Values extends Record<string, string> {
   parentId: string;
 }
 
-function valuesOf(action: ActionDetails): Values {
-  return { testingSource: action.testingSource, parentId: action.parent?.id ?? "" };
-}
-
 /** Choose Manual, Automatic or Parent (with a picker for the parent action). */
-export function TestingSourceForm({
-  action,
-  access,
-  reload,
-  onDone,
-}: {
-  action: ActionDetails;
-  access: ActionAccess;
-  reload: () => Promise<unknown>;
-  onDone: (message: string) => void;
-}) {
-  const current = valuesOf(action);
-  const draft = useVersionedDraft(action.version, current);
+export function TestingSourceForm({ action, access, reload, onDone }: ActionFormProps) {
   const [chosen, setChosen] = useState<ParentChoice | null>(action.parent ?? null);
-  const [mutate, { loading }] = useMutation(SetTestingSourceMutation);
-  const [userErrors, setUserErrors] = useState<readonly UserErrorItem[]>([]);
-  const [networkError, setNetworkError] = useState<string | null>(null);
-  const source = draft.values.testingSource as TestingSource;
 
   const parentName = (id: string) =>
     [action.parent, chosen].find((parent) => parent?.id === id)?.title ?? "Another action";
@@ -55,10 +32,20 @@ export function TestingSourceForm({
     {
       key: "testingSource",
       label: "Testing source",
+      read: (saved) => saved.testingSource,
       show: (value) => testingSourceLabel(value as TestingSource),
     },
-    { key: "parentId", label: "Parent action", show: parentName },
+    {
+      key: "parentId",
+      label: "Parent action",
+      read: (saved) => saved.parent?.id ?? "",
+      show: parentName,
+    },
   ];
+  const form = useActionForm(action, fields, reload, onDone);
+  const { draft, state } = form;
+  const [mutate, { loading }] = useMutation(SetTestingSourceMutation);
+  const source = draft.values.testingSource as TestingSource;
 
   function disabledReason(option: TestingSource): string | null {
     const automaticInvolved = option === "AUTOMATIC" || action.testingSource === "AUTOMATIC";
@@ -66,10 +53,7 @@ export function TestingSourceForm({
     return null;
   }
 
-  async function submit(event: SubmitEvent<HTMLFormElement>) {
-    event.preventDefault();
-    setUserErrors([]);
-    setNetworkError(null);
+  async function submit() {
     const input: SetTestingSourceInput = {
       actionId: action.id,
       version: draft.baseVersion,
@@ -77,38 +61,32 @@ export function TestingSourceForm({
     };
     if (source === "PARENT") {
       if (!draft.values.parentId) {
-        setNetworkError(null);
-        setUserErrors([
+        state.refuse([
           { field: ["input", "parentId"], code: "INVALID", message: "Choose the parent action." },
         ]);
         return;
       }
       input.parentId = draft.values.parentId;
     }
-    try {
+    await state.save(async () => {
       const { data } = await mutate({ variables: { input } });
-      const errors = data?.setTestingSource.userErrors ?? [];
-      setUserErrors(errors);
-      if (hasConflict(errors)) await reload();
-      else if (errors.length === 0) onDone("Testing source saved.");
-    } catch (error) {
-      setNetworkError(requestErrorMessage(error));
-    }
+      return data?.setTestingSource.userErrors ?? [];
+    }, "Testing source saved.");
   }
 
   return (
-    <form className="edit-form stack" onSubmit={(event) => void submit(event)}>
-      <h3>Change the testing source</h3>
-      <ConflictNotice
-        action={action}
-        draft={draft}
-        current={current}
-        fields={fields}
-        onResolved={() => {
-          setUserErrors([]);
-          setNetworkError(null);
-        }}
-      />
+    <EditForm
+      title="Change the testing source"
+      saveLabel="Save testing source"
+      action={action}
+      form={form}
+      fields={fields}
+      loading={loading}
+      onSubmit={submit}
+      onCancel={() => {
+        onDone("");
+      }}
+    >
       <fieldset>
         <legend>Testing source</legend>
         {SOURCES.map((option) => {
@@ -149,20 +127,6 @@ export function TestingSourceForm({
           parent&apos;s.
         </p>
       )}
-      <MutationProblems problems={userErrors} error={networkError} />
-      <div className="button-row">
-        <button type="submit" className="primary" disabled={loading}>
-          {loading ? "Saving…" : "Save testing source"}
-        </button>
-        <button
-          type="button"
-          onClick={() => {
-            onDone("");
-          }}
-        >
-          Cancel
-        </button>
-      </div>
-    </form>
+    </EditForm>
   );
 }

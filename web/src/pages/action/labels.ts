@@ -105,3 +105,6 @@ export function todayIso(): string {
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
 }
+
+/** An edit form submitted unchanged. */
+export const NOTHING_TO_SAVE = "Nothing to save: the form holds the saved values.";

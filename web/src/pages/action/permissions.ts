@@ -95,3 +95,8 @@ export function actionAccess(viewer: Viewer, action: ActionDetails): ActionAcces
     acceptUpdate: orgAdmin ? null : "Accepting a definition update is for administrators.",
   };
 }
+
+/** Contributors may change only the additional notes of the testing fields. */
+export function onlyAdditionalNotes(access: ActionAccess): boolean {
+  return access.testStatus !== null && access.testDate !== null;
+}

@@ -1,5 +1,5 @@
 import { useQuery } from "@apollo/client/react";
-import { useId, useState, type SubmitEvent } from "react";
+import { useCallback, useId, useState, type SubmitEvent } from "react";
 import {
   IMPLEMENTATION_STATUSES,
   IMPLEMENTATION_TYPES,
@@ -12,7 +12,9 @@ import type { ImplementationStatus, ImplementationType, TestStatus } from "../..
 import { AssigneeFilter } from "./AssigneeFilter";
 import { ActionFilterOptionsQuery } from "./documents";
 import { FilterChecklist, type FilterOption } from "./FilterChecklist";
-import type { ActionListParams } from "./listParams";
+import type { FilterPopupState } from "./FilterPopup";
+import { hasActionFilters, withoutFilters, type ActionListParams } from "./listParams";
+import { OwnerFilter } from "./OwnerFilter";
 
 const breakdownOptions = (rows: readonly { key: string; label: string }[] | undefined) =>
   (rows ?? []).map((row) => ({ value: row.key, label: row.label }));
@@ -36,6 +38,18 @@ export function ActionFilters({
   const { data, error } = useQuery(ActionFilterOptionsQuery);
   const score = data?.complianceScore;
   const set = onChange;
+  const [openFilter, setOpenFilter] = useState<string | null>(null);
+  const close = useCallback((name: string) => {
+    setOpenFilter((current) => (current === name ? null : current));
+  }, []);
+  // One pop-up at a time: opening a filter closes the one that was open.
+  const popup = (name: string): FilterPopupState => ({
+    open: openFilter === name,
+    onOpenChange: (open) => {
+      if (open) setOpenFilter(name);
+      else close(name);
+    },
+  });
 
   const testOptions: FilterOption[] = TEST_STATUSES.map((status) => ({
     value: status,
@@ -59,12 +73,14 @@ export function ActionFilters({
         key={params.search}
         initial={params.search}
         onSearch={(search) => {
+          setOpenFilter(null);
           set({ search });
         }}
       />
       <div className="al-filter-bar">
         <FilterChecklist
           label="Regulation"
+          popup={popup("Regulation")}
           options={breakdownOptions(score?.byRegulation)}
           selected={params.regulationIds}
           onChange={(regulationIds) => {
@@ -73,6 +89,7 @@ export function ActionFilters({
         />
         <FilterChecklist
           label="Solution"
+          popup={popup("Solution")}
           options={breakdownOptions(score?.bySolution)}
           selected={params.solutions}
           onChange={(solutions) => {
@@ -81,6 +98,7 @@ export function ActionFilters({
         />
         <FilterChecklist
           label="Group"
+          popup={popup("Group")}
           options={nodeOptions(data?.groups.nodes)}
           selected={params.groupIds}
           onChange={(groupIds) => {
@@ -89,6 +107,7 @@ export function ActionFilters({
         />
         <FilterChecklist
           label="Assessment"
+          popup={popup("Assessment")}
           options={nodeOptions(data?.assessments.nodes)}
           selected={params.assessmentIds}
           onChange={(assessmentIds) => {
@@ -98,14 +117,23 @@ export function ActionFilters({
         />
         <FilterChecklist
           label="Category"
+          popup={popup("Category")}
           options={breakdownOptions(score?.byCategory)}
           selected={params.categories}
           onChange={(categories) => {
             set({ categories });
           }}
         />
+        <OwnerFilter
+          owner={params.owner}
+          onChange={(owner) => {
+            set({ owner });
+          }}
+          popup={popup("Owner")}
+        />
         <FilterChecklist
           label="Action type"
+          popup={popup("Action type")}
           options={typeOptions}
           selected={params.implementationTypes}
           onChange={(values) => {
@@ -114,6 +142,7 @@ export function ActionFilters({
         />
         <FilterChecklist
           label="Implementation status"
+          popup={popup("Implementation status")}
           options={implementationOptions}
           selected={params.implementationStatuses}
           onChange={(values) => {
@@ -122,6 +151,7 @@ export function ActionFilters({
         />
         <FilterChecklist
           label="Test status"
+          popup={popup("Test status")}
           options={testOptions}
           selected={params.testStatuses}
           onChange={(values) => {
@@ -129,7 +159,12 @@ export function ActionFilters({
           }}
         />
         {showAssignee && (
-          <AssigneeFilter params={params} onChange={onChange} maySearchPeople={maySearchPeople} />
+          <AssigneeFilter
+            params={params}
+            onChange={onChange}
+            maySearchPeople={maySearchPeople}
+            popup={popup("Assigned to")}
+          />
         )}
       </div>
       <div className="al-filter-switches">
@@ -160,6 +195,16 @@ export function ActionFilters({
             (the test status filter decides)
           </span>
         )}
+        <button
+          type="button"
+          disabled={!hasActionFilters(params)}
+          onClick={() => {
+            setOpenFilter(null);
+            set(withoutFilters());
+          }}
+        >
+          Clear all filters
+        </button>
       </div>
       {error && (
         <p role="alert" className="form-error">

@@ -10,7 +10,7 @@ import { ActionListQuery, ActionListViewerQuery, ActionRowChanged } from "./docu
 import { ExportButton } from "./ExportButton";
 import { groupActions } from "./grouping";
 import { ViewControls } from "./ListToolbar";
-import { actionListFilter, actionListOrder } from "./listParams";
+import { actionListFilter, actionListOrder, hasActionFilters } from "./listParams";
 import { Pager } from "./Pager";
 import { SelectAll } from "./SelectAll";
 import { useActionListUrl } from "./useActionListUrl";
@@ -132,6 +132,7 @@ export function ActionList({ title, mine = false }: { title: string; mine?: bool
   }
 
   const sections = groupActions(rows, params.groupBy);
+  const mayShowPassed = !params.showPassed && params.testStatuses.length === 0;
   const selectedIds = rows.filter((row) => selected.has(row.id)).map((row) => row.id);
 
   return (
@@ -216,16 +217,10 @@ export function ActionList({ title, mine = false }: { title: string; mine?: bool
           {list.error && <p role="alert">Showing earlier results: {list.error.message}</p>}
           <p className="al-list-count">
             {connection.totalCount === 1 ? "1 action" : `${connection.totalCount} actions`}
-            {!params.showPassed && params.testStatuses.length === 0 && (
-              <span className="muted"> (passed actions hidden)</span>
-            )}
+            {mayShowPassed && <span className="muted"> (passed actions hidden)</span>}
           </p>
           {rows.length === 0 ? (
-            <p>
-              {mine
-                ? "Nothing is assigned to you that matches these filters."
-                : "No improvement actions match these filters. Clear some filters, or show passed actions."}
-            </p>
+            <p>{emptyListText(mine, hasActionFilters(params), mayShowPassed)}</p>
           ) : (
             <>
               <ActionTables
@@ -289,4 +284,15 @@ export function ActionList({ title, mine = false }: { title: string; mine?: bool
       />
     </>
   );
+}
+
+/** Why the list is empty, with only the advice the filter pane can follow. */
+function emptyListText(mine: boolean, filtered: boolean, mayShowPassed: boolean): string {
+  const none = mine
+    ? "Nothing is assigned to you that matches these filters."
+    : "No improvement actions match these filters.";
+  if (filtered && mayShowPassed) return `${none} Clear some filters, or show passed actions.`;
+  if (filtered) return `${none} Clear some filters to see more.`;
+  if (mayShowPassed) return `${none} Show passed actions to see those too.`;
+  return mine ? "Nothing is assigned to you." : "There are no improvement actions yet.";
 }

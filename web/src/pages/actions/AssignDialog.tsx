@@ -12,7 +12,10 @@ export interface AssignOutcome {
   assignee: PickedPerson | null;
 }
 
-/** Assign the selected actions to one person found by search, or unassign them. */
+/**
+ * Assign the selected actions to one person found by search, or unassign them. Opens on the
+ * person search; its words are in the singular when there is one action.
+ */
 export function AssignDialog({
   open,
   actionIds,
@@ -48,6 +51,23 @@ function countLabel(count: number): string {
   return count === 1 ? "1 action" : `${count} actions`;
 }
 
+const WORDING = {
+  one: {
+    choose: "Choose a person to assign the action to, or choose to unassign it.",
+    failed: "The action could not be assigned",
+    unassign: "Unassign it (nobody is assigned)",
+    readable: "Only people who can read the action can be assigned to it.",
+    grant: "If they cannot read the action, give them contributor access to its assessments",
+  },
+  many: {
+    choose: "Choose a person to assign the actions to, or choose to unassign them.",
+    failed: "The actions could not be assigned",
+    unassign: "Unassign them (nobody is assigned)",
+    readable: "Only people who can read an action can be assigned to it.",
+    grant: "If they cannot read an action, give them contributor access to its assessments",
+  },
+} as const;
+
 function AssignForm({
   actionIds,
   mayGrantAccess,
@@ -73,11 +93,12 @@ function AssignForm({
     (error) => error.code === ("ASSIGNEE_CANNOT_READ" satisfies UserErrorCode),
   );
   const ready = unassign || assignee !== null;
+  const words = actionIds.length === 1 ? WORDING.one : WORDING.many;
 
   async function handleSubmit(event: SubmitEvent<HTMLFormElement>) {
     event.preventDefault();
     if (!ready) {
-      setFailure("Choose a person to assign the actions to, or choose to unassign them.");
+      setFailure(words.choose);
       return;
     }
     setFailure(null);
@@ -108,7 +129,7 @@ function AssignForm({
         assignee: unassign ? null : assignee,
       });
     } catch (error) {
-      setFailure(`The actions could not be assigned: ${requestErrorMessage(error)}`);
+      setFailure(`${words.failed}: ${requestErrorMessage(error)}`);
     }
   }
 
@@ -122,7 +143,7 @@ function AssignForm({
             setUnassign(event.target.checked);
           }}
         />
-        Unassign them (nobody is assigned)
+        {words.unassign}
       </label>
       {!unassign && (
         <>
@@ -130,7 +151,8 @@ function AssignForm({
             label="Assign to"
             value={assignee}
             onChange={setAssignee}
-            hint="Only people who can read an action can be assigned to it."
+            hint={words.readable}
+            autoFocus
           />
           <div>
             <label htmlFor={`${id}-notes`}>Notes for the assignee (optional)</label>
@@ -166,7 +188,7 @@ function AssignForm({
                   setGrantAccess(event.target.checked);
                 }}
               />
-              If they cannot read an action, give them contributor access to its assessments
+              {words.grant}
             </label>
           )}
         </>

@@ -1,6 +1,7 @@
 import { skipToken, useQuery } from "@apollo/client/react";
 import { PersonPicker } from "../../components/PersonPicker";
 import { AssigneeNamesQuery } from "./documents";
+import { FilterPopup, type FilterPopupState } from "./FilterPopup";
 import type { ActionListParams } from "./listParams";
 
 /** "Assigned to": people found by search (contributors and up), or only unassigned actions. */
@@ -8,10 +9,12 @@ export function AssigneeFilter({
   params,
   onChange,
   maySearchPeople,
+  popup,
 }: {
   params: ActionListParams;
   onChange: (patch: Partial<ActionListParams>) => void;
   maySearchPeople: boolean;
+  popup: FilterPopupState;
 }) {
   const ids = params.assigneeIds;
   const { data, error } = useQuery(
@@ -25,11 +28,15 @@ export function AssigneeFilter({
   const count = ids.length + (params.unassigned ? 1 : 0);
 
   return (
-    <details className="al-filter">
-      <summary>
-        Assigned to
-        {count > 0 && <span className="al-filter-count"> ({count})</span>}
-      </summary>
+    <FilterPopup
+      {...popup}
+      summary={
+        <>
+          Assigned to
+          {count > 0 && <span className="al-filter-count"> ({count})</span>}
+        </>
+      }
+    >
       <div className="al-filter-panel al-assignee-panel">
         {ids.length > 0 && (
           <ul className="al-chips" aria-label="Chosen assignees">
@@ -91,6 +98,6 @@ export function AssigneeFilter({
           </p>
         )}
       </div>
-    </details>
+    </FilterPopup>
   );
 }

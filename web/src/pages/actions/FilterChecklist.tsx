@@ -1,4 +1,5 @@
 import { useId } from "react";
+import { FilterPopup, type FilterPopupState } from "./FilterPopup";
 
 export interface FilterOption {
   value: string;
@@ -12,12 +13,14 @@ export function FilterChecklist({
   selected,
   onChange,
   emptyText = "Nothing to choose from yet.",
+  popup,
 }: {
   label: string;
   options: readonly FilterOption[];
   selected: readonly string[];
   onChange: (values: string[]) => void;
   emptyText?: string;
+  popup: FilterPopupState;
 }) {
   const id = useId();
   const chosen = new Set(selected);
@@ -29,11 +32,15 @@ export function FilterChecklist({
       .map((value) => ({ value, label: value })),
   ];
   return (
-    <details className="al-filter">
-      <summary>
-        {label}
-        {selected.length > 0 && <span className="al-filter-count"> ({selected.length})</span>}
-      </summary>
+    <FilterPopup
+      {...popup}
+      summary={
+        <>
+          {label}
+          {selected.length > 0 && <span className="al-filter-count"> ({selected.length})</span>}
+        </>
+      }
+    >
       <fieldset className="al-filter-panel">
         <legend className="visually-hidden">{label}</legend>
         {shown.length === 0 && <p className="muted">{emptyText}</p>}
@@ -66,6 +73,6 @@ export function FilterChecklist({
           </button>
         )}
       </fieldset>
-    </details>
+    </FilterPopup>
   );
 }

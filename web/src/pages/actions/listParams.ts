@@ -1,5 +1,6 @@
 import { TEST_STATUSES } from "../../format";
 import type {
+  ActionOwner,
   ImplementationStatus,
   ImplementationType,
   ImprovementActionFilter,
@@ -24,6 +25,8 @@ export interface ActionListParams {
   implementationStatuses: ImplementationStatus[];
   testStatuses: TestStatus[];
   assigneeIds: string[];
+  /** Only the organisation's own actions, or only the provider's; null for both. */
+  owner: ActionOwner | null;
   unassigned: boolean;
   pendingUpdate: boolean;
   search: string;
@@ -45,6 +48,7 @@ const SORT_FIELDS: readonly ImprovementActionOrderField[] = [
   "TEST_STATUS",
   "UPDATED_AT",
 ];
+const OWNERS: readonly ActionOwner[] = ["CUSTOMER", "PROVIDER"];
 const GROUP_BYS: readonly ActionGroupBy[] = [
   "none",
   "regulation",
@@ -85,6 +89,7 @@ export function parseActionListParams(search: URLSearchParams): ActionListParams
       (TEST_STATUSES as readonly string[]).includes(value),
     ),
     assigneeIds: all(LIST_KEYS.assigneeIds),
+    owner: OWNERS.find((owner) => owner === search.get("owner")) ?? null,
     unassigned: search.get("unassigned") === "1",
     pendingUpdate: search.get("pending") === "1",
     search: search.get("q") ?? "",
@@ -100,6 +105,7 @@ export function actionListSearch(params: ActionListParams): URLSearchParams {
   for (const [field, key] of Object.entries(LIST_KEYS)) {
     for (const value of params[field as keyof typeof LIST_KEYS]) search.append(key, value);
   }
+  if (params.owner) search.set("owner", params.owner);
   if (params.unassigned) search.set("unassigned", "1");
   if (params.pendingUpdate) search.set("pending", "1");
   if (params.search.trim()) search.set("q", params.search.trim());
@@ -128,10 +134,53 @@ export function actionListFilter(params: ActionListParams): ImprovementActionFil
     filter.testStatuses = TEST_STATUSES.filter((status) => status !== "PASSED");
   }
   if (params.assigneeIds.length) filter.assigneeIds = params.assigneeIds;
+  if (params.owner) filter.owner = params.owner;
   if (params.unassigned) filter.unassigned = true;
   if (params.pendingUpdate) filter.pendingUpdate = true;
   if (params.search.trim()) filter.search = params.search.trim();
   return filter;
+}
+
+/** Every filter off; the layout (group, sort) and the passed actions switch stay. */
+export function withoutFilters(): Partial<ActionListParams> {
+  return {
+    assessmentIds: [],
+    groupIds: [],
+    regulationIds: [],
+    solutions: [],
+    categories: [],
+    implementationTypes: [],
+    implementationStatuses: [],
+    testStatuses: [],
+    assigneeIds: [],
+    owner: null,
+    unassigned: false,
+    pendingUpdate: false,
+    search: "",
+  };
+}
+
+export function hasActionFilters(params: ActionListParams): boolean {
+  return (
+    (Object.keys(LIST_KEYS) as (keyof typeof LIST_KEYS)[]).some(
+      (field) => params[field].length > 0,
+    ) ||
+    params.owner !== null ||
+    params.unassigned ||
+    params.pendingUpdate ||
+    params.search.trim() !== ""
+  );
+}
+
+/** One assessment's actions of one owner, passed ones included (the assessments' counts). */
+export function assessmentActionsPath(assessmentId: string, owner: ActionOwner): string {
+  const params: ActionListParams = {
+    ...parseActionListParams(new URLSearchParams()),
+    assessmentIds: [assessmentId],
+    owner,
+    showPassed: true,
+  };
+  return `/actions?${actionListSearch(params).toString()}`;
 }
 
 export function actionListOrder(params: ActionListParams): ImprovementActionOrder {

@@ -2,12 +2,13 @@ import { useQuery } from "@apollo/client/react";
 import { Link } from "react-router";
 import type { TestStatus } from "../../gql/graphql";
 import { TEST_STATUSES } from "../../format";
+import { assessmentActionsPath } from "../actions/listParams";
 import { AssessmentActionCountsQuery } from "./documents";
 
 // Out-of-scope actions count neither as done nor as to do.
 const IN_SCOPE: TestStatus[] = TEST_STATUSES.filter((status) => status !== "OUT_OF_SCOPE");
 
-/** "n of m" passed, per owner; each opens the assessment's actions list. */
+/** "n of m" passed, per owner; each opens the assessment's actions of that owner. */
 export function ActionCounts({
   assessmentId,
   assessmentName,
@@ -18,7 +19,6 @@ export function ActionCounts({
   const { data, error } = useQuery(AssessmentActionCountsQuery, {
     variables: { assessmentIds: [assessmentId], inScope: IN_SCOPE },
   });
-  const actionsPath = `/actions?${new URLSearchParams({ assessment: assessmentId, passed: "1" }).toString()}`;
 
   if (!data) {
     return (
@@ -32,7 +32,7 @@ export function ActionCounts({
     <>
       <td className="num">
         <Link
-          to={actionsPath}
+          to={assessmentActionsPath(assessmentId, "CUSTOMER")}
           aria-label={`${assessmentName}: ${data.customerPassed.totalCount} of ${data.customerTotal.totalCount} of your actions completed`}
         >
           {data.customerPassed.totalCount} of {data.customerTotal.totalCount}
@@ -40,7 +40,7 @@ export function ActionCounts({
       </td>
       <td className="num">
         <Link
-          to={actionsPath}
+          to={assessmentActionsPath(assessmentId, "PROVIDER")}
           aria-label={`${assessmentName}: ${data.providerPassed.totalCount} of ${data.providerTotal.totalCount} provider actions completed`}
         >
           {data.providerPassed.totalCount} of {data.providerTotal.totalCount}

@@ -1,6 +1,7 @@
 import { Link } from "react-router";
 import { ScoreMeter } from "../../components/ScoreMeter";
 import { formatDay, formatPercent, formatPoints } from "../../format";
+import { assessmentActionsPath } from "../actions/listParams";
 import { assessmentStatusHint, assessmentStatusLabel, formatProgress } from "./labels";
 import type { AssessmentNode, ControlAction, ControlItem } from "./types";
 
@@ -29,7 +30,6 @@ function tallyActions(controls: readonly ControlItem[]): { customer: Tally; prov
 /** Score, status, progress, action counts, group, regulation and template. */
 export function AssessmentSummary({ assessment }: { assessment: AssessmentNode }) {
   const { customer, provider } = tallyActions(assessment.controls);
-  const actionsPath = `/actions?${new URLSearchParams({ assessment: assessment.id, passed: "1" }).toString()}`;
   const { score, template } = assessment;
   return (
     <section aria-labelledby="summary-heading" className="card summary-card">
@@ -58,7 +58,7 @@ export function AssessmentSummary({ assessment }: { assessment: AssessmentNode }
         <div>
           <dt>Your actions completed</dt>
           <dd>
-            <Link to={actionsPath}>
+            <Link to={assessmentActionsPath(assessment.id, "CUSTOMER")}>
               {customer.passed} of {customer.inScope}
             </Link>
           </dd>
@@ -66,7 +66,7 @@ export function AssessmentSummary({ assessment }: { assessment: AssessmentNode }
         <div>
           <dt>Provider actions completed</dt>
           <dd>
-            <Link to={actionsPath}>
+            <Link to={assessmentActionsPath(assessment.id, "PROVIDER")}>
               {provider.passed} of {provider.inScope}
             </Link>
           </dd>

@@ -1,6 +1,7 @@
 import { useId } from "react";
 import { Link } from "react-router";
 import { controlStatusLabel, formatPoints, implementationLabel, testLabel } from "../../format";
+import { RichText } from "../../components/RichText";
 import { actionDetailsPath } from "../actions/listParams";
 import { actionOwnerLabel } from "./labels";
 import type { ControlAction, ControlItem } from "./types";
@@ -96,7 +97,7 @@ export function FamilySection({
                   {control.description && (
                     <details>
                       <summary>Control text</summary>
-                      <p className="control-text">{control.description}</p>
+                      <RichText className="control-text" text={control.description} />
                     </details>
                   )}
                 </th>

@@ -5,10 +5,14 @@ import type { AssessmentChoicesQuery, CreateAssessmentInput } from "../../gql/gr
 import { Dialog } from "../../components/Dialog";
 import { CreateAssessmentMutation } from "./documents";
 import { MutationProblems } from "../../components/MutationProblems";
-import { requestErrorMessage, type UserErrorItem } from "../../mutationErrors";
+import { fieldName, requestErrorMessage, type UserErrorItem } from "../../mutationErrors";
 
 type Templates = AssessmentChoicesQuery["templates"]["nodes"];
 type Groups = AssessmentChoicesQuery["groups"]["nodes"];
+
+function isAssessmentName(problem: UserErrorItem): boolean {
+  return fieldName(problem.field) === "name";
+}
 
 /** Create an assessment from a template, in an existing or a new group. */
 export function CreateAssessmentDialog({
@@ -33,6 +37,8 @@ export function CreateAssessmentDialog({
   const [newGroupName, setNewGroupName] = useState("");
   const [copyFromGroupId, setCopyFromGroupId] = useState("");
   const [problems, setProblems] = useState<UserErrorItem[]>([]);
+  const nameProblems = problems.filter(isAssessmentName);
+  const otherProblems = problems.filter((problem) => !isAssessmentName(problem));
 
   async function submit(event: SubmitEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -103,11 +109,18 @@ export function CreateAssessmentDialog({
           <input
             required
             value={name}
+            aria-invalid={nameProblems.length > 0 || undefined}
+            aria-describedby="create-assessment-name-problems"
             onChange={(event) => {
               setName(event.target.value);
             }}
           />
         </label>
+        <MutationProblems
+          id="create-assessment-name-problems"
+          problems={nameProblems}
+          fieldLabels={{ name: "" }}
+        />
         <fieldset>
           <legend>Group</legend>
           <p className="hint">
@@ -189,7 +202,11 @@ export function CreateAssessmentDialog({
             </>
           )}
         </fieldset>
-        <MutationProblems id="create-assessment-problems" problems={problems} />
+        <MutationProblems
+          id="create-assessment-problems"
+          problems={otherProblems}
+          fieldLabels={{ name: "New group name" }}
+        />
         <div className="dialog-buttons">
           <button type="submit" className="primary" disabled={loading || templates.length === 0}>
             {loading ? "Creating…" : "Create assessment"}

@@ -1,3 +1,4 @@
+import { formatPercent } from "../../format";
 import type { ActionOwner, AssessmentStatus, ControlStatus } from "../../gql/graphql";
 
 // DOMAIN.md §16: four assessment statuses where Microsoft shows "Non-compliant" / "In progress".
@@ -36,7 +37,7 @@ export function actionOwnerLabel(owner: ActionOwner): string {
   return owner === "PROVIDER" ? "Provider" : "Your organisation";
 }
 
-/** Progress is a share 0–1; shown as a whole percentage. */
+/** Progress is a share 0–1; shown as a percentage like every other. */
 export function formatProgress(share: number): string {
-  return `${Math.round(share * 100)}%`;
+  return formatPercent(share * 100);
 }
