@@ -71,9 +71,7 @@ def scope_key(implementation_type: ImplementationType, owner: Owner, group_id: i
     return f"group:{group_id}"
 
 
-async def create_group(
-    uow: UnitOfWork, actor: Principal, name: str, field: str = "name"
-) -> Group:
+async def create_group(uow: UnitOfWork, actor: Principal, name: str, field: str = "name") -> Group:
     """``field`` names the input that held ``name`` in refusals."""
     require_org_role(actor, OrgRole.ADMINISTRATOR)
     name = text.clean_name(name, "A group", field=field, max_length=MAX_NAME_LENGTH)
