@@ -93,13 +93,7 @@ export function ActionTables({
                     onSort={onSort}
                   />
                   <SortHeader label="Test status" field="TEST_STATUS" sort={sort} onSort={onSort} />
-                  <th scope="col">Testing source</th>
                   <th scope="col">Assigned to</th>
-                  <th scope="col">Category</th>
-                  <th scope="col">Solution</th>
-                  <th scope="col">Group</th>
-                  <th scope="col">Assessments</th>
-                  <th scope="col">Regulations</th>
                 </tr>
               </thead>
               <tbody>
@@ -116,7 +110,7 @@ export function ActionTables({
                     <td className="num">
                       {formatPoints(section.earned)} / {formatPoints(section.possible)}
                     </td>
-                    <td colSpan={9} />
+                    <td colSpan={3} />
                   </tr>
                 </tfoot>
               )}
@@ -192,6 +186,19 @@ function ActionRow({
       <th scope="row">
         <Link to={actionDetailsPath(row.id, listSearch)}>{row.title}</Link>
         <span className="al-action-key muted">{row.key}</span>
+        {/* Where the action stands, in one line under its title: the table stays narrow. */}
+        <span className="al-action-meta muted">
+          {[
+            row.solution,
+            row.category,
+            row.group ? row.group.name : "Organisation-wide",
+            distinctNames(row.assessments).join(", "),
+            regulations.join(", "),
+            `${testingSourceLabel(row.testingSource)} testing`,
+          ]
+            .filter((part) => part !== "")
+            .join(" · ")}
+        </span>
         {row.pendingUpdate && <span className="al-badge">Pending update</span>}
       </th>
       <td className="num">+{formatPoints(remainingPoints(row))}</td>
@@ -200,13 +207,7 @@ function ActionRow({
       </td>
       <td>{implementationLabel(row.implementationStatus)}</td>
       <td>{testLabel(row.testStatus)}</td>
-      <td>{testingSourceLabel(row.testingSource)}</td>
       <td>{row.assignee?.name ?? <span className="muted">Unassigned</span>}</td>
-      <td>{row.category}</td>
-      <td>{row.solution}</td>
-      <td>{row.group ? row.group.name : <span className="muted">Organisation-wide</span>}</td>
-      <td>{distinctNames(row.assessments).join(", ")}</td>
-      <td>{regulations.join(", ")}</td>
     </tr>
   );
 }
