@@ -88,8 +88,9 @@ class Api:
 
 
 @pytest.fixture
-def settings() -> Settings:
-    return Settings.from_env({})
+def settings(tmp_path: Path) -> Settings:
+    # No web build: what the checkout's web/dist holds must not change the API's answers.
+    return Settings.from_env({}, web_dir=tmp_path / "no-web-build")
 
 
 @pytest.fixture

@@ -276,6 +276,47 @@ def trusted_app(db: Database, settings: Settings, manifest: Path) -> Any:
     return create_app(dataclasses.replace(settings, trusted_documents=str(manifest)), db.engine)
 
 
+async def test_the_web_apps_documents_are_known_by_hash_and_widen_no_trusted_manifest(
+    db: Database, settings: Settings, manifest: Path, tmp_path: Path, token_for
+) -> None:
+    """The build's manifest answers by hash at once; under CMGRAPH_TRUSTED_DOCUMENTS only
+    the trusted manifest counts for non-owners, and the build's file is not served."""
+    app_only = "query AppOnly { viewer { role } }"
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "persisted-documents.json").write_text(json.dumps({sha256(app_only): app_only}))
+    contributor = await token_for("contributor@apq.test", OrgRole.CONTRIBUTOR)
+    owner = await token_for("owner@apq.test", OrgRole.OWNER)
+    answer = {"data": {"viewer": {"role": "CONTRIBUTOR"}}}
+
+    open_app = create_app(dataclasses.replace(settings, web_dir=web), db.engine)
+    async with client_of(open_app) as client:
+        by_id = await post(client, contributor, {"documentId": sha256(app_only)})
+        assert by_id.json() == answer
+        assert (await post(client, contributor, {"extensions": apq(app_only)})).json() == answer
+        served = await client.get("/persisted-documents.json", headers={"Accept": JSON})
+        assert served.status_code == 404 and app_only not in served.text
+    assert await stored(db) == 0  # known, not registered
+
+    strict = dataclasses.replace(settings, web_dir=web, trusted_documents=str(manifest))
+    async with client_of(create_app(strict, db.engine)) as client:
+        refused = await post(client, contributor, {"documentId": sha256(app_only)})
+        assert code_of(refused) == "PERSISTED_QUERY_NOT_FOUND"
+        by_owner = await post(client, owner, {"documentId": sha256(app_only)})
+        assert by_owner.json() == {"data": {"viewer": {"role": "OWNER"}}}
+
+
+async def test_a_broken_web_build_leaves_the_api_up(
+    db: Database, settings: Settings, tmp_path: Path, token_for
+) -> None:
+    (tmp_path / "persisted-documents.json").write_text('{"not a hash": "{ __typename }"}')
+    app = create_app(dataclasses.replace(settings, web_dir=tmp_path), db.engine)
+    reader = await token_for("reader@apq.test", OrgRole.READER)
+    async with client_of(app) as client:
+        answer = await post(client, reader, {"query": "{ viewer { role } }"})
+    assert answer.json() == {"data": {"viewer": {"role": "READER"}}}
+
+
 async def test_trusted_documents_run_by_id_by_hash_or_in_full(trusted_app: Any, token_for) -> None:
     contributor = await token_for("contributor@apq.test", OrgRole.CONTRIBUTOR)
     viewer = {"data": {"viewer": {"role": "CONTRIBUTOR"}}}

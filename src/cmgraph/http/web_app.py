@@ -11,6 +11,7 @@ make one and the API works as ever.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from starlette.requests import Request
@@ -19,10 +20,11 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from cmgraph.domain.persisted_documents import TrustedDocuments
+from cmgraph.domain.persisted_documents import TrustedDocuments, TrustedDocumentsError
 from cmgraph.http.errors import error_response
 
 MANIFEST = "persisted-documents.json"  # written by the build beside index.html
+log = logging.getLogger("cmgraph.http")
 
 BUILD_HINT = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>cmgraph</title></head>
@@ -47,9 +49,18 @@ class _Assets(StaticFiles):
 
 
 def web_app_documents(web_dir: Path) -> TrustedDocuments | None:
-    """The GraphQL documents the built app sends (its codegen manifest), known by hash."""
+    """The GraphQL documents the built app sends (its codegen manifest), known by hash.
+
+    They only save a round trip, so a broken manifest is logged and left out: the API runs.
+    """
     manifest = web_dir / MANIFEST
-    return TrustedDocuments.load(manifest, "the web app's build") if manifest.is_file() else None
+    if not manifest.is_file():
+        return None
+    try:
+        return TrustedDocuments.load(manifest, "the web app's build")
+    except TrustedDocumentsError as error:
+        log.warning("not using the web app's documents: %s", error)
+        return None
 
 
 def _built_page(path: Path) -> Response:
