@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { Kind, parse } from "graphql";
 import type { Plugin } from "vite";
 
 // Codegen's `graphql()` looks each document up in one map of every document in the app
@@ -12,12 +13,13 @@ const CALL = /\bgraphql\(\s*`([^`]*)`\s*\)/g;
 const IMPORT = /^import \{ graphql \} from "(?:\.\.?\/)+gql";$/m;
 const EXPORTED = /^export const (\w+) = (\{.*\}) as unknown as DocumentNode</gm;
 
-/** The name codegen exports a document under: `FooDocument`, or `FooFragmentDoc`. */
+/** The name codegen exports a document under, after its first definition: `FooDocument`
+ * for an operation, `FooFragmentDoc` for a fragment. */
 function exportName(source: string): string | undefined {
-  const operation = /\b(?:query|mutation|subscription)\s+(\w+)/.exec(source);
-  if (operation) return `${operation[1] ?? ""}Document`;
-  const fragment = /\bfragment\s+(\w+)/.exec(source);
-  return fragment ? `${fragment[1] ?? ""}FragmentDoc` : undefined;
+  const first = parse(source).definitions[0];
+  if (first?.kind === Kind.OPERATION_DEFINITION && first.name) return `${first.name.value}Document`;
+  if (first?.kind === Kind.FRAGMENT_DEFINITION) return `${first.name.value}FragmentDoc`;
+  return undefined;
 }
 
 export function graphqlDocuments(): Plugin {
@@ -43,6 +45,7 @@ export function graphqlDocuments(): Plugin {
       if (!/\/src\/.+\.tsx?$/.test(id) || id.includes("/src/gql/") || !IMPORT.test(code)) {
         return null;
       }
+      const calls = code.split("graphql(").length - 1;
       const imports: string[] = [];
       const rewritten = code.replace(CALL, (call, source: string) => {
         const name = exportName(source);
@@ -53,6 +56,9 @@ export function graphqlDocuments(): Plugin {
         imports.push(`import ${local} from "${PREFIX}${name}";`);
         return local + "\n".repeat(call.split("\n").length - 1); // keep the line numbers
       });
+      if (imports.length !== calls) {
+        this.error(`${id}: only graphql(\`…\`) with a plain template literal can be built`);
+      }
       return { code: rewritten.replace(IMPORT, imports.join(" ")), map: null };
     },
   };

@@ -46,17 +46,24 @@ export function EvidenceUpload({
     setProgress({ loaded: 0, total: file.size });
     const controller = new AbortController();
     abort.current = controller;
+    let uploadedName: string;
     try {
-      const uploaded = await uploadEvidence(actionId, file, setProgress, controller.signal);
-      setDone(`Uploaded “${uploaded.name}”.`);
-      setFile(null);
-      if (input.current) input.current.value = "";
-      await onUploaded();
+      uploadedName = (await uploadEvidence(actionId, file, setProgress, controller.signal)).name;
     } catch (failure) {
       setError(requestErrorMessage(failure));
+      return;
     } finally {
       abort.current = null;
       setProgress(null);
+    }
+    setDone(`Uploaded “${uploadedName}”.`);
+    setFile(null);
+    if (input.current) input.current.value = "";
+    try {
+      await onUploaded();
+    } catch (failure) {
+      // The file is stored: say so, so that nobody uploads it twice.
+      setError(`The list of evidence could not be refreshed: ${requestErrorMessage(failure)}`);
     }
   }
 

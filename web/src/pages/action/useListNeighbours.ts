@@ -28,6 +28,9 @@ interface Result {
  * read 100 a page (the API's largest), and reading stops once the action and the one after
  * it are known.
  */
+// How far into a list the page looks for the action (pages of up to 100 ids).
+const MAX_PAGES = 50;
+
 export function useListNeighbours(actionId: string, list: string): Neighbours {
   const client = useApolloClient();
   const key = `${actionId}|${list}`;
@@ -39,9 +42,11 @@ export function useListNeighbours(actionId: string, list: string): Neighbours {
     const variables = { filter: actionListFilter(params), orderBy: actionListOrder(params) };
 
     async function readPage(after: string | null): Promise<Page> {
+      // From the server each time: the list changes as people work through it.
       const { data } = await client.query({
         query: ActionNeighboursQuery,
         variables: { ...variables, after },
+        fetchPolicy: "network-only",
       });
       if (!data) throw new Error("The list could not be read.");
       return data.improvementActions;
@@ -52,7 +57,7 @@ export function useListNeighbours(actionId: string, list: string): Neighbours {
       let offset = 0;
       let previousId: string | null = null;
       let position: number | null = null;
-      for (;;) {
+      for (let pages = 0; pages < MAX_PAGES; pages++) {
         const page = await readPage(after);
         const ids = page.nodes.map((node) => node.id);
         if (position !== null) {
@@ -81,11 +86,15 @@ export function useListNeighbours(actionId: string, list: string): Neighbours {
           }
         } else {
           previousId = ids[ids.length - 1] ?? previousId;
-          if (!page.pageInfo.hasNextPage) return { state: "absent", total: page.totalCount };
+          const endCursor = page.pageInfo.endCursor;
+          if (!page.pageInfo.hasNextPage || ids.length === 0 || !endCursor) {
+            return { state: "absent", total: page.totalCount };
+          }
         }
         offset += ids.length;
         after = page.pageInfo.endCursor ?? null;
       }
+      throw new Error(`The action is not among the list's first ${MAX_PAGES * 100} actions.`);
     }
 
     find().then(

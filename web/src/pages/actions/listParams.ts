@@ -1,4 +1,4 @@
-import { TEST_STATUSES } from "../../format";
+import { IMPLEMENTATION_STATUSES, IMPLEMENTATION_TYPES, TEST_STATUSES } from "../../format";
 import type {
   ActionOwner,
   ImplementationStatus,
@@ -75,6 +75,11 @@ function oneOf<T extends string>(value: string | null, allowed: readonly T[], fa
   return allowed.find((item) => item === value) ?? fallback;
 }
 
+/** The values the API knows: an edited or old URL must not break the whole list. */
+function known<T extends string>(values: string[], allowed: readonly T[]): T[] {
+  return values.filter((value): value is T => (allowed as readonly string[]).includes(value));
+}
+
 export function parseActionListParams(search: URLSearchParams): ActionListParams {
   const all = (key: string) => search.getAll(key).filter((value) => value !== "");
   return {
@@ -83,11 +88,12 @@ export function parseActionListParams(search: URLSearchParams): ActionListParams
     regulationIds: all(LIST_KEYS.regulationIds),
     solutions: all(LIST_KEYS.solutions),
     categories: all(LIST_KEYS.categories),
-    implementationTypes: all(LIST_KEYS.implementationTypes) as ImplementationType[],
-    implementationStatuses: all(LIST_KEYS.implementationStatuses) as ImplementationStatus[],
-    testStatuses: all(LIST_KEYS.testStatuses).filter((value): value is TestStatus =>
-      (TEST_STATUSES as readonly string[]).includes(value),
+    implementationTypes: known(all(LIST_KEYS.implementationTypes), IMPLEMENTATION_TYPES),
+    implementationStatuses: known(
+      all(LIST_KEYS.implementationStatuses),
+      IMPLEMENTATION_STATUSES,
     ),
+    testStatuses: known(all(LIST_KEYS.testStatuses), TEST_STATUSES),
     assigneeIds: all(LIST_KEYS.assigneeIds),
     owner: OWNERS.find((owner) => owner === search.get("owner")) ?? null,
     unassigned: search.get("unassigned") === "1",

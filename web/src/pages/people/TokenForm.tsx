@@ -18,6 +18,7 @@ export function TokenForm({ userId }: { userId: string }) {
   const id = useId();
   const [create, { loading }] = useMutation(CreateApiTokenMutation, {
     refetchQueries: REFRESH_PERSON,
+    fetchPolicy: "no-cache", // the secret is shown once and kept nowhere
   });
   const [name, setName] = useState("");
   const [expiry, setExpiry] = useState("");
