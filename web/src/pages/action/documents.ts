@@ -168,9 +168,7 @@ export const UpdateImplementationMutation = graphql(`
         ...ActionDetailsFields
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }
@@ -183,9 +181,7 @@ export const UpdateTestingMutation = graphql(`
         ...ActionDetailsFields
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }
@@ -198,9 +194,7 @@ export const SetTestingSourceMutation = graphql(`
         ...ActionDetailsFields
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }
@@ -227,9 +221,7 @@ export const AcceptActionUpdateMutation = graphql(`
         }
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }
@@ -246,9 +238,7 @@ export const AddEvidenceLinkMutation = graphql(`
         ...ActionDetailsFields
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }
@@ -262,9 +252,7 @@ export const DeleteEvidenceMutation = graphql(`
         ...ActionDetailsFields
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }

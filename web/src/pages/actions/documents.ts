@@ -141,9 +141,7 @@ export const AssignActionsMutation = graphql(`
         ...ActionRow
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }
@@ -202,9 +200,7 @@ export const ImportActionsMutation = graphql(`
         }
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }

@@ -96,9 +96,7 @@ export const UpdateAlertMutation = graphql(`
         ...AlertListFields
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }
@@ -208,9 +206,7 @@ export const CreateAlertPolicyMutation = graphql(`
         ...AlertPolicyFields
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }
@@ -223,9 +219,7 @@ export const UpdateAlertPolicyMutation = graphql(`
         ...AlertPolicyFields
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }
@@ -236,9 +230,7 @@ export const DeleteAlertPolicyMutation = graphql(`
     deleteAlertPolicy(input: $input) {
       deletedAlertPolicyId
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }

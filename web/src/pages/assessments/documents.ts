@@ -225,9 +225,7 @@ export const CreateAssessmentMutation = graphql(`
         name
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }
@@ -241,9 +239,7 @@ export const RenameAssessmentMutation = graphql(`
         name
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }
@@ -257,9 +253,7 @@ export const RenameGroupMutation = graphql(`
         name
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }
@@ -274,9 +268,7 @@ export const ArchiveAssessmentMutation = graphql(`
         archivedAt
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }
@@ -312,9 +304,7 @@ export const AcceptAssessmentUpdateMutation = graphql(`
         percent
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }

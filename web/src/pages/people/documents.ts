@@ -126,9 +126,7 @@ export const InviteUserMutation = graphql(`
         role
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }
@@ -144,9 +142,7 @@ export const UpdateUserMutation = graphql(`
         disabledAt
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }
@@ -160,9 +156,7 @@ export const GrantAccessMutation = graphql(`
         role
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }
@@ -175,9 +169,7 @@ export const RevokeGrantMutation = graphql(`
         id
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }
@@ -193,9 +185,7 @@ export const CreateApiTokenMutation = graphql(`
         prefix
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }
@@ -210,9 +200,7 @@ export const RevokeApiTokenMutation = graphql(`
         active
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }
@@ -227,9 +215,7 @@ export const EndSessionMutation = graphql(`
         active
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }
@@ -240,9 +226,7 @@ export const EndSessionsMutation = graphql(`
     endSessions(input: $input) {
       endedCount
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }

@@ -18,9 +18,7 @@ export const UpdateOrganisationSettingsMutation = graphql(`
         automaticTesting
       }
       userErrors {
-        field
-        code
-        message
+        ...UserErrorFields
       }
     }
   }
