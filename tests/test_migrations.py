@@ -23,7 +23,7 @@ async def test_migrated_database_matches_the_models(db) -> None:
 async def test_the_organisation_exists_after_migration(db) -> None:
     async with db.sessions() as session:
         organisation = (await session.scalars(select(Organisation))).one()
-    assert organisation.automatic_testing.value == "PER_ACTION"
+    assert organisation.automatic_testing.value == "ON_FOR_ALL"  # a new installation's default
 
 
 async def test_sqlite_enforces_foreign_keys_and_uses_wal(db) -> None:

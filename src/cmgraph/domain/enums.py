@@ -113,6 +113,7 @@ class ChangeSource(StrEnum):
     AUTOMATION = "AUTOMATION"
     PARENT = "PARENT"
     UPDATE = "UPDATE"
+    PROVIDER = "PROVIDER"
 
 
 class ControlStatus(StrEnum):
@@ -137,6 +138,11 @@ class EventType(StrEnum):
     TEST_STATUS_CHANGE = "TEST_STATUS_CHANGE"
     SCORE_CHANGE = "SCORE_CHANGE"
     UPDATE_AVAILABLE = "UPDATE_AVAILABLE"
+    # Date-driven, appended by the scheduled checks (DOMAIN.md section 15).
+    DUE_SOON = "DUE_SOON"
+    OVERDUE = "OVERDUE"
+    RETEST_DUE = "RETEST_DUE"
+    EVIDENCE_EXPIRING = "EVIDENCE_EXPIRING"
 
 
 class Severity(StrEnum):
@@ -165,6 +171,7 @@ class NotificationKind(StrEnum):
     ASSIGNMENT = "ASSIGNMENT"
     INVITATION = "INVITATION"
     PASSWORD_RESET = "PASSWORD_RESET"
+    DIGEST = "DIGEST"
 
 
 class NotificationStatus(StrEnum):

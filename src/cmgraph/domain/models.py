@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from cmgraph.domain import clock
 from cmgraph.domain.enums import (
     AlertStatus,
     AlertTrigger,
@@ -60,7 +61,7 @@ NAMING = {
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -98,8 +99,12 @@ class Organisation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     automatic_testing: Mapped[AutomaticTesting] = mapped_column(
-        enum_column(AutomaticTesting), default=AutomaticTesting.PER_ACTION
+        enum_column(AutomaticTesting), default=AutomaticTesting.ON_FOR_ALL
     )
+    # DOMAIN.md section 15: an action due within this many days is "due soon".
+    due_soon_days: Mapped[int] = mapped_column(Integer, default=7)
+    # Whether a passed action due for retest stops earning its points until retested.
+    retest_loses_points: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -341,6 +346,11 @@ class ActionDefinitionVersion(Base):
     points: Mapped[int] = mapped_column(Integer)
     custom_points: Mapped[bool] = mapped_column(Boolean, default=False)
     automatic_testing_available: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The template's default re-testing cadence for the action, in days (None: none).
+    retest_interval_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # A provider action's attested result as the template states it (DOMAIN.md section 14):
+    # implementation/test status, their dates and notes, keyed by field name; None: none.
+    provider_result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -366,6 +376,9 @@ class Assessment(Base):
         ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
     )
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Changes to the assessment itself (name, archive, accepted update); its actions carry
+    # their own ``updated_at``.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The score, kept current by the write path (deltas, never a rescan); once archived it
     # stops changing, which is the frozen score DOMAIN.md asks for.
     earned: Mapped[float] = mapped_column(Float, default=0.0)
@@ -405,6 +418,8 @@ class ImprovementAction(Base):
         Index("ix_improvement_action_assignee_id", "assignee_id"),
         Index("ix_improvement_action_group_id", "group_id"),
         Index("ix_improvement_action_parent_id", "parent_id"),
+        Index("ix_improvement_action_due_date", "due_date"),
+        Index("ix_improvement_action_retest_due_on", "retest_due_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -436,6 +451,14 @@ class ImprovementAction(Base):
         ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
     )
     assignment_notes: Mapped[str] = mapped_column(Text, default="")
+    due_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # Re-testing cadence in days; None follows the definition's default.
+    retest_interval_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The day a passed test turns as old as the cadence (``domain.calendar``), kept by the
+    # write path so "retest due" is a plain date comparison on every backend.
+    retest_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # Set while the action is due for retest and the organisation takes its points away.
+    retest_lapsed: Mapped[bool] = mapped_column(Boolean, default=False)
     points: Mapped[int] = mapped_column(Integer)
     earned: Mapped[float] = mapped_column(Float, default=0.0)
     possible: Mapped[int] = mapped_column(Integer, default=0)
@@ -462,6 +485,8 @@ class Evidence(Base):
         ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
     )
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # After this day the evidence is expired and flagged (DOMAIN.md section 15).
+    review_by: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class HistoryEntry(Base):
@@ -529,6 +554,11 @@ class AlertPolicy(Base):
     recipient_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A policy the server ships with, by its fixed key (the failed-test notice to assignees);
+    # like the default policy it cannot be deleted, only turned off.
+    builtin: Mapped[str | None] = mapped_column(String(40), nullable=True, unique=True)
+    # One mail per recipient per day listing the day's alerts, instead of one per alert.
+    daily_digest: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
     )
@@ -595,7 +625,7 @@ class Notification(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[NotificationKind] = mapped_column(enum_column(NotificationKind))
-    # The alert id for ALERT, the event id for ASSIGNMENT.
+    # The alert id for ALERT, the event id for ASSIGNMENT, the day (date.toordinal) for DIGEST.
     subject_id: Mapped[int] = mapped_column(Integer)
     recipient_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
@@ -624,4 +654,21 @@ class PersistedQuery(Base):
 
     sha256_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     document: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScheduledCheck(Base):
+    """One date-driven finding (due soon, overdue, retest due, evidence expiring) per item
+    and day: the unique key makes the scheduler's run exactly-once across workers and
+    restarts, as the event claim does for the event pipeline."""
+
+    __tablename__ = "scheduled_check"
+    __table_args__ = (UniqueConstraint("kind", "subject_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    # The improvement action's id, or the evidence's id for EVIDENCE_EXPIRING.
+    subject_id: Mapped[int] = mapped_column(Integer)
+    day: Mapped[date] = mapped_column(Date)
+    event_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,106 @@
+"""Work on a calendar (DOMAIN.md section 15): the date rules, as predicates and SQL terms.
+
+Every reader (lists, filters, the dashboard, the report) and the scheduled checks ask these
+functions, so "overdue" means one thing everywhere. Days count in UTC from
+``clock.today()``.
+
+- Due: an action with a due date is *due soon* from ``due_soon_days`` before that date up to
+  it, and *overdue* after it, while its work is open (not implemented, alternatively
+  implemented or out of scope).
+- Retest: a passed action tested on day T with a cadence of N days (its own, else its
+  definition's) is *due for retest* from day T + N on: ``retest_due_on`` holds that day,
+  kept by the write path, so the rule is a date comparison on every backend.
+- Evidence: past its review-by date, evidence is *expired*; within ``due_soon_days`` of it,
+  *expiring*.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement, and_
+
+from cmgraph.domain.enums import IMPLEMENTED_STATUSES, ImplementationStatus, TestStatus
+from cmgraph.domain.models import Evidence, ImprovementAction
+
+# Work that is done or will not be done has no due date to miss.
+CLOSED_STATUSES = frozenset(IMPLEMENTED_STATUSES | {ImplementationStatus.OUT_OF_SCOPE})
+# The longest cadence and the furthest date accepted: a typo (year 20260) should not pass.
+MAX_RETEST_INTERVAL_DAYS = 3660
+MAX_DAYS_AHEAD = 3660
+
+
+class DueState(StrEnum):
+    """Where an action stands against its due date."""
+
+    NONE = "NONE"  # no due date, or the work is closed
+    ON_TRACK = "ON_TRACK"
+    DUE_SOON = "DUE_SOON"
+    OVERDUE = "OVERDUE"
+
+
+def due_state(
+    due_date: date | None, status: ImplementationStatus, today: date, due_soon_days: int
+) -> DueState:
+    if due_date is None or status in CLOSED_STATUSES:
+        return DueState.NONE
+    if due_date < today:
+        return DueState.OVERDUE
+    if due_date <= today + timedelta(days=due_soon_days):
+        return DueState.DUE_SOON
+    return DueState.ON_TRACK
+
+
+def retest_due_on(
+    test_status: TestStatus, test_date: date | None, interval_days: int | None
+) -> date | None:
+    """The day a passed test needs repeating, or None when no retest is scheduled."""
+    if test_status is not TestStatus.PASSED or test_date is None or not interval_days:
+        return None
+    return test_date + timedelta(days=interval_days)
+
+
+def is_retest_due(due_on: date | None, today: date) -> bool:
+    return due_on is not None and due_on <= today
+
+
+def evidence_expired(review_by: date | None, today: date) -> bool:
+    return review_by is not None and review_by < today
+
+
+def evidence_expiring(review_by: date | None, today: date, within_days: int) -> bool:
+    return review_by is not None and today <= review_by <= today + timedelta(days=within_days)
+
+
+# SQL terms of the same rules, for filters and the scheduled checks.
+
+
+def _open_work() -> ColumnElement[bool]:
+    return ImprovementAction.implementation_status.not_in(list(CLOSED_STATUSES))
+
+
+def overdue_clause(today: date) -> ColumnElement[bool]:
+    return and_(ImprovementAction.due_date < today, _open_work())
+
+
+def due_soon_clause(today: date, due_soon_days: int) -> ColumnElement[bool]:
+    return and_(
+        ImprovementAction.due_date >= today,
+        ImprovementAction.due_date <= today + timedelta(days=due_soon_days),
+        _open_work(),
+    )
+
+
+def retest_due_clause(today: date) -> ColumnElement[bool]:
+    return ImprovementAction.retest_due_on <= today
+
+
+def evidence_expired_clause(today: date) -> ColumnElement[bool]:
+    return Evidence.review_by < today
+
+
+def evidence_expiring_clause(today: date, within_days: int) -> ColumnElement[bool]:
+    return and_(
+        Evidence.review_by >= today, Evidence.review_by <= today + timedelta(days=within_days)
+    )
