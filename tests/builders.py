@@ -103,8 +103,14 @@ async def passed(
     )
 
 
-async def worked_example(uow, owner: Principal) -> WorkedExample:  # type: ignore[no-untyped-def]
-    """DOMAIN.md section 7: A1 = 39/39, A2 = 3/4, A3 = 27/30, overall 39/43."""
+async def worked_example(  # type: ignore[no-untyped-def]
+    uow, owner: Principal, *, attest_p1: bool = True
+) -> WorkedExample:
+    """DOMAIN.md section 7: A1 = 39/39, A2 = 3/4, A3 = 27/30, overall 39/43.
+
+    P1's pass is the provider's attestation (source PROVIDER); without ``attest_p1`` it is
+    left untested, for a test to record it.
+    """
     x = await import_template(
         uow, _template("x", "Regulation X", {"C1": (T1, N1), "C2": (T1, P1)}), source="test"
     )
@@ -138,5 +144,6 @@ async def worked_example(uow, owner: Principal) -> WorkedExample:  # type: ignor
         actions[name] = action
     await passed(uow, owner, actions["T1"].id)
     await passed(uow, owner, actions["N1@G1"].id)
-    await passed(uow, owner, actions["P1"].id, source=ChangeSource.AUTOMATION)
+    if attest_p1:
+        await passed(uow, owner, actions["P1"].id, source=ChangeSource.PROVIDER)
     return WorkedExample(a1, a2, a3, actions)

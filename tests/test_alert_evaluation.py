@@ -230,6 +230,10 @@ class World:
 
 @pytest.fixture
 async def world(db, uow, owner) -> World:
+    return await build_world(db, uow, owner)
+
+
+async def build_world(db, uow, owner) -> World:  # type: ignore[no-untyped-def]
     async with uow() as u:
         example = await worked_example(u, owner)
     w = World(db, uow, owner, example)

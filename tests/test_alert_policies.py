@@ -164,7 +164,11 @@ async def test_create_read_update_delete(world: World) -> None:
 
     # Everyone with an organisation role reads policies, by list or by id.
     listed = (await world.api.query(POLICIES, token=world.tokens["READER"]))["alertPolicies"]
-    assert [p["name"] for p in listed["nodes"]] == ["Compliance score changes", "Failures in G2"]
+    assert [p["name"] for p in listed["nodes"]] == [
+        "Assigned action failed testing",
+        "Compliance score changes",
+        "Failures in G2",
+    ]
     node = await world.api.query(
         "query($id: ID!) { node(id: $id) { ... on AlertPolicy { name severity } } }",
         {"id": created["id"]},
@@ -211,7 +215,10 @@ async def test_create_read_update_delete(world: World) -> None:
     )
     assert result == {"deletedAlertPolicyId": created["id"], "userErrors": []}
     listed = (await world.api.query(POLICIES, token=world.tokens["READER"]))["alertPolicies"]
-    assert [p["name"] for p in listed["nodes"]] == ["Compliance score changes"]
+    assert [p["name"] for p in listed["nodes"]] == [
+        "Assigned action failed testing",
+        "Compliance score changes",
+    ]
 
 
 async def test_list_filters_and_order(world: World) -> None:
@@ -223,7 +230,13 @@ async def test_list_filters_and_order(world: World) -> None:
         data = await world.api.query(POLICIES, variables, token=world.tokens["READER"])
         return [p["name"] for p in data["alertPolicies"]["nodes"]]
 
-    assert await names() == ["Compliance score changes", "a low off", "b high", "c high off"]
+    assert await names() == [
+        "Assigned action failed testing",
+        "Compliance score changes",
+        "a low off",
+        "b high",
+        "c high off",
+    ]
     assert await names(filter={"enabled": False}) == ["a low off", "c high off"]
     assert await names(filter={"severity": "HIGH"}) == ["b high", "c high off"]
     assert await names(filter={"severity": "HIGH", "enabled": True}) == ["b high"]
@@ -232,6 +245,7 @@ async def test_list_filters_and_order(world: World) -> None:
         "b high",
         "a low off",
         "Compliance score changes",
+        "Assigned action failed testing",
     ]
 
 
@@ -367,9 +381,15 @@ async def test_updates_are_validated(world: World) -> None:
 
 
 async def test_the_default_policy_can_only_be_switched_or_readdressed(world: World) -> None:
-    [default] = (
-        await world.api.query(POLICIES, {"filter": {"enabled": True}}, token=world.tokens["READER"])
-    )["alertPolicies"]["nodes"]
+    [default] = [
+        policy
+        for policy in (
+            await world.api.query(
+                POLICIES, {"filter": {"enabled": True}}, token=world.tokens["READER"]
+            )
+        )["alertPolicies"]["nodes"]
+        if policy["isDefault"]
+    ]
     assert default["isDefault"] and default["name"] == "Compliance score changes"
     assert default["aggregationSeconds"] == 3600 and default["severity"] == "MEDIUM"
     assert default["recipientRoles"] == ["OWNER", "ADMINISTRATOR"]
@@ -442,7 +462,7 @@ async def test_who_may_manage_and_read_policies(world: World) -> None:
     assert data == {"alertPolicies": {"totalCount": 0, "nodes": []}, "node": None}
     for role in ("READER", "CONTRIBUTOR", "OWNER"):
         data = await world.api.query(POLICIES, token=world.tokens[role])
-        assert data["alertPolicies"]["totalCount"] == 2
+        assert data["alertPolicies"]["totalCount"] == 3  # default, built-in, created
 
 
 # -- alerts -----------------------------------------------------------------------------------

@@ -46,6 +46,10 @@ from cmgraph.resolvers.reader import Reader, RequestFinished
 from tests.builders import worked_example
 
 FUTURE = str(date.today() + timedelta(days=3))
+# Due and review-by dates: a past day is fine, a typo's decade is not (domain/calendar.py).
+SOON = FUTURE
+FAR_AHEAD = str(date.today() + timedelta(days=3661))
+FAR_BEHIND = str(date.today() - timedelta(days=3661))
 HUGE = "x" * 100_001
 
 
@@ -405,6 +409,38 @@ CASES = [
         "AUTOMATION",
         "INVALID",
     ),
+    # provider attestations
+    Case("recordProviderResult", action("P1", testingNotes="n"), "CONTRIBUTOR", "FORBIDDEN"),
+    Case("recordProviderResult", action("P1", testingNotes="n"), "ASSESSOR", "FORBIDDEN"),
+    Case(
+        "recordProviderResult",
+        action("P1", implementationStatus="NOT_IMPLEMENTED", testStatus="PASSED"),
+        "ADMINISTRATOR",
+        "INVALID",
+    ),
+    Case("recordProviderResult", action("P1", testDate=FUTURE), "AUTOMATION", "INVALID"),
+    Case(
+        "recordProviderResult",
+        action("P1", implementationStatus="PARTIALLY_IMPLEMENTED"),
+        "ADMINISTRATOR",
+        "INVALID",
+    ),
+    Case("recordProviderResult", action("P1", testingNotes=HUGE), "ADMINISTRATOR", "INVALID"),
+    Case("recordProviderResult", action("T2", testingNotes="n"), "ADMINISTRATOR", "INVALID"),
+    Case("recordProviderResult", action("P1"), "ADMINISTRATOR", "INVALID"),  # states nothing
+    Case(
+        "recordProviderResult",
+        lambda w: {"actionId": w.ids["P1"], "version": 99, "testingNotes": "n"},
+        "ADMINISTRATOR",
+        "CONFLICT",
+    ),
+    Case(
+        "recordProviderResult",
+        lambda w: {"actionId": w.ids["missing-action"], "testingNotes": "n"},
+        "ADMINISTRATOR",
+        "NOT_FOUND",
+    ),
+    Case("updateTesting", action("P1", testingNotes="n"), "OWNER", "FORBIDDEN"),
     Case(
         "updateOrganisationSettings",
         lambda w: {"automaticTesting": "ON_FOR_ALL"},
@@ -475,6 +511,77 @@ CASES = [
         lambda w: {"evidenceId": to_base64("Evidence", 987_654)},
         "CONTRIBUTOR",
         "NOT_FOUND",
+    ),
+    # work on a calendar: due dates, cadences, review-by dates (past days are allowed)
+    Case("updateImprovementAction", action("T2", dueDate=FAR_AHEAD), "CONTRIBUTOR", "INVALID"),
+    Case("updateImprovementAction", action("T2", dueDate=FAR_BEHIND), "CONTRIBUTOR", "INVALID"),
+    Case("updateImprovementAction", action("T2", retestIntervalDays=0), "CONTRIBUTOR", "INVALID"),
+    Case("updateImprovementAction", action("T2", retestIntervalDays=-7), "CONTRIBUTOR", "INVALID"),
+    Case(
+        "updateImprovementAction", action("T2", retestIntervalDays=3661), "CONTRIBUTOR", "INVALID"
+    ),
+    Case("updateImprovementAction", action("T2", dueDate=SOON), "READER", "FORBIDDEN"),
+    Case("updateImprovementAction", action("P1", dueDate=SOON), "OWNER", "FORBIDDEN"),
+    Case(
+        "updateImprovementAction",
+        lambda w: {"actionId": w.ids["T2"], "version": w.versions["T2"] - 1, "dueDate": SOON},
+        "CONTRIBUTOR",
+        "CONFLICT",
+    ),
+    Case(
+        "updateImprovementAction",
+        lambda w: {"actionId": w.ids["missing-action"], "version": 1, "dueDate": SOON},
+        "CONTRIBUTOR",
+        "NOT_FOUND",
+    ),
+    Case(
+        "assignImprovementActions",
+        lambda w: {"actionIds": [w.ids["T2"]], "assigneeId": None, "dueDate": FAR_AHEAD},
+        "CONTRIBUTOR",
+        "INVALID",
+    ),
+    Case(
+        "addEvidenceLink",
+        lambda w: {
+            "actionId": w.ids["T2"],
+            "name": "n",
+            "url": "https://x.test",
+            "reviewBy": FAR_AHEAD,
+        },
+        "CONTRIBUTOR",
+        "INVALID",
+    ),
+    Case(
+        "updateEvidence",
+        lambda w: {"evidenceId": w.ids["link-T2"], "reviewBy": FAR_AHEAD},
+        "CONTRIBUTOR",
+        "INVALID",
+    ),
+    Case(
+        "updateEvidence",
+        lambda w: {"evidenceId": w.ids["link-T2"], "reviewBy": FAR_BEHIND},
+        "CONTRIBUTOR",
+        "INVALID",
+    ),
+    Case(
+        "updateEvidence",
+        lambda w: {"evidenceId": w.ids["link-T2"], "reviewBy": SOON},
+        "READER",
+        "FORBIDDEN",
+    ),
+    Case(
+        "updateEvidence",
+        lambda w: {"evidenceId": to_base64("Evidence", 987_654), "reviewBy": SOON},
+        "CONTRIBUTOR",
+        "NOT_FOUND",
+    ),
+    Case("updateOrganisationSettings", lambda w: {"dueSoonDays": 0}, "OWNER", "INVALID"),
+    Case("updateOrganisationSettings", lambda w: {"dueSoonDays": 366}, "OWNER", "INVALID"),
+    Case(
+        "updateOrganisationSettings",
+        lambda w: {"retestLosesPoints": True},
+        "ADMINISTRATOR",
+        "FORBIDDEN",
     ),
     # mail outbox
     Case("requeueDeadNotifications", lambda w: {}, "ASSESSOR", "FORBIDDEN"),
@@ -697,6 +804,30 @@ CASES = [
         lambda w: {"alertPolicyId": DEFAULT_POLICY, "aggregationSeconds": 0},
         "OWNER",
         "INVALID",
+    ),
+    Case(
+        "updateAlertPolicy",
+        lambda w: {"alertPolicyId": DEFAULT_POLICY, "dailyDigest": None},
+        "OWNER",
+        "INVALID",
+    ),
+    Case(
+        "createAlertPolicy",
+        lambda w: _policy(conditions=[{"type": "OVERDUE", "toStatuses": ["PLANNED"]}]),
+        "CONTRIBUTOR",
+        "INVALID",
+    ),
+    Case(
+        "createAlertPolicy",
+        lambda w: _policy(conditions=[{"type": "DUE_SOON", "direction": "DOWN"}], dailyDigest=True),
+        "CONTRIBUTOR",
+        "INVALID",
+    ),
+    Case(
+        "createAlertPolicy",
+        lambda w: _policy(conditions=[{"type": "RETEST_DUE"}], dailyDigest=True),
+        "READER",
+        "FORBIDDEN",
     ),
     Case(
         "updateAlertPolicy",
@@ -923,6 +1054,7 @@ ID_FILTERS = [
     ("assessments", "AssessmentFilter", "templateIds", "X"),
     ("assessments", "AssessmentFilter", "regulationIds", "R1"),
     ("controls", "ControlFilter", "assessmentIds", "A1"),
+    ("controls", "ControlFilter", "assigneeIds", "user-READER"),
     ("templates", "TemplateFilter", "regulationIds", "R1"),
     ("complianceScore", "ScoreFilter", "assessmentIds", "A1"),
     ("complianceScore", "ScoreFilter", "groupIds", "G1"),
@@ -1139,6 +1271,12 @@ ID_FIELDS = [
         },
     ),
     IdField(
+        "recordProviderResult",
+        "actionId",
+        "ADMINISTRATOR",
+        lambda w, s: {"actionId": s(w.ids["P1"]), "testingNotes": "Attested."},
+    ),
+    IdField(
         "acceptActionUpdate", "actionId", "ADMINISTRATOR", lambda w, s: {"actionId": s(w.ids["T2"])}
     ),
     IdField(
@@ -1164,6 +1302,18 @@ ID_FIELDS = [
         "evidenceId",
         "CONTRIBUTOR",
         lambda w, s: {"evidenceId": s(w.ids["link-T2"])},
+    ),
+    IdField(
+        "updateEvidence",
+        "evidenceId",
+        "CONTRIBUTOR",
+        lambda w, s: {"evidenceId": s(w.ids["link-T2"]), "reviewBy": SOON},
+    ),
+    IdField(
+        "updateImprovementAction",
+        "actionId",
+        "CONTRIBUTOR",
+        lambda w, s: {"actionId": s(w.ids["T2"]), "version": w.versions["T2"], "dueDate": SOON},
     ),
     IdField(
         "requeueDeadNotifications",
@@ -1398,6 +1548,7 @@ async def test_a_nul_no_longer_matches_every_action(api, world: World) -> None:
         ("improvementActions", "ImprovementActionFilter", "categories"),
         ("improvementActions", "ImprovementActionFilter", "solutions"),
         ("controls", "ControlFilter", "families"),
+        ("controls", "ControlFilter", "keys"),
         ("complianceScore", "ScoreFilter", "categories"),
         ("complianceScore", "ScoreFilter", "solutions"),
     ],

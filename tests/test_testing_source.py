@@ -42,7 +42,11 @@ from cmgraph.domain.models import (
 )
 from cmgraph.domain.permissions import Principal
 from cmgraph.domain.templates import ActionSpec, ControlSpec, TemplateSpec, import_template
-from cmgraph.domain.testing_sources import on_automation_available, set_testing_source
+from cmgraph.domain.testing_sources import (
+    on_automation_available,
+    organisation,
+    set_testing_source,
+)
 from cmgraph.domain.workflow import MAX_CHAIN_DEPTH, change_action
 from tests.report_data import count_statements
 
@@ -106,6 +110,8 @@ class World:
 @pytest.fixture
 async def world(uow, owner: Principal) -> World:
     async with uow() as u:
+        # Every action starts MANUAL, and the setting is PER_ACTION: what these tests change.
+        (await organisation(u)).automatic_testing = AutomaticTesting.OFF_FOR_ALL
         one = await import_template(
             u,
             _template("one", {"K1": ("P", "C"), "K2": ("G", "X", "AUTO", "AUTO2")}),
@@ -129,6 +135,7 @@ async def world(uow, owner: Principal) -> World:
         )
         by_key = dict(rows.all())
         ids = {name: by_key[spec.key] for name, spec in ACTIONS.items()}
+        (await organisation(u)).automatic_testing = AutomaticTesting.PER_ACTION
     tokens = {}
     for role in OrgRole:
         tokens[role.value] = await _token(uow, f"{role.value.lower()}@org.test", role)
@@ -967,13 +974,18 @@ async def test_action_gaining_automation_follows_the_setting(uow, api, world) ->
         uow, world, "AUTO"
     )
     assert (await state(api, world, "AUTO2"))["testingSource"] == "MANUAL"
-    # Under OFF_FOR_ALL or PER_ACTION an action that gains automation stays as it is.
+    # Under OFF_FOR_ALL an action that gains automation stays as it is; under PER_ACTION it
+    # follows automation when it gains it, not when an administrator chose MANUAL before.
     async with uow() as u:
         auto = await u.session.get(ImprovementAction, world.ids["AUTO"])
         auto.testing_source = TestingSource.MANUAL
-    for setting in (AutomaticTesting.OFF_FOR_ALL, AutomaticTesting.PER_ACTION):
-        await settings(api, world, "OWNER", setting.value)
-        async with uow() as u:
-            auto = await u.session.get(ImprovementAction, world.ids["AUTO"])
-            assert await on_automation_available(u, auto) is False
+    await settings(api, world, "OWNER", AutomaticTesting.OFF_FOR_ALL.value)
+    async with uow() as u:
+        auto = await u.session.get(ImprovementAction, world.ids["AUTO"])
+        assert await on_automation_available(u, auto) is False
+    await settings(api, world, "OWNER", AutomaticTesting.PER_ACTION.value)
+    async with uow() as u:
+        auto = await u.session.get(ImprovementAction, world.ids["AUTO"])
+        assert await on_automation_available(u, auto, gained=False) is False
+        assert await on_automation_available(u, auto) is True
     await assert_scores_consistent(uow)

@@ -114,3 +114,57 @@ async def test_archived_assessments_leave_the_overall_score(uow, owner, api, tok
     # Without A3 its own N1@G2 instance is gone: 39 of 40.
     assert data["complianceScore"]["overall"] == {"earned": 39.0, "possible": 40}
     assert data["assessments"]["nodes"] == [{"name": "A3", "score": {"possible": 30}}]
+
+
+async def test_a_provider_attestation_moves_the_scores_as_section_7_says(
+    uow, owner, api, token_for
+) -> None:
+    """P1 passes by the provider's word (recordProviderResult), not by anyone's own work."""
+    async with uow() as u:
+        example = await worked_example(u, owner, attest_p1=False)
+    reader = await token_for("reader@example.test", OrgRole.READER)
+    admin = await token_for("admin@example.test", OrgRole.ADMINISTRATOR)
+
+    async def scores() -> dict[str, tuple[float, int]]:
+        data = await api.query(SCORES, token=reader)
+        found = {
+            a["name"]: (a["score"]["earned"], a["score"]["possible"])
+            for a in data["assessments"]["nodes"]
+        }
+        overall = data["complianceScore"]["overall"]
+        return {**found, "overall": (overall["earned"], overall["possible"])}
+
+    # Before the attestation P1 (9 points) counts only in possible.
+    assert await scores() == {
+        "A1": (30, 39),
+        "A2": (3, 4),
+        "A3": (27, 30),
+        "overall": (30, 43),
+    }
+    data = await api.query(
+        """mutation($input: RecordProviderResultInput!) {
+             recordProviderResult(input: $input) {
+               improvementAction { testStatus history { field source } }
+               userErrors { code message } } }""",
+        {
+            "input": {
+                "actionId": to_base64("ImprovementAction", example.actions["P1"].id),
+                "implementationStatus": "IMPLEMENTED",
+                "implementationDate": "2026-01-15",
+                "testStatus": "PASSED",
+                "testDate": "2026-01-15",
+            }
+        },
+        token=admin,
+    )
+    result = data["recordProviderResult"]
+    assert result["userErrors"] == []
+    assert {h["source"] for h in result["improvementAction"]["history"]} == {"PROVIDER"}
+    assert await scores() == {
+        "A1": (39, 39),
+        "A2": (3, 4),
+        "A3": (27, 30),
+        "overall": (39, 43),
+    }
+    overall = (await api.query(SCORES, token=reader))["complianceScore"]["overall"]
+    assert overall["percent"] == 90.7

@@ -651,7 +651,8 @@ def export_report(assessment: str, as_email: AsUser, out: OutFile = None) -> Non
     from cmgraph.exchange.assessment_report import assessment_id_by_name
 
     assessment_id = _look_up(lambda session: assessment_id_by_name(session, assessment))
-    write_export("assessment-report", {"assessment_id": assessment_id}, as_email, out)
+    params = {"assessment_id": assessment_id, "public_url": Settings.from_env().public_url}
+    write_export("assessment-report", params, as_email, out)
 
 
 @export_app.command("oscal-results")

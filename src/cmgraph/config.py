@@ -41,6 +41,10 @@ class Settings:
     mail_retry_seconds: int = 30
     mail_lease_seconds: int = 300
     background_work: bool = True
+    # How often background work runs the scheduled checks (due dates, retests, evidence
+    # review dates); it also runs right after each UTC midnight. Once per item and day
+    # whatever the interval, so a shorter one only notices new findings sooner.
+    schedule_seconds: int = 3600
     max_page_size: int = 100
     max_query_depth: int = 15
     max_aliases: int = 30
@@ -90,6 +94,7 @@ class Settings:
             "sign_in_failure_window_minutes",
             "sign_in_max_failures",
             "sign_in_max_failures_per_address",
+            "schedule_seconds",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"CMGRAPH_{name.upper()} must be at least 1")

@@ -557,6 +557,7 @@ _READ_ONLY = {
     "Points",
     "Points earned",
     "Assessments",
+    "Regulation",
     "Group",
     "Version",
     "Updated at",

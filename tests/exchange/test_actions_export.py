@@ -74,6 +74,7 @@ async def test_the_link_downloads_a_workbook_that_opens_cleanly(api, token_for, 
         "Points",
         "Points earned",
         "Assessments",
+        "Regulation",
         "Group",
         "Assigned to",
         "Implementation status",
@@ -90,7 +91,7 @@ async def test_the_link_downloads_a_workbook_that_opens_cleanly(api, token_for, 
     ]
     assert all(c.font.bold for c in sheet[1])
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == "A1:W1"
+    assert sheet.auto_filter.ref == "A1:X1"
     assert sheet.column_dimensions["C"].width == 48  # Title
     assert sheet.column_dimensions["A"].width == 34  # Action ID
 
@@ -115,8 +116,8 @@ async def test_the_link_downloads_a_workbook_that_opens_cleanly(api, token_for, 
     assert rows["we:p1"]["Owner"] == "PROVIDER"
 
     cells = {c.column_letter: c for c in sheet[2]}
-    assert cells["N"].is_date and cells["N"].number_format == "yyyy-mm-dd"
-    assert cells["W"].is_date and cells["W"].number_format == "yyyy-mm-dd hh:mm:ss"
+    assert cells["O"].is_date and cells["O"].number_format == "yyyy-mm-dd"
+    assert cells["X"].is_date and cells["X"].number_format == "yyyy-mm-dd hh:mm:ss"
     assert cells["H"].data_type == "n"
 
 

@@ -251,10 +251,9 @@ async def test_documents_are_listed_with_size_digest_and_download_path(
     row = next(e for e in evidence if e["Kind"] == "DOCUMENT")
     assert (row["Action key"], row["Name"], row["URL"]) == ("we:t2", "reviews.txt", None)
     assert (row["Size (bytes)"], row["SHA-256"]) == (document["size"], document["sha256"])
-    assert row["Download path"] == f"/evidence/{quote(document['id'], safe='')}/download"
-    fetched = await api.client.get(
-        row["Download path"], headers={"Authorization": f"Bearer {world.owner_token}"}
-    )
+    path = f"/evidence/{quote(document['id'], safe='')}/download"
+    assert row["Download link"] == f"http://cmgraph.test{path}"
+    fetched = await api.client.get(path, headers={"Authorization": f"Bearer {world.owner_token}"})
     assert fetched.content == content
 
 

@@ -42,6 +42,12 @@ Alert lifecycle:
   out of role recipients). Joining an existing alert sends nothing.
 - ``ASSIGNMENT_CHANGE`` events with ``notify`` and an assignee email that assignee, whatever
   the policies (DOMAIN.md section 11).
+- A ``daily_digest`` policy writes no mail per alert: each recipient's alert is listed
+  (``digest_entry``) in their DIGEST notification of the day (UTC), one per recipient and
+  day, due when the day ends; the sender renders it then, with every alert listed in it.
+- A policy with ``notify_assignee`` also emails the current assignee of each action whose
+  event opens or joins one of its alerts, once per alert and person (the built-in "assigned
+  action failed testing" policy is such a policy).
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -80,6 +86,7 @@ from cmgraph.domain.models import (
     AlertMatch,
     AlertPolicy,
     Assessment,
+    DigestEntry,
     Event,
     ImprovementAction,
     Notification,
@@ -113,6 +120,11 @@ async def evaluate_pending(
         total += done
         if done < batch:
             return total
+
+
+def digest_due_at(day: date) -> datetime:
+    """A day's digest goes out when the day (UTC) is over."""
+    return datetime.combine(day + timedelta(days=1), time(), UTC)
 
 
 def message_id(kind: str, subject_id: int, recipient_id: int) -> str:
@@ -187,6 +199,7 @@ class _Batch:
         self.open_alerts: dict[int, Alert] = {}
         self.users: dict[int, User] = {}
         self.role_holders: dict[str, list[User]] = {}
+        self.assignees: dict[int, int] = {}  # action id -> assignee, for notify_assignee
 
     async def run(self, events: Sequence[Event]) -> None:
         statement = (
@@ -203,8 +216,12 @@ class _Batch:
             if _matches(policy, event, fact)
         ]
         assignments = [e for e in events if _assignment_recipient(e) is not None]
+        await self._load_assignees(
+            {e.action_id for e, p in matched if p.notify_assignee and e.action_id is not None}
+        )
         await self._load_users(
-            {p.id: p for _, p in matched}.values(), [_assignment_recipient(e) for e in assignments]
+            {p.id: p for _, p in matched}.values(),
+            [_assignment_recipient(e) for e in assignments] + list(self.assignees.values()),
         )
         if matched:
             await self._load_open_alerts({p.id for _, p in matched})
@@ -274,6 +291,16 @@ class _Batch:
             if user.role is not None and not user.is_automation:
                 self.role_holders.setdefault(user.role.value, []).append(user)
 
+    async def _load_assignees(self, action_ids: set[int]) -> None:
+        if action_ids:
+            rows = await self.session.execute(
+                select(ImprovementAction.id, ImprovementAction.assignee_id).where(
+                    ImprovementAction.id.in_(action_ids),
+                    ImprovementAction.assignee_id.is_not(None),
+                )
+            )
+            self.assignees = {action: user for action, user in rows.all() if user}
+
     async def _load_open_alerts(self, policy_ids: set[int]) -> None:
         rows = await self.session.scalars(
             select(Alert)
@@ -308,6 +335,7 @@ class _Batch:
             return  # matched before: this event was already acted on for this policy
         if joinable is not None:
             joinable.updated_at = self.now
+            await self._notify_assignee(policy, joinable, event)
             return
         if policy.trigger is AlertTrigger.THRESHOLD:
             since = self.now - timedelta(minutes=policy.threshold_minutes or 0)
@@ -328,6 +356,7 @@ class _Batch:
                 .values(alert_id=alert.id)
                 .execution_options(synchronize_session=False)
             )
+            await self._notify_assignee(policy, alert, event)
             return
         alert = await self._open_alert(policy)
         await self.session.execute(
@@ -335,6 +364,34 @@ class _Batch:
             .where(AlertMatch.id == match_id)
             .values(alert_id=alert.id)
             .execution_options(synchronize_session=False)
+        )
+        await self._notify_assignee(policy, alert, event)
+
+    async def _notify_assignee(self, policy: AlertPolicy, alert: Alert, event: Event) -> None:
+        if not policy.notify_assignee or event.action_id is None:
+            return
+        user = self.users.get(self.assignees.get(event.action_id, 0))
+        if user is None:
+            return
+        await self.session.flush()  # a role recipient's row, added above, goes first
+        if policy.daily_digest:
+            await self._add_to_digest(alert, user)
+            return
+        await self.session.execute(
+            _insert(self.session, Notification)
+            .values(
+                kind=NotificationKind.ALERT,
+                subject_id=alert.id,
+                recipient_id=user.id,
+                recipient_email=user.email,
+                status=NotificationStatus.PENDING,
+                attempts=0,
+                next_attempt_at=self.now,
+                message_id=message_id("alert", alert.id, user.id),
+                created_at=self.now,
+                last_error="",
+            )
+            .on_conflict_do_nothing(index_elements=["kind", "subject_id", "recipient_id"])
         )
 
     async def _open_alert(self, policy: AlertPolicy) -> Alert:
@@ -351,6 +408,9 @@ class _Batch:
         await self.session.flush()
         self.open_alerts[policy.id] = alert
         for user in self._recipients(policy):
+            if policy.daily_digest:
+                await self._add_to_digest(alert, user)
+                continue
             self.session.add(
                 Notification(
                     kind=NotificationKind.ALERT,
@@ -365,6 +425,49 @@ class _Batch:
                 )
             )
         return alert
+
+    async def _add_to_digest(self, alert: Alert, user: User) -> None:
+        """List the alert in ``user``'s digest of today (UTC), made on first use and due when
+        the day ends; if that digest is already out (a clock behind), in tomorrow's."""
+        day = self.now.astimezone(UTC).date()
+        for _ in range(2):
+            await self.session.execute(
+                _insert(self.session, Notification)
+                .values(
+                    kind=NotificationKind.DIGEST,
+                    subject_id=day.toordinal(),
+                    recipient_id=user.id,
+                    recipient_email=user.email,
+                    status=NotificationStatus.PENDING,
+                    attempts=0,
+                    next_attempt_at=digest_due_at(day),
+                    message_id=message_id("digest", day.toordinal(), user.id),
+                    # Its age (and so its last retry) counts from when it is due.
+                    created_at=digest_due_at(day),
+                    last_error="",
+                )
+                .on_conflict_do_nothing(index_elements=["kind", "subject_id", "recipient_id"])
+            )
+            digest = (
+                await self.session.execute(
+                    select(Notification.id, Notification.status, Notification.claimed_until)
+                    .where(
+                        Notification.kind == NotificationKind.DIGEST,
+                        Notification.subject_id == day.toordinal(),
+                        Notification.recipient_id == user.id,
+                    )
+                    .with_for_update()
+                )
+            ).one()
+            if digest.status == NotificationStatus.PENDING and digest.claimed_until is None:
+                await self.session.execute(
+                    _insert(self.session, DigestEntry)
+                    .values(notification_id=digest.id, alert_id=alert.id)
+                    .on_conflict_do_nothing(index_elements=["notification_id", "alert_id"])
+                )
+                return
+            day += timedelta(days=1)
+        log.warning("no open digest for user %s; alert %s not listed", user.id, alert.id)
 
     def _recipients(self, policy: AlertPolicy) -> list[User]:
         chosen: dict[int, User] = {}

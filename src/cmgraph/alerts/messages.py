@@ -12,9 +12,10 @@ notification produces the same message and a duplicate after a crash is recognis
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -27,13 +28,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cmgraph import global_ids
 from cmgraph.adapters.storage import link_key
 from cmgraph.config import Settings
-from cmgraph.domain.enums import EventType, NotificationKind
+from cmgraph.domain.enums import EventType, NotificationKind, Severity
 from cmgraph.domain.models import (
     ActionDefinitionVersion,
     Alert,
     AlertMatch,
     AlertPolicy,
     Assessment,
+    DigestEntry,
     Event,
     ImprovementAction,
     Notification,
@@ -41,9 +43,12 @@ from cmgraph.domain.models import (
     User,
 )
 from cmgraph.domain.password_links import SET_PASSWORD_PATH, token_for
+from cmgraph.domain.scoring import priority
 from cmgraph.domain.single_sign_on import SSO_PATH
 
 SUBJECT_PREFIX = "[cmgraph]"
+GUIDANCE_SUMMARY_LENGTH = 300
+_SEVERITY_ORDER = [Severity.LOW, Severity.MEDIUM, Severity.HIGH]
 MAX_EVENTS_LISTED = 50
 MAX_SUBJECT_LENGTH = 200
 
@@ -129,6 +134,8 @@ async def render(
         content = await _alert_content(session, notification, settings)
     elif notification.kind is NotificationKind.ASSIGNMENT:
         content = await _assignment_content(session, notification, settings)
+    elif notification.kind is NotificationKind.DIGEST:
+        content = await _digest_content(session, notification, settings)
     elif notification.kind in (NotificationKind.INVITATION, NotificationKind.PASSWORD_RESET):
         content = await _password_link_content(session, notification, settings)
     else:
@@ -261,6 +268,14 @@ def _score(value: Any) -> str:
     return f"{value.get('earned', 0):g}/{value.get('possible', 0)}"
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _days(count: Any) -> str:
+    return _count(int(count or 0), "day")
+
+
 def event_details(event: Event, users: dict[int, User], assessments: dict[int, str]) -> str:
     """What happened, in a few words: a points delta, a status move, an evidence change."""
     p = event.payload or {}
@@ -281,6 +296,14 @@ def event_details(event: Event, users: dict[int, User], assessments: dict[int, s
     elif kind == EventType.UPDATE_AVAILABLE:
         key = p.get("definitionKey") or p.get("templateKey") or ""
         text = f"update available for {key}: version {p.get('fromVersion')} → {p.get('toVersion')}"
+    elif kind == EventType.DUE_SOON:
+        text = f"due {p.get('dueDate')} ({_days(p.get('daysLeft'))} left)"
+    elif kind == EventType.OVERDUE:
+        text = f"due {p.get('dueDate')}, overdue by {_days(-int(p.get('daysLeft') or 0))}"
+    elif kind == EventType.RETEST_DUE:
+        text = f"passed on {p.get('testDate')}; retest due on {p.get('retestDueOn')}"
+    elif kind == EventType.EVIDENCE_EXPIRING:
+        text = f"evidence “{p.get('name', '')}” to review by {p.get('reviewBy')}"
     else:
         text = ""
     names = [assessments[i] for i in p.get("assessmentIds", []) if i in assessments]
@@ -365,6 +388,81 @@ async def _alert_content(
     )
 
 
+async def _digest_content(
+    session: AsyncSession, notification: Notification, settings: Settings
+) -> Content:
+    """Every alert listed in this digest, as it is now: one line each, with its link."""
+    day = date.fromordinal(notification.subject_id)
+    alerts = list(
+        await session.scalars(
+            select(Alert)
+            .join(DigestEntry, DigestEntry.alert_id == Alert.id)
+            .where(DigestEntry.notification_id == notification.id)
+            .order_by(Alert.detected_at, Alert.id)
+        )
+    )
+    if not alerts:
+        raise RenderError(f"digest {notification.id} lists no alert that still exists")
+    events: dict[int, list[Event]] = {alert.id: [] for alert in alerts}
+    rows = await session.execute(
+        select(AlertMatch.alert_id, Event)
+        .join(Event, Event.id == AlertMatch.event_id)
+        .where(AlertMatch.alert_id.in_(list(events)))
+        .order_by(Event.created_at, Event.id)
+    )
+    for alert_id, event in rows.all():
+        if alert_id is not None:
+            events[alert_id].append(event)
+    titles = await _action_titles(
+        session, [e.action_id for listed in events.values() for e in listed]
+    )
+    items = []
+    for alert in alerts[:MAX_EVENTS_LISTED]:
+        listed = events[alert.id]
+        name = str((alert.policy_snapshot or {}).get("name") or "alert policy")
+        types = ", ".join(sorted({e.type for e in listed})) or "no events"
+        actions = list(dict.fromkeys(titles[e.action_id] for e in listed if e.action_id in titles))
+        events_seen = _count(len(listed), "event")
+        details = f"detected {when(alert.detected_at)}, {alert.status}; {events_seen} ({types})"
+        if actions:
+            shown = ", ".join(actions[:5]) + (
+                f" and {len(actions) - 5} more" if len(actions) > 5 else ""
+            )
+            details += f": {shown}"
+        items.append(
+            Item(
+                f"{alert.severity} · {name}",
+                details,
+                deep_link(settings, "alerts", "Alert", alert.id),
+            )
+        )
+    more = len(alerts) - MAX_EVENTS_LISTED
+    count = _count(len(alerts), "alert")
+    return Content(
+        subject=f"{SUBJECT_PREFIX} Daily digest for {day.isoformat()}: {count}",
+        greeting="",
+        intro=[
+            f"Alert policies you receive as a daily digest raised {count} on "
+            f"{day.isoformat()} (UTC)."
+        ],
+        facts=[
+            ("Day", day.isoformat()),
+            ("Alerts", str(len(alerts))),
+            ("Highest severity", str(max((a.severity for a in alerts), key=_SEVERITY_ORDER.index))),
+        ],
+        sections=[
+            Section(
+                f"Alerts ({len(alerts)})",
+                items,
+                note=f"…and {more} more, listed in the app." if more > 0 else "",
+            )
+        ],
+        links=[Link("GraphQL API", api_link(settings))],
+        footer="You receive this once a day as a recipient of alert policies set to a daily "
+        "digest; each alert's link shows it as it is now.",
+    )
+
+
 async def _assignment_content(
     session: AsyncSession, notification: Notification, settings: Settings
 ) -> Content:
@@ -373,10 +471,21 @@ async def _assignment_content(
         raise RenderError(f"event {notification.subject_id} no longer exists")
     if event.action_id is None:
         raise RenderError(f"event {event.id} names no action")
-    titles = await _action_titles(session, [event.action_id])
-    title = titles.get(event.action_id)
-    if title is None:
+    row = (
+        await session.execute(
+            select(
+                ActionDefinitionVersion.title, ActionDefinitionVersion.guidance, ImprovementAction
+            )
+            .join(
+                ActionDefinitionVersion,
+                ActionDefinitionVersion.id == ImprovementAction.definition_version_id,
+            )
+            .where(ImprovementAction.id == event.action_id)
+        )
+    ).first()
+    if row is None:
         raise RenderError(f"improvement action {event.action_id} no longer exists")
+    title, guidance, action = row
     payload = event.payload or {}
     users = await _users(session, [event.actor_id])
     assessments = await _assessment_names(session, [event])
@@ -384,18 +493,28 @@ async def _assignment_content(
     notes = str(payload.get("notes") or "").strip()
     facts = [
         ("Action", title),
+        ("Points", str(action.points)),
+        ("Priority", priority(action.points).value.title()),
+        ("Due", action.due_date.isoformat() if action.due_date else "no due date"),
         ("Assigned by", _person(users, event.actor_id)),
         ("Assigned at", when(event.created_at)),
     ]
     if names:
         facts.append(("Assessments", ", ".join(names)))
-    sections = [Section("Notes", [Item(line) for line in notes.splitlines() if line.strip()])]
+    sections = []
+    summary = guidance_summary(guidance)
+    if summary:
+        sections.append(Section("What to do", [Item(summary)]))
+    if notes:
+        sections.append(
+            Section("Notes", [Item(line) for line in notes.splitlines() if line.strip()])
+        )
     return Content(
         subject=f"{SUBJECT_PREFIX} Assigned to you: {title}",
         greeting="",
         intro=[f"You were assigned the improvement action “{title}”."],
         facts=facts,
-        sections=sections if notes else [],
+        sections=sections,
         links=[
             Link(
                 "Open the action",
@@ -405,6 +524,20 @@ async def _assignment_content(
         ],
         footer="You receive this because an improvement action was assigned to you.",
     )
+
+
+def guidance_summary(guidance: str, limit: int = GUIDANCE_SUMMARY_LENGTH) -> str:
+    """The guidance's first paragraph as plain text, cut at a word: enough to know the
+    task from the mail; the link opens the whole of it."""
+    for paragraph in re.split(r"\n\s*\n", guidance or ""):
+        plain = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", paragraph)  # [text](url) -> text
+        plain = re.sub(r"^\s{0,3}(#{1,6}|[-*+>]|\d+[.)])\s+", "", plain, flags=re.M)
+        plain = " ".join(re.sub(r"[*_`]+", "", plain).split())
+        if plain:
+            if len(plain) <= limit:
+                return plain
+            return plain[:limit].rsplit(" ", 1)[0].rstrip(",;:.") + "…"
+    return ""
 
 
 async def _password_link_content(

@@ -1,11 +1,13 @@
-"""Background work: the alert evaluator and the mail sender, as loops that never give up.
+"""Background work: the alert evaluator, the mail sender and the scheduler, as loops that
+never give up.
 
 Each loop does its step, then sleeps until woken (a commit signal in this process, or a
 PostgreSQL NOTIFY from another one, relayed by ``signals.PgListener``) or until its poll
 interval passes, which also picks up work whose lease ran out after a crash. A failing step
 is logged and retried with exponential backoff; it never ends the loop. Any number of
 processes may run these loops at once: the evaluator and the sender claim their rows in the
-database, so each event is evaluated once and each mail sent once.
+database, so each event is evaluated once and each mail sent once; the scheduler's findings
+are keyed by item and day (``alerts.schedule``), so each is reported once a day.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def backoff_seconds(failures: int) -> float:
 
 
 class BackgroundWork:
-    """The evaluator and sender loops of one process; ``start`` and ``stop`` them."""
+    """The evaluator, sender and scheduler loops of one process; ``start`` and ``stop`` them."""
 
     def __init__(
         self,
@@ -63,6 +65,7 @@ class BackgroundWork:
         self._tasks: list[asyncio.Task[None]] = []
         self.evaluated = 0
         self.attempted = 0
+        self.scheduled_runs = 0
 
     async def start(self) -> None:
         if self.transport is None:
@@ -80,6 +83,10 @@ class BackgroundWork:
                     "sender", self._send, [signals.notifications_committed], self._until_due
                 ),
                 name="cmgraph-sender",
+            ),
+            asyncio.create_task(
+                self._loop("scheduler", self._schedule, [], self._until_next_run),
+                name="cmgraph-scheduler",
             ),
         ]
 
@@ -154,6 +161,18 @@ class BackgroundWork:
         )
         self.attempted += count
         return count >= self.send_batch
+
+    async def _schedule(self) -> bool:
+        from cmgraph.alerts.schedule import run_schedule
+
+        await run_schedule(self.sessions)
+        self.scheduled_runs += 1
+        return False
+
+    async def _until_next_run(self) -> float:
+        from cmgraph.alerts.schedule import seconds_until_next_run
+
+        return seconds_until_next_run(self.settings.schedule_seconds)
 
     async def _poll(self) -> float:
         return self.poll_seconds

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, false, or_, select
 from sqlalchemy.sql.elements import SQLCoreOperations
 
-from cmgraph.domain import text
+from cmgraph.domain import calendar, clock, text
+from cmgraph.domain.calendar import DueState
 from cmgraph.domain.enums import ImplementationStatus, ImplementationType, Owner, TestStatus
 from cmgraph.domain.keyset import sort
 from cmgraph.domain.models import (
@@ -40,11 +42,16 @@ class ActionFilter:
     implementation_types: Sequence[ImplementationType] | None = None
     implementation_statuses: Sequence[ImplementationStatus] | None = None
     test_statuses: Sequence[TestStatus] | None = None
+    exclude_test_statuses: Sequence[TestStatus] | None = None
     owner: Owner | None = None
     assignee_ids: Sequence[int] | None = None
     unassigned: bool | None = None
     pending_update: bool | None = None
     search: str | None = None
+    # DOMAIN.md section 15, by ``calendar``'s rules as of the day the list is read.
+    due_states: Sequence[DueState] | None = None
+    due_before: date | None = None
+    retest_due: bool | None = None
 
     def __post_init__(self) -> None:
         """Text values under the domain's rules (``text``), whoever builds the filter."""
@@ -62,9 +69,18 @@ class ActionFilter:
                 continue
             if isinstance(value, list | tuple):
                 result[f.name] = [getattr(v, "value", v) for v in value]
+            elif isinstance(value, date):
+                result[f.name] = value.isoformat()
             else:
                 result[f.name] = getattr(value, "value", value)
         return result
+
+    @property
+    def needs_due_soon_days(self) -> bool:
+        """Whether the clauses need the organisation's ``due_soon_days``."""
+        return bool(
+            self.due_states and {DueState.DUE_SOON, DueState.ON_TRACK} & set(self.due_states)
+        )
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ActionFilter:
@@ -80,11 +96,15 @@ class ActionFilter:
             implementation_types=enums("implementation_types", ImplementationType),
             implementation_statuses=enums("implementation_statuses", ImplementationStatus),
             test_statuses=enums("test_statuses", TestStatus),
+            exclude_test_statuses=enums("exclude_test_statuses", TestStatus),
             owner=Owner(data["owner"]) if "owner" in data else None,
             assignee_ids=data.get("assignee_ids"),
             unassigned=data.get("unassigned"),
             pending_update=data.get("pending_update"),
             search=data.get("search"),
+            due_states=enums("due_states", DueState),
+            due_before=date.fromisoformat(data["due_before"]) if "due_before" in data else None,
+            retest_due=data.get("retest_due"),
         )
 
 
@@ -107,8 +127,13 @@ def contains(column: SQLCoreOperations[str | None], text: str) -> ColumnElement[
     return column.ilike(_like(text), escape="\\")
 
 
-def action_filter_clauses(f: ActionFilter) -> list[ColumnElement[bool]]:
-    """WHERE clauses over an action joined to its definition and accepted version."""
+def action_filter_clauses(
+    f: ActionFilter, due_soon_days: int | None = None
+) -> list[ColumnElement[bool]]:
+    """WHERE clauses over an action joined to its definition and accepted version.
+
+    ``due_soon_days``: the organisation's, needed when ``f.needs_due_soon_days``.
+    """
     action, definition, version = ImprovementAction, ActionDefinition, ActionDefinitionVersion
     clauses: list[ColumnElement[bool]] = []
     if f.assessment_ids is not None:
@@ -128,6 +153,8 @@ def action_filter_clauses(f: ActionFilter) -> list[ColumnElement[bool]]:
         clauses.append(action.implementation_status.in_(f.implementation_statuses))
     if f.test_statuses is not None:
         clauses.append(action.test_status.in_(f.test_statuses))
+    if f.exclude_test_statuses:
+        clauses.append(action.test_status.not_in(f.exclude_test_statuses))
     if f.owner is not None:
         clauses.append(definition.owner == f.owner)
     if f.assignee_ids is not None:
@@ -147,6 +174,29 @@ def action_filter_clauses(f: ActionFilter) -> list[ColumnElement[bool]]:
                 contains(version.guidance, f.search),
             )
         )
+    clauses += _calendar_clauses(f, due_soon_days)
+    return clauses
+
+
+def _calendar_clauses(f: ActionFilter, due_soon_days: int | None) -> list[ColumnElement[bool]]:
+    today = clock.today()
+    clauses: list[ColumnElement[bool]] = []
+    if f.due_states is not None:
+        if f.needs_due_soon_days and due_soon_days is None:
+            raise ValueError("DUE_SOON and ON_TRACK need the organisation's due_soon_days")
+        clauses.append(
+            or_(
+                false(),
+                *(calendar.due_state_clause(s, today, due_soon_days or 0) for s in f.due_states),
+            )
+        )
+    if f.due_before is not None:
+        clauses.append(calendar.due_before_clause(f.due_before))
+    if f.retest_due is not None:
+        due = calendar.retest_due_clause(today)
+        clauses.append(
+            due if f.retest_due else or_(ImprovementAction.retest_due_on.is_(None), ~due)
+        )
     return clauses
 
 
@@ -154,6 +204,7 @@ def action_filter_clauses(f: ActionFilter) -> list[ColumnElement[bool]]:
 ACTION_ORDER: dict[str, Any] = {
     "KEY": ActionDefinition.key,
     "TITLE": ActionDefinitionVersion.title,
+    "CATEGORY": ActionDefinitionVersion.category,
     "POINTS": ImprovementAction.points,
     "IMPLEMENTATION_STATUS": ImprovementAction.implementation_status,
     "TEST_STATUS": ImprovementAction.test_status,

@@ -5,7 +5,9 @@ Stored shapes (``AlertPolicy`` JSON columns):
   {"type": "TEST_STATUS_CHANGE", "toStatuses": ["FAILED_HIGH_RISK"]}, {"type": ...}]``.
   Score changes narrow by direction of the earned-points delta (``UP``, ``DOWN``, ``ANY``) and
   an optional minimum size of that delta; status changes by the status reached; the other
-  types do not narrow. Any one condition matching is enough.
+  types do not narrow. Any one condition matching is enough. ``DUE_SOON``, ``OVERDUE``,
+  ``RETEST_DUE`` and ``EVIDENCE_EXPIRING`` are the date-driven types: the scheduled checks
+  (``domain.scheduled_checks``) append them once per item and day.
 - ``scope``: ``{"assessmentIds": [], "groupIds": [], "regulationIds": [], "categories": []}``;
   an empty (or missing) list does not restrict. Non-empty lists combine like the list filters
   of the API: an event must touch an assessment that is in every given list (its own id, its
@@ -22,6 +24,9 @@ Decisions:
   administrators) are whoever holds the role when an alert opens, service accounts aside.
 - The default policy keeps its name and its watch (conditions, scope, severity, trigger,
   windows, description); only ``enabled`` and the recipients change, as DOMAIN.md says.
+- ``daily_digest``: the policy's alerts reach each recipient in one mail a day (the alerts
+  detected that UTC day) instead of one mail per alert. It is about delivery, not about what
+  is watched, so the default and built-in policies may be switched to it too.
 - Deleting a policy keeps its alerts and their matches: both point at no policy from then on,
   and the snapshot taken when each alert opened says what raised it.
 - An alert's status may move between any two values; who may update it is whoever may
@@ -77,7 +82,9 @@ MAX_THRESHOLD_MINUTES = 1440
 MAX_AGGREGATION_SECONDS = 86_400
 DEFAULT_AGGREGATION_SECONDS = 60
 # What the default policy lets anyone change.
-DEFAULT_POLICY_EDITABLE = frozenset({"enabled", "recipient_ids", "recipient_roles"})
+# What may change on the default policy and the built-in ones: they stay what they are.
+# How recipients get the mail (one per alert, or a daily digest) is theirs to choose too.
+FIXED_POLICY_EDITABLE = frozenset({"enabled", "recipient_ids", "recipient_roles", "daily_digest"})
 STATUS_VALUES: dict[EventType, frozenset[str]] = {
     EventType.IMPLEMENTATION_STATUS_CHANGE: frozenset(s.value for s in ImplementationStatus),
     EventType.TEST_STATUS_CHANGE: frozenset(s.value for s in TestStatus),
@@ -156,6 +163,8 @@ class PolicySettings:
     aggregation_seconds: int = DEFAULT_AGGREGATION_SECONDS
     recipient_ids: Sequence[int] = ()
     recipient_roles: Sequence[OrgRole] = ()
+    notify_assignee: bool = False
+    daily_digest: bool = False
     enabled: bool = True
 
     @classmethod
@@ -171,6 +180,8 @@ class PolicySettings:
             aggregation_seconds=policy.aggregation_seconds,
             recipient_ids=tuple(policy.recipient_ids or ()),
             recipient_roles=tuple(OrgRole(r) for r in policy.recipient_roles or ()),
+            notify_assignee=policy.notify_assignee,
+            daily_digest=policy.daily_digest,
             enabled=policy.enabled,
         )
 
@@ -336,6 +347,8 @@ async def check_settings(uow: UnitOfWork, settings: PolicySettings) -> dict[str,
         "recipient_roles": [
             OrgRole(r).value for r in dict.fromkeys(OrgRole(r) for r in settings.recipient_roles)
         ],
+        "notify_assignee": bool(settings.notify_assignee),
+        "daily_digest": bool(settings.daily_digest),
         "enabled": bool(settings.enabled),
     }
 
@@ -391,12 +404,16 @@ async def update_alert_policy(
         raise _invalid(camel(sorted(unknown)[0]), "This field cannot be changed.")
     policy = await _policy(uow, policy_id)
     current = PolicySettings.of(policy)
-    if policy.is_default:
-        for name in sorted(set(changes) - DEFAULT_POLICY_EDITABLE):
+    if policy.builtin is not None:
+        # DOMAIN.md section 11: a built-in notice that an owner may turn off.
+        require_org_role(actor, OrgRole.OWNER)
+    if policy.is_default or policy.builtin is not None:
+        for name in sorted(set(changes) - FIXED_POLICY_EDITABLE):
             if _normal(name, getattr(current, name)) != _normal(name, changes[name]):
                 raise _invalid(
                     camel(name),
-                    "The default policy can only be enabled, disabled or given other recipients.",
+                    f"The {'default' if policy.is_default else 'built-in'} policy can only be "
+                    "enabled, disabled, given other recipients or a daily digest.",
                 )
     merged = replace(current, **changes)
     if merged.trigger is AlertTrigger.EVERY_MATCH:
@@ -428,8 +445,9 @@ async def delete_alert_policy(uow: UnitOfWork, actor: Principal, policy_id: int)
     """Delete a policy; its alerts stay, with their events and the policy's snapshot."""
     require_org_role(actor, OrgRole.CONTRIBUTOR)
     policy = await _policy(uow, policy_id)
-    if policy.is_default:
-        raise _invalid("alertPolicyId", "The default policy cannot be deleted; disable it.")
+    if policy.is_default or policy.builtin is not None:
+        kind = "default" if policy.is_default else "built-in"
+        raise _invalid("alertPolicyId", f"The {kind} policy cannot be deleted; disable it.")
     session = uow.session
     for alert in await session.scalars(select(Alert).where(Alert.policy_id == policy.id)):
         alert.policy_id = None  # the foreign key would too; this keeps the session in step
@@ -451,6 +469,8 @@ def policy_snapshot(policy: AlertPolicy) -> dict[str, Any]:
         "conditions": list(policy.conditions),
         "scope": dict(policy.scope or {}),
         "isDefault": policy.is_default,
+        "builtin": policy.builtin,
+        "dailyDigest": policy.daily_digest,
     }
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import text
+from cmgraph.domain.accounts import principal_for
 from cmgraph.domain.enums import (
     AutomaticTesting,
     ChangeSource,
@@ -34,9 +36,11 @@ from cmgraph.domain.models import (
     TemplateControl,
     TemplateControlAction,
     TemplateVersion,
+    User,
     utcnow,
 )
 from cmgraph.domain.permissions import Principal, require_org_role
+from cmgraph.domain.provider_results import state_new_instances
 from cmgraph.domain.score_upkeep import store_recomputed
 from cmgraph.domain.scoring import refresh_score
 from cmgraph.domain.testing_sources import on_automation_available, organisation
@@ -54,6 +58,9 @@ COPIED_FIELDS = (
     "testing_notes",
     "additional_notes",
 )
+# ...and the assignment (DOMAIN.md section 2: "assignees"), when the assignee may read the
+# new assessment and is not disabled; otherwise the copy starts unassigned.
+COPIED_ASSIGNMENT_FIELDS = ("assignee_id", "assignment_notes", "due_date")
 
 
 MAX_NAME_LENGTH = text.MAX_NAME_LENGTH
@@ -169,12 +176,19 @@ async def create_assessment(
             .where(TemplateControl.template_version_id == version.id)
         )
     ).all()
+    definition_ids = {definition_id for _, definition_id in links}
+    known = set(
+        await session.scalars(
+            select(ImprovementAction.id).where(ImprovementAction.definition_id.in_(definition_ids))
+        )
+    )
     instances = await instances_for(
         uow,
         actor,
-        {definition_id for _, definition_id in links},
+        definition_ids,
         group.id,
         request.copy_from_group_id,
+        copy_into=(assessment.id, template.regulation_id),
     )
     controls = [
         Control(
@@ -195,6 +209,8 @@ async def create_assessment(
         for tc_id, definition_id in links
     )
     await session.flush()
+    # New provider instances take what the template states (DOMAIN.md section 14).
+    await state_new_instances(uow, actor, [i for i in instances.values() if i.id not in known])
     await store_recomputed(uow, assessment)
     return assessment
 
@@ -205,8 +221,14 @@ async def instances_for(
     definition_ids: set[int],
     group_id: int,
     copy_from_group_id: int | None,
+    *,
+    copy_into: tuple[int, int] | None = None,
 ) -> dict[int, ImprovementAction]:
-    """The instance each definition uses in this group, creating the missing ones."""
+    """The instance each definition uses in this group, creating the missing ones.
+
+    ``copy_into`` (assessment id, regulation id) is the assessment a copy from another group
+    is for: assignees are copied only where they may read it.
+    """
     session = uow.session
     definitions = {
         d.id: (d, v)
@@ -246,6 +268,7 @@ async def instances_for(
                 )
             )
         }
+    assignable = await _assignable(uow, sources.values(), copy_into)
     result: dict[int, ImprovementAction] = {}
     created: list[tuple[ImprovementAction, ImprovementAction | None]] = []
     for d_id, key in wanted.items():
@@ -268,13 +291,16 @@ async def instances_for(
         if source is not None:
             for name in COPIED_FIELDS:
                 setattr(instance, name, getattr(source, name))
+            if source.assignee_id in assignable:
+                for name in COPIED_ASSIGNMENT_FIELDS:
+                    setattr(instance, name, getattr(source, name))
         refresh_score(instance)
         created.append((instance, source))
         result[d_id] = instance
     session.add_all(i for i, _ in created)
     await session.flush()
     copies = [(i, s) for i, s in created if s is not None]
-    _record_copies(uow, [i for i, _ in copies], actor)
+    await _record_copies(uow, [i for i, _ in copies], actor)
     await _copy_evidence(uow, copies)
     await _follow_automation_setting(uow, [i for i, _ in created], definitions)
     return result
@@ -286,20 +312,54 @@ _FRESH = {
 }
 
 
-def _record_copies(uow: UnitOfWork, copies: list[ImprovementAction], actor: Principal) -> None:
-    """History for values copied from another group, so testing history starts complete."""
+async def _assignable(
+    uow: UnitOfWork, sources: Iterable[ImprovementAction], copy_into: tuple[int, int] | None
+) -> set[int]:
+    """The copied instances' assignees who may read the new assessment and take work."""
+    ids = {s.assignee_id for s in sources if s.assignee_id is not None}
+    if not ids or copy_into is None:
+        return set()
+    assessment_id, regulation_id = copy_into
+    users = await uow.session.scalars(
+        select(User).where(User.id.in_(ids), User.disabled_at.is_(None))
+    )
+    return {
+        user.id
+        for user in users
+        if (await principal_for(uow, user)).may_on_assessment(
+            OrgRole.READER, assessment_id, regulation_id
+        )
+    }
+
+
+async def _record_copies(
+    uow: UnitOfWork, copies: list[ImprovementAction], actor: Principal
+) -> None:
+    """History for values copied from another group, so testing history starts complete.
+
+    The assignee reads as everywhere in history: by email (``assignment``).
+    """
     now = utcnow()
+    emails = {
+        u.id: u.email
+        for u in await uow.session.scalars(
+            select(User).where(User.id.in_({i.assignee_id for i in copies} - {None}))
+        )
+    }
     for instance in copies:
-        for name in COPIED_FIELDS:
+        for name in COPIED_FIELDS + COPIED_ASSIGNMENT_FIELDS:
             value = getattr(instance, name)
             if value == _FRESH.get(name, "" if name.endswith("notes") else None):
                 continue
+            field, shown = name, history_text(value)
+            if name == "assignee_id":
+                field, shown = "assignee", emails.get(value)
             uow.session.add(
                 HistoryEntry(
                     action_id=instance.id,
-                    field=name,
+                    field=field,
                     old_value=None,
-                    new_value=history_text(value),
+                    new_value=shown,
                     source=ChangeSource.USER,
                     actor_id=actor.user_id,
                     created_at=now,
@@ -312,13 +372,14 @@ async def _follow_automation_setting(
     instances: list[ImprovementAction],
     definitions: dict[int, tuple[ActionDefinition, ActionDefinitionVersion]],
 ) -> None:
-    """New instances of automatable definitions follow ON_FOR_ALL (DOMAIN.md section 5)."""
+    """New instances of automatable definitions follow ON_FOR_ALL and PER_ACTION (DOMAIN.md
+    section 5: a new action gains automation; copied own data keeps it MANUAL)."""
     candidates = [
         i for i in instances if definitions[i.definition_id][1].automatic_testing_available
     ]
     if not candidates:
         return
-    if (await organisation(uow)).automatic_testing is not AutomaticTesting.ON_FOR_ALL:
+    if (await organisation(uow)).automatic_testing is AutomaticTesting.OFF_FOR_ALL:
         return
     for instance in candidates:
         await on_automation_available(uow, instance)
@@ -371,6 +432,7 @@ async def rename_assessment(
     if clash is not None:
         raise DomainError(ErrorCode.DUPLICATE, f"An assessment named {name!r} exists.", "name")
     assessment.name = name
+    assessment.updated_at = utcnow()
     await uow.session.flush()
     return assessment
 
@@ -395,7 +457,7 @@ async def archive_assessment(uow: UnitOfWork, actor: Principal, assessment_id: i
     """Read-only from now on; its stored score stops moving, which freezes it."""
     require_org_role(actor, OrgRole.ADMINISTRATOR)
     assessment = await get_assessment(uow, assessment_id, live=True)
-    assessment.archived_at = utcnow()
+    assessment.archived_at = assessment.updated_at = utcnow()
     await uow.session.flush()
     return assessment
 

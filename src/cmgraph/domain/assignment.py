@@ -7,11 +7,12 @@ history replaces those emails with ``REMOVED_USER``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from sqlalchemy import select, update
 
 from cmgraph.adapters.db import UnitOfWork
-from cmgraph.domain import people, text
+from cmgraph.domain import calendar, clock, people, text
 from cmgraph.domain.accounts import principal_for
 from cmgraph.domain.enums import ChangeSource, EventType, OrgRole, Owner
 from cmgraph.domain.errors import DomainError, ErrorCode, forbidden, not_found
@@ -30,7 +31,13 @@ from cmgraph.domain.permissions import (
     require_may_manage_people,
     require_org_role,
 )
-from cmgraph.domain.workflow import MAX_NOTE_LENGTH, action_reach
+from cmgraph.domain.workflow import (
+    MAX_NOTE_LENGTH,
+    action_reach,
+    change_action,
+    history_text,
+    planning_payload,
+)
 
 MAX_ACTIONS_PER_ASSIGNMENT = 500
 # Given with ``grant_access``: enough to work on the action, not to test it.
@@ -55,8 +62,13 @@ async def assign_actions(
     notify: bool = True,
     source: ChangeSource = ChangeSource.USER,
     grant_access: bool = False,
+    due_date: date | None = None,
 ) -> list[ImprovementAction]:
     """Assign (or, with no assignee, unassign) every action, or none of them.
+
+    A ``due_date`` is set on each action through ``workflow.change_action`` (history like
+    any field) and told in the one ASSIGNMENT_CHANGE event of the assignment; None keeps
+    the due dates as they are.
 
     The assignee must be able to read each action, or the assignment would point them at
     something they cannot open (``ASSIGNEE_CANNOT_READ``). With ``grant_access`` an owner
@@ -77,6 +89,7 @@ async def assign_actions(
             "actionIds",
         )
     text.check_text(notes, "Notes", field="notes", max_length=MAX_NOTE_LENGTH)
+    calendar.check_day(due_date, clock.today(), "dueDate", "A due date")
     assignee = await _user(uow, assignee_id, "assigneeId") if assignee_id is not None else None
     if assignee is not None and assignee.disabled_at is not None:
         raise DomainError(
@@ -138,8 +151,27 @@ async def assign_actions(
                     reason={"forActionId": action.id},
                 )
             assignee_principal = await principal_for(uow, assignee)
+        new_due = due_date is not None and due_date != action.due_date
+        if new_due:
+            await change_action(
+                uow, actor, action.id, {"due_date": due_date}, source=source, planning_event=False
+            )
         new_notes = notes if notes is not None else action.assignment_notes
         if action.assignee_id == assignee_id and new_notes == action.assignment_notes:
+            if new_due:  # the plan changed, not the person: said as change_action says it
+                session.add(
+                    Event(
+                        type=EventType.ASSIGNMENT_CHANGE.value,
+                        action_id=action.id,
+                        actor_id=actor.user_id,
+                        payload={
+                            "assessmentIds": list(reach.assessment_ids),
+                            "source": source.value,
+                            **planning_payload(action, ["due_date"]),
+                        },
+                        created_at=now,
+                    )
+                )
             continue
         if action.assignee_id != assignee_id:
             session.add(
@@ -177,6 +209,7 @@ async def assign_actions(
                     "toUserId": assignee_id,
                     "notes": new_notes,
                     "notify": notify and assignee_id is not None,
+                    "dueDate": history_text(action.due_date),
                 },
                 created_at=now,
             )

@@ -19,16 +19,21 @@ from __future__ import annotations
 from datetime import date, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 
 from cmgraph.domain.enums import IMPLEMENTED_STATUSES, ImplementationStatus, TestStatus
-from cmgraph.domain.models import Evidence, ImprovementAction
+from cmgraph.domain.errors import DomainError, ErrorCode
+from cmgraph.domain.models import Evidence, ImprovementAction, Organisation
 
 # Work that is done or will not be done has no due date to miss.
 CLOSED_STATUSES = frozenset(IMPLEMENTED_STATUSES | {ImplementationStatus.OUT_OF_SCOPE})
 # The longest cadence and the furthest date accepted: a typo (year 20260) should not pass.
 MAX_RETEST_INTERVAL_DAYS = 3660
 MAX_DAYS_AHEAD = 3660
+# How far back a due or review-by date may lie: an old backlog imports with its real dates,
+# a century-old one is a typo.
+MAX_DAYS_BEHIND = 3660
+MIN_DUE_SOON_DAYS, MAX_DUE_SOON_DAYS = 1, 365
 
 
 class DueState(StrEnum):
@@ -73,7 +78,66 @@ def evidence_expiring(review_by: date | None, today: date, within_days: int) -> 
     return review_by is not None and today <= review_by <= today + timedelta(days=within_days)
 
 
+# What a date or a cadence may be, wherever it is entered.
+
+
+def check_day(value: date | None, today: date, field: str, what: str = "The date") -> None:
+    """A due or review-by date: within ``MAX_DAYS_BEHIND`` before and ``MAX_DAYS_AHEAD``
+    after today. Past days are allowed (an imported backlog is overdue from the start)."""
+    if value is None:
+        return
+    if value > today + timedelta(days=MAX_DAYS_AHEAD):
+        raise DomainError(
+            ErrorCode.INVALID,
+            f"{what} may be at most {MAX_DAYS_AHEAD} days ahead ({value.isoformat()} is further).",
+            field,
+        )
+    if value < today - timedelta(days=MAX_DAYS_BEHIND):
+        raise DomainError(
+            ErrorCode.INVALID,
+            f"{what} may be at most {MAX_DAYS_BEHIND} days in the past "
+            f"({value.isoformat()} is older).",
+            field,
+        )
+
+
+def check_retest_interval(days: int | None, field: str = "retestIntervalDays") -> None:
+    """A cadence is 1 to ``MAX_RETEST_INTERVAL_DAYS`` days; None means none of its own."""
+    if days is not None and not 1 <= days <= MAX_RETEST_INTERVAL_DAYS:
+        raise DomainError(
+            ErrorCode.INVALID,
+            f"Retest every 1 to {MAX_RETEST_INTERVAL_DAYS} days, or clear it (null).",
+            field,
+        )
+
+
+def check_due_soon_days(days: int, field: str = "dueSoonDays") -> None:
+    if not MIN_DUE_SOON_DAYS <= days <= MAX_DUE_SOON_DAYS:
+        raise DomainError(
+            ErrorCode.INVALID,
+            f"Due soon means {MIN_DUE_SOON_DAYS} to {MAX_DUE_SOON_DAYS} days before the due date.",
+            field,
+        )
+
+
+def effective_retest_interval(own: int | None, default: int | None) -> int | None:
+    """The action's own cadence, else its definition version's default."""
+    return own if own is not None else default
+
+
+def retest_lapsed(
+    test_status: TestStatus, due_on: date | None, today: date, loses_points: bool
+) -> bool:
+    """Whether a passed action has lost its points until retested (organisation's choice)."""
+    return loses_points and test_status is TestStatus.PASSED and is_retest_due(due_on, today)
+
+
 # SQL terms of the same rules, for filters and the scheduled checks.
+
+
+def due_soon_days_query() -> Select[int]:
+    """The organisation's ``due_soon_days``, for readers that need it with a filter."""
+    return select(Organisation.due_soon_days).order_by(Organisation.id).limit(1)
 
 
 def _open_work() -> ColumnElement[bool]:
@@ -90,6 +154,30 @@ def due_soon_clause(today: date, due_soon_days: int) -> ColumnElement[bool]:
         ImprovementAction.due_date <= today + timedelta(days=due_soon_days),
         _open_work(),
     )
+
+
+def on_track_clause(today: date, due_soon_days: int) -> ColumnElement[bool]:
+    return and_(ImprovementAction.due_date > today + timedelta(days=due_soon_days), _open_work())
+
+
+def no_due_state_clause() -> ColumnElement[bool]:
+    """``DueState.NONE``: no due date, or the work is closed."""
+    return or_(ImprovementAction.due_date.is_(None), ~_open_work())
+
+
+def due_state_clause(state: DueState, today: date, due_soon_days: int) -> ColumnElement[bool]:
+    if state is DueState.OVERDUE:
+        return overdue_clause(today)
+    if state is DueState.DUE_SOON:
+        return due_soon_clause(today, due_soon_days)
+    if state is DueState.ON_TRACK:
+        return on_track_clause(today, due_soon_days)
+    return no_due_state_clause()
+
+
+def due_before_clause(day: date) -> ColumnElement[bool]:
+    """Open work whose due date comes before ``day``."""
+    return and_(ImprovementAction.due_date < day, _open_work())
 
 
 def retest_due_clause(today: date) -> ColumnElement[bool]:

@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from cmgraph.domain import scoring
-from cmgraph.domain.enums import Owner, TestStatus
+from cmgraph.domain import calendar, clock, scoring
+from cmgraph.domain.enums import ImplementationStatus, ImplementationType, Owner, TestStatus
 from cmgraph.domain.models import (
     ActionDefinition,
     ActionDefinitionVersion,
@@ -39,6 +39,11 @@ class ScoreRow:
     owner: str
     score: scoring.Score
     test_status: TestStatus
+    implementation_type: ImplementationType
+    implementation_status: ImplementationStatus
+    # DOMAIN.md section 15, as of the day read (``calendar``).
+    due_state: calendar.DueState = calendar.DueState.NONE
+    retest_due: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class ScoreScope:
     categories: Collection[str] | None = None
     solutions: Collection[str] | None = None
     owner: Owner | None = None
+    implementation_types: Collection[ImplementationType] | None = None
 
 
 async def score_rows(
@@ -73,6 +79,11 @@ async def score_rows(
             action.earned,
             action.possible,
             action.test_status,
+            ActionDefinition.implementation_type,
+            action.implementation_status,
+            action.due_date,
+            action.retest_due_on,
+            calendar.due_soon_days_query().scalar_subquery(),
         )
         .join(ControlAction, ControlAction.action_id == action.id)
         .join(Control, Control.id == ControlAction.control_id)
@@ -97,6 +108,10 @@ async def score_rows(
         statement = statement.where(version.solution.in_(scope.solutions))
     if scope.owner is not None:
         statement = statement.where(ActionDefinition.owner == scope.owner)
+    if scope.implementation_types is not None:
+        types = scope.implementation_types
+        statement = statement.where(ActionDefinition.implementation_type.in_(types))
+    today = clock.today()
     return [
         ScoreRow(
             action_id=r[0],
@@ -108,9 +123,41 @@ async def score_rows(
             owner=r[9].value,
             score=scoring.Score(r[10], r[11]),
             test_status=r[12],
+            implementation_type=r[13],
+            implementation_status=r[14],
+            due_state=calendar.due_state(r[15], r[14], today, r[17]),
+            retest_due=calendar.is_retest_due(r[16], today),
         )
         for r in (await execute(statement)).all()
     ]
+
+
+@dataclass(frozen=True)
+class DueCounts:
+    """Actions (each instance once) overdue, due soon and due for retest."""
+
+    overdue: int = 0
+    due_soon: int = 0
+    retest_due: int = 0
+
+
+def due_counts(rows: Iterable[ScoreRow]) -> DueCounts:
+    actions = distinct_actions(rows)
+    return DueCounts(
+        overdue=sum(r.due_state is calendar.DueState.OVERDUE for r in actions),
+        due_soon=sum(r.due_state is calendar.DueState.DUE_SOON for r in actions),
+        retest_due=sum(r.retest_due for r in actions),
+    )
+
+
+def due_counts_by(
+    rows: Iterable[ScoreRow], key: Callable[[ScoreRow], Hashable]
+) -> dict[Hashable, DueCounts]:
+    """``due_counts`` per breakdown key, each action instance once per key."""
+    grouped: dict[Hashable, list[ScoreRow]] = {}
+    for row in rows:
+        grouped.setdefault(key(row), []).append(row)
+    return {k: due_counts(group) for k, group in grouped.items()}
 
 
 def distinct_actions(rows: Iterable[ScoreRow]) -> list[ScoreRow]:
@@ -137,10 +184,15 @@ class SolutionTotal:
     remaining_actions: int  # in scope and not passed
 
 
-def solution_totals(rows: Iterable[ScoreRow]) -> list[SolutionTotal]:
-    """Per solution, by name: its points and the in-scope actions that have not passed."""
+def solution_totals(
+    rows: Iterable[ScoreRow], implementation_types: Collection[ImplementationType] | None = None
+) -> list[SolutionTotal]:
+    """Per solution, by name: its points and the in-scope actions that have not passed;
+    only actions of ``implementation_types`` when given."""
     totals: dict[str, tuple[scoring.Score, int]] = {}
     for row in distinct_actions(rows):
+        if implementation_types is not None and row.implementation_type not in implementation_types:
+            continue
         score, left = totals.get(row.solution, (scoring.ZERO, 0))
         unpassed = bool(row.score.possible) and row.test_status is not TestStatus.PASSED
         totals[row.solution] = (score + row.score, left + unpassed)

@@ -116,6 +116,14 @@ class ChangeSource(StrEnum):
     PROVIDER = "PROVIDER"
 
 
+class Priority(StrEnum):
+    """How much an action weighs, from its points (``scoring.priority``)."""
+
+    HIGH = "HIGH"
+    MEDIUM = "MEDIUM"
+    LOW = "LOW"
+
+
 class ControlStatus(StrEnum):
     FAILED = "FAILED"
     OUT_OF_SCOPE = "OUT_OF_SCOPE"

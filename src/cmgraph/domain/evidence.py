@@ -22,9 +22,9 @@ import math
 import re
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from itertools import islice
 from pathlib import Path
@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.adapters.storage import Storage, StorageUnavailable, StoredFile, attached
-from cmgraph.domain import text
+from cmgraph.domain import calendar, clock, text
 from cmgraph.domain.enums import (
     FAILED_TEST_STATUSES,
     ChangeSource,
@@ -167,7 +167,13 @@ def clean_link_url(url: str) -> str:
 
 
 async def add_evidence_link(
-    uow: UnitOfWork, actor: Principal, action_id: int, name: str, url: str
+    uow: UnitOfWork,
+    actor: Principal,
+    action_id: int,
+    name: str,
+    url: str,
+    *,
+    review_by: date | None = None,
 ) -> Evidence:
     """Attach a named link to an action, with history and an EVIDENCE_CHANGE event.
 
@@ -175,6 +181,7 @@ async def add_evidence_link(
     the action.
     """
     action, reach = await _editable_action(uow, actor, action_id)
+    check_review_by(review_by)
     evidence = Evidence(
         action_id=action.id,
         kind=EvidenceKind.LINK,
@@ -182,6 +189,7 @@ async def add_evidence_link(
         url=clean_link_url(url),
         uploaded_by_id=actor.user_id,
         uploaded_at=utcnow(),
+        review_by=review_by,
     )
     return await _attach(uow, actor, action, reach, evidence)
 
@@ -284,6 +292,7 @@ async def upload_evidence_document(
     stored: StoredFile,
     *,
     max_bytes: int,
+    review_by: date | None = None,
 ) -> Evidence:
     """Attach a stored file to an action as a DOCUMENT, after checking its type and content.
 
@@ -291,6 +300,7 @@ async def upload_evidence_document(
     happens here, so a refused or rolled-back upload leaves no file behind.
     """
     action, reach = await _editable_action(uow, actor, action_id)
+    check_review_by(review_by)
     name = clean_file_name(filename)
     extension, _ = document_type(name)
     if stored.size > max_bytes:
@@ -310,6 +320,7 @@ async def upload_evidence_document(
         content_type=content_type,
         uploaded_by_id=actor.user_id,
         uploaded_at=utcnow(),
+        review_by=review_by,
     )
     return await _attach(uow, actor, action, reach, evidence)
 
@@ -450,6 +461,66 @@ async def readable_document(
             readable_actions(actor),
         )
     )
+
+
+# -- review-by dates (DOMAIN.md section 15) ------------------------------------------------
+
+
+def check_review_by(review_by: date | None) -> None:
+    """The calendar's bounds; a past day is allowed (the evidence is expired at once)."""
+    calendar.check_day(review_by, clock.today(), "reviewBy", "A review-by date")
+
+
+async def update_evidence(
+    uow: UnitOfWork, actor: Principal, evidence_id: int, changes: Mapping[str, Any]
+) -> Evidence:
+    """Apply ``changes`` (for now only ``review_by``: a day, or None to clear it) to a link
+    or document (contributors).
+
+    Allowed whatever the test status: the date says when to look at the evidence again,
+    it does not change what a recorded result rests on. Nor does it end automatic testing:
+    it is no new testing data. A history row and an EVIDENCE_CHANGE event (``UPDATED``) say
+    what changed.
+    """
+    session = uow.session
+    evidence = await session.get(Evidence, evidence_id)
+    if evidence is None:
+        raise not_found("Evidence", "evidenceId")
+    action, reach = await _editable_action(
+        uow, actor, evidence.action_id, field="evidenceId", doing="change evidence of"
+    )
+    unknown = set(changes) - {"review_by"}
+    if unknown:
+        raise DomainError(ErrorCode.INVALID, "This field cannot be edited.", sorted(unknown)[0])
+    if "review_by" not in changes:
+        return evidence
+    review_by = changes["review_by"]
+    check_review_by(review_by)
+    if evidence.review_by == review_by:
+        return evidence
+    now = utcnow()
+    _history(
+        uow,
+        actor,
+        action.id,
+        [
+            (
+                "evidence_review_by",
+                _review_text(evidence, evidence.review_by),
+                _review_text(evidence, review_by),
+            )
+        ],
+        now,
+    )
+    evidence.review_by = review_by
+    session.add(_event(actor, action.id, reach, evidence, "UPDATED", now))
+    await session.flush()
+    return evidence
+
+
+def _review_text(evidence: Evidence, review_by: date | None) -> str:
+    when = review_by.isoformat() if review_by else "none"
+    return f"{_word(evidence)}: review by {when}"
 
 
 # -- deletion -----------------------------------------------------------------------------
@@ -661,6 +732,7 @@ def _event(
             "change": change,
             "kind": evidence.kind.value,
             "name": evidence.name,
+            "reviewBy": evidence.review_by.isoformat() if evidence.review_by else None,
         },
         created_at=now,
     )

@@ -559,6 +559,9 @@ class AlertPolicy(Base):
     builtin: Mapped[str | None] = mapped_column(String(40), nullable=True, unique=True)
     # One mail per recipient per day listing the day's alerts, instead of one per alert.
     daily_digest: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Also email the assignee of each affected action (DOMAIN.md section 11: an assignee
+    # is told when their action fails testing).
+    notify_assignee: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
     )
@@ -641,6 +644,20 @@ class Notification(Base):
     message_id: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class DigestEntry(Base):
+    """One alert in one recipient's daily digest (a DIGEST notification): who is told what
+    is fixed when the alert opens or is joined, as for an alert's own mail."""
+
+    __tablename__ = "digest_entry"
+
+    notification_id: Mapped[int] = mapped_column(
+        ForeignKey("notification.id", ondelete="CASCADE"), primary_key=True
+    )
+    alert_id: Mapped[int] = mapped_column(
+        ForeignKey("alert.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class PersistedQuery(Base):

@@ -12,6 +12,7 @@ from cmgraph.domain.enums import (
     ControlStatus,
     Enforcement,
     ImplementationStatus,
+    Priority,
     Purpose,
     TestStatus,
 )
@@ -27,10 +28,20 @@ DEFAULT_POINTS: dict[tuple[Purpose, Enforcement], int] = {
 
 # Test statuses that mean nobody has looked yet.
 _UNTESTED = frozenset({TestStatus.NONE, TestStatus.NOT_ASSESSED, TestStatus.TO_BE_DETECTED})
+UNTESTED_STATUSES = _UNTESTED  # for ``control_filter``'s SQL form of ``control_status``
 
 
 def default_points(purpose: Purpose, enforcement: Enforcement) -> int:
     return DEFAULT_POINTS[(purpose, enforcement)]
+
+
+def priority(points: int) -> Priority:
+    """HIGH from 20 points (a mandatory preventative action's 27), MEDIUM from 5
+    (discretionary preventative, 9), LOW below (detective and corrective, 1-3): where a
+    point of work moves the score most."""
+    if points >= 20:
+        return Priority.HIGH
+    return Priority.MEDIUM if points >= 5 else Priority.LOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,15 +86,23 @@ class _Scored(Protocol):
     implementation_status: ImplementationStatus
     test_status: TestStatus
     automation_fraction: float | None
+    retest_lapsed: bool
     earned: float
     possible: int
 
 
 def refresh_score(action: _Scored) -> Score:
-    """Recompute an instance's stored ``earned``/``possible`` from its state."""
+    """Recompute an instance's stored ``earned``/``possible`` from its state.
+
+    A passed action whose retest is overdue, where the organisation takes points away until
+    the retest (``retest_lapsed``, DOMAIN.md section 15), earns nothing; its points stay
+    possible, so the gap shows in every score.
+    """
     score = action_score(
         action.points, action.implementation_status, action.test_status, action.automation_fraction
     )
+    if action.retest_lapsed:
+        score = Score(0.0, score.possible)
     action.earned, action.possible = score.earned, score.possible
     return score
 

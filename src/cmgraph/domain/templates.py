@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from cmgraph.adapters.db import UnitOfWork
+from cmgraph.domain import calendar
 from cmgraph.domain.enums import Enforcement, ImplementationType, Owner, Purpose
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.models import (
@@ -25,8 +26,10 @@ from cmgraph.domain.models import (
     TemplateControlAction,
     TemplateVersion,
 )
+from cmgraph.domain.permissions import Principal
+from cmgraph.domain.provider_results import ProviderResult, check_statement
 from cmgraph.domain.scoring import default_points
-from cmgraph.domain.updates import announce_updates
+from cmgraph.domain.updates import announce_updates, take_provider_versions
 
 # The largest template cmgraph takes (the whole SP 800-53 Rev. 5 catalog has about 1,200
 # controls with enhancements, and SP 800-53A three methods per control); the API's query cost
@@ -51,6 +54,11 @@ class ActionSpec:
     category: str = ""
     testing_logic: str = ""
     automatic_testing_available: bool = False
+    # Default re-testing cadence in days for its instances (DOMAIN.md section 15).
+    retest_interval_days: int | None = None
+    # A provider action's attested result (DOMAIN.md section 14); None: the template states
+    # nothing, and its instances keep what they hold.
+    provider_result: ProviderResult | None = None
 
     @property
     def effective_points(self) -> int:
@@ -106,6 +114,15 @@ class TemplateSpec:
                     f"Action {action.key}: custom points must be 1-99, got {action.points}.",
                     "points",
                 )
+            calendar.check_retest_interval(action.retest_interval_days)
+            if action.provider_result is not None:
+                if action.owner is not Owner.PROVIDER:
+                    raise DomainError(
+                        ErrorCode.INVALID,
+                        f"Action {action.key}: only provider actions carry a provider result.",
+                        "providerResult",
+                    )
+                check_statement(action.provider_result.changes())
         for control in self.controls:
             if len(control.action_keys) > MAX_ACTIONS_PER_CONTROL:
                 raise DomainError(
@@ -140,6 +157,8 @@ class TemplateSpec:
                     category=a.get("category", ""),
                     testing_logic=a.get("testingLogic", ""),
                     automatic_testing_available=bool(a.get("automaticTestingAvailable", False)),
+                    retest_interval_days=a.get("retestIntervalDays"),
+                    provider_result=_provider_result(a.get("providerResult")),
                 )
                 for a in data["actions"]
             )
@@ -170,6 +189,20 @@ class TemplateSpec:
         return spec
 
 
+def _provider_result(data: dict[str, Any] | None) -> ProviderResult | None:
+    """The JSON format's ``providerResult`` (camelCase keys, ISO dates), if any."""
+    if data is None:
+        return None
+    return ProviderResult.from_json(
+        {name: data.get(_camel(name)) for name in ProviderResult.__dataclass_fields__}
+    )
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
 def _no_duplicates(keys: list[str], what: str) -> None:
     seen: set[str] = set()
     for key in keys:
@@ -194,6 +227,8 @@ class TemplateImport:
     # UPDATE_AVAILABLE events appended: instances and live assessments now pending an update.
     actions_pending_update: int = 0
     assessments_pending_update: int = 0
+    # Provider instances moved to a new definition version at once (never pending).
+    provider_actions_updated: int = 0
 
 
 _VERSIONED_FIELDS = (
@@ -207,6 +242,8 @@ _VERSIONED_FIELDS = (
     "points",
     "custom_points",
     "automatic_testing_available",
+    "retest_interval_days",
+    "provider_result",
 )
 
 
@@ -222,22 +259,41 @@ def _version_values(spec: ActionSpec) -> dict[str, Any]:
         "points": spec.effective_points,
         "custom_points": spec.points is not None,
         "automatic_testing_available": spec.automatic_testing_available,
+        "retest_interval_days": spec.retest_interval_days,
+        "provider_result": spec.provider_result.to_json() if spec.provider_result else None,
     }
 
 
-async def import_template(uow: UnitOfWork, spec: TemplateSpec, *, source: str) -> TemplateImport:
+async def import_template(
+    uow: UnitOfWork, spec: TemplateSpec, *, source: str, actor: Principal | None = None
+) -> TemplateImport:
     """Store a template spec: new template, new version, or nothing when unchanged.
 
-    What a new version makes pending (instances of changed definitions, assessments of an
-    updated template) is announced with UPDATE_AVAILABLE events in the same transaction.
-    Authorisation is the caller's: the CLI runs as the operator, the API checks
-    ADMINISTRATOR before calling.
+    What a new version makes pending (instances of changed customer definitions, assessments
+    of an updated template) is announced with UPDATE_AVAILABLE events in the same
+    transaction. Provider instances take their new definition versions at once, with the
+    result the template states (``updates.take_provider_versions``), written as ``actor``'s
+    (None: the operator). Authorisation is the caller's: the CLI runs as the operator, the
+    API checks ADMINISTRATOR before calling.
     """
     result = await _store_template(uow, spec, source=source)
     updated_template = result.version_created and not result.template_created
+    updated = result.updated_definition_ids
+    provider_ids: set[int] = set()
+    if updated:
+        provider_ids = set(
+            await uow.session.scalars(
+                select(ActionDefinition.id).where(
+                    ActionDefinition.id.in_(updated), ActionDefinition.owner == Owner.PROVIDER
+                )
+            )
+        )
     announced = await announce_updates(
-        uow, result.updated_definition_ids, result.template.id if updated_template else None
+        uow,
+        [i for i in updated if i not in provider_ids],
+        result.template.id if updated_template else None,
     )
+    result.provider_actions_updated = await take_provider_versions(uow, actor, sorted(provider_ids))
     result.actions_pending_update = announced.actions
     result.assessments_pending_update = announced.assessments
     return result

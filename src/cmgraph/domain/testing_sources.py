@@ -10,7 +10,8 @@ Who may do what (DOMAIN.md section 8):
   read is reported as not found.
 - Automation results come only from service accounts (``is_automation``), whatever their
   role: an administrator who wants to record a result by hand sets the action to MANUAL.
-- The automatic-testing setting is an organisation setting: OWNER.
+- The automatic-testing setting is an organisation setting: OWNER (so are ``due_soon_days``
+  and ``retest_loses_points``, DOMAIN.md section 15).
 
 Decisions where DOMAIN.md is silent:
 - ``parent_id`` is set exactly while the testing source is ``PARENT``. Leaving ``PARENT``
@@ -26,7 +27,9 @@ Decisions where DOMAIN.md is silent:
 - Automation may not report ``OUT_OF_SCOPE``: scoping is the organisation's decision. A
   fraction (0..1) is required with ``PARTIALLY_TESTED`` and refused with any other status.
 - "Own data" that keeps an action ``MANUAL`` when automation arrives: a test status other than
-  ``NONE``/``NOT_ASSESSED``, a test date, testing notes, or evidence. Provider actions
+  ``NONE``/``NOT_ASSESSED``, a test date, testing notes, or evidence. Automation arrives
+  (``on_automation_available``) under ``ON_FOR_ALL`` and, for an action that gains it (new,
+  or by an accepted update), under ``PER_ACTION`` too. Provider actions
   (read-only) and ``PARENT`` actions (a choice the organisation made) are never switched by
   the setting, and neither are actions that belong only to archived (read-only) assessments.
 """
@@ -39,6 +42,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, exists, select
 
 from cmgraph.adapters.db import UnitOfWork
+from cmgraph.domain import calendar, calendar_upkeep, clock
 from cmgraph.domain.enums import (
     UNTESTED_STATUSES,
     AutomaticTesting,
@@ -66,6 +70,7 @@ from cmgraph.domain.permissions import Principal, readable_actions, require_org_
 from cmgraph.domain.workflow import (
     INHERITED_FIELDS,
     MAX_CHAIN_DEPTH,
+    PROVIDER_READ_ONLY,
     action_reach,
     change_action,
 )
@@ -96,16 +101,31 @@ class SettingsUpdate:
 
 
 async def update_organisation_settings(
-    uow: UnitOfWork, actor: Principal, *, automatic_testing: AutomaticTesting | None = None
+    uow: UnitOfWork,
+    actor: Principal,
+    *,
+    automatic_testing: AutomaticTesting | None = None,
+    due_soon_days: int | None = None,
+    retest_loses_points: bool | None = None,
 ) -> SettingsUpdate:
-    """Change organisation settings (owners); a new automation setting applies at once."""
+    """Change organisation settings (owners); a new automation setting applies at once, and
+    so does a new choice on lapsed retests (``calendar_upkeep.lapse_retests``)."""
     require_org_role(actor, OrgRole.OWNER)
+    if due_soon_days is not None:
+        calendar.check_due_soon_days(due_soon_days)
     org = await organisation(uow, lock=True)
     switched = 0
+    if due_soon_days is not None:
+        org.due_soon_days = due_soon_days
     if automatic_testing is not None and automatic_testing is not org.automatic_testing:
         org.automatic_testing = automatic_testing
         await uow.session.flush()
         switched = await apply_automation_setting(uow, actor)
+    if retest_loses_points is not None and retest_loses_points is not org.retest_loses_points:
+        org.retest_loses_points = retest_loses_points
+        await uow.session.flush()
+        await calendar_upkeep.lapse_retests(uow, clock.today(), actor=actor)
+    await uow.session.flush()
     return SettingsUpdate(org, switched)
 
 
@@ -171,17 +191,24 @@ async def apply_automation_setting(uow: UnitOfWork, actor: Principal | None = No
 
 
 async def on_automation_available(
-    uow: UnitOfWork, action: ImprovementAction, actor: Principal | None = None
+    uow: UnitOfWork,
+    action: ImprovementAction,
+    actor: Principal | None = None,
+    *,
+    gained: bool = True,
 ) -> bool:
     """Let an action whose automation availability may have changed follow the setting.
 
     Call it (inside the same unit of work, with the action flushed) after creating an
-    instance or after the action accepted a new definition version. It reads the accepted
+    instance or after the action accepted a new definition version; ``gained`` says whether
+    automatic testing is new to it (always for a new instance). It reads the accepted
     version: if automatic testing is no longer available, an ``AUTOMATIC`` action goes back
-    to ``MANUAL``; if it is available, the setting is ``ON_FOR_ALL`` and a ``MANUAL``
-    customer action has no own data, it becomes ``AUTOMATIC``. Otherwise nothing changes
-    (``PER_ACTION``: an administrator decides; ``OFF_FOR_ALL``: it stays ``MANUAL``).
-    History rows carry source ``UPDATE``. Returns whether the testing source changed.
+    to ``MANUAL``; if it is available and a ``MANUAL`` customer action has no own data, it
+    becomes ``AUTOMATIC`` under ``ON_FOR_ALL``, and under ``PER_ACTION`` when it ``gained``
+    automation (DOMAIN.md section 5: "on if your setting is on for all actions or per
+    action"; an administrator's later choice for an action that had it already stands).
+    ``OFF_FOR_ALL``: it stays ``MANUAL``. History rows carry source ``UPDATE``. Returns
+    whether the testing source changed.
     """
     session = uow.session
     version = await session.get(ActionDefinitionVersion, action.definition_version_id)
@@ -196,10 +223,12 @@ async def on_automation_available(
         )
         await session.flush()
         return True
+    setting = (await organisation(uow)).automatic_testing
     if (
         action.testing_source is not TestingSource.MANUAL
         or definition.owner is not Owner.CUSTOMER
-        or (await organisation(uow)).automatic_testing is not AutomaticTesting.ON_FOR_ALL
+        or setting is AutomaticTesting.OFF_FOR_ALL
+        or (setting is AutomaticTesting.PER_ACTION and not gained)
     ):
         return False
     untouched = await session.scalar(
@@ -293,7 +322,7 @@ async def set_testing_source(
     assert definition is not None
     reach = await action_reach(uow, actor, action_id)
     if definition.owner is Owner.PROVIDER:
-        raise forbidden("Provider actions are read-only.")
+        raise forbidden(PROVIDER_READ_ONLY)
     current = action.testing_source
     if TestingSource.AUTOMATIC in (current, testing_source) and current is not testing_source:
         if not actor.has_org_role(OrgRole.ADMINISTRATOR):

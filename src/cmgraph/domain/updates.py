@@ -6,11 +6,12 @@ whose template version is older than the template's latest, are *pending*. Defer
 nothing: the flag stays until an administrator accepts.
 
 Decisions where DOMAIN.md is silent:
-- ``UPDATE_AVAILABLE`` is appended once per instance per newly published definition version,
-  and once per live assessment per newly published template version, in the import's
-  transaction. A re-import that publishes nothing appends nothing. Instances reachable only
-  from archived assessments get no event (nobody can accept for a read-only assessment), and
-  neither do archived assessments.
+- ``UPDATE_AVAILABLE`` is appended once per customer instance per newly published definition
+  version, and once per live assessment per newly published template version, in the
+  import's transaction. Provider instances are never pending: they take a new version at
+  once (``take_provider_versions``), with the result it states. A re-import that publishes
+  nothing appends nothing. Instances reachable only from archived assessments get no event
+  (nobody can accept for a read-only assessment), and neither do archived assessments.
 - Accepting an action moves exactly that instance: technical and provider instances are
   organisation-wide, so every group sees the change; a non-technical instance is one group's.
   Points follow the new version; the score moves by the delta in every live assessment that
@@ -34,6 +35,7 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import aliased
 
 from cmgraph.adapters.db import UnitOfWork
+from cmgraph.domain import clock
 from cmgraph.domain.assessments import get_assessment, instances_for, remove_unused_instances
 from cmgraph.domain.enums import ChangeSource, EventType, OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode, not_found
@@ -53,11 +55,12 @@ from cmgraph.domain.models import (
     utcnow,
 )
 from cmgraph.domain.permissions import Principal, require_org_role
+from cmgraph.domain.provider_results import apply_stated, state_new_instances
 from cmgraph.domain.score_upkeep import store_recomputed
 from cmgraph.domain.scoring import Score, refresh_score
 from cmgraph.domain.testing_sources import on_automation_available
 from cmgraph.domain.versions import update_pending
-from cmgraph.domain.workflow import record_score_change
+from cmgraph.domain.workflow import record_score_change, settle_retest
 
 # Runs one statement: ``AsyncSession.execute`` for writers, the request's reader for loaders.
 Execute = Callable[[Any], Awaitable[Any]]
@@ -544,12 +547,13 @@ async def _accept(
 
 async def _move_to_latest(
     uow: UnitOfWork,
-    actor: Principal,
+    actor: Principal | None,
     item: _Pending,
     assessment_ids: tuple[int, ...],
     now: Any,
 ) -> None:
     action, current, latest = item.action, item.current, item.latest
+    actor_id = actor.user_id if actor is not None else None
     changed: list[tuple[str, Any, Any]] = [("definition_version", current.version, latest.version)]
     if action.points != latest.points:
         changed.append(("points", action.points, latest.points))
@@ -561,19 +565,20 @@ async def _move_to_latest(
             old_value=str(old),
             new_value=str(new),
             source=ChangeSource.UPDATE,
-            actor_id=actor.user_id,
+            actor_id=actor_id,
             created_at=now,
         )
         for name, old, new in changed
     )
     old_score = Score(action.earned, action.possible)
     action.definition_version_id = latest.id
+    await settle_retest(uow, action, clock.today())  # the default cadence may have changed
     new_score = refresh_score(action)
     action.version += 1
     action.updated_at = now
     await record_score_change(
         uow,
-        actor.user_id,
+        actor_id,
         action.id,
         assessment_ids,
         old_score,
@@ -582,7 +587,36 @@ async def _move_to_latest(
         now=now,
     )
     await uow.session.flush()
-    await on_automation_available(uow, action, actor)
+    await on_automation_available(
+        uow, action, actor, gained=not current.automatic_testing_available
+    )
+    if latest.provider_result and latest.provider_result != current.provider_result:
+        # A provider's new statement (only provider definitions carry one): its result.
+        await apply_stated(uow, actor, action.id, latest.provider_result)
+
+
+async def take_provider_versions(
+    uow: UnitOfWork, actor: Principal | None, definition_ids: Sequence[int]
+) -> int:
+    """Move the live instances of provider definitions to their latest versions at once.
+
+    Provider actions are the provider's, not the organisation's work: they receive no update
+    notice and wait for nobody (DOMAIN.md section 10). Called by ``import_template`` for
+    the provider definitions it gave a new version; history source UPDATE, then PROVIDER for
+    a changed stated result. Instances used only by archived assessments stay as they were.
+    Returns how many moved.
+    """
+    if not definition_ids:
+        return 0
+    statement = _pending_select().where(ImprovementAction.definition_id.in_(definition_ids))
+    pending = [_Pending(*row) for row in (await uow.session.execute(statement)).all()]
+    reach = await live_reach(uow, [p.action.id for p in pending]) if pending else {}
+    moved = [p for p in pending if reach.get(p.action.id)]
+    now = utcnow()
+    for item in moved:
+        await _move_to_latest(uow, actor, item, reach[item.action.id], now)
+    await uow.session.flush()
+    return len(moved)
 
 
 # -- accepting template versions -----------------------------------------------------------------
@@ -684,10 +718,12 @@ async def accept_assessment_update(
     created = [i for i in instances.values() if i.id not in known]
     for instance in created:
         await on_automation_available(uow, instance, actor)  # new instances follow the setting
+    await state_new_instances(uow, actor, created)  # and provider ones take the stated result
     removed, released = await remove_unused_instances(uow, used_before, actor)
 
     before = Score(assessment.earned, assessment.possible)
     assessment.template_version_id = latest.id
+    assessment.updated_at = utcnow()
     after = await store_recomputed(uow, assessment)
     if after != before:
         scores = {

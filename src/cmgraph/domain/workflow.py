@@ -20,13 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from cmgraph.adapters.db import UnitOfWork
-from cmgraph.domain import text
+from cmgraph.domain import calendar, clock, text
 from cmgraph.domain.enums import (
     AUTOMATION_ONLY_TEST_STATUSES,
     IMPLEMENTED_STATUSES,
@@ -42,12 +42,14 @@ from cmgraph.domain.enums import (
 from cmgraph.domain.errors import DomainError, ErrorCode, forbidden, not_found
 from cmgraph.domain.models import (
     ActionDefinition,
+    ActionDefinitionVersion,
     Assessment,
     Control,
     ControlAction,
     Event,
     HistoryEntry,
     ImprovementAction,
+    Organisation,
     Template,
     utcnow,
 )
@@ -58,12 +60,23 @@ from cmgraph.domain.scoring import Score, refresh_score
 IMPLEMENTATION_FIELDS = ("implementation_status", "implementation_date", "implementation_notes")
 TESTING_FIELDS = ("test_status", "test_date", "testing_notes")
 OTHER_FIELDS = ("additional_notes",)
-EDITABLE_FIELDS = IMPLEMENTATION_FIELDS + TESTING_FIELDS + OTHER_FIELDS
+# Planning (DOMAIN.md section 15): the action's own, never inherited from a parent nor
+# reported by automation, so contributors set them whatever the testing source.
+PLANNING_FIELDS = ("due_date", "retest_interval_days")
+EDITABLE_FIELDS = IMPLEMENTATION_FIELDS + TESTING_FIELDS + OTHER_FIELDS + PLANNING_FIELDS
 # Written only by automation signals and by inheritance, never by hand.
 AUTOMATION_FIELDS = ("automation_fraction",)
 # What an action with testing source PARENT takes from its parent.
 INHERITED_FIELDS = IMPLEMENTATION_FIELDS + TESTING_FIELDS + AUTOMATION_FIELDS
 TRACKED_FIELDS = EDITABLE_FIELDS + AUTOMATION_FIELDS
+# What the day of the next retest depends on (besides the definition's default cadence).
+RETEST_INPUTS = ("test_status", "test_date", "retest_interval_days")
+# What a provider attests (DOMAIN.md section 14): its statuses, dates and notes.
+PROVIDER_FIELDS = IMPLEMENTATION_FIELDS + TESTING_FIELDS
+PROVIDER_READ_ONLY = (
+    "Provider actions are read-only: their results are the provider's, stated by the "
+    "template or recorded with recordProviderResult."
+)
 MAX_NOTE_LENGTH = 100_000
 # Longest parent chain (links from the root to the deepest child). Linking refuses longer
 # chains, and propagation stops with an error if it ever goes deeper (a cycle written by a
@@ -156,7 +169,8 @@ class Reach:
     assessable: bool
 
 
-async def action_reach(uow: UnitOfWork, actor: Principal, action_id: int) -> Reach:
+async def action_reach(uow: UnitOfWork, actor: Principal | None, action_id: int) -> Reach:
+    """``actor`` None is the operator (a template's own statement): may do anything."""
     rows = (
         await uow.session.execute(
             select(Assessment.id, Template.regulation_id, Assessment.archived_at)
@@ -170,27 +184,44 @@ async def action_reach(uow: UnitOfWork, actor: Principal, action_id: int) -> Rea
     live = [(a, r) for a, r, archived in rows if archived is None]
     return Reach(
         assessment_ids=tuple(sorted(a for a, _ in live)),
-        editable=any(actor.may_on_assessment(OrgRole.CONTRIBUTOR, a, r) for a, r in live),
-        assessable=any(actor.may_on_assessment(OrgRole.ASSESSOR, a, r) for a, r in live),
+        editable=any(
+            actor is None or actor.may_on_assessment(OrgRole.CONTRIBUTOR, a, r) for a, r in live
+        ),
+        assessable=any(
+            actor is None or actor.may_on_assessment(OrgRole.ASSESSOR, a, r) for a, r in live
+        ),
     )
 
 
 async def change_action(
     uow: UnitOfWork,
-    actor: Principal,
+    actor: Principal | None,
     action_id: int,
     changes: Mapping[str, Any],
     *,
     source: ChangeSource = ChangeSource.USER,
     expected_version: int | None = None,
     today: date | None = None,
+    planning_event: bool = True,
     _depth: int = 0,
 ) -> ImprovementAction:
     """Apply ``changes`` (field name -> new value) to one action under every rule.
 
-    ``_depth`` counts parent links followed by propagation; callers leave it at 0.
+    A changed due date or cadence is announced as an ``ASSIGNMENT_CHANGE`` event (the due
+    date is part of the assignment, DOMAIN.md section 11) unless ``planning_event`` is false:
+    ``assignment`` folds it into the event of the assignment it belongs to. ``retest_due_on``
+    and ``retest_lapsed`` follow whatever changed (``settle_retest``).
+    ``actor`` None is the operator, for what a template states (source ``PROVIDER`` or
+    ``PARENT`` only). ``_depth`` counts parent links followed by propagation; callers leave
+    it at 0.
     """
-    allowed = TRACKED_FIELDS if source in _REPORTED_SOURCES else EDITABLE_FIELDS
+    today = today or clock.today()
+    if actor is None and source not in (ChangeSource.PROVIDER, ChangeSource.PARENT):
+        raise ValueError(f"A {source.value} change needs an actor.")
+    actor_id = actor.user_id if actor is not None else None
+    allowed: tuple[str, ...] = TRACKED_FIELDS if source in _REPORTED_SOURCES else EDITABLE_FIELDS
+    if source is ChangeSource.PROVIDER:
+        allowed = PROVIDER_FIELDS
     unknown = set(changes) - set(allowed)
     if unknown:
         raise _invalid(sorted(unknown)[0], "This field cannot be edited.")
@@ -220,15 +251,26 @@ async def change_action(
         )
     if source in (ChangeSource.USER, ChangeSource.IMPORT):
         if definition.owner is Owner.PROVIDER:
-            raise forbidden("Provider actions are read-only.")
-        if not reach.editable:
+            raise forbidden(PROVIDER_READ_ONLY)
+        if actor is not None and not reach.editable:
             raise forbidden("You may not edit this action.")
         if set(changes) & set(TESTING_FIELDS) and not reach.assessable:
             raise forbidden("Test status, test date and testing notes need the assessor role.")
     elif source is ChangeSource.AUTOMATION and not (
-        actor.is_automation or actor.has_org_role(OrgRole.ADMINISTRATOR)
+        actor is not None and (actor.is_automation or actor.has_org_role(OrgRole.ADMINISTRATOR))
     ):
         raise forbidden("Only automation service accounts report automated results.")
+    elif source is ChangeSource.PROVIDER:
+        # DOMAIN.md section 14: the provider's attestation, recorded by an administrator or
+        # an automation account (or stated by a template: no actor).
+        if actor is not None and not (
+            actor.is_automation or actor.has_org_role(OrgRole.ADMINISTRATOR)
+        ):
+            raise forbidden(
+                "Provider results are recorded by administrators and automation accounts."
+            )
+        if definition.owner is not Owner.PROVIDER:
+            raise _invalid("actionId", "Only provider actions take a provider's result.")
     if source in (ChangeSource.USER, ChangeSource.IMPORT):
         _check_testing_source(action, changes)
     if expected_version is not None and expected_version != action.version:
@@ -241,11 +283,15 @@ async def change_action(
     for name in ("implementation_notes", "testing_notes", "additional_notes"):
         if name in changes:
             text.check_text(changes[name], "Notes", field=_camel(name), max_length=MAX_NOTE_LENGTH)
+    if "due_date" in changes:
+        calendar.check_day(changes["due_date"], today, "dueDate", "A due date")
+    if "retest_interval_days" in changes:
+        calendar.check_retest_interval(changes["retest_interval_days"])
 
     before = _state(action)
     proposed = ActionState(**{**before.__dict__, **_pick(changes, before.__dict__)})
     after = _settle_for(source, before, proposed, changes)
-    check_state(after, today=today or datetime.now(UTC).date(), source=source)
+    check_state(after, today=today, source=source)
 
     new_values = {
         **{name: changes[name] for name in changes},
@@ -278,11 +324,16 @@ async def change_action(
                 old_value=history_text(getattr(action, name)),
                 new_value=history_text(new_values[name]),
                 source=source,
-                actor_id=actor.user_id,
+                actor_id=actor_id,
                 created_at=now,
             )
         )
         setattr(action, name, new_values[name])
+    if set(changed) & set(RETEST_INPUTS):
+        lapsed_before = bool(action.retest_lapsed)
+        await settle_retest(uow, action, today)
+        if bool(action.retest_lapsed) != lapsed_before:
+            session.add(_lapse_history(action, source, actor_id, now))
     new_score = refresh_score(action)
     action.version += 1
     action.updated_at = now
@@ -291,7 +342,7 @@ async def change_action(
         return Event(
             type=kind.value,
             action_id=action.id,
-            actor_id=actor.user_id,
+            actor_id=actor_id,
             payload={
                 "assessmentIds": list(reach.assessment_ids),
                 "source": source.value,
@@ -317,9 +368,11 @@ async def change_action(
                 {"from": before.test_status.value, "to": action.test_status.value},
             )
         )
+    if planning_event and set(changed) & set(PLANNING_FIELDS):
+        session.add(event(EventType.ASSIGNMENT_CHANGE, planning_payload(action, changed)))
     await record_score_change(
         uow,
-        actor.user_id,
+        actor_id,
         action.id,
         reach.assessment_ids,
         old_score,
@@ -332,6 +385,59 @@ async def change_action(
         inherited = {name: getattr(action, name) for name in INHERITED_FIELDS}
         await _propagate(uow, actor, action.id, inherited, _depth)
     return action
+
+
+def planning_payload(action: ImprovementAction, changed: Iterable[str]) -> dict[str, Any]:
+    """What an ASSIGNMENT_CHANGE event says of the plan: the assignee stays, nobody is mailed."""
+    return {
+        "fromUserId": action.assignee_id,
+        "toUserId": action.assignee_id,
+        "notes": action.assignment_notes,
+        "notify": False,
+        "dueDate": history_text(action.due_date),
+        "retestIntervalDays": action.retest_interval_days,
+        "changed": [_camel(name) for name in changed if name in PLANNING_FIELDS],
+    }
+
+
+async def settle_retest(uow: UnitOfWork, action: ImprovementAction, today: date) -> None:
+    """Keep ``retest_due_on`` and ``retest_lapsed`` to the calendar's rules.
+
+    Called whenever the test status or date, the cadence or the definition version (its
+    default cadence) may have changed; the caller refreshes the score afterwards. The
+    organisation's choice is read only when a retest is due.
+    """
+    default = await uow.session.scalar(
+        select(ActionDefinitionVersion.retest_interval_days).where(
+            ActionDefinitionVersion.id == action.definition_version_id
+        )
+    )
+    interval = calendar.effective_retest_interval(action.retest_interval_days, default)
+    action.retest_due_on = calendar.retest_due_on(action.test_status, action.test_date, interval)
+    loses = False
+    if calendar.is_retest_due(action.retest_due_on, today):
+        loses = bool(
+            await uow.session.scalar(
+                select(Organisation.retest_loses_points).order_by(Organisation.id).limit(1)
+            )
+        )
+    action.retest_lapsed = calendar.retest_lapsed(
+        action.test_status, action.retest_due_on, today, loses
+    )
+
+
+def _lapse_history(
+    action: ImprovementAction, source: ChangeSource, actor_id: int | None, now: datetime
+) -> HistoryEntry:
+    return HistoryEntry(
+        action_id=action.id,
+        field="retest_lapsed",
+        old_value=history_text(not action.retest_lapsed),
+        new_value=history_text(action.retest_lapsed),
+        source=source,
+        actor_id=actor_id,
+        created_at=now,
+    )
 
 
 def _settle_for(
@@ -355,7 +461,7 @@ def _settle_for(
 
 async def _propagate(
     uow: UnitOfWork,
-    actor: Principal,
+    actor: Principal | None,
     parent_id: int,
     values: Mapping[str, Any],
     depth: int,
@@ -417,6 +523,8 @@ def history_text(value: Any) -> str | None:
         return None
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return str(value.value if hasattr(value, "value") else value)
 
 

@@ -32,6 +32,7 @@ from cmgraph.domain.action_filter import (
     action_filter_clauses,
     action_order,
 )
+from cmgraph.domain.calendar import due_soon_days_query
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.models import (
     ActionDefinition,
@@ -41,6 +42,8 @@ from cmgraph.domain.models import (
     ControlAction,
     Group,
     ImprovementAction,
+    Regulation,
+    Template,
     User,
 )
 from cmgraph.domain.permissions import Principal, readable_actions, readable_assessments
@@ -62,6 +65,7 @@ SOLUTION = "Solution"
 POINTS = "Points"
 POINTS_EARNED = "Points earned"
 ASSESSMENTS = "Assessments"
+REGULATION = "Regulation"
 GROUP = "Group"
 ASSIGNED_TO = "Assigned to"
 IMPLEMENTATION_STATUS = "Implementation status"
@@ -87,6 +91,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(POINTS, 9, CellType.NUMBER),
     Column(POINTS_EARNED, 14, CellType.NUMBER),
     Column(ASSESSMENTS, 30, CellType.LONG_TEXT),
+    Column(REGULATION, 26, CellType.LONG_TEXT),
     Column(GROUP, 18),
     Column(ASSIGNED_TO, 28),
     Column(IMPLEMENTATION_STATUS, 26),
@@ -132,7 +137,9 @@ def parse_action_global_id(value: str) -> int | None:
     return global_ids.row_id_of(value.strip(), NODE_TYPE)
 
 
-def _rows_select(principal: Principal, f: ActionFilter) -> Select[*tuple[Any, ...]]:
+def _rows_select(
+    principal: Principal, f: ActionFilter, due_soon_days: int | None = None
+) -> Select[*tuple[Any, ...]]:
     a, d, v = ImprovementAction, ActionDefinition, ActionDefinitionVersion
     return (
         select(
@@ -164,30 +171,39 @@ def _rows_select(principal: Principal, f: ActionFilter) -> Select[*tuple[Any, ..
         .join(v, v.id == a.definition_version_id)
         .outerjoin(Group, Group.id == a.group_id)
         .outerjoin(User, User.id == a.assignee_id)
-        .where(readable_actions(principal), *action_filter_clauses(f))
+        .where(readable_actions(principal), *action_filter_clauses(f, due_soon_days))
     )
 
 
 async def _assessment_names(
     session: AsyncSession, principal: Principal, action_ids: Sequence[int]
-) -> dict[int, list[str]]:
-    """Names of the readable assessments holding each action, sorted."""
+) -> dict[int, tuple[list[str], list[str]]]:
+    """Names of the readable assessments holding each action and of their regulations,
+    each sorted without repeats."""
     if not action_ids:
         return {}
     rows = await session.execute(
-        select(ControlAction.action_id, Assessment.name)
+        select(ControlAction.action_id, Assessment.name, Regulation.name)
         .join(Control, Control.id == ControlAction.control_id)
         .join(Assessment, Assessment.id == Control.assessment_id)
+        .join(Template, Template.id == Assessment.template_id)
+        .join(Regulation, Regulation.id == Template.regulation_id)
         .where(ControlAction.action_id.in_(action_ids), readable_assessments(principal))
         .distinct()
     )
-    names: dict[int, list[str]] = {}
-    for action_id, name in rows.all():
-        names.setdefault(action_id, []).append(name)
-    return {a: sorted(n, key=str.lower) for a, n in names.items()}
+    names: dict[int, tuple[set[str], set[str]]] = {}
+    for action_id, assessment, regulation in rows.all():
+        assessments, regulations = names.setdefault(action_id, (set(), set()))
+        assessments.add(assessment)
+        regulations.add(regulation)
+    return {
+        a: (sorted(assessments, key=str.lower), sorted(regulations, key=str.lower))
+        for a, (assessments, regulations) in names.items()
+    }
 
 
-def _values(row: Any, assessments: list[str]) -> list[Any]:
+def _values(row: Any, names: tuple[list[str], list[str]]) -> list[Any]:
+    assessments, regulations = names
     return [
         action_global_id(row.id),
         row.key,
@@ -199,6 +215,7 @@ def _values(row: Any, assessments: list[str]) -> list[Any]:
         row.points,
         row.earned,
         "; ".join(assessments),
+        "; ".join(regulations),
         row.group_name,
         row.assignee_email,
         row.implementation_status,
@@ -234,7 +251,8 @@ async def write_actions(
     workbook = new_workbook()
     writer = SheetWriter(workbook, SHEET, COLUMNS)
     order_keys = keyset.keys(action_order(order, descending))
-    statement = _rows_select(principal, f).order_by(*(k.term() for k in order_keys))
+    days = await session.scalar(due_soon_days_query()) if f.needs_due_soon_days else None
+    statement = _rows_select(principal, f, days).order_by(*(k.term() for k in order_keys))
     last: Any = None
     while True:
         # Every sort column is selected under its own name: the last row holds its place.
@@ -242,7 +260,7 @@ async def write_actions(
         page = statement if place is None else statement.where(keyset.follows(order_keys, place))
         rows = (await session.execute(page.limit(PAGE))).all()
         names = await _assessment_names(session, principal, [r.id for r in rows])
-        values = [_values(r, names.get(r.id, [])) for r in rows]
+        values = [_values(r, names.get(r.id, ([], []))) for r in rows]
         await asyncio.to_thread(writer.extend, values)
         last = rows[-1] if len(rows) == PAGE else None
         del rows, names, values  # one page in memory at a time

@@ -6,6 +6,9 @@ and ``Evidence``. Figures agree with the API: the assessment's score is its stor
 ``domain.scoring`` over the actions' current statuses, and an action mapped to several
 controls is one row and counts once. Per-action and per-control points are the actions'
 current stored scores, so for an archived assessment they may differ from the frozen total.
+Dates read as the API reads them on the day the report is made (``domain.calendar``): each
+action's due date and state, its retest day and how much of its evidence is expired; each
+evidence item's review-by date and whether it is expired.
 
 Controls, actions and evidence are streamed from the database a partition at a time and
 written as they come (openpyxl's write-only mode), so memory and the number of SQL
@@ -20,12 +23,14 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any, BinaryIO
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from cmgraph.adapters.storage import evidence_path
-from cmgraph.domain import scoring
+from cmgraph.domain import calendar, clock, scoring
+from cmgraph.domain.assessment_figures import assessment_figures
+from cmgraph.domain.calendar import evidence_expired_clause
 from cmgraph.domain.enums import ControlStatus, Owner
 from cmgraph.domain.errors import not_found
 from cmgraph.domain.evidence import parent_chains
@@ -80,6 +85,10 @@ ACTION_COLUMNS = (
     Column("Testing notes", 40, CellType.LONG_TEXT),
     Column("Additional notes", 40, CellType.LONG_TEXT),
     Column("Evidence", 9, CellType.NUMBER),
+    Column("Expired evidence", 16, CellType.NUMBER),
+    Column("Due date", 12, CellType.DATE),
+    Column("Due state", 12),
+    Column("Retest due on", 14, CellType.DATE),
 )
 EVIDENCE_COLUMNS = (
     Column("Action key", 24),
@@ -88,9 +97,11 @@ EVIDENCE_COLUMNS = (
     Column("URL", 48),
     Column("Size (bytes)", 12, CellType.NUMBER),
     Column("SHA-256", 66),
-    Column("Download path", 44),
+    Column("Download link", 60),
     Column("Uploaded by", 28),
     Column("Uploaded at (UTC)", 20, CellType.DATETIME),
+    Column("Review by", 12, CellType.DATE),
+    Column("Expired", 9),
     Column("Inherited from", 24),
 )
 
@@ -160,8 +171,13 @@ async def readable_assessment(
 async def write_assessment_report(
     session: AsyncSession, principal: Principal, params: Mapping[str, Any], out: BinaryIO
 ) -> str:
-    """Write the report of a readable assessment (archived ones too: "export first")."""
+    """Write the report of a readable assessment (archived ones too: "export first").
+
+    ``public_url`` (the server's ``CMGRAPH_PUBLIC_URL``) makes evidence download links absolute,
+    so a saved report still leads to its files, for whoever signs in and may read them.
+    """
     assessment_id = int_param(params, "assessment_id")
+    public_url = str(params.get("public_url") or "").rstrip("/")
     assessment, template, version, latest, regulation, group = await readable_assessment(
         session, principal, assessment_id
     )
@@ -184,8 +200,13 @@ async def write_assessment_report(
         assessment.id,
     )
     await _write_evidence(
-        session, principal, SheetWriter(workbook, "Evidence", EVIDENCE_COLUMNS), assessment.id
+        session,
+        principal,
+        SheetWriter(workbook, "Evidence", EVIDENCE_COLUMNS),
+        assessment.id,
+        public_url,
     )
+    figures = (await assessment_figures(session.execute, [assessment.id]))[assessment.id]
 
     score = scoring.Score(assessment.earned, assessment.possible)
     customer = by_owner.get(Owner.CUSTOMER, scoring.ZERO)
@@ -207,11 +228,17 @@ async def write_assessment_report(
     summary.field("Provider points earned", provider.earned, CellType.NUMBER)
     summary.field("Provider points possible", provider.possible, CellType.NUMBER)
     summary.field("Provider score", provider.percent / 100, CellType.PERCENT)
+    summary.field("Customer actions completed", figures.customer.completed, CellType.NUMBER)
+    summary.field("Customer actions in scope", figures.customer.total, CellType.NUMBER)
+    summary.field("Provider actions completed", figures.provider.completed, CellType.NUMBER)
+    summary.field("Provider actions in scope", figures.provider.total, CellType.NUMBER)
     summary.field("Controls", len(statuses), CellType.NUMBER)
     for status in ControlStatus:
         summary.field(f"Controls {status.value}", counts[status], CellType.NUMBER)
     summary.field("Pending update", "yes" if version < latest else "no")
     summary.field("Archived at (UTC)", assessment.archived_at, CellType.DATETIME)
+    last_modified = figures.last_modified_at(assessment.updated_at)
+    summary.field("Last modified (UTC)", last_modified, CellType.DATETIME)
     if assessment.archived_at is not None:
         summary.field(
             "Note",
@@ -272,8 +299,12 @@ async def _write_actions(
 ) -> dict[Owner, scoring.Score]:
     """One row per distinct action, on its owner's sheet; returns the score per owner."""
     a, d, v = ImprovementAction, ActionDefinition, ActionDefinitionVersion
+    today = clock.today()
+    expired = case((evidence_expired_clause(today), 1), else_=0)
     evidence = (
-        select(Evidence.action_id, func.count().label("n")).group_by(Evidence.action_id).subquery()
+        select(Evidence.action_id, func.count().label("n"), func.sum(expired).label("expired"))
+        .group_by(Evidence.action_id)
+        .subquery()
     )
     statement = (
         select(
@@ -298,6 +329,10 @@ async def _write_actions(
             a.testing_notes,
             a.additional_notes,
             func.coalesce(evidence.c.n, 0).label("evidence"),
+            func.coalesce(evidence.c.expired, 0).label("expired_evidence"),
+            a.due_date,
+            a.retest_due_on,
+            calendar.due_soon_days_query().scalar_subquery().label("due_soon_days"),
         )
         .select_from(Control)
         .join(ControlAction, ControlAction.control_id == Control.id)
@@ -334,6 +369,12 @@ async def _write_actions(
                 r.testing_notes,
                 r.additional_notes,
                 r.evidence,
+                r.expired_evidence,
+                r.due_date,
+                calendar.due_state(
+                    r.due_date, r.implementation_status, today, r.due_soon_days
+                ).value,
+                r.retest_due_on,
             )
         )
         totals[r.owner] = totals.get(r.owner, scoring.ZERO) + scoring.Score(r.earned, r.possible)
@@ -341,7 +382,11 @@ async def _write_actions(
 
 
 async def _write_evidence(
-    session: AsyncSession, principal: Principal, sheet: SheetWriter, assessment_id: int
+    session: AsyncSession,
+    principal: Principal,
+    sheet: SheetWriter,
+    assessment_id: int,
+    public_url: str,
 ) -> None:
     """The evidence of the assessment's actions by action key, oldest first; then what
     actions with testing source PARENT inherit from their parent chain (DOMAIN.md section 5),
@@ -358,7 +403,7 @@ async def _write_evidence(
     )
     async for rows in partitions(session, own):
         for r in rows:
-            sheet.append(evidence_row(r))
+            sheet.append(evidence_row(r, public_url))
     chain = parent_chains(actions)
     holder = aliased(ImprovementAction)
     holder_definition = aliased(ActionDefinition)
@@ -373,7 +418,7 @@ async def _write_evidence(
     )
     async for rows in partitions(session, inherited):
         for r in rows:
-            sheet.append((r.holder_key, *evidence_row(r)[1:-1], r.key))
+            sheet.append((r.holder_key, *evidence_row(r, public_url)[1:-1], r.key))
 
 
 def _evidence_select() -> Select[*tuple[Any, ...]]:
@@ -388,6 +433,7 @@ def _evidence_select() -> Select[*tuple[Any, ...]]:
             Evidence.size,
             Evidence.sha256,
             Evidence.uploaded_at,
+            Evidence.review_by,
             User.name.label("uploader_name"),
             User.email.label("uploader_email"),
         )
@@ -398,8 +444,12 @@ def _evidence_select() -> Select[*tuple[Any, ...]]:
     )
 
 
-def evidence_row(r: Any) -> tuple[Any, ...]:
-    """``EVIDENCE_COLUMNS`` of a row with the evidence's columns, action key and uploader."""
+def evidence_row(r: Any, public_url: str) -> tuple[Any, ...]:
+    """``EVIDENCE_COLUMNS`` of a row with the evidence's columns, action key and uploader.
+
+    A document's link is the plain download route under ``public_url``: no token in it (a
+    report outlives any token), it works from a browser signed in to this server.
+    """
     document = r.sha256 is not None
     return (
         r.key,
@@ -408,9 +458,11 @@ def evidence_row(r: Any) -> tuple[Any, ...]:
         r.url,
         r.size,
         r.sha256,
-        evidence_path(r.id) if document else None,
+        f"{public_url}{evidence_path(r.id)}" if document else None,
         person(r.uploader_name, r.uploader_email),
         r.uploaded_at,
+        r.review_by,
+        "yes" if calendar.evidence_expired(r.review_by, clock.today()) else "no",
         None,
     )
 

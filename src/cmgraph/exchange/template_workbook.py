@@ -22,7 +22,15 @@ The format (DOMAIN.md section 13), one workbook per template:
     of the title>``, so a re-import with an edited description updates the same definition
     (a pending update on its instances) while a changed title without a key makes a new
     action. An existing action keeps its implementation type and owner. Every action must be
-    used by a control.
+    used by a control. Optional too: ``Retest every (days)`` (the default re-testing cadence,
+    1-3660, blank for none) and, for provider actions only, the provider's attested result
+    (DOMAIN.md section 14): ``Provider implementation status``, ``Provider implementation
+    date``, ``Provider implementation notes``, ``Provider test status`` (blank: NONE),
+    ``Provider test date`` and ``Provider testing notes``. A row with any of them filled
+    states a whole result (the implementation status is then required; blank dates and notes
+    are none), checked by the rules of any change (no test passed while not implemented, no
+    date in the future). A changed statement publishes a new definition version, which
+    provider instances take at once, with that result (``domain.provider_results``).
 ``Dimensions``  optional; rows of ``Dimension`` (``Action purpose``, ``Enforcement``,
     ``Owner``, ``Category`` or ``Solution``) and ``Value``. A dimension listed there restricts
     the values ``Actions`` may name in that column; blank cells are not checked.
@@ -43,6 +51,7 @@ import hashlib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from enum import Enum
 from pathlib import PurePath
 from typing import IO, Any, BinaryIO, TypeVar
@@ -52,7 +61,16 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.adapters.db import UnitOfWork
-from cmgraph.domain.enums import Enforcement, ImplementationType, OrgRole, Owner, Purpose
+from cmgraph.domain.calendar import MAX_RETEST_INTERVAL_DAYS
+from cmgraph.domain.enums import (
+    Enforcement,
+    ImplementationStatus,
+    ImplementationType,
+    OrgRole,
+    Owner,
+    Purpose,
+    TestStatus,
+)
 from cmgraph.domain.errors import DomainError, ErrorCode, not_found
 from cmgraph.domain.models import (
     ActionDefinition,
@@ -64,6 +82,7 @@ from cmgraph.domain.models import (
     TemplateVersion,
 )
 from cmgraph.domain.permissions import Principal, readable_templates, require_org_role
+from cmgraph.domain.provider_results import ProviderResult, check_statement
 from cmgraph.domain.templates import (
     ActionSpec,
     ControlSpec,
@@ -79,6 +98,7 @@ from cmgraph.exchange.reading import (
     RowError,
     Table,
     WorkbookRejected,
+    as_date,
     as_enum,
     as_int,
     as_text,
@@ -160,6 +180,27 @@ _ACTION_COLUMNS = (
 )
 _DIMENSION_COLUMNS = (Column("Dimension", 20), Column("Value", 32))
 
+_RETEST = "Retest every (days)"
+# The provider's attested result (DOMAIN.md section 14), column -> ``ProviderResult`` field.
+_PROVIDER_COLUMNS = {
+    "Provider implementation status": "implementation_status",
+    "Provider implementation date": "implementation_date",
+    "Provider implementation notes": "implementation_notes",
+    "Provider test status": "test_status",
+    "Provider test date": "test_date",
+    "Provider testing notes": "testing_notes",
+}
+_PROVIDER_COLUMN_OF = {f: c for c, f in _PROVIDER_COLUMNS.items()}
+_EXTRA_ACTION_COLUMNS = (
+    Column(_RETEST, 10, CellType.NUMBER),
+    Column("Provider implementation status", 20),
+    Column("Provider implementation date", 14, CellType.DATE),
+    Column("Provider implementation notes", 40, CellType.LONG_TEXT),
+    Column("Provider test status", 18),
+    Column("Provider test date", 14, CellType.DATE),
+    Column("Provider testing notes", 40, CellType.LONG_TEXT),
+)
+
 _YES = frozenset({"yes", "y", "true", "1"})
 _NO = frozenset({"no", "n", "false", "0"})
 
@@ -236,6 +277,29 @@ class _Row:
             )
             return None
         return value
+
+    def retest_interval(self, column: str) -> int | None:
+        try:
+            value = as_int(cell(self.table, self.cells, column))
+        except CellError as exc:
+            self.error(column, exc.code, exc.message)
+            return None
+        if value is not None and not 1 <= value <= MAX_RETEST_INTERVAL_DAYS:
+            self.error(
+                column,
+                ImportErrorCode.INVALID,
+                f"A re-testing cadence is 1-{MAX_RETEST_INTERVAL_DAYS} days (or blank for "
+                f"none), not {value}.",
+            )
+            return None
+        return value
+
+    def day(self, column: str) -> date | None:
+        try:
+            return as_date(cell(self.table, self.cells, column), self.table.epoch)
+        except CellError as exc:
+            self.error(column, exc.code, exc.message)
+            return None
 
     def flag(self, column: str) -> bool:
         value = cell(self.table, self.cells, column)
@@ -415,6 +479,7 @@ def _read_actions(
             "Testing logic",
             "Automatic testing",
             "Key",
+            *(c.header for c in _EXTRA_ACTION_COLUMNS),
         ),
     )
     if table is None:
@@ -451,23 +516,62 @@ def _read_actions(
         if heading:
             guidance = f"{heading}\n\n{guidance}" if guidance else heading
         implementation_type = row.enum("Implementation type", ImplementationType)
+        owner = row.choice(_OWNER, Owner, Owner.CUSTOMER)
         spec = ActionSpec(
             key=key,
             title=title,
             implementation_type=implementation_type or ImplementationType.OPERATIONAL,
             enforcement=row.choice(_ENFORCEMENT, Enforcement, Enforcement.MANDATORY),
             purpose=row.choice(_PURPOSE, Purpose, Purpose.PREVENTATIVE),
-            owner=row.choice(_OWNER, Owner, Owner.CUSTOMER),
+            owner=owner,
             points=row.points("Points"),
             guidance=guidance,
             solution=row.text(_SOLUTION, limit=_SHORT_LIMIT),
             category=row.text(_CATEGORY, limit=_SHORT_LIMIT),
             testing_logic=row.long_text("Testing logic"),
             automatic_testing_available=row.flag("Automatic testing"),
+            retest_interval_days=row.retest_interval(_RETEST),
+            provider_result=_provider_result(row, owner),
         )
         actions.append(_ActionRow(row.number, spec))
     # A cut-off sheet cannot be checked against: controls would name actions it did not read.
     return None if _cut_off(table, errors) else actions
+
+
+def _provider_result(row: _Row, owner: Owner) -> ProviderResult | None:
+    """The provider columns of a row: a whole statement, or None when all are blank."""
+    filled = [c for c in _PROVIDER_COLUMNS if cell(row.table, row.cells, c) is not None]
+    if not filled:
+        return None
+    if owner is not Owner.PROVIDER:
+        row.error(
+            filled[0],
+            ImportErrorCode.INVALID,
+            "Only provider actions (Owner PROVIDER) carry the provider's result.",
+        )
+        return None
+    status = row.enum("Provider implementation status", ImplementationStatus)
+    result = ProviderResult(
+        implementation_status=status or ImplementationStatus.NOT_IMPLEMENTED,
+        implementation_date=row.day("Provider implementation date"),
+        implementation_notes=row.long_text("Provider implementation notes"),
+        test_status=row.choice("Provider test status", TestStatus, TestStatus.NONE),
+        test_date=row.day("Provider test date"),
+        testing_notes=row.long_text("Provider testing notes"),
+    )
+    if status is None:
+        return None
+    try:
+        check_statement(result.changes())
+    except DomainError as exc:
+        field = _snake(exc.field or "")
+        row.error(_PROVIDER_COLUMN_OF.get(field), ImportErrorCode(exc.code.value), exc.message)
+        return None
+    return result
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
 def _check_dimension(row: _Row, dimension: str, allowed: Mapping[str, set[str]]) -> None:
@@ -603,19 +707,20 @@ async def import_template_workbook(
 ) -> TemplateImport:
     """Import a workbook as a new template or a new version of one (administrators)."""
     require_org_role(actor, OrgRole.ADMINISTRATOR)
-    return await store_template_workbook(uow, handle, filename)
+    return await store_template_workbook(uow, handle, filename, actor=actor)
 
 
 async def store_template_workbook(
-    uow: UnitOfWork, handle: IO[bytes], filename: str
+    uow: UnitOfWork, handle: IO[bytes], filename: str, *, actor: Principal | None = None
 ) -> TemplateImport:
-    """Store a workbook's template; authorisation is the caller's (the CLI is the operator)."""
+    """Store a workbook's template; authorisation is the caller's (the CLI is the operator,
+    ``actor`` None: provider results it states are written without an actor)."""
     # Parsing a large workbook takes a while; keep the event loop free meanwhile.
     read = await asyncio.to_thread(_read, handle)
     await _refuse_retyped_actions(uow, read)
     name = PurePath(filename).name or "upload.xlsx"
     source = f"workbook:{name}"[:_SOURCE_LIMIT]
-    return await import_template(uow, read.spec, source=source)
+    return await import_template(uow, read.spec, source=source, actor=actor)
 
 
 async def _refuse_retyped_actions(uow: UnitOfWork, read: _ReadWorkbook) -> None:
@@ -684,7 +789,9 @@ async def write_template_workbook(
         session, SheetWriter(workbook, CONTROLS_SHEET, _CONTROL_COLUMNS), version_id
     )
     in_use = await _write_actions(
-        session, SheetWriter(workbook, ACTIONS_SHEET, _ACTION_COLUMNS), version_id
+        session,
+        SheetWriter(workbook, ACTIONS_SHEET, _ACTION_COLUMNS + _EXTRA_ACTION_COLUMNS),
+        version_id,
     )
     dimensions = SheetWriter(workbook, DIMENSIONS_SHEET, _DIMENSION_COLUMNS)
     for dimension in _DIMENSIONS:
@@ -803,9 +910,26 @@ async def _write_actions(
                     version.testing_logic,
                     "yes" if version.automatic_testing_available else "no",
                     definition.key,
+                    version.retest_interval_days,
+                    *_provider_cells(version.provider_result),
                 )
             )
     return in_use
+
+
+def _provider_cells(stored: Mapping[str, Any] | None) -> tuple[Any, ...]:
+    """The provider columns of an action, blank when its template states nothing."""
+    if not stored:
+        return (None,) * len(_PROVIDER_COLUMNS)
+    result = ProviderResult.from_json(stored)
+    return (
+        result.implementation_status.value,
+        result.implementation_date,
+        result.implementation_notes or None,
+        result.test_status.value,
+        result.test_date,
+        result.testing_notes or None,
+    )
 
 
 TEMPLATE_WORKBOOK = ExportKind("template-workbook", XLSX, write_template_workbook)

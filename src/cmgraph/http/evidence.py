@@ -1,15 +1,19 @@
 """Evidence files over plain HTTP: ``POST /evidence/upload`` and ``GET /evidence/{id}/download``.
 
-Uploads are ``multipart/form-data`` with a field ``actionId`` (a global id) followed by one
-``file``. The body is parsed as it arrives and the file goes straight to content-addressed
-storage, so neither is held in memory; the action and the file name are checked as soon as
-the file part starts, before its bytes are read. Uploads are signed in as ``/graphql`` is
+Uploads are ``multipart/form-data`` with a field ``actionId`` (a global id), optionally
+``reviewBy`` (a day, YYYY-MM-DD), followed by one ``file``. The body is parsed as it
+arrives and the file goes straight to content-addressed storage, so neither is held in
+memory; the action, the review-by day and the file name are checked as soon as the file
+part starts, before its bytes are read. Uploads are signed in as ``/graphql`` is
 (``http.auth``: a Bearer token or the session cookie) and always need the CSRF header.
 
-Downloads are authorised by a Bearer header, or by the ``token`` query parameter of an
-``Evidence.downloadUrl`` (an HMAC over evidence id, user and expiry; valid for
-``storage.DOWNLOAD_LINK_SECONDS``), so that a browser can follow a plain link. The user's
-read access is checked again at download time. Unknown and unreadable files are both 404.
+Downloads are authorised by a Bearer header, the session cookie of a signed-in browser, or
+the ``token`` query parameter of an ``Evidence.downloadUrl`` (an HMAC over evidence id, user
+and expiry; valid for ``storage.DOWNLOAD_LINK_SECONDS``), so that a browser can follow a
+plain link. The plain route (no token) is what an exported report links to: a browser that is
+not signed in is sent to the sign-in page, which comes back to the file afterwards; API
+clients get the JSON 401. The user's read access is checked again at download time. Unknown
+and unreadable files are both 404.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import quote
 
 from python_multipart import MultipartParser
@@ -26,7 +31,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from cmgraph import global_ids
@@ -39,6 +44,7 @@ from cmgraph.adapters.storage import (
     StoredFile,
     attach,
     check_download,
+    evidence_path,
     link_key,
 )
 from cmgraph.config import Settings
@@ -48,6 +54,7 @@ from cmgraph.domain.evidence import (
     FileProblem,
     RejectedFile,
     check_may_attach,
+    check_review_by,
     claim_storage,
     clean_file_name,
     document_type,
@@ -58,14 +65,22 @@ from cmgraph.domain.evidence import (
 )
 from cmgraph.domain.models import Evidence
 from cmgraph.domain.permissions import Principal
-from cmgraph.http.auth import authenticate_request, csrf_header_present, csrf_refusal
+from cmgraph.http.auth import (
+    authenticate_request,
+    bearer_token,
+    csrf_header_present,
+    csrf_refusal,
+)
 from cmgraph.http.errors import error_response, failure_response
 
 log = logging.getLogger("cmgraph.evidence")
 
 UPLOAD_PATH = "/evidence/upload"
+SIGN_IN_PAGE = "/sign-in"  # the web app's; it goes on to ``next`` once signed in
 FORM_ALLOWANCE = 64 * 1024  # boundaries, part headers and the actionId field
 MAX_FIELD_BYTES = 1024
+# Form fields before the file: the action, and optionally the review-by day (DOMAIN.md 15).
+FORM_FIELDS = frozenset({"actionId", "reviewBy"})
 SWEEP_SECONDS = 3600.0  # how often a running server sweeps its storage folder
 STORAGE_RETRY_SECONDS = 60  # a full or read-only disk takes a person to fix
 
@@ -152,35 +167,41 @@ class EvidenceFiles:
                 "Send the upload as multipart/form-data with fields `actionId` and `file`.",
             )
         try:
-            action_id, filename, stored = await self._receive(
+            action_id, review_by, filename, stored = await self._receive(
                 request, principal, params[b"boundary"]
             )
         except _Refused as refused:
             return refused.response
         except StorageUnavailable as error:
             return storage_refusal(error)
-        return await self._record(request, principal, action_id, filename, stored)
+        return await self._record(request, principal, action_id, filename, stored, review_by)
 
     async def _receive(
         self, request: Request, principal: Principal, boundary: bytes
-    ) -> tuple[int, str, StoredFile]:
+    ) -> tuple[int, date | None, str, StoredFile]:
         """Read the form; the file is checked before, and streamed to storage while, reading."""
         events = _form_events(request, boundary)
         action_id: int | None = None
+        review_by: date | None = None
+        seen: set[str] = set()
         upload: tuple[str, StoredFile] | None = None
         try:
             async for event in events:
                 if isinstance(event, _Field):
-                    if event.name != "actionId" or action_id is not None:
+                    if event.name not in FORM_FIELDS or event.name in seen or upload is not None:
                         raise _bad_form(f"Unexpected form field `{event.name}`.")
-                    action_id = _action_id(event.value)
+                    seen.add(event.name)
+                    if event.name == "actionId":
+                        action_id = _action_id(event.value)
+                    else:
+                        review_by = _review_by(event.value)
                     continue
                 assert isinstance(event, _FileStart)
                 if event.name != "file" or upload is not None:
                     raise _bad_form("Send exactly one file, in the field `file`.")
                 if action_id is None:
                     raise _bad_form("Send the field `actionId` before the file.")
-                await self._precheck(principal, action_id, event.filename)
+                await self._precheck(principal, action_id, event.filename, review_by)
                 try:
                     stored = await self.storage.put(
                         _file_chunks(events), self.settings.max_upload_bytes
@@ -196,12 +217,15 @@ class EvidenceFiles:
             await events.aclose()  # a refusal may come before the whole body was read
         if action_id is None or upload is None:
             raise _bad_form("The form needs the fields `actionId` and `file`.")
-        return action_id, upload[0], upload[1]
+        return action_id, review_by, upload[0], upload[1]
 
-    async def _precheck(self, principal: Principal, action_id: int, filename: str) -> None:
+    async def _precheck(
+        self, principal: Principal, action_id: int, filename: str, review_by: date | None
+    ) -> None:
         try:
             async with UnitOfWork(self.sessions) as uow:
                 await check_may_attach(uow, principal, action_id)
+            check_review_by(review_by)
             document_type(clean_file_name(filename))
         except DomainError as error:
             raise _refusal(error) from None
@@ -213,6 +237,7 @@ class EvidenceFiles:
         action_id: int,
         filename: str,
         stored: StoredFile,
+        review_by: date | None,
     ) -> Response:
         """Write the row; whatever happens, the file ends up kept or released with it.
 
@@ -233,6 +258,7 @@ class EvidenceFiles:
                         filename,
                         stored,
                         max_bytes=self.settings.max_upload_bytes,
+                        review_by=review_by,
                     )
                     await held.enter_async_context(self.storage.locked())
                     locked = True
@@ -271,6 +297,8 @@ class EvidenceFiles:
                 request.scope, self.sessions, self.settings, changes=False
             )
             if isinstance(principal, Response):
+                if principal.status_code == 401 and evidence_id is not None:
+                    return _sign_in_first(request, self.settings, evidence_id) or principal
                 return principal
         evidence = None
         if evidence_id is not None:
@@ -357,6 +385,17 @@ async def sweep_storage(storage: Storage, sessions: async_sessionmaker[AsyncSess
         log.info("removed %d stored files that no evidence uses", orphans)
 
 
+def _sign_in_first(request: Request, settings: Settings, evidence_id: int) -> Response | None:
+    """For a browser's navigation without a usable session (no Bearer header: a script
+    gets its 401): a redirect to the sign-in page that comes back to this file."""
+    navigation = "text/html" in request.headers.get("accept", "")
+    if not navigation or bearer_token(request.scope) is not None:
+        return None
+    next_path = quote(evidence_path(evidence_id), safe="")
+    target = f"{settings.public_url.rstrip('/')}{SIGN_IN_PAGE}?next={next_path}"
+    return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
+
+
 def _not_found() -> Response:
     return error_response(404, "NOT_FOUND", "No such file, or you may not read it.")
 
@@ -368,6 +407,18 @@ def _action_id(value: str) -> int:
     return node
 
 
+def _review_by(value: str) -> date | None:
+    """The optional ``reviewBy`` field: an ISO day (YYYY-MM-DD), or empty for none."""
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise _Refused(
+            error_response(400, "INVALID", "`reviewBy` must be a day such as 2027-01-31.")
+        ) from None
+
+
 def _evidence_json(evidence: Evidence) -> dict[str, object]:
     return {
         "id": global_ids.encode("Evidence", evidence.id),
@@ -375,6 +426,7 @@ def _evidence_json(evidence: Evidence) -> dict[str, object]:
         "size": evidence.size,
         "sha256": evidence.sha256,
         "contentType": evidence.content_type,
+        "reviewBy": evidence.review_by.isoformat() if evidence.review_by else None,
     }
 
 

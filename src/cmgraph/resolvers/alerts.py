@@ -102,7 +102,15 @@ def _scope(scope: Any) -> service.ScopeSpec:
     )
 
 
-_NOT_NULL = ("conditions", "severity", "trigger", "aggregation_seconds", "enabled")
+_NOT_NULL = (
+    "conditions",
+    "severity",
+    "trigger",
+    "aggregation_seconds",
+    "enabled",
+    "notify_assignee",
+    "daily_digest",
+)
 
 
 def _policy_changes(input: Any) -> dict[str, Any]:
@@ -141,6 +149,8 @@ async def create_alert_policy(info: strawberry.Info, input: Any) -> Outcome[Aler
             aggregation_seconds=input.aggregation_seconds,
             recipient_ids=_ids(input.recipient_ids, "User", "recipientIds"),
             recipient_roles=list(input.recipient_roles),
+            notify_assignee=input.notify_assignee,
+            daily_digest=input.daily_digest,
             enabled=input.enabled,
         )
         return await service.create_alert_policy(uow, actor, input.name, settings)

@@ -118,9 +118,10 @@ class ActionChanged:
     action_id: int
     row: tuple[Any, Any, Any]  # (ImprovementAction, ActionDefinition, ActionDefinitionVersion)
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    # (version, definition's latest version, evidence count, highest evidence id): equal
-    # states look the same to a subscriber. Evidence and pending updates leave ``version``.
-    state: tuple[int, int, int, int] | None = None
+    # (version, definition's latest version, evidence count, highest evidence id, evidence
+    # ids with review-by dates): equal states look the same to a subscriber. Evidence and
+    # pending updates leave ``version``.
+    state: tuple[Any, ...] | None = None
 
     @property
     def version(self) -> int:
@@ -276,7 +277,7 @@ class Hub:
         self._overall: dict[Hashable, Score] = {}
         self._alert_since = utcnow()
         self._alert_seen: dict[int, datetime] = {}
-        self._sent: dict[int, tuple[int, int, int, int]] = {}  # action id -> last state sent
+        self._sent: dict[int, tuple[Any, ...]] = {}  # action id -> last state sent
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self.stats = HubStats()
@@ -476,14 +477,16 @@ class Hub:
         action_ids = {a for ids in wanted.values() for a in ids}
         rows = await session.execute(action_select().where(ImprovementAction.id.in_(action_ids)))
         evidence = await session.execute(
-            select(Evidence.action_id, func.count(), func.max(Evidence.id))
+            select(Evidence.action_id, Evidence.id, Evidence.review_by)
             .where(Evidence.action_id.in_(action_ids))
-            .group_by(Evidence.action_id)
+            .order_by(Evidence.action_id, Evidence.id)
         )
-        attached = {action_id: (int(n), int(last)) for action_id, n, last in evidence.all()}
+        held: dict[int, list[tuple[int, Any]]] = {}
+        for action_id, evidence_id, review_by in evidence.all():
+            held.setdefault(action_id, []).append((evidence_id, review_by))
         found = {
             a.id: ActionChanged(
-                a.id, (a, d, v), state=(a.version, d.latest_version, *attached.get(a.id, (0, 0)))
+                a.id, (a, d, v), state=(a.version, d.latest_version, *_evidence_state(held, a.id))
             )
             for a, d, v in rows.all()
         }
@@ -592,7 +595,7 @@ class Hub:
         Checked once for all subscribers: none gets the same state twice, nor an older
         version after a newer one.
         """
-        state = message.state or (message.version, 0, 0, 0)
+        state = message.state or (message.version, 0, 0, 0, ())
         last = self._sent.pop(message.action_id, None)
         if last is not None and (state[0] < last[0] or state == last):
             self._sent[message.action_id] = last
@@ -601,6 +604,12 @@ class Hub:
         if len(self._sent) > REMEMBERED_STATES:
             del self._sent[next(iter(self._sent))]
         return True
+
+
+def _evidence_state(held: dict[int, list[tuple[int, Any]]], action_id: int) -> tuple[Any, ...]:
+    """How many items, the newest one, and the review-by dates (which an edit may change)."""
+    items = held.get(action_id, [])
+    return (len(items), items[-1][0] if items else 0, tuple(items))
 
 
 def _assessment_ids(event: Any) -> list[int]:

@@ -16,8 +16,11 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, and_, func, select
 from strawberry.dataloader import DataLoader
 
+from cmgraph.domain import clock
 from cmgraph.domain.action_records import ActionRecord, action_select
 from cmgraph.domain.alert_access import readable_alerts, readable_policies
+from cmgraph.domain.assessment_figures import AssessmentFigures, assessment_figures
+from cmgraph.domain.calendar import evidence_expired_clause
 from cmgraph.domain.enums import TestingSource
 from cmgraph.domain.evidence import parent_chains
 from cmgraph.domain.models import (
@@ -34,6 +37,7 @@ from cmgraph.domain.models import (
     Group,
     HistoryEntry,
     ImprovementAction,
+    Organisation,
     Regulation,
     Template,
     TemplateVersion,
@@ -97,6 +101,11 @@ def action_row_select() -> Select[*tuple[Any, ...]]:
             a.group_id,
             a.assignee_id,
             a.parent_id,
+            a.due_date,
+            a.retest_interval_days,
+            v.retest_interval_days.label("definition_retest_interval_days"),
+            a.retest_due_on,
+            a.retest_lapsed,
         )
         .select_from(a)
         .join(d, d.id == a.definition_id)
@@ -124,6 +133,7 @@ EVIDENCE_COLUMNS = (
     Evidence.content_type,
     Evidence.uploaded_at,
     Evidence.uploaded_by_id,
+    Evidence.review_by,
 )
 USER_COLUMNS = (
     User.id,
@@ -338,6 +348,31 @@ class Loaders:
         return self.loader("evidence_by_action", batch)
 
     @property
+    def expired_evidence_by_action(self) -> DataLoader[int, bool]:
+        """Whether an action holds evidence past its review-by date (its own evidence)."""
+
+        async def batch(src: Source, keys: list[int]) -> list[bool]:
+            rows = await src.scalars(
+                select(Evidence.action_id)
+                .where(Evidence.action_id.in_(keys), evidence_expired_clause(clock.today()))
+                .distinct()
+            )
+            found = set(rows)
+            return [key in found for key in keys]
+
+        return self.loader("expired_evidence_by_action", batch)
+
+    @property
+    def calendar_settings(self) -> DataLoader[int, Organisation]:
+        """The organisation's calendar settings (one row; any key)."""
+
+        async def batch(src: Source, keys: list[int]) -> list[Organisation]:
+            rows = await src.scalars(select(Organisation).order_by(Organisation.id).limit(1))
+            return [rows[0] for _ in keys]
+
+        return self.loader("calendar_settings", batch)
+
+    @property
     def controls_by_action(self) -> DataLoader[int, list[Control]]:
         async def batch(src: Source, keys: list[int]) -> list[list[Control]]:
             rows = await src.rows(
@@ -440,6 +475,16 @@ class Loaders:
             return [found.get(key, ZERO) for key in keys]
 
         return self.loader("group_score", batch)
+
+    @property
+    def assessment_figures(self) -> DataLoader[int, AssessmentFigures]:
+        """Completed and in-scope actions by owner, and the latest action change."""
+
+        async def batch(src: Source, keys: list[int]) -> list[AssessmentFigures]:
+            figures = await assessment_figures(src.reader.execute, keys)
+            return [figures[key] for key in keys]
+
+        return self.loader("assessment_figures", batch)
 
     @property
     def control_states_by_assessment(self) -> DataLoader[int, dict[int, list[tuple[Any, Any]]]]:

@@ -22,7 +22,9 @@ from cmgraph.domain.action_filter import (
     contains,
 )
 from cmgraph.domain.action_records import ActionRecord, action_select
+from cmgraph.domain.calendar import due_soon_days_query
 from cmgraph.domain.compliance_score import ScoreRow, ScoreScope, score_rows
+from cmgraph.domain.control_filter import ControlFilter, control_filter_clauses
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.errors import DomainError
 from cmgraph.domain.keyset import sort
@@ -121,9 +123,32 @@ def action_filter(f: Any) -> ActionFilter:
             implementation_types=f.implementation_types,
             implementation_statuses=f.implementation_statuses,
             test_statuses=f.test_statuses,
+            exclude_test_statuses=f.exclude_test_statuses,
             owner=f.owner,
             unassigned=f.unassigned,
             pending_update=f.pending_update,
+            search=f.search,
+            due_states=f.due_states,
+            due_before=f.due_before,
+            retest_due=f.retest_due,
+        )
+    except DomainError as error:
+        raise filter_error(error) from None
+
+
+def control_filter(f: Any) -> ControlFilter:
+    """The domain filter behind the API's control filter input."""
+    ids = {
+        "assessment_ids": ids_of(f.assessment_ids, "Assessment"),
+        "assignee_ids": ids_of(f.assignee_ids, "User"),
+    }
+    try:
+        return ControlFilter(
+            **ids,
+            families=f.families,
+            keys=f.keys,
+            statuses=f.statuses,
+            test_statuses=f.test_statuses,
             search=f.search,
         )
     except DomainError as error:
@@ -223,9 +248,12 @@ async def improvement_actions(
     info: strawberry.Info, filter: Any, order_by: Any, request: PageRequest
 ) -> Page:
     """A page of ``ActionRecord``s."""
+    f = action_filter(filter)
+    reader = info.context.reader
+    days = await reader.scalar(due_soon_days_query()) if f.needs_due_soon_days else None
     statement = action_select().where(
         readable_actions(info.context.principal),
-        *action_filter_clauses(action_filter(filter)),
+        *action_filter_clauses(f, days),
     )
     order = action_order(order_by.field.value, descending(order_by))
     page = await read_page(info, statement, order, request, scalars=False)
@@ -237,15 +265,8 @@ async def controls(info: strawberry.Info, filter: Any, order_by: Any, request: P
         select(Control)
         .join(Assessment, Assessment.id == Control.assessment_id)
         .where(readable_assessments(info.context.principal))
+        .where(*control_filter_clauses(control_filter(filter)))
     )
-    if (ids := ids_of(filter.assessment_ids, "Assessment")) is not None:
-        statement = statement.where(Control.assessment_id.in_(ids))
-    if (families := values_of(filter.families, "families")) is not None:
-        statement = statement.where(Control.family.in_(families))
-    if (search := search_of(filter.search)) is not None:
-        statement = statement.where(
-            or_(contains(Control.key, search), contains(Control.title, search))
-        )
     column = {
         "POSITION": Control.sort_order,
         "KEY": Control.key,
@@ -328,6 +349,7 @@ async def compliance_score(info: strawberry.Info, filter: Any) -> list[ScoreRow]
         categories=values_of(filter.categories, "categories"),
         solutions=values_of(filter.solutions, "solutions"),
         owner=filter.owner,
+        implementation_types=filter.implementation_types,
     )
     context = info.context
     return await score_rows(context.reader.execute, context.principal, scope)

@@ -49,7 +49,11 @@ AlertStatus = domain.AlertStatus
 ScoreDirection = policies.ScoreDirection
 AlertKind = policies.AlertKind
 
-strawberry.enum(EventType, description="What a domain event reports.")
+strawberry.enum(
+    EventType,
+    description="What a domain event reports. DUE_SOON, OVERDUE, RETEST_DUE and "
+    "EVIDENCE_EXPIRING come from the scheduled checks, once per item and day (UTC).",
+)
 strawberry.enum(Severity)
 strawberry.enum(
     AlertTrigger,
@@ -151,9 +155,20 @@ class AlertPolicy(relay.Node):
     recipient_roles: list[OrgRole] = strawberry.field(
         description="Whoever holds one of these roles when an alert opens receives it."
     )
+    notify_assignee: bool = strawberry.field(
+        description="The assignee of each affected action receives the alert too."
+    )
+    daily_digest: bool = strawberry.field(
+        description="Recipients get one mail a day listing the alerts detected that day (UTC), "
+        "sent after the day ends, instead of one mail per alert."
+    )
     enabled: bool
     is_default: bool = strawberry.field(
-        description="The built-in policy: it can be disabled or given other recipients only."
+        description="The default policy: it can be disabled or given other recipients only."
+    )
+    is_built_in: bool = strawberry.field(
+        description="Shipped with the server (the assignee's failed-test notice): only an "
+        "owner may disable it or change its recipients; it cannot be deleted."
     )
     created_at: datetime
     updated_at: datetime
@@ -174,8 +189,11 @@ class AlertPolicy(relay.Node):
             threshold_minutes=row.threshold_minutes,
             aggregation_seconds=row.aggregation_seconds,
             recipient_roles=[domain.OrgRole(r) for r in row.recipient_roles or []],
+            notify_assignee=row.notify_assignee,
+            daily_digest=row.daily_digest,
             enabled=row.enabled,
             is_default=row.is_default,
+            is_built_in=row.builtin is not None,
             created_at=row.created_at,
             updated_at=row.updated_at,
             recipient_ids=list(row.recipient_ids or []),
@@ -423,6 +441,12 @@ class CreateAlertPolicyInput:
         default_factory=list, description="Users with an organisation role; you always receive."
     )
     recipient_roles: list[OrgRole] = strawberry.field(default_factory=list)
+    notify_assignee: bool = strawberry.field(
+        default=False, description="Also email the assignee of each affected action."
+    )
+    daily_digest: bool = strawberry.field(
+        default=False, description="One mail a day per recipient instead of one per alert."
+    )
     enabled: bool = True
 
 
@@ -447,6 +471,8 @@ class UpdateAlertPolicyInput:
     aggregation_seconds: int | None = strawberry.UNSET
     recipient_ids: list[strawberry.ID] | None = strawberry.UNSET
     recipient_roles: list[OrgRole] | None = strawberry.UNSET
+    notify_assignee: bool | None = strawberry.UNSET
+    daily_digest: bool | None = strawberry.UNSET
     enabled: bool | None = strawberry.UNSET
 
 

@@ -14,6 +14,7 @@ from cmgraph.schema.mutations.assessments import AssessmentMutations
 from cmgraph.schema.mutations.evidence import EvidenceMutations
 from cmgraph.schema.mutations.imports import ImportMutations
 from cmgraph.schema.mutations.people import PeopleMutations
+from cmgraph.schema.mutations.provider_results import ProviderResultMutations
 from cmgraph.schema.mutations.templates import TemplateMutations
 from cmgraph.schema.mutations.testing import TestingMutations
 from cmgraph.schema.mutations.updates import UpdateMutations
@@ -28,6 +29,7 @@ Mutation = merge_types(
         AssessmentMutations,
         ActionMutations,
         TestingMutations,
+        ProviderResultMutations,
         UpdateMutations,
         TemplateMutations,
         EvidenceMutations,

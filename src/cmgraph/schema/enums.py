@@ -10,6 +10,7 @@ from enum import Enum
 
 import strawberry
 
+from cmgraph.domain import calendar
 from cmgraph.domain import enums as domain
 
 OrgRole = domain.OrgRole
@@ -25,9 +26,12 @@ ChangeSource = domain.ChangeSource
 ControlStatus = domain.ControlStatus
 AssessmentStatus = domain.AssessmentStatus
 AutomaticTesting = domain.AutomaticTesting
+Priority = domain.Priority
+DueState = calendar.DueState
 
 strawberry.enum(OrgRole, description="Organisation role; each includes the ones before.")
 strawberry.enum(ImplementationType)
+strawberry.enum(Priority, description="From points: HIGH from 20, MEDIUM from 5, LOW below.")
 strawberry.enum(Enforcement)
 strawberry.enum(Purpose)
 strawberry.enum(ActionOwner, name="ActionOwner")
@@ -39,6 +43,11 @@ strawberry.enum(ChangeSource)
 strawberry.enum(ControlStatus)
 strawberry.enum(AssessmentStatus)
 strawberry.enum(AutomaticTesting)
+strawberry.enum(
+    DueState,
+    description="An action against its due date: NONE (no due date, or implemented or out of "
+    "scope), ON_TRACK, DUE_SOON (within the organisation's dueSoonDays), OVERDUE.",
+)
 
 
 @strawberry.enum

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import Enum
 
 import strawberry
 
 from cmgraph.schema.enums import (
     ActionOwner,
+    ControlStatus,
+    DueState,
     ImplementationStatus,
     ImplementationType,
     OrderDirection,
@@ -22,7 +25,8 @@ class AssessmentFilter:
     regulation_ids: list[strawberry.ID] | None = None
     template_ids: list[strawberry.ID] | None = None
     archived: bool | None = strawberry.field(
-        default=None, description="true: only archived; false: only active; null: both."
+        default=False,
+        description="false (the default): active ones only; true: only archived; null: both.",
     )
     search: str | None = strawberry.field(default=None, description="Part of the name.")
 
@@ -51,6 +55,11 @@ class ImprovementActionFilter:
     implementation_types: list[ImplementationType] | None = None
     implementation_statuses: list[ImplementationStatus] | None = None
     test_statuses: list[TestStatus] | None = None
+    exclude_test_statuses: list[TestStatus] | None = strawberry.field(
+        default=None,
+        description="Leaves out actions with these test statuses (e.g. [PASSED], as the "
+        "improvement actions page does by default).",
+    )
     owner: ActionOwner | None = None
     assignee_ids: list[strawberry.ID] | None = None
     unassigned: bool | None = strawberry.field(
@@ -60,12 +69,23 @@ class ImprovementActionFilter:
     search: str | None = strawberry.field(
         default=None, description="Part of the title, key or guidance, any case."
     )
+    due_states: list[DueState] | None = strawberry.field(
+        default=None, description="Actions in any of these states against their due date."
+    )
+    due_before: date | None = strawberry.field(
+        default=None,
+        description="Open actions (not implemented nor out of scope) due before this day.",
+    )
+    retest_due: bool | None = strawberry.field(
+        default=None, description="true: passed actions due for retest; false: all others."
+    )
 
 
 @strawberry.enum
 class ImprovementActionOrderField(Enum):
     KEY = "KEY"
     TITLE = "TITLE"
+    CATEGORY = "CATEGORY"
     POINTS = "POINTS"
     IMPLEMENTATION_STATUS = "IMPLEMENTATION_STATUS"
     TEST_STATUS = "TEST_STATUS"
@@ -78,10 +98,26 @@ class ImprovementActionOrder:
     direction: OrderDirection = OrderDirection.ASC
 
 
-@strawberry.input
+@strawberry.input(
+    description="Each list matches any of its values; the fields given must all match."
+)
 class ControlFilter:
     assessment_ids: list[strawberry.ID] | None = None
-    families: list[str] | None = None
+    families: list[str] | None = strawberry.field(
+        default=None, description="Family (article) names, exactly."
+    )
+    keys: list[str] | None = strawberry.field(
+        default=None, description='Control keys (names), exactly, e.g. ["AC-2", "AC-3"].'
+    )
+    statuses: list[ControlStatus] | None = strawberry.field(
+        default=None, description="The control's derived status."
+    )
+    test_statuses: list[TestStatus] | None = strawberry.field(
+        default=None, description="Controls with any action of one of these test results."
+    )
+    assignee_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Controls with any action assigned to one of these people."
+    )
     search: str | None = strawberry.field(default=None, description="Part of the key or title.")
 
 
@@ -160,3 +196,6 @@ class ScoreFilter:
     categories: list[str] | None = None
     solutions: list[str] | None = None
     owner: ActionOwner | None = None
+    implementation_types: list[ImplementationType] | None = strawberry.field(
+        default=None, description="Action types (implementation types)."
+    )

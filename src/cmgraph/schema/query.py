@@ -213,4 +213,4 @@ class Query:
     @strawberry.field(description="The organisation and its settings; any signed-in user.")
     async def organisation(self, info: strawberry.Info) -> Organisation:
         row = await queries.organisation(info)
-        return Organisation(name=row.name, automatic_testing=row.automatic_testing)
+        return Organisation.from_row(row)

@@ -11,7 +11,7 @@ from strawberry import relay
 
 from cmgraph import global_ids
 from cmgraph.adapters.storage import download_url as signed_download_url
-from cmgraph.domain import models, scoring
+from cmgraph.domain import calendar, clock, models, scoring
 from cmgraph.domain.enums import ControlStatus as ControlStatusValue
 from cmgraph.domain.permissions import may_look_up_user
 from cmgraph.domain.updates import definition_changes
@@ -23,11 +23,13 @@ from cmgraph.schema.enums import (
     AutomaticTesting,
     ChangeSource,
     ControlStatus,
+    DueState,
     Enforcement,
     EvidenceKind,
     ImplementationStatus,
     ImplementationType,
     OrgRole,
+    Priority,
     Purpose,
     TestingSource,
     TestStatus,
@@ -99,6 +101,16 @@ class Score:
     @classmethod
     def of(cls, score: scoring.Score) -> Score:
         return cls(earned=score.earned, possible=score.possible, percent=score.percent)
+
+
+@strawberry.type(description="An assessment's actions: completed (passed) of all in scope.")
+class ActionCounts:
+    completed: int = strawberry.field(description="Distinct in-scope actions whose test passed.")
+    total: int = strawberry.field(description="Distinct actions, out-of-scope ones left out.")
+
+    @classmethod
+    def of(cls, counts: Any) -> ActionCounts:
+        return cls(completed=counts.completed, total=counts.total)
 
 
 @strawberry.type
@@ -415,6 +427,22 @@ class Assessment(StoredIdNode):
     async def progress(self, info: strawberry.Info) -> float:
         return scoring.progress(await self._control_statuses(info))
 
+    @strawberry.field(description="Customer-managed actions: completed (passed) of all in scope.")
+    async def customer_action_counts(self, info: strawberry.Info) -> ActionCounts:
+        return ActionCounts.of((await loaders(info).assessment_figures.load(self.id)).customer)
+
+    @strawberry.field(description="Provider-managed actions: completed (passed) of all in scope.")
+    async def provider_action_counts(self, info: strawberry.Info) -> ActionCounts:
+        return ActionCounts.of((await loaders(info).assessment_figures.load(self.id)).provider)
+
+    @strawberry.field(
+        description="The latest change of the assessment itself (rename, archive, accepted "
+        "update) or of any of its actions."
+    )
+    async def last_modified_at(self, info: strawberry.Info) -> datetime:
+        figures = await loaders(info).assessment_figures.load(self.id)
+        return figures.last_modified_at(self.row.updated_at)
+
     @strawberry.field(description="All controls, in template order.")
     async def controls(self, info: strawberry.Info) -> list[Control]:
         rows = await loaders(info).controls_by_assessment.load(self.id)
@@ -430,10 +458,11 @@ class Assessment(StoredIdNode):
 
     @strawberry.field(
         description="Spreadsheet report (xlsx): summary, controls, customer and provider "
-        "actions, evidence."
+        "actions, evidence (with links that download each file after signing in)."
     )
     def report_export(self, info: strawberry.Info) -> ExportLink:
-        return link_for(info, "assessment-report", {"assessment_id": self.id})
+        params = {"assessment_id": self.id, "public_url": info.context.settings.public_url}
+        return link_for(info, "assessment-report", params)
 
     @strawberry.field(
         description="OSCAL assessment results (JSON): a finding per control, observations "
@@ -534,6 +563,9 @@ class Evidence(StoredIdNode):
     sha256: str | None
     content_type: str | None
     uploaded_at: datetime
+    review_by: date | None = strawberry.field(
+        description="Review (or replace) it by this day; after it, it is expired."
+    )
     uploaded_by_id: strawberry.Private[int | None]
     prefetched_uploaded_by: strawberry.Private[Any] = NOT_LOADED  # User | None
 
@@ -549,8 +581,13 @@ class Evidence(StoredIdNode):
             sha256=row.sha256,
             content_type=row.content_type,
             uploaded_at=row.uploaded_at,
+            review_by=row.review_by,
             uploaded_by_id=row.uploaded_by_id,
         )
+
+    @strawberry.field(description="Past its review-by date.")
+    def is_expired(self) -> bool:
+        return calendar.evidence_expired(self.review_by, clock.today())
 
     # Prefetched, or an awaitable as in ``Control.actions``.
     @strawberry.field(
@@ -610,6 +647,11 @@ class ImprovementAction(StoredIdNode):
     enforcement: Enforcement
     purpose: Purpose
     points: int
+
+    @strawberry.field(description="From the points: where work moves the score most.")
+    def priority(self) -> Priority:
+        return scoring.priority(self.points)
+
     category: str
     solution: str
     guidance: str
@@ -631,6 +673,23 @@ class ImprovementAction(StoredIdNode):
         description="A newer definition version awaits acceptance."
     )
     score: Score
+    due_date: date | None = strawberry.field(
+        description="When the work should be done (set when assigning, or later)."
+    )
+    retest_interval_days: int | None = strawberry.field(
+        description="This action's own re-testing cadence in days; null follows the definition."
+    )
+    effective_retest_interval_days: int | None = strawberry.field(
+        description="The cadence that applies: the action's own, else its definition's default."
+    )
+    retest_due_on: date | None = strawberry.field(
+        description="The day a passed test needs repeating (test date + cadence); null when no "
+        "retest is scheduled."
+    )
+    points_lapsed: bool = strawberry.field(
+        description="Due for retest while the organisation takes the points of such actions "
+        "away (retestLosesPoints): it earns nothing until retested."
+    )
     group_id: strawberry.Private[int | None]
     assignee_id: strawberry.Private[int | None]
     parent_id: strawberry.Private[int | None]
@@ -642,15 +701,17 @@ class ImprovementAction(StoredIdNode):
     def from_record(cls, record: Any) -> ImprovementAction:
         """From an ``ActionRecord``: the action, its definition and the accepted version."""
         a, d, v = record.action, record.definition, record.version
-        return cls._of(a, d, v, v.version)
+        return cls._of(a, d, v, v.version, v.retest_interval_days)
 
     @classmethod
     def from_row(cls, row: Any) -> ImprovementAction:
         """From a flat row of ``action_row_select()`` (see the loaders)."""
-        return cls._of(row, row, row, row.definition_version)
+        return cls._of(row, row, row, row.definition_version, row.definition_retest_interval_days)
 
     @classmethod
-    def _of(cls, a: Any, d: Any, v: Any, definition_version: int) -> ImprovementAction:
+    def _of(
+        cls, a: Any, d: Any, v: Any, definition_version: int, default_interval: int | None
+    ) -> ImprovementAction:
         """``a``: the action's columns, ``d``: its definition's, ``v``: its version's."""
         return cls(
             id=a.id,
@@ -680,10 +741,37 @@ class ImprovementAction(StoredIdNode):
             updated_at=a.updated_at,
             pending_update=bool(update_pending(definition_version, d.latest_version)),
             score=Score.of(scoring.Score(a.earned, a.possible)),
+            due_date=a.due_date,
+            retest_interval_days=a.retest_interval_days,
+            effective_retest_interval_days=calendar.effective_retest_interval(
+                a.retest_interval_days, default_interval
+            ),
+            retest_due_on=a.retest_due_on,
+            points_lapsed=bool(a.retest_lapsed),
             group_id=a.group_id,
             assignee_id=a.assignee_id,
             parent_id=a.parent_id,
         )
+
+    @strawberry.field(
+        description="Against the due date, with the organisation's dueSoonDays: NONE, "
+        "ON_TRACK, DUE_SOON or OVERDUE."
+    )
+    async def due_state(self, info: strawberry.Info) -> DueState:
+        if self.due_date is None:
+            return DueState.NONE
+        settings = await loaders(info).calendar_settings.load(0)
+        return calendar.due_state(
+            self.due_date, self.implementation_status, clock.today(), settings.due_soon_days
+        )
+
+    @strawberry.field(description="Passed, and its retest day (retestDueOn) has come.")
+    def is_retest_due(self) -> bool:
+        return calendar.is_retest_due(self.retest_due_on, clock.today())
+
+    @strawberry.field(description="Some of its own evidence is past its review-by date.")
+    async def has_expired_evidence(self, info: strawberry.Info) -> bool:
+        return bool(await loaders(info).expired_evidence_by_action.load(self.id))
 
     @strawberry.field(
         description="The group whose state this is; null for organisation-wide actions."
@@ -861,3 +949,18 @@ class Organisation:
         description="How actions with automatic testing available are tested: ON_FOR_ALL, "
         "OFF_FOR_ALL, or PER_ACTION (administrators choose per action)."
     )
+    due_soon_days: int = strawberry.field(
+        description="An open action is DUE_SOON from this many days before its due date."
+    )
+    retest_loses_points: bool = strawberry.field(
+        description="Whether a passed action due for retest earns nothing until retested."
+    )
+
+    @classmethod
+    def from_row(cls, row: models.Organisation) -> Organisation:
+        return cls(
+            name=row.name,
+            automatic_testing=row.automatic_testing,
+            due_soon_days=row.due_soon_days,
+            retest_loses_points=row.retest_loses_points,
+        )

@@ -57,6 +57,11 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("daily_digest", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+        batch_op.add_column(
+            sa.Column(
+                "notify_assignee", sa.Boolean(), nullable=False, server_default=sa.false()
+            )
+        )
         batch_op.create_unique_constraint(batch_op.f("uq_alert_policy_builtin"), ["builtin"])
     op.create_table(
         "scheduled_check",
@@ -69,6 +74,26 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_scheduled_check")),
         sa.UniqueConstraint("kind", "subject_id", "day", name=op.f("uq_scheduled_check_kind")),
     )
+    op.create_table(
+        "digest_entry",
+        sa.Column("notification_id", sa.Integer(), nullable=False),
+        sa.Column("alert_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["alert_id"],
+            ["alert.id"],
+            name=op.f("fk_digest_entry_alert_id_alert"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["notification_id"],
+            ["notification.id"],
+            name=op.f("fk_digest_entry_notification_id_notification"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("notification_id", "alert_id", name=op.f("pk_digest_entry")),
+    )
+    with op.batch_alter_table("digest_entry", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_digest_entry_alert_id"), ["alert_id"], unique=False)
     # A new installation starts with automatic testing on for all eligible actions (the
     # seeds' default); one that already holds actions keeps the setting it runs under.
     op.execute(
@@ -94,6 +119,7 @@ def _add_builtin_policies() -> None:
         sa.column("is_default", sa.Boolean),
         sa.column("builtin", sa.String),
         sa.column("daily_digest", sa.Boolean),
+        sa.column("notify_assignee", sa.Boolean),
         sa.column("created_at", sa.DateTime(timezone=True)),
         sa.column("updated_at", sa.DateTime(timezone=True)),
     )
@@ -126,11 +152,12 @@ def _add_builtin_policies() -> None:
                 "trigger": "EVERY_MATCH",
                 "aggregation_seconds": 60,
                 "recipient_ids": [],
-                "recipient_roles": ["ASSIGNEE"],
+                "recipient_roles": [],
                 "enabled": True,
                 "is_default": False,
                 "builtin": "ASSIGNEE_TEST_FAILED",
                 "daily_digest": False,
+                "notify_assignee": True,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -140,9 +167,11 @@ def _add_builtin_policies() -> None:
 
 def downgrade() -> None:
     op.execute("DELETE FROM alert_policy WHERE builtin IS NOT NULL")
+    op.drop_table("digest_entry")
     op.drop_table("scheduled_check")
     with op.batch_alter_table("alert_policy", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_alert_policy_builtin"), type_="unique")
+        batch_op.drop_column("notify_assignee")
         batch_op.drop_column("daily_digest")
         batch_op.drop_column("builtin")
     with op.batch_alter_table("evidence", schema=None) as batch_op:

@@ -74,6 +74,12 @@ async def update_testing(info: strawberry.Info, input: Any) -> Outcome[ActionRec
     return await _update(info, input, (*workflow.TESTING_FIELDS, *workflow.OTHER_FIELDS))
 
 
+async def update_improvement_action(
+    info: strawberry.Info, input: Any
+) -> Outcome[ActionRecord | None]:
+    return await _update(info, input, workflow.PLANNING_FIELDS)
+
+
 async def assign_improvement_actions(
     info: strawberry.Info, input: Any
 ) -> Outcome[list[ActionRecord]]:
@@ -88,6 +94,7 @@ async def assign_improvement_actions(
             notes=input.notes,
             notify=input.notify,
             grant_access=input.grant_access,
+            due_date=input.due_date,
         )
         return await read_actions(uow, actor, [a.id for a in assigned])
 

@@ -1,4 +1,4 @@
-"""Mutations: evidence links and deletion (DOMAIN.md section 6).
+"""Mutations: evidence links, review-by dates and deletion (DOMAIN.md sections 6 and 15).
 
 Files are uploaded with ``POST /evidence/upload`` (``cmgraph.http.evidence``) so that they
 stream to storage instead of passing through the GraphQL request body.
@@ -35,7 +35,18 @@ async def add_evidence_link(info: strawberry.Info, input: Any) -> Outcome[Change
             node_id(input.action_id, "ImprovementAction", "actionId"),
             input.name,
             input.url,
+            review_by=input.review_by,
         )
+        return await _with_action(uow, actor, row)
+
+    return await perform(info, work)
+
+
+async def update_evidence(info: strawberry.Info, input: Any) -> Outcome[Changed]:
+    async def work(uow: UnitOfWork, actor: Principal) -> Changed:
+        evidence_id = node_id(input.evidence_id, "Evidence", "evidenceId")
+        changes = {} if input.review_by is strawberry.UNSET else {"review_by": input.review_by}
+        row = await service.update_evidence(uow, actor, evidence_id, changes)
         return await _with_action(uow, actor, row)
 
     return await perform(info, work)

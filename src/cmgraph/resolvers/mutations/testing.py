@@ -57,7 +57,11 @@ async def update_organisation_settings(
 ) -> Outcome[testing_sources.SettingsUpdate]:
     async def work(uow: UnitOfWork, actor: Principal) -> testing_sources.SettingsUpdate:
         return await testing_sources.update_organisation_settings(
-            uow, actor, automatic_testing=input.automatic_testing
+            uow,
+            actor,
+            automatic_testing=input.automatic_testing,
+            due_soon_days=input.due_soon_days,
+            retest_loses_points=input.retest_loses_points,
         )
 
     return await perform(info, work)

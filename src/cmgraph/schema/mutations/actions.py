@@ -6,6 +6,7 @@ from datetime import date
 
 import strawberry
 
+from cmgraph.domain import calendar
 from cmgraph.domain.action_records import ActionRecord
 from cmgraph.resolvers.mutations import actions
 from cmgraph.resolvers.mutations.base import Outcome
@@ -35,6 +36,22 @@ class UpdateTestingInput:
     additional_notes: str | None = strawberry.UNSET
 
 
+@strawberry.input(description="Planning fields. Fields left out stay as they are; null clears.")
+class UpdateImprovementActionInput:
+    action_id: strawberry.ID
+    version: int = strawberry.field(description=VERSION_HELP)
+    due_date: date | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A past day is allowed (an imported backlog is overdue at once); at most "
+        f"{calendar.MAX_DAYS_AHEAD} days ahead or {calendar.MAX_DAYS_BEHIND} behind.",
+    )
+    retest_interval_days: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=f"Retest every 1 to {calendar.MAX_RETEST_INTERVAL_DAYS} days once passed; "
+        "null follows the definition's default.",
+    )
+
+
 @strawberry.type
 class UpdateActionPayload:
     improvement_action: ImprovementAction | None
@@ -59,6 +76,11 @@ class AssignImprovementActionsInput:
         default=None, description="Stays on each action; null keeps the current notes."
     )
     notify: bool = strawberry.field(default=True, description="Email the assignee.")
+    due_date: date | None = strawberry.field(
+        default=None,
+        description="Sets each action's due date (as updateImprovementAction does); null keeps "
+        "the current ones.",
+    )
     grant_access: bool = strawberry.field(
         default=False,
         description="Owners only: give an assignee who cannot read an action a CONTRIBUTOR "
@@ -112,6 +134,15 @@ class ActionMutations:
         self, info: strawberry.Info, input: UpdateTestingInput
     ) -> UpdateActionPayload:
         return UpdateActionPayload.of(await actions.update_testing(info, input))
+
+    @strawberry.mutation(
+        description="Change an action's planning: due date and re-testing cadence "
+        "(contributors, whatever the testing source)."
+    )
+    async def update_improvement_action(
+        self, info: strawberry.Info, input: UpdateImprovementActionInput
+    ) -> UpdateActionPayload:
+        return UpdateActionPayload.of(await actions.update_improvement_action(info, input))
 
     @strawberry.mutation(description="Assign, reassign or (with no assignee) unassign actions.")
     async def assign_improvement_actions(

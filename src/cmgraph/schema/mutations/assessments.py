@@ -19,8 +19,9 @@ class CreateAssessmentInput:
     new_group_name: str | None = None
     copy_from_group_id: strawberry.ID | None = strawberry.field(
         default=None,
-        description="With a new group: copy implementation, testing, notes and evidence from "
-        "this group's actions.",
+        description="With a new group: copy implementation, testing, notes, evidence and "
+        "assignments (assignee, assignment notes, due date; an assignee who may not read the "
+        "new assessment is left out) from this group's actions.",
     )
 
 

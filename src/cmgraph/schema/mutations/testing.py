@@ -52,6 +52,14 @@ class RecordAutomationResultPayload:
 @strawberry.input(description="Settings left out stay as they are.")
 class UpdateOrganisationSettingsInput:
     automatic_testing: AutomaticTesting | None = None
+    due_soon_days: int | None = strawberry.field(
+        default=None, description="1 to 365: an open action is DUE_SOON this close to its due date."
+    )
+    retest_loses_points: bool | None = strawberry.field(
+        default=None,
+        description="true: a passed action due for retest earns nothing until retested (it "
+        "applies at once, both ways).",
+    )
 
 
 @strawberry.type
@@ -64,7 +72,7 @@ class UpdateOrganisationSettingsPayload:
 
 
 def organisation_of(row: OrganisationRow) -> Organisation:
-    return Organisation(name=row.name, automatic_testing=row.automatic_testing)
+    return Organisation.from_row(row)
 
 
 @strawberry.type
