@@ -46,6 +46,7 @@ mutation($input: CreateAlertPolicyInput!) {
     userErrors { field code message }
   }
 }"""
+MAIL_QUEUE = "{ mailQueue { pendingCount oldestPendingCreatedAt } }"
 UPDATE_POLICY = """
 mutation($input: UpdateAlertPolicyInput!) {
   updateAlertPolicy(input: $input) {
@@ -181,6 +182,9 @@ async def test_one_mail_per_recipient_and_day_listing_the_days_alerts(world: Wor
     ]
     assert await world.send() == len(alert_mail)
     assert all("Daily digest" not in str(m["Subject"]) for m, _ in world.outbox.sent)
+    # Queued, but not waiting before the day is over.
+    queue = (await world.api.query(MAIL_QUEUE, token=world.ann))["mailQueue"]  # type: ignore[attr-defined]
+    assert queue == {"pendingCount": 2, "oldestPendingCreatedAt": None}
 
     clock.freeze(END_OF_D + timedelta(seconds=1))
     assert await world.send() == 2

@@ -162,7 +162,9 @@ async def test_past_due_dates_are_allowed_far_ones_are_not(api, db, example, tok
     assert backlog["improvementAction"]["dueState"] == "OVERDUE"
     too_far = (TODAY + timedelta(days=MAX_DAYS_AHEAD + 1)).isoformat()
     refused = await set_due(api, t2, tokens["CONTRIBUTOR"], too_far)
-    assert [(e["field"], e["code"]) for e in refused["userErrors"]] == [(["input", "dueDate"], "INVALID")]
+    assert [(e["field"], e["code"]) for e in refused["userErrors"]] == [
+        (["input", "dueDate"], "INVALID")
+    ]
     assert (await read(api, t2, tokens["CONTRIBUTOR"]))["dueDate"] == "2025-12-01"
     furthest = (TODAY + timedelta(days=MAX_DAYS_AHEAD)).isoformat()
     assert (await set_due(api, t2, tokens["CONTRIBUTOR"], furthest))["userErrors"] == []
@@ -350,3 +352,17 @@ async def test_past_dates_read_against_the_moved_clock(api, example, tokens) -> 
     assert later["dueState"] == "OVERDUE"
     assert later["version"] == state["version"]
     assert date.fromisoformat(later["dueDate"]) < clock.today()
+
+
+def test_a_plan_change_reads_as_such_in_alerts() -> None:
+    from cmgraph.alerts.messages import event_details
+
+    def details(payload: dict) -> str:
+        return event_details(Event(type=EventType.ASSIGNMENT_CHANGE.value, payload=payload), {}, {})
+
+    assert details({"changed": ["dueDate"], "dueDate": "2026-04-01"}) == "due date 2026-04-01"
+    assert details({"changed": ["dueDate"], "dueDate": None}) == "due date cleared"
+    assert details({"changed": ["retestIntervalDays"], "retestIntervalDays": 30}) == (
+        "retest every 30 days"
+    )
+    assert details({"toUserId": None}) == "unassigned"

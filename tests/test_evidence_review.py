@@ -4,6 +4,7 @@ flagged on the evidence, on its action and in the assessment report."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,7 +18,9 @@ from cmgraph.config import Settings
 from cmgraph.domain import clock
 from cmgraph.domain.enums import EventType, OrgRole
 from cmgraph.domain.models import Event, Evidence, HistoryEntry
+from cmgraph.http.app import create_app
 from tests.builders import worked_example
+from tests.graphql_ws import Http, WsClient, hub_of, subscribed, uvicorn_server
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 CSRF = {"X-CMGraph-CSRF": "1"}
@@ -295,3 +298,72 @@ async def test_the_report_shows_review_by_dates_and_flags_expired_evidence(
         "OVERDUE",
     )
     assert t2_row["Due date"].date().isoformat() == "2026-02-20"
+
+
+# -- live: what a subscriber of the action sees ----------------------------------------------
+
+
+@pytest.fixture
+async def live(db, example, settings):
+    app = create_app(replace(settings, background_work=False), db.engine)
+    async with uvicorn_server(app) as base:
+        client = Http(base)
+        try:
+            yield base, hub_of(app), client
+        finally:
+            await client.aclose()
+
+
+async def test_a_new_review_by_date_or_due_date_reaches_subscribers(live, example, tokens) -> None:
+    base, hub, http = live
+    t2 = example.actions["T2"]
+    token = tokens["CONTRIBUTOR"]
+    async with WsClient.signed_in(base, token) as ws:
+        await ws.subscribe(
+            """subscription($filter: ImprovementActionChangeFilter) {
+                improvementActionChanged(filter: $filter) {
+                  dueDate hasExpiredEvidence evidence { reviewBy } } }""",
+            {"filter": {"actionIds": [gid(t2)]}},
+        )
+        await subscribed(hub, 1)
+        added = await http.query(
+            ADD_LINK,
+            {
+                "input": {
+                    "actionId": gid(t2),
+                    "name": "P",
+                    "url": "https://x.test",
+                    "reviewBy": None,
+                }
+            },
+            token=token,
+        )
+        evidence_id = added["addEvidenceLink"]["evidence"]["id"]
+        first = (await ws.next_data())["improvementActionChanged"]
+        assert first["evidence"] == [{"reviewBy": None}]
+
+        await http.query(
+            UPDATE, {"input": {"evidenceId": evidence_id, "reviewBy": "2026-02-01"}}, token=token
+        )
+        second = (await ws.next_data())["improvementActionChanged"]
+        assert second["evidence"] == [{"reviewBy": "2026-02-01"}]
+        assert second["hasExpiredEvidence"] is True
+
+        version = (await http.query(ACTION_VERSION, {"id": gid(t2)}, token=token))["node"]
+        await http.query(
+            """mutation($input: UpdateImprovementActionInput!) {
+                updateImprovementAction(input: $input) { userErrors { code } } }""",
+            {
+                "input": {
+                    "actionId": gid(t2),
+                    "version": version["version"],
+                    "dueDate": "2026-04-01",
+                }
+            },
+            token=token,
+        )
+        third = (await ws.next_data())["improvementActionChanged"]
+        assert third["dueDate"] == "2026-04-01"
+
+
+ACTION_VERSION = "query($id: ID!) { node(id: $id) { ... on ImprovementAction { version } } }"

@@ -313,3 +313,23 @@ async def _actions_of(u, assessment_id: int) -> dict:
         .where(Control.assessment_id == assessment_id)
     )
     return {title: action for title, action in rows.all()}
+
+
+async def test_a_copied_pass_keeps_its_cadence_and_retest_day(api, uow, example, owner, tokens):
+    """Copy from group: the new group's instance is due for retest as the original is."""
+    n1 = example.actions["N1@G1"]  # passed on DAY in G1
+    await set_interval(api, n1, tokens["CONTRIBUTOR"], 20)
+    spec = _template("copy", "Regulation Copy", {"K1": (N1,)})
+    async with uow() as u:
+        template = (await import_template(u, spec, source="test")).template
+        g1 = example.a1.group_id
+        assessment = await create_assessment(
+            u,
+            owner,
+            NewAssessment(template.id, "Copied", new_group_name="G3", copy_from_group_id=g1),
+        )
+        copy = (await _actions_of(u, assessment.id))["N1"]
+    action = await read(api, copy, tokens["READER"])
+    assert action["retestIntervalDays"] == 20
+    assert action["retestDueOn"] == (DAY + timedelta(days=20)).isoformat()
+    assert action["isRetestDue"] is True

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 from strawberry.relay import to_base64
 
 from cmgraph.domain import accounts
@@ -236,8 +237,7 @@ async def controls_world(uow, owner, example) -> dict[str, Any]:
             u, owner, NewAssessment(z.template.id, "A4", new_group_name="G3")
         )
         q2 = await u.session.scalar(
-            ImprovementAction.__table__.select()
-            .with_only_columns(ImprovementAction.id)
+            select(ImprovementAction.id)
             .join(ActionDefinition, ActionDefinition.id == ImprovementAction.definition_id)
             .where(ActionDefinition.key == Q2.key)
         )

@@ -154,10 +154,12 @@ def tune_gc_for_serving() -> None:
 
 @app.command()
 def worker() -> None:
-    """Run background work (alert evaluation, mail delivery) without HTTP, until stopped.
+    """Run background work (alert evaluation, mail delivery, the scheduled checks) without
+    HTTP, until stopped.
 
     Any number of workers (and servers with CMGRAPH_BACKGROUND_WORK=true) may run against one
-    database: they claim work there, so each event is evaluated and each mail sent once.
+    database: they claim work there, so each event is evaluated and each mail sent once, and
+    each scheduled finding is reported once a day.
     SIGTERM or SIGINT stops it after the step in progress.
     """
     import logging

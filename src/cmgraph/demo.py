@@ -21,7 +21,7 @@ import hmac
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +29,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cmgraph.adapters.db import UnitOfWork
-from cmgraph.domain import accounts, sign_in
+from cmgraph.domain import accounts, clock, sign_in
 from cmgraph.domain.assessments import ORG_SCOPE, NewAssessment, create_assessment
-from cmgraph.domain.enums import ChangeSource, OrgRole, Owner
+from cmgraph.domain.enums import ChangeSource, OrgRole, Owner, TestingSource
 from cmgraph.domain.enums import ImplementationStatus as Impl
 from cmgraph.domain.enums import TestStatus as Test
 from cmgraph.domain.evidence import add_evidence_link
@@ -204,7 +204,7 @@ HEAD_OFFICE_STATUSES = (
     _Status(_k("subject-requests"), Impl.IMPLEMENTED, 200, Test.PASSED, 100),
     _Status(_k("vendor-assessment"), Impl.PLANNED),
     _Status(_k("dp-roles"), Impl.IMPLEMENTED, 500, Test.PASSED, 450),
-    # Provider actions: reported by the provider, hence written as automation.
+    # Provider actions: the provider's attestation (DOMAIN.md section 14).
     _Status(_k("provider-access-mgmt"), Impl.IMPLEMENTED, 365, Test.PASSED, 60),
     _Status(_k("provider-encrypt-at-rest"), Impl.IMPLEMENTED, 365, Test.PASSED, 60),
     _Status(_k("provider-encrypt-in-transit"), Impl.IMPLEMENTED, 365, Test.PASSED, 60),
@@ -321,7 +321,7 @@ async def _seed(uow: UnitOfWork, users: list[DemoUser]) -> None:
         rows[person.email] = user
     principals = {email: await accounts.principal_for(uow, u) for email, u in rows.items()}
     owner = principals[OWNER_EMAIL]
-    today = datetime.now(UTC).date()
+    today = clock.today()
 
     imported = await import_template(uow, starter_template(), source=STARTER_TEMPLATE_SOURCE)
     head_office = await create_assessment(
@@ -359,21 +359,35 @@ async def _apply(
 ) -> None:
     actions = await _actions_in_group(uow, group_id)
     for status in statuses:
-        action_id, owner = actions[status.key]
-        source = ChangeSource.AUTOMATION if owner is Owner.PROVIDER else ChangeSource.USER
+        action_id, owner, testing = actions[status.key]
+        # The provider attests its own actions; a detector reports on automatic ones.
+        source = (
+            ChangeSource.PROVIDER
+            if owner is Owner.PROVIDER
+            else ChangeSource.AUTOMATION
+            if testing is TestingSource.AUTOMATIC
+            else ChangeSource.USER
+        )
         await change_action(
             uow, actor, action_id, status.changes(today), source=source, today=today
         )
 
 
-async def _actions_in_group(uow: UnitOfWork, group_id: int) -> dict[str, tuple[int, Owner]]:
-    """Definition key -> (instance id, owner) for the instances a group's assessments use."""
+async def _actions_in_group(
+    uow: UnitOfWork, group_id: int
+) -> dict[str, tuple[int, Owner, TestingSource]]:
+    """Definition key -> (instance id, owner, testing source) for a group's instances."""
     rows = await uow.session.execute(
-        select(ActionDefinition.key, ImprovementAction.id, ActionDefinition.owner)
+        select(
+            ActionDefinition.key,
+            ImprovementAction.id,
+            ActionDefinition.owner,
+            ImprovementAction.testing_source,
+        )
         .join(ImprovementAction, ImprovementAction.definition_id == ActionDefinition.id)
         .where(ImprovementAction.scope_key.in_([ORG_SCOPE, f"group:{group_id}"]))
     )
-    return {key: (action_id, owner) for key, action_id, owner in rows}
+    return {key: (action_id, owner, testing) for key, action_id, owner, testing in rows}
 
 
 async def _ensure_credentials(uow: UnitOfWork, users: list[DemoUser]) -> None:

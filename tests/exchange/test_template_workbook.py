@@ -340,7 +340,17 @@ async def test_the_export_opens_in_a_spreadsheet_and_imports_back_unchanged(api,
         ["CSR-1", "Access", "Admins use MFA", "Admin accounts.", "Enforce MFA;;Review admins"],
         ["CSR-2", "Logging", "Logs are kept", None, "Enforce MFA;;Keep logs"],
     ]
-    assert rows["Actions"][0] == [*ACTION_HEADER, "Key"]
+    assert rows["Actions"][0] == [
+        *ACTION_HEADER,
+        "Key",
+        "Retest every (days)",
+        "Provider implementation status",
+        "Provider implementation date",
+        "Provider implementation notes",
+        "Provider test status",
+        "Provider test date",
+        "Provider testing notes",
+    ]
     assert rows["Actions"][1] == [
         "Enforce MFA",
         "TECHNICAL",
@@ -355,6 +365,7 @@ async def test_the_export_opens_in_a_spreadsheet_and_imports_back_unchanged(api,
         "Check the policy.",
         "yes",
         "csr:enforce-mfa",
+        *[None] * 7,  # no cadence; a customer action states no provider result
     ]
     assert [r[2] for r in rows["Actions"][1:]] == [None, 12, None]  # only custom points
     assert rows["Dimensions"] == [

@@ -1,7 +1,9 @@
 import type {
   ControlStatus,
+  DueState,
   ImplementationStatus,
   ImplementationType,
+  Priority,
   TestingSource,
   TestStatus,
 } from "./gql/graphql";
@@ -88,8 +90,40 @@ const implementationTypeLabels: Record<ImplementationType, string> = {
 /** Every implementation type, in the order a person reads them. */
 export const IMPLEMENTATION_TYPES = keysOf(implementationTypeLabels);
 
+export function isImplementationType(value: string): value is ImplementationType {
+  return value in implementationTypeLabels;
+}
+
 export function implementationTypeLabel(type: ImplementationType): string {
   return implementationTypeLabels[type];
+}
+
+const dueStateLabels: Record<DueState, string> = {
+  OVERDUE: "Overdue",
+  DUE_SOON: "Due soon",
+  ON_TRACK: "On track",
+  NONE: "No due date",
+};
+
+/** Every due state, most urgent first. */
+export const DUE_STATES = keysOf(dueStateLabels);
+
+export function isDueState(value: string): value is DueState {
+  return value in dueStateLabels;
+}
+
+export function dueStateLabel(state: DueState): string {
+  return dueStateLabels[state];
+}
+
+const priorityLabels: Record<Priority, string> = {
+  HIGH: "High",
+  MEDIUM: "Medium",
+  LOW: "Low",
+};
+
+export function priorityLabel(priority: Priority): string {
+  return priorityLabels[priority];
 }
 
 const testingSourceLabels: Record<TestingSource, string> = {
@@ -141,4 +175,13 @@ export function formatDateTime(iso: string): string {
 export function formatDay(iso: string): string {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? iso : day.format(date);
+}
+
+const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: "UTC" });
+
+/** A `Date` scalar (YYYY-MM-DD), shown without shifting it into another day. */
+export function formatDate(iso: string | null | undefined): string {
+  if (!iso) return "Not set";
+  const date = new Date(`${iso}T00:00:00Z`);
+  return Number.isNaN(date.getTime()) ? iso : dateOnly.format(date);
 }

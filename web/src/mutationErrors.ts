@@ -48,6 +48,13 @@ const FIELD_LABELS: Readonly<Record<string, string>> = {
   recipientIds: "Named recipients",
   recipientRoles: "Recipient roles",
   enabled: "Enabled",
+  dueDate: "Due date",
+  retestIntervalDays: "Retest every (days)",
+  reviewBy: "Review by",
+  dueSoonDays: "Due soon days",
+  retestLosesPoints: "Retest due loses points",
+  notifyAssignee: "Notify the assignee",
+  dailyDigest: "Daily digest",
 };
 
 /**

@@ -290,6 +290,13 @@ def event_details(event: Event, users: dict[int, User], assessments: dict[int, s
         text = f"test status {p.get('from')} → {p.get('to')}"
     elif kind == EventType.EVIDENCE_CHANGE:
         text = f"evidence {str(p.get('change', 'changed')).lower()}: {p.get('name', '')}"
+    elif kind == EventType.ASSIGNMENT_CHANGE and p.get("changed"):
+        # The plan changed (workflow.planning_payload), not the assignee.
+        text = (
+            f"due date {p.get('dueDate') or 'cleared'}"
+            if "dueDate" in p["changed"]
+            else f"retest every {p.get('retestIntervalDays') or '(default)'} days"
+        )
     elif kind == EventType.ASSIGNMENT_CHANGE:
         to_id = p.get("toUserId")
         text = f"assigned to {_person(users, to_id)}" if to_id is not None else "unassigned"

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import CursorResult, func, select, text, update
+from sqlalchemy import CursorResult, and_, func, select, text, update
 
 from cmgraph.adapters import signals
 from cmgraph.adapters.db import UnitOfWork
-from cmgraph.domain.enums import NotificationStatus, OrgRole
+from cmgraph.domain.enums import NotificationKind, NotificationStatus, OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode, not_found
 from cmgraph.domain.models import Notification, utcnow
 from cmgraph.domain.permissions import Principal, require_org_role
@@ -54,10 +54,16 @@ async def queue_summary(
             )
         ).all()
     }
+    # A daily digest is made with its day's first alert but queued from the day's end
+    # (its ``created_at``): until then it has not waited at all.
     oldest = (
         await reader.execute(
             select(func.min(Notification.created_at)).where(
-                Notification.status == NotificationStatus.PENDING
+                Notification.status == NotificationStatus.PENDING,
+                ~and_(
+                    Notification.kind == NotificationKind.DIGEST,
+                    Notification.created_at > utcnow(),
+                ),
             )
         )
     ).scalar()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 
 from cmgraph.adapters.db import UnitOfWork
-from cmgraph.domain import text
+from cmgraph.domain import clock, text
 from cmgraph.domain.accounts import principal_for
 from cmgraph.domain.enums import (
     AutomaticTesting,
@@ -44,7 +44,7 @@ from cmgraph.domain.provider_results import state_new_instances
 from cmgraph.domain.score_upkeep import store_recomputed
 from cmgraph.domain.scoring import refresh_score
 from cmgraph.domain.testing_sources import on_automation_available, organisation
-from cmgraph.domain.workflow import history_text
+from cmgraph.domain.workflow import history_text, settle_retest
 
 ORG_SCOPE = "org"
 
@@ -57,6 +57,7 @@ COPIED_FIELDS = (
     "test_date",
     "testing_notes",
     "additional_notes",
+    "retest_interval_days",
 )
 # ...and the assignment (DOMAIN.md section 2: "assignees"), when the assignee may read the
 # new assessment and is not disabled; otherwise the copy starts unassigned.
@@ -300,6 +301,10 @@ async def instances_for(
     session.add_all(i for i, _ in created)
     await session.flush()
     copies = [(i, s) for i, s in created if s is not None]
+    for instance, _ in copies:  # a copied pass has its retest day too (DOMAIN.md section 15)
+        await settle_retest(uow, instance, clock.today())
+        refresh_score(instance)
+    await session.flush()
     await _record_copies(uow, [i for i, _ in copies], actor)
     await _copy_evidence(uow, copies)
     await _follow_automation_setting(uow, [i for i, _ in created], definitions)

@@ -475,7 +475,8 @@ async def _edits(
                     row.number,
                     first_column,
                     ImportErrorCode.READ_ONLY,
-                    "Provider actions are read-only; leave their rows as exported.",
+                    "Provider actions are read-only (their results come from the template or "
+                    "recordProviderResult); leave their rows as exported.",
                 )
             )
             continue

@@ -14,12 +14,18 @@ export const DashboardQuery = graphql(`
       overall {
         ...ScoreFields
       }
+      overdueCount
+      dueSoonCount
+      retestDueCount
       byOwner {
         key
         label
         score {
           ...ScoreFields
         }
+        overdueCount
+        dueSoonCount
+        retestDueCount
       }
       byCategory {
         key
@@ -27,6 +33,9 @@ export const DashboardQuery = graphql(`
         score {
           ...ScoreFields
         }
+        overdueCount
+        dueSoonCount
+        retestDueCount
       }
       byAssessment {
         key
@@ -34,6 +43,9 @@ export const DashboardQuery = graphql(`
         score {
           ...ScoreFields
         }
+        overdueCount
+        dueSoonCount
+        retestDueCount
       }
       byRegulation {
         key
@@ -41,12 +53,39 @@ export const DashboardQuery = graphql(`
         score {
           ...ScoreFields
         }
+        overdueCount
+        dueSoonCount
+        retestDueCount
       }
-      solutions {
-        solution
-        earned
-        possible
-        remainingActions
+      byActionType {
+        key
+        label
+        score {
+          ...ScoreFields
+        }
+        overdueCount
+        dueSoonCount
+        retestDueCount
+      }
+      byImplementationStatus {
+        key
+        label
+        score {
+          ...ScoreFields
+        }
+        overdueCount
+        dueSoonCount
+        retestDueCount
+      }
+      byTestStatus {
+        key
+        label
+        score {
+          ...ScoreFields
+        }
+        overdueCount
+        dueSoonCount
+        retestDueCount
       }
       contributions(first: $keyActions) {
         earned
@@ -62,6 +101,20 @@ export const DashboardQuery = graphql(`
             name
           }
         }
+      }
+    }
+  }
+`);
+
+/** Per solution, of the action types chosen (all when none). */
+export const DashboardSolutionsQuery = graphql(`
+  query DashboardSolutions($implementationTypes: [ImplementationType!]) {
+    complianceScore {
+      solutions(implementationTypes: $implementationTypes) {
+        solution
+        earned
+        possible
+        remainingActions
       }
     }
   }

@@ -1,15 +1,22 @@
 import { useQuery, useSubscription } from "@apollo/client/react";
+import { useId, useState } from "react";
 import { Link } from "react-router";
-import { BreakdownTable } from "../components/BreakdownTable";
+import { BreakdownTable, type BreakdownRow } from "../components/BreakdownTable";
 import { ScoreMeter } from "../components/ScoreMeter";
 import {
   formatPercent,
   formatPoints,
+  IMPLEMENTATION_TYPES,
   implementationLabel,
+  implementationTypeLabel,
+  isImplementationStatus,
+  isImplementationType,
+  isTestStatus,
   ownerLabel,
   testLabel,
 } from "../format";
-import { DashboardQuery } from "../graphql/dashboard";
+import type { ImplementationType } from "../gql/graphql";
+import { DashboardQuery, DashboardSolutionsQuery } from "../graphql/dashboard";
 import { OverallScoreChanged } from "../graphql/scoreChanged";
 
 const KEY_ACTIONS = 10;
@@ -18,10 +25,16 @@ export function Dashboard() {
   const { data, error, loading, refetch } = useQuery(DashboardQuery, {
     variables: { keyActions: KEY_ACTIONS },
   });
+  const [solutionType, setSolutionType] = useState<ImplementationType | "">("");
+  const solutions = useQuery(DashboardSolutionsQuery, {
+    variables: { implementationTypes: solutionType ? [solutionType] : null },
+  });
+  const refetchSolutions = solutions.refetch;
   // Live: someone else's change lands as a score change; read the breakdowns again.
   useSubscription(OverallScoreChanged, {
     onData: () => {
       void refetch();
+      void refetchSolutions();
     },
   });
 
@@ -39,6 +52,7 @@ export function Dashboard() {
   }
 
   const score = data.complianceScore;
+  const solutionRows = (solutions.data ?? solutions.previousData)?.complianceScore.solutions ?? [];
   return (
     <>
       <h1>Overview</h1>
@@ -52,6 +66,11 @@ export function Dashboard() {
           achieved
         </p>
         <ScoreMeter percent={score.overall.percent} label="Overall compliance score" />
+        <ul className="due-summary">
+          <DueCount count={score.overdueCount} what="overdue" to="/actions?due=OVERDUE" />
+          <DueCount count={score.dueSoonCount} what="due soon" to="/actions?due=DUE_SOON" />
+          <DueCount count={score.retestDueCount} what="due for retest" to="/actions?retest=1" />
+        </ul>
         {score.byOwner.length > 0 && (
           <dl className="split">
             {score.byOwner.map((row) => (
@@ -110,14 +129,58 @@ export function Dashboard() {
       </section>
 
       <div className="grid">
-        <BreakdownTable caption="By category" rowHeader="Category" rows={score.byCategory} />
-        <BreakdownTable caption="By assessment" rowHeader="Assessment" rows={score.byAssessment} />
-        <BreakdownTable caption="By regulation" rowHeader="Regulation" rows={score.byRegulation} />
+        <BreakdownTable
+          caption="By category"
+          rowHeader="Category"
+          rows={score.byCategory}
+          filterOf={(row) => ({ category: row.key })}
+        />
+        <BreakdownTable
+          caption="By assessment"
+          rowHeader="Assessment"
+          rows={score.byAssessment}
+          filterOf={(row) => ({ assessment: row.key })}
+        />
+        <BreakdownTable
+          caption="By regulation"
+          rowHeader="Regulation"
+          rows={score.byRegulation}
+          filterOf={(row) => ({ regulation: row.key })}
+        />
+        <BreakdownTable
+          caption="By action type"
+          rowHeader="Action type"
+          rows={score.byActionType}
+          labelOf={typeRowLabel}
+          filterOf={(row) => ({ type: row.key })}
+        />
+        <BreakdownTable
+          caption="By implementation status"
+          rowHeader="Implementation status"
+          rows={score.byImplementationStatus}
+          labelOf={implementationRowLabel}
+          filterOf={(row) => ({ implementation: row.key })}
+        />
+        <BreakdownTable
+          caption="By test status"
+          rowHeader="Test status"
+          rows={score.byTestStatus}
+          labelOf={testRowLabel}
+          filterOf={(row) => ({ test: row.key })}
+        />
       </div>
 
       <section aria-labelledby="solutions-heading">
         <h2 id="solutions-heading">Solutions that affect your score</h2>
-        <table className="data">
+        <SolutionTypeChoice value={solutionType} onChange={setSolutionType} />
+        {solutions.error && (
+          <p role="alert">The solutions could not be loaded: {solutions.error.message}</p>
+        )}
+        <table className="data" aria-busy={solutions.loading}>
+          <caption className="visually-hidden">
+            Solutions
+            {solutionType ? `, ${implementationTypeLabel(solutionType)} actions only` : ""}
+          </caption>
           <thead>
             <tr>
               <th scope="col">Solution</th>
@@ -130,12 +193,16 @@ export function Dashboard() {
             </tr>
           </thead>
           <tbody>
-            {score.solutions.length === 0 ? (
+            {solutionRows.length === 0 ? (
               <tr>
-                <td colSpan={3}>No solutions yet: create an assessment from a template.</td>
+                <td colSpan={3}>
+                  {solutionType
+                    ? "No solutions with actions of this type."
+                    : "No solutions yet: create an assessment from a template."}
+                </td>
               </tr>
             ) : (
-              score.solutions.map((row) => (
+              solutionRows.map((row) => (
                 <tr key={row.solution}>
                   <th scope="row">{row.solution}</th>
                   <td className="num">
@@ -146,7 +213,10 @@ export function Dashboard() {
                       0
                     ) : (
                       <Link
-                        to={`/actions?${new URLSearchParams({ solution: row.solution }).toString()}`}
+                        to={`/actions?${new URLSearchParams({
+                          solution: row.solution,
+                          ...(solutionType ? { type: solutionType } : {}),
+                        }).toString()}`}
                         aria-label={`${row.remainingActions} remaining actions in ${row.solution}`}
                       >
                         {row.remainingActions}
@@ -160,5 +230,54 @@ export function Dashboard() {
         </table>
       </section>
     </>
+  );
+}
+
+function typeRowLabel(row: BreakdownRow): string {
+  return isImplementationType(row.key) ? implementationTypeLabel(row.key) : row.label;
+}
+
+function implementationRowLabel(row: BreakdownRow): string {
+  return isImplementationStatus(row.key) ? implementationLabel(row.key) : row.label;
+}
+
+function testRowLabel(row: BreakdownRow): string {
+  return isTestStatus(row.key) ? testLabel(row.key) : row.label;
+}
+
+/** One of the overall counts, opening the list of those actions when there are any. */
+function DueCount({ count, what, to }: { count: number; what: string; to: string }) {
+  const text = `${count} ${count === 1 ? "action" : "actions"} ${what}`;
+  return <li>{count === 0 ? text : <Link to={to}>{text}</Link>}</li>;
+}
+
+/** The solutions table's action type: all, or one type. */
+function SolutionTypeChoice({
+  value,
+  onChange,
+}: {
+  value: ImplementationType | "";
+  onChange: (value: ImplementationType | "") => void;
+}) {
+  const id = useId();
+  return (
+    <p>
+      <label htmlFor={`${id}-type`}>Action type </label>
+      <select
+        id={`${id}-type`}
+        value={value}
+        onChange={(event) => {
+          const type = IMPLEMENTATION_TYPES.find((item) => item === event.target.value);
+          onChange(type ?? "");
+        }}
+      >
+        <option value="">All action types</option>
+        {IMPLEMENTATION_TYPES.map((type) => (
+          <option key={type} value={type}>
+            {implementationTypeLabel(type)}
+          </option>
+        ))}
+      </select>
+    </p>
   );
 }

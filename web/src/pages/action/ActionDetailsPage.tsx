@@ -13,6 +13,7 @@ import { ImplementationTab } from "./ImplementationTab";
 import { ListNavigation } from "./ListNavigation";
 import { OverviewTab } from "./OverviewTab";
 import { PendingUpdate } from "./PendingUpdate";
+import { ProviderResultDialog } from "./ProviderResultDialog";
 import { isOwner } from "../../permissions";
 import { actionAccess } from "./permissions";
 import { TestingTab } from "./TestingTab";
@@ -50,6 +51,8 @@ function ActionDetails({ id }: { id: string }) {
   const [updateMessage, setUpdateMessage] = useState<string | null>(null);
   const [assigning, setAssigning] = useState(false);
   const [assigned, setAssigned] = useState<string | null>(null);
+  const [recording, setRecording] = useState(false);
+  const [recorded, setRecorded] = useState<string | null>(null);
   // The subscription's messages land in the cache by id, so the page follows them.
   const { error: liveError } = useSubscription(ActionChangedSubscription, {
     variables: { actionIds: [id] },
@@ -133,6 +136,43 @@ function ActionDetails({ id }: { id: string }) {
         </p>
       )}
       <p role="status">{assigned}</p>
+      {action.owner === "PROVIDER" && (
+        <div className="provider-note">
+          <p>
+            The service provider implements and tests this action and attests its result; it counts
+            in your score as the provider reports it.
+            {access?.providerResult === null
+              ? " As an administrator, record the provider's result when they report it."
+              : " Administrators record the provider's result."}
+          </p>
+          {access?.providerResult === null && (
+            <p className="button-row">
+              <button
+                type="button"
+                onClick={() => {
+                  setRecorded(null);
+                  setRecording(true);
+                }}
+              >
+                Record provider result
+              </button>
+            </p>
+          )}
+          <p role="status">{recorded}</p>
+        </div>
+      )}
+      {recording && (
+        <ProviderResultDialog
+          action={action}
+          onClose={() => {
+            setRecording(false);
+          }}
+          onRecorded={(message) => {
+            setRecording(false);
+            setRecorded(message);
+          }}
+        />
+      )}
       <AssignDialog
         open={assigning}
         actionIds={[action.id]}

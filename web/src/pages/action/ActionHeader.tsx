@@ -1,4 +1,12 @@
-import { formatPoints, implementationLabel, testingSourceLabel, testLabel } from "../../format";
+import { DueBadges } from "../../components/DueBadges";
+import {
+  formatDate,
+  formatPoints,
+  implementationLabel,
+  priorityLabel,
+  testingSourceLabel,
+  testLabel,
+} from "../../format";
 import { Facts } from "./Facts";
 import type { ActionDetails } from "./types";
 
@@ -29,8 +37,27 @@ export function ActionHeader({ action }: { action: ActionDetails }) {
           ["Test status", testLabel(action.testStatus)],
           ["Assigned to", action.assignee?.name ?? <span className="muted">Unassigned</span>],
           ["Testing source", testingSourceLabel(action.testingSource)],
+          ["Priority", priorityLabel(action.priority)],
+          [
+            "Due",
+            action.dueDate ? (
+              formatDate(action.dueDate)
+            ) : (
+              <span className="muted">No due date</span>
+            ),
+          ],
         ]}
       />
+      <p className="action-badges">
+        <DueBadges
+          dueState={action.dueState}
+          isRetestDue={action.isRetestDue}
+          hasExpiredEvidence={action.hasExpiredEvidence}
+        />
+        {action.pointsLapsed && (
+          <span className="status-badge status-danger">Points lapsed until retested</span>
+        )}
+      </p>
     </header>
   );
 }

@@ -1,6 +1,7 @@
 import { useMutation } from "@apollo/client/react";
 import { useId, useState, type SubmitEvent } from "react";
 import { AddEvidenceLinkMutation } from "./documents";
+import { ReviewByField } from "./ReviewByField";
 import { MutationProblems } from "../../components/MutationProblems";
 import { requestErrorMessage } from "../../mutationErrors";
 import type { UserErrorItem } from "../../mutationErrors";
@@ -16,6 +17,7 @@ export function EvidenceLinkForm({
   const id = useId();
   const [name, setName] = useState("");
   const [url, setUrl] = useState("");
+  const [reviewBy, setReviewBy] = useState("");
   const [mutate, { loading }] = useMutation(AddEvidenceLinkMutation);
   const [userErrors, setUserErrors] = useState<readonly UserErrorItem[]>([]);
   const [networkError, setNetworkError] = useState<string | null>(null);
@@ -28,7 +30,9 @@ export function EvidenceLinkForm({
     setDone(null);
     try {
       const { data } = await mutate({
-        variables: { input: { actionId, name: name.trim(), url: url.trim() } },
+        variables: {
+          input: { actionId, name: name.trim(), url: url.trim(), reviewBy: reviewBy || null },
+        },
       });
       const payload = data?.addEvidenceLink;
       setUserErrors(payload?.userErrors ?? []);
@@ -36,6 +40,7 @@ export function EvidenceLinkForm({
         setDone(`Added the link “${payload.evidence.name}”.`);
         setName("");
         setUrl("");
+        setReviewBy("");
       }
     } catch (error) {
       setNetworkError(requestErrorMessage(error));
@@ -68,6 +73,7 @@ export function EvidenceLinkForm({
           }}
         />
       </label>
+      <ReviewByField value={reviewBy} onChange={setReviewBy} />
       {permanent && (
         <p id={`${id}-permanent`} className="hint evidence-permanent">
           {permanent}

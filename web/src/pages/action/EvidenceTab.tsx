@@ -5,6 +5,7 @@ import { DeleteEvidenceMutation } from "./documents";
 import { EvidenceLinkForm } from "./EvidenceLinkForm";
 import { EvidenceTable } from "./EvidenceTable";
 import { EvidenceUpload } from "./EvidenceUpload";
+import { ReviewDateDialog } from "./ReviewDateDialog";
 import { MutationProblems } from "../../components/MutationProblems";
 import { requestErrorMessage } from "../../mutationErrors";
 import type { ActionAccess } from "./permissions";
@@ -32,10 +33,13 @@ export function EvidenceTab({
 }) {
   const [mutate, { loading }] = useMutation(DeleteEvidenceMutation);
   const [deleting, setDeleting] = useState<EvidenceItem | null>(null);
+  const [reviewing, setReviewing] = useState<EvidenceItem | null>(null);
   const [userErrors, setUserErrors] = useState<readonly UserErrorItem[]>([]);
   const [networkError, setNetworkError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const mayDelete = access.evidenceDelete === null;
+  // Review dates may change whatever the test status (contributors, not on read-only actions).
+  const mayReview = access.evidence === null;
 
   useEffect(() => {
     const timer = window.setInterval(() => void reload(), REFRESH_LINKS_MS);
@@ -63,12 +67,19 @@ export function EvidenceTab({
   return (
     <>
       <h2>Evidence</h2>
+      {action.hasExpiredEvidence && (
+        <p className="read-only-reason">
+          Some evidence is past its review date: review it, then set a new review date or replace
+          it.
+        </p>
+      )}
       {action.evidence.length === 0 ? (
         <p>No evidence yet{access.evidence ? "." : ": upload a document or add a link below."}</p>
       ) : (
         <EvidenceTable
           caption="Files and links of this action"
           items={action.evidence}
+          {...(mayReview ? { onReview: setReviewing } : {})}
           {...(mayDelete ? { onDelete: setDeleting } : {})}
         />
       )}
@@ -116,6 +127,20 @@ export function EvidenceTab({
         </section>
       )}
 
+      {reviewing && (
+        <ReviewDateDialog
+          item={reviewing}
+          onClose={() => {
+            setReviewing(null);
+          }}
+          onSaved={(message) => {
+            setReviewing(null);
+            setUserErrors([]);
+            setNetworkError(null);
+            setDone(message);
+          }}
+        />
+      )}
       <ConfirmDialog
         open={deleting !== null}
         title="Delete evidence?"

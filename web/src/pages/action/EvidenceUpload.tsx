@@ -2,6 +2,7 @@ import { useEffect, useId, useRef, useState, type SubmitEvent } from "react";
 import { formatPercent } from "../../format";
 import { formatBytes } from "./labels";
 import { requestErrorMessage } from "../../mutationErrors";
+import { ReviewByField } from "./ReviewByField";
 import { ACCEPTED_EXTENSIONS, uploadEvidence, type UploadProgress } from "./uploadEvidence";
 
 const ACCEPT = ACCEPTED_EXTENSIONS.map((extension) => `.${extension}`).join(",");
@@ -23,6 +24,7 @@ export function EvidenceUpload({
   const input = useRef<HTMLInputElement>(null);
   const abort = useRef<AbortController | null>(null);
   const [file, setFile] = useState<File | null>(null);
+  const [reviewBy, setReviewBy] = useState("");
   const [progress, setProgress] = useState<UploadProgress | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
@@ -48,7 +50,9 @@ export function EvidenceUpload({
     abort.current = controller;
     let uploadedName: string;
     try {
-      uploadedName = (await uploadEvidence(actionId, file, setProgress, controller.signal)).name;
+      uploadedName = (
+        await uploadEvidence(actionId, file, setProgress, controller.signal, reviewBy)
+      ).name;
     } catch (failure) {
       setError(requestErrorMessage(failure));
       return;
@@ -58,6 +62,7 @@ export function EvidenceUpload({
     }
     setDone(`Uploaded “${uploadedName}”.`);
     setFile(null);
+    setReviewBy("");
     if (input.current) input.current.value = "";
     try {
       await onUploaded();
@@ -90,6 +95,7 @@ export function EvidenceUpload({
         Accepted: {ACCEPTED_EXTENSIONS.join(", ")}. The content must match the file type; the server
         refuses files over its size limit (25 MB unless set otherwise).
       </p>
+      <ReviewByField value={reviewBy} onChange={setReviewBy} disabled={busy} />
       {permanent && (
         <p id={`${id}-permanent`} className="hint evidence-permanent">
           {permanent}

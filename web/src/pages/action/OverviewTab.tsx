@@ -1,15 +1,19 @@
 import { Link } from "react-router";
+import { DueBadges } from "../../components/DueBadges";
 import {
+  formatDate,
   formatDateTime,
   formatPoints,
   implementationLabel,
   implementationTypeLabel,
+  priorityLabel,
   testingSourceLabel,
   testLabel,
 } from "../../format";
 import { EditSection } from "./EditSection";
 import { Facts } from "./Facts";
 import { enforcementLabels, purposeLabels } from "./labels";
+import { PlanningForm } from "./PlanningForm";
 import { TestingSourceForm } from "./TestingSourceForm";
 import type { ActionTabProps } from "./types";
 
@@ -38,6 +42,51 @@ export function OverviewTab({ action, access, reload }: ActionTabProps) {
           ["Last changed", formatDateTime(action.updatedAt)],
         ]}
       />
+      <h3>Due date and retesting</h3>
+      <Facts
+        items={[
+          [
+            "Due date",
+            <>
+              {action.dueDate ? formatDate(action.dueDate) : <span className="muted">None</span>}{" "}
+              <DueBadges dueState={action.dueState} isRetestDue={false} />
+            </>,
+          ],
+          ["Priority", `${priorityLabel(action.priority)} (from its points)`],
+          ["Retest every", retestCadence(action)],
+          [
+            "Next retest",
+            action.retestDueOn ? (
+              <>
+                {formatDate(action.retestDueOn)}{" "}
+                <DueBadges dueState="NONE" isRetestDue={action.isRetestDue} />
+              </>
+            ) : (
+              <span className="muted">None scheduled</span>
+            ),
+          ],
+        ]}
+      />
+      {action.pointsLapsed && (
+        <p className="read-only-reason">
+          This action&apos;s retest is due, and your organisation takes the points of such actions
+          away until they are retested: it earns nothing now. Retest it to earn its{" "}
+          {formatPoints(action.points)} points again.
+        </p>
+      )}
+      {!action.pointsLapsed && action.isRetestDue && (
+        <p className="read-only-reason">
+          This action&apos;s retest is due: test it again to confirm it still passes.
+        </p>
+      )}
+      <EditSection
+        reasons={access.planning ? [access.planning] : []}
+        label="Edit due date and retesting"
+        primary={false}
+      >
+        {(onDone) => <PlanningForm action={action} reload={reload} onDone={onDone} />}
+      </EditSection>
+
       {action.assignmentNotes && (
         <>
           <h3>Assignment notes</h3>
@@ -101,4 +150,14 @@ export function OverviewTab({ action, access, reload }: ActionTabProps) {
       </EditSection>
     </>
   );
+}
+
+/** The cadence that applies, and whether it is the action's own or its definition's. */
+function retestCadence(action: ActionTabProps["action"]): string {
+  const days = action.effectiveRetestIntervalDays;
+  if (days == null) return "Not retested on a schedule";
+  const every = days === 1 ? "Every day" : `Every ${days} days`;
+  return action.retestIntervalDays != null
+    ? `${every} (this action's own)`
+    : `${every} (the definition's default)`;
 }

@@ -30,6 +30,15 @@ export const ActionDetailsFields = graphql(`
     version
     updatedAt
     pendingUpdate
+    dueDate
+    dueState
+    priority
+    retestIntervalDays
+    effectiveRetestIntervalDays
+    retestDueOn
+    isRetestDue
+    pointsLapsed
+    hasExpiredEvidence
     score {
       earned
       possible
@@ -116,6 +125,8 @@ export const EvidenceFields = graphql(`
     size
     contentType
     uploadedAt
+    reviewBy
+    isExpired
     uploadedBy {
       id
       name
@@ -234,6 +245,48 @@ export const AddEvidenceLinkMutation = graphql(`
         id
         name
       }
+      improvementAction {
+        ...ActionDetailsFields
+      }
+      userErrors {
+        ...UserErrorFields
+      }
+    }
+  }
+`);
+
+export const UpdateEvidenceMutation = graphql(`
+  mutation UpdateEvidence($input: UpdateEvidenceInput!) {
+    updateEvidence(input: $input) {
+      evidence {
+        ...EvidenceFields
+      }
+      improvementAction {
+        ...ActionDetailsFields
+      }
+      userErrors {
+        ...UserErrorFields
+      }
+    }
+  }
+`);
+
+export const UpdatePlanningMutation = graphql(`
+  mutation UpdatePlanning($input: UpdateImprovementActionInput!) {
+    updateImprovementAction(input: $input) {
+      improvementAction {
+        ...ActionDetailsFields
+      }
+      userErrors {
+        ...UserErrorFields
+      }
+    }
+  }
+`);
+
+export const RecordProviderResultMutation = graphql(`
+  mutation RecordProviderResult($input: RecordProviderResultInput!) {
+    recordProviderResult(input: $input) {
       improvementAction {
         ...ActionDetailsFields
       }

@@ -1,4 +1,5 @@
 import {
+  formatDate,
   implementationLabel,
   isImplementationStatus,
   isTestingSource,
@@ -14,6 +15,7 @@ export const changeSourceLabels: Record<ChangeSource, string> = {
   AUTOMATION: "Automation",
   PARENT: "Parent action",
   UPDATE: "Definition update",
+  PROVIDER: "Provider",
 };
 
 export const enforcementLabels: Record<Enforcement, string> = {
@@ -54,6 +56,8 @@ const historyFieldLabels: Record<string, string> = {
   assignee: "Assigned to",
   assignment_notes: "Assignment notes",
   due_date: "Due date",
+  retest_interval_days: "Retest every (days)",
+  review_by: "Review by",
   evidence: "Evidence",
   definition_version: "Definition version",
   points: "Points",
@@ -81,14 +85,7 @@ export function historyValueLabel(field: string, value: string | null | undefine
   return value;
 }
 
-const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: "UTC" });
-
-/** A `Date` scalar (YYYY-MM-DD), shown without shifting it into another day. */
-export function formatDate(iso: string | null | undefined): string {
-  if (!iso) return "Not set";
-  const date = new Date(`${iso}T00:00:00Z`);
-  return Number.isNaN(date.getTime()) ? iso : dateOnly.format(date);
-}
+export { formatDate } from "../../format";
 
 const sizeFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
 

@@ -27,6 +27,10 @@ export interface ActionAccess {
   testingSource: string | null;
   automaticSource: string | null;
   acceptUpdate: string | null;
+  /** Due date and re-testing cadence (contributors, whatever the testing source). */
+  planning: string | null;
+  /** Recording the provider's attested result: provider actions, administrators. */
+  providerResult: string | null;
 }
 
 type Viewer = ViewerAccessQuery["viewer"];
@@ -45,7 +49,7 @@ export function effectiveRole(viewer: Viewer, action: ActionDetails): OrgRole | 
 
 function readOnlyReason(role: OrgRole | null, action: ActionDetails): string | null {
   if (action.owner === "PROVIDER") {
-    return "Provider actions are read-only: their statuses are the provider's attestation, not your organisation's work.";
+    return "Provider actions are read-only: the provider attests their implementation and testing, and your organisation's work does not change them.";
   }
   if (action.assessments.length > 0 && action.assessments.every((a) => a.archived)) {
     return "This action belongs only to archived assessments, which are read-only.";
@@ -93,6 +97,13 @@ export function actionAccess(viewer: Viewer, action: ActionDetails): ActionAcces
         ? null
         : "Turning automatic testing on or off for one action is for administrators.",
     acceptUpdate: orgAdmin ? null : "Accepting a definition update is for administrators.",
+    planning: readOnly,
+    providerResult:
+      action.owner !== "PROVIDER"
+        ? "Only provider actions take a provider's result."
+        : orgAdmin
+          ? null
+          : "Administrators record the provider's result when the provider reports it.",
   };
 }
 

@@ -72,7 +72,8 @@ function refusal(xhr: XMLHttpRequest): UploadError {
 }
 
 /**
- * POST the file as multipart (`actionId` first, then `file`) with XMLHttpRequest, whose
+ * POST the file as multipart (`actionId` first, then `reviewBy` if given, then `file`) with
+ * XMLHttpRequest, whose
  * upload events report progress (fetch has none). The session cookie signs it in.
  */
 export function uploadEvidence(
@@ -80,10 +81,12 @@ export function uploadEvidence(
   file: File,
   onProgress: (progress: UploadProgress) => void,
   signal: AbortSignal,
+  reviewBy = "",
 ): Promise<UploadedEvidence> {
   return new Promise((resolve, reject) => {
     const form = new FormData();
     form.append("actionId", actionId);
+    if (reviewBy) form.append("reviewBy", reviewBy);
     form.append("file", file, file.name);
     const xhr = new XMLHttpRequest();
     xhr.open("POST", UPLOAD_URL);

@@ -1,6 +1,8 @@
 import { useQuery } from "@apollo/client/react";
 import { useCallback, useId, useState, type SubmitEvent } from "react";
 import {
+  DUE_STATES,
+  dueStateLabel,
   IMPLEMENTATION_STATUSES,
   IMPLEMENTATION_TYPES,
   implementationLabel,
@@ -8,7 +10,12 @@ import {
   TEST_STATUSES,
   testLabel,
 } from "../../format";
-import type { ImplementationStatus, ImplementationType, TestStatus } from "../../gql/graphql";
+import type {
+  DueState,
+  ImplementationStatus,
+  ImplementationType,
+  TestStatus,
+} from "../../gql/graphql";
 import { AssigneeFilter } from "./AssigneeFilter";
 import { ActionFilterOptionsQuery } from "./documents";
 import { FilterChecklist, type FilterOption } from "./FilterChecklist";
@@ -51,6 +58,8 @@ export function ActionFilters({
     },
   });
 
+  // A test status filter, or asking for retest due (passed) actions, decides on passed ones.
+  const decided = params.testStatuses.length > 0 || params.retestDue;
   const testOptions: FilterOption[] = TEST_STATUSES.map((status) => ({
     value: status,
     label: testLabel(status),
@@ -58,6 +67,10 @@ export function ActionFilters({
   const implementationOptions: FilterOption[] = IMPLEMENTATION_STATUSES.map((status) => ({
     value: status,
     label: implementationLabel(status),
+  }));
+  const dueOptions: FilterOption[] = DUE_STATES.map((state) => ({
+    value: state,
+    label: dueStateLabel(state),
   }));
   const typeOptions: FilterOption[] = IMPLEMENTATION_TYPES.map((type) => ({
     value: type,
@@ -158,6 +171,15 @@ export function ActionFilters({
             set({ testStatuses: values as TestStatus[] });
           }}
         />
+        <FilterChecklist
+          label="Due date"
+          popup={popup("Due date")}
+          options={dueOptions}
+          selected={params.dueStates}
+          onChange={(values) => {
+            set({ dueStates: values as DueState[] });
+          }}
+        />
         {showAssignee && (
           <AssigneeFilter
             params={params}
@@ -181,18 +203,32 @@ export function ActionFilters({
         <label className="al-check">
           <input
             type="checkbox"
-            checked={params.showPassed || params.testStatuses.includes("PASSED")}
-            disabled={params.testStatuses.length > 0}
-            aria-describedby={params.testStatuses.length > 0 ? `${id}-passed-hint` : undefined}
+            checked={params.retestDue}
+            onChange={(event) => {
+              set({ retestDue: event.target.checked });
+            }}
+          />
+          Only retest due
+        </label>
+        <label className="al-check">
+          <input
+            type="checkbox"
+            checked={
+              params.showPassed || params.retestDue || params.testStatuses.includes("PASSED")
+            }
+            disabled={decided}
+            aria-describedby={decided ? `${id}-passed-hint` : undefined}
             onChange={(event) => {
               set({ showPassed: event.target.checked });
             }}
           />
           Show passed actions
         </label>
-        {params.testStatuses.length > 0 && (
+        {decided && (
           <span id={`${id}-passed-hint`} className="muted">
-            (the test status filter decides)
+            {params.testStatuses.length > 0
+              ? "(the test status filter decides)"
+              : "(retest due actions are passed ones)"}
           </span>
         )}
         <button

@@ -10,7 +10,7 @@ import { ActionListQuery, ActionListViewerQuery, ActionRowChanged } from "./docu
 import { ExportButton } from "./ExportButton";
 import { groupActions } from "./grouping";
 import { ViewControls } from "./ListToolbar";
-import { actionListFilter, actionListOrder, hasActionFilters } from "./listParams";
+import { actionListFilter, actionListOrder, hasActionFilters, hidesPassed } from "./listParams";
 import { Pager } from "./Pager";
 import { SelectAll } from "./SelectAll";
 import { useActionListUrl } from "./useActionListUrl";
@@ -132,7 +132,7 @@ export function ActionList({ title, mine = false }: { title: string; mine?: bool
   }
 
   const sections = groupActions(rows, params.groupBy);
-  const mayShowPassed = !params.showPassed && params.testStatuses.length === 0;
+  const mayShowPassed = hidesPassed(params);
   const selectedIds = rows.filter((row) => selected.has(row.id)).map((row) => row.id);
 
   return (

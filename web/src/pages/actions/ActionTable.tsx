@@ -1,5 +1,12 @@
 import { Link } from "react-router";
-import { formatPoints, implementationLabel, testingSourceLabel, testLabel } from "../../format";
+import { DueBadges } from "../../components/DueBadges";
+import {
+  formatDate,
+  formatPoints,
+  implementationLabel,
+  testingSourceLabel,
+  testLabel,
+} from "../../format";
 import type {
   ActionRowFragment,
   ImprovementActionOrderField,
@@ -94,6 +101,7 @@ export function ActionTables({
                   />
                   <SortHeader label="Test status" field="TEST_STATUS" sort={sort} onSort={onSort} />
                   <th scope="col">Assigned to</th>
+                  <th scope="col">Due</th>
                 </tr>
               </thead>
               <tbody>
@@ -110,7 +118,7 @@ export function ActionTables({
                     <td className="num">
                       {formatPoints(section.earned)} / {formatPoints(section.possible)}
                     </td>
-                    <td colSpan={3} />
+                    <td colSpan={4} />
                   </tr>
                 </tfoot>
               )}
@@ -208,6 +216,18 @@ function ActionRow({
       <td>{implementationLabel(row.implementationStatus)}</td>
       <td>{testLabel(row.testStatus)}</td>
       <td>{row.assignee?.name ?? <span className="muted">Unassigned</span>}</td>
+      <td>
+        {row.dueDate ? (
+          <span className="al-due-date">{formatDate(row.dueDate)}</span>
+        ) : (
+          <span className="muted">No due date</span>
+        )}
+        <DueBadges
+          dueState={row.dueState}
+          isRetestDue={row.isRetestDue}
+          hasExpiredEvidence={row.hasExpiredEvidence}
+        />
+      </td>
     </tr>
   );
 }

@@ -83,6 +83,7 @@ function AssignForm({
   const [assignee, setAssignee] = useState<PickedPerson | null>(null);
   const [unassign, setUnassign] = useState(false);
   const [notes, setNotes] = useState("");
+  const [dueDate, setDueDate] = useState("");
   const [notify, setNotify] = useState(true);
   const [grantAccess, setGrantAccess] = useState(false);
   const [userErrors, setUserErrors] = useState<readonly UserErrorItem[]>([]);
@@ -110,6 +111,7 @@ function AssignForm({
             actionIds: [...actionIds],
             assigneeId: unassign ? null : (assignee?.id ?? null),
             notes: notes.trim() ? notes : null,
+            dueDate: !unassign && dueDate ? dueDate : null,
             notify: !unassign && notify,
             grantAccess: !unassign && mayGrantAccess && grantAccess,
           },
@@ -167,6 +169,23 @@ function AssignForm({
             />
             <p className="hint" id={`${id}-notes-hint`}>
               The notes stay on each action; leave empty to keep the current ones.
+            </p>
+          </div>
+          <div>
+            <label htmlFor={`${id}-due`}>Due date (optional)</label>
+            <input
+              id={`${id}-due`}
+              type="date"
+              aria-describedby={`${id}-due-hint`}
+              value={dueDate}
+              onChange={(event) => {
+                setDueDate(event.target.value);
+              }}
+            />
+            <p className="hint" id={`${id}-due-hint`}>
+              {actionIds.length === 1
+                ? "When the work should be done; leave empty to keep the action's current due date."
+                : "When the work should be done; leave empty to keep each action's current due date."}
             </p>
           </div>
           <label className="al-check">

@@ -6,6 +6,7 @@ import type { ActionGroupBy } from "./listParams";
 const SORT_LABELS: Record<ImprovementActionOrderField, string> = {
   KEY: "Key",
   TITLE: "Title",
+  CATEGORY: "Category",
   POINTS: "Points",
   IMPLEMENTATION_STATUS: "Implementation status",
   TEST_STATUS: "Test status",

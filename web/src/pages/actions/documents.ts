@@ -14,6 +14,10 @@ export const ActionRowFields = graphql(`
     category
     solution
     version
+    dueDate
+    dueState
+    isRetestDue
+    hasExpiredEvidence
     score {
       earned
       possible

@@ -1,6 +1,12 @@
-import { IMPLEMENTATION_STATUSES, IMPLEMENTATION_TYPES, TEST_STATUSES } from "../../format";
+import {
+  DUE_STATES,
+  IMPLEMENTATION_STATUSES,
+  IMPLEMENTATION_TYPES,
+  TEST_STATUSES,
+} from "../../format";
 import type {
   ActionOwner,
+  DueState,
   ImplementationStatus,
   ImplementationType,
   ImprovementActionFilter,
@@ -25,12 +31,19 @@ export interface ActionListParams {
   implementationStatuses: ImplementationStatus[];
   testStatuses: TestStatus[];
   assigneeIds: string[];
+  /** Overdue, due soon, on track, or without a due date (each OR the others). */
+  dueStates: DueState[];
+  /** Only passed actions whose retest day has come (passed ones shown for it). */
+  retestDue: boolean;
   /** Only the organisation's own actions, or only the provider's; null for both. */
   owner: ActionOwner | null;
   unassigned: boolean;
   pendingUpdate: boolean;
   search: string;
-  /** Passed actions are hidden unless this is on (or a test status filter names PASSED). */
+  /**
+   * Passed actions are hidden unless this is on (or a test status filter decides, or the
+   * retest due filter asks for passed ones).
+   */
   showPassed: boolean;
   sort: ImprovementActionOrderField;
   direction: OrderDirection;
@@ -43,6 +56,7 @@ export type ActionGroupBy =
 const SORT_FIELDS: readonly ImprovementActionOrderField[] = [
   "KEY",
   "TITLE",
+  "CATEGORY",
   "POINTS",
   "IMPLEMENTATION_STATUS",
   "TEST_STATUS",
@@ -69,6 +83,7 @@ const LIST_KEYS = {
   implementationStatuses: "implementation",
   testStatuses: "test",
   assigneeIds: "assignee",
+  dueStates: "due",
 } as const;
 
 function oneOf<T extends string>(value: string | null, allowed: readonly T[], fallback: T): T {
@@ -89,12 +104,11 @@ export function parseActionListParams(search: URLSearchParams): ActionListParams
     solutions: all(LIST_KEYS.solutions),
     categories: all(LIST_KEYS.categories),
     implementationTypes: known(all(LIST_KEYS.implementationTypes), IMPLEMENTATION_TYPES),
-    implementationStatuses: known(
-      all(LIST_KEYS.implementationStatuses),
-      IMPLEMENTATION_STATUSES,
-    ),
+    implementationStatuses: known(all(LIST_KEYS.implementationStatuses), IMPLEMENTATION_STATUSES),
     testStatuses: known(all(LIST_KEYS.testStatuses), TEST_STATUSES),
     assigneeIds: all(LIST_KEYS.assigneeIds),
+    dueStates: known(all(LIST_KEYS.dueStates), DUE_STATES),
+    retestDue: search.get("retest") === "1",
     owner: OWNERS.find((owner) => owner === search.get("owner")) ?? null,
     unassigned: search.get("unassigned") === "1",
     pendingUpdate: search.get("pending") === "1",
@@ -113,6 +127,7 @@ export function actionListSearch(params: ActionListParams): URLSearchParams {
   }
   if (params.owner) search.set("owner", params.owner);
   if (params.unassigned) search.set("unassigned", "1");
+  if (params.retestDue) search.set("retest", "1");
   if (params.pendingUpdate) search.set("pending", "1");
   if (params.search.trim()) search.set("q", params.search.trim());
   if (params.showPassed) search.set("passed", "1");
@@ -120,6 +135,11 @@ export function actionListSearch(params: ActionListParams): URLSearchParams {
   if (params.direction !== "ASC") search.set("dir", params.direction);
   if (params.groupBy !== "none") search.set("groupBy", params.groupBy);
   return search;
+}
+
+/** Whether the list leaves passed actions out (no test status or retest filter decides). */
+export function hidesPassed(params: ActionListParams): boolean {
+  return !params.showPassed && params.testStatuses.length === 0 && !params.retestDue;
 }
 
 /** The API's filter for the list: passed actions left out unless shown or asked for. */
@@ -134,11 +154,10 @@ export function actionListFilter(params: ActionListParams): ImprovementActionFil
   if (params.implementationStatuses.length) {
     filter.implementationStatuses = params.implementationStatuses;
   }
-  if (params.testStatuses.length) {
-    filter.testStatuses = params.testStatuses;
-  } else if (!params.showPassed) {
-    filter.testStatuses = TEST_STATUSES.filter((status) => status !== "PASSED");
-  }
+  if (params.testStatuses.length) filter.testStatuses = params.testStatuses;
+  else if (hidesPassed(params)) filter.excludeTestStatuses = ["PASSED"];
+  if (params.dueStates.length) filter.dueStates = params.dueStates;
+  if (params.retestDue) filter.retestDue = true;
   if (params.assigneeIds.length) filter.assigneeIds = params.assigneeIds;
   if (params.owner) filter.owner = params.owner;
   if (params.unassigned) filter.unassigned = true;
@@ -159,6 +178,8 @@ export function withoutFilters(): Partial<ActionListParams> {
     implementationStatuses: [],
     testStatuses: [],
     assigneeIds: [],
+    dueStates: [],
+    retestDue: false,
     owner: null,
     unassigned: false,
     pendingUpdate: false,
@@ -173,6 +194,7 @@ export function hasActionFilters(params: ActionListParams): boolean {
     ) ||
     params.owner !== null ||
     params.unassigned ||
+    params.retestDue ||
     params.pendingUpdate ||
     params.search.trim() !== ""
   );

@@ -8,6 +8,7 @@ import { MutationProblems } from "../../components/MutationProblems";
 import type { UserErrorItem } from "../../mutationErrors";
 import { PoliciesTable } from "./PoliciesTable";
 import { PolicyForm } from "./PolicyForm";
+import { isFixedPolicy } from "./policyDraft";
 import { AlertPoliciesQuery, UpdateAlertPolicyMutation } from "./documents";
 import { useAlertViewer } from "./viewer";
 import "./alerts.css";
@@ -58,41 +59,44 @@ export function AlertPoliciesPage() {
     }
   }
 
-  const rowActions = (policy: Policy) => (
-    <div className="actions row-actions">
-      <button
-        type="button"
-        aria-label={`Edit ${policy.name}`}
-        onClick={() => {
-          setNote("");
-          setEditing(policy);
-        }}
-      >
-        Edit
-      </button>
-      <button
-        type="button"
-        aria-label={`${policy.enabled ? "Turn off" : "Turn on"} ${policy.name}`}
-        disabled={togglingId !== null}
-        onClick={() => void switchPolicy(policy)}
-      >
-        {togglingId === policy.id ? "Saving…" : policy.enabled ? "Turn off" : "Turn on"}
-      </button>
-      {!policy.isDefault && (
+  const rowActions = (policy: Policy) =>
+    policy.isBuiltIn && !viewer.isOwner ? (
+      <span className="muted small">Owners change the built-in policy.</span>
+    ) : (
+      <div className="actions row-actions">
         <button
           type="button"
-          className="danger"
-          aria-label={`Delete ${policy.name}`}
+          aria-label={`Edit ${policy.name}`}
           onClick={() => {
             setNote("");
-            setDeleting(policy);
+            setEditing(policy);
           }}
         >
-          Delete
+          Edit
         </button>
-      )}
-    </div>
-  );
+        <button
+          type="button"
+          aria-label={`${policy.enabled ? "Turn off" : "Turn on"} ${policy.name}`}
+          disabled={togglingId !== null}
+          onClick={() => void switchPolicy(policy)}
+        >
+          {togglingId === policy.id ? "Saving…" : policy.enabled ? "Turn off" : "Turn on"}
+        </button>
+        {!isFixedPolicy(policy) && (
+          <button
+            type="button"
+            className="danger"
+            aria-label={`Delete ${policy.name}`}
+            onClick={() => {
+              setNote("");
+              setDeleting(policy);
+            }}
+          >
+            Delete
+          </button>
+        )}
+      </div>
+    );
 
   const policies = data?.alertPolicies.nodes ?? [];
   const editingPolicy = editing === "new" ? null : editing;

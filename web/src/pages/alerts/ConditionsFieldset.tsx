@@ -16,6 +16,10 @@ const HINTS: Record<EventType, string> = {
   ASSIGNMENT_CHANGE: "An action is assigned, reassigned or unassigned.",
   EVIDENCE_CHANGE: "Evidence is added to or removed from an action.",
   UPDATE_AVAILABLE: "A new version of an action or a template is available.",
+  DUE_SOON: "An open action's due date is within the organisation's due-soon days (checked daily).",
+  OVERDUE: "An open action is past its due date (checked daily).",
+  RETEST_DUE: "A passed action's retest day has come (checked daily).",
+  EVIDENCE_EXPIRING: "Evidence reaches its review-by date (checked daily).",
 };
 
 function Narrowing({

@@ -10,8 +10,9 @@ export function FixedWatch({ policy }: { policy: AlertPolicyFieldsFragment }) {
         What it watches
       </h3>
       <p className="hint">
-        This is the built-in policy: what it watches is fixed. You can turn it off or on and choose
-        who receives its alerts.
+        {policy.isBuiltIn
+          ? "This policy is built in (the assignee's notice of a failed test): what it watches is fixed and it cannot be deleted. Owners can turn it off or on, choose who else receives its alerts and whether they come as a daily digest."
+          : "This is the default policy: what it watches is fixed and it cannot be deleted. You can turn it off or on, choose who receives its alerts and whether they come as a daily digest."}
       </p>
       <dl className="fixed-watch">
         <dt>Description</dt>
@@ -24,6 +25,12 @@ export function FixedWatch({ policy }: { policy: AlertPolicyFieldsFragment }) {
         <dd>{severityLabel(policy.severity)}</dd>
         <dt>Trigger</dt>
         <dd>{triggerText(policy)}</dd>
+        <dt>Assignee</dt>
+        <dd>
+          {policy.notifyAssignee
+            ? "The assignee of each affected action receives its alerts."
+            : "Not notified."}
+        </dd>
       </dl>
     </section>
   );

@@ -48,7 +48,8 @@ export function PoliciesTable({
             <tr key={policy.id}>
               <th scope="row">
                 <strong>{policy.name}</strong>
-                {policy.isDefault && <span className="muted"> (built-in)</span>}
+                {policy.isBuiltIn && <span className="policy-badge">Built-in</span>}
+                {policy.isDefault && <span className="policy-badge">Default</span>}
                 {policy.description && <div className="muted">{policy.description}</div>}
               </th>
               <td>

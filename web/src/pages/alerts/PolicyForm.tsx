@@ -9,7 +9,7 @@ import { RecipientsFieldset } from "./RecipientsFieldset";
 import { ScopeFieldset } from "./ScopeFieldset";
 import { CreateAlertPolicyMutation, UpdateAlertPolicyMutation } from "./documents";
 import { SEVERITIES, TRIGGERS, formatSeconds, severityLabel, triggerLabel } from "./labels";
-import { createInput, draftOf, updateInput, type PolicyDraft } from "./policyDraft";
+import { createInput, draftOf, isFixedPolicy, updateInput, type PolicyDraft } from "./policyDraft";
 
 /**
  * Create a policy (`policy` null) or edit one. The built-in policy's watch is fixed, so
@@ -78,7 +78,7 @@ export function PolicyForm({
           />
         </label>
       )}
-      {policy?.isDefault ? (
+      {policy && isFixedPolicy(policy) ? (
         <FixedWatch policy={policy} />
       ) : (
         <fieldset>
@@ -195,6 +195,7 @@ export function PolicyForm({
       <RecipientsFieldset
         draft={draft}
         creatorName={policy ? (policy.createdBy?.name ?? null) : creatorName}
+        fixed={isFixedPolicy(policy)}
         onChange={change}
       />
       <label className="check">

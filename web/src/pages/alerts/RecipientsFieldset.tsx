@@ -6,9 +6,12 @@ import type { PolicyDraft } from "./policyDraft";
 export function RecipientsFieldset({
   draft,
   creatorName,
+  fixed = false,
   onChange,
 }: {
   draft: PolicyDraft;
+  /** The default or built-in policy: whether the assignee is notified is fixed. */
+  fixed?: boolean;
   /** Null for the built-in policy, which has no creator. */
   creatorName: string | null;
   onChange: (change: Partial<PolicyDraft>) => void;
@@ -81,6 +84,27 @@ export function RecipientsFieldset({
           }}
         />
       </div>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={draft.notifyAssignee}
+          disabled={fixed}
+          onChange={(event) => {
+            onChange({ notifyAssignee: event.target.checked });
+          }}
+        />
+        Also email the assignee of each affected action
+      </label>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={draft.dailyDigest}
+          onChange={(event) => {
+            onChange({ dailyDigest: event.target.checked });
+          }}
+        />
+        Daily digest: one mail a day listing that day&apos;s alerts (UTC), instead of one per alert
+      </label>
     </fieldset>
   );
 }

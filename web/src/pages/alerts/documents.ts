@@ -127,6 +127,9 @@ export const AlertPolicyFields = graphql(`
     aggregationSeconds
     enabled
     isDefault
+    isBuiltIn
+    notifyAssignee
+    dailyDigest
     recipientRoles
     recipients {
       id

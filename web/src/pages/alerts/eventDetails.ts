@@ -1,5 +1,5 @@
 import type { EventType } from "../../gql/graphql";
-import { formatPoints } from "../../format";
+import { formatDate, formatPoints } from "../../format";
 import { statusValueLabel } from "./labels";
 
 // An event's `details` is the JSON the server recorded (see AlertEvent.details in the
@@ -152,9 +152,48 @@ export function describeEvent(
       if (template) lines.push(template);
       break;
     }
+    case "DUE_SOON": {
+      const due = text(details, "dueDate");
+      const left = number(details, "daysLeft");
+      lines.push(
+        `Due ${due ? formatDate(due) : "soon"}` + (left === null ? "." : ` (${days(left)} left).`),
+      );
+      break;
+    }
+    case "OVERDUE": {
+      const due = text(details, "dueDate");
+      const left = number(details, "daysLeft");
+      lines.push(
+        `Overdue: it was due ${due ? formatDate(due) : "earlier"}` +
+          (left === null ? "." : ` (${days(-left)} ago).`),
+      );
+      break;
+    }
+    case "RETEST_DUE": {
+      const tested = text(details, "testDate");
+      const due = text(details, "retestDueOn");
+      lines.push(
+        `Retest due${due ? ` on ${formatDate(due)}` : ""}` +
+          (tested ? `: it passed on ${formatDate(tested)}.` : "."),
+      );
+      break;
+    }
+    case "EVIDENCE_EXPIRING": {
+      const name = text(details, "name");
+      const reviewBy = text(details, "reviewBy");
+      lines.push(
+        `Evidence${name ? ` “${name}”` : ""} is to be reviewed` +
+          (reviewBy ? ` by ${formatDate(reviewBy)}.` : "."),
+      );
+      break;
+    }
   }
   const source = text(details, "source");
   const via = source ? sourceWords[source] : undefined;
   if (via) lines.push(`Made ${via}.`);
   return lines;
+}
+
+function days(n: number): string {
+  return n === 1 ? "1 day" : `${n} days`;
 }

@@ -41,6 +41,10 @@ const eventTypeLabels: Record<EventType, string> = {
   ASSIGNMENT_CHANGE: "Assignment change",
   EVIDENCE_CHANGE: "Evidence change",
   UPDATE_AVAILABLE: "Update available",
+  DUE_SOON: "Due soon",
+  OVERDUE: "Overdue",
+  RETEST_DUE: "Retest due",
+  EVIDENCE_EXPIRING: "Evidence expiring",
 };
 
 const triggerLabels: Record<AlertTrigger, string> = {

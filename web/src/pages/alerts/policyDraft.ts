@@ -38,7 +38,19 @@ export interface PolicyDraft {
   aggregationSeconds: string;
   recipientRoles: OrgRole[];
   recipients: PickedPerson[];
+  /** Also email the assignee of each affected action. */
+  notifyAssignee: boolean;
+  /** One mail a day per recipient instead of one per alert. */
+  dailyDigest: boolean;
   enabled: boolean;
+}
+
+/**
+ * The default and the built-in policies watch what they were made to watch: only their
+ * switch, recipients and daily digest change; they cannot be deleted.
+ */
+export function isFixedPolicy(policy: AlertPolicyFieldsFragment | null | undefined): boolean {
+  return Boolean(policy && (policy.isDefault || policy.isBuiltIn));
 }
 
 const OFF: ConditionDraft = { on: false, direction: "ANY", minPoints: "", toStatuses: [] };
@@ -77,6 +89,8 @@ export function draftOf(policy: AlertPolicyFieldsFragment | null): PolicyDraft {
     aggregationSeconds: String(policy?.aggregationSeconds ?? DEFAULT_AGGREGATION_SECONDS),
     recipientRoles: policy?.recipientRoles ?? [],
     recipients: policy?.recipients.map(({ id, name, email }) => ({ id, name, email })) ?? [],
+    notifyAssignee: policy?.notifyAssignee ?? false,
+    dailyDigest: policy?.dailyDigest ?? false,
     enabled: policy?.enabled ?? true,
   };
 }
@@ -121,21 +135,36 @@ function settingsOf(draft: PolicyDraft) {
     thresholdCount: threshold ? numberOrNull(draft.thresholdCount) : null,
     thresholdMinutes: threshold ? numberOrNull(draft.thresholdMinutes) : null,
     aggregationSeconds: numberOrNull(draft.aggregationSeconds) ?? DEFAULT_AGGREGATION_SECONDS,
+    notifyAssignee: draft.notifyAssignee,
     recipientIds: draft.recipients.map((person) => person.id),
     recipientRoles: draft.recipientRoles,
   };
 }
 
 export function createInput(draft: PolicyDraft): CreateAlertPolicyInput {
-  return { name: draft.name, enabled: draft.enabled, ...settingsOf(draft) };
+  return {
+    name: draft.name,
+    enabled: draft.enabled,
+    dailyDigest: draft.dailyDigest,
+    ...settingsOf(draft),
+  };
 }
 
-/** The built-in policy takes only its switch and recipients; any other policy everything. */
+/**
+ * The default and built-in policies take only their switch, recipients and daily digest; any
+ * other policy everything.
+ */
 export function updateInput(
   policy: AlertPolicyFieldsFragment,
   draft: PolicyDraft,
 ): UpdateAlertPolicyInput {
   const { recipientIds, recipientRoles, ...watch } = settingsOf(draft);
-  const base = { alertPolicyId: policy.id, enabled: draft.enabled, recipientIds, recipientRoles };
-  return policy.isDefault ? base : { ...base, ...watch };
+  const base = {
+    alertPolicyId: policy.id,
+    enabled: draft.enabled,
+    recipientIds,
+    recipientRoles,
+    dailyDigest: draft.dailyDigest,
+  };
+  return isFixedPolicy(policy) ? base : { ...base, ...watch };
 }

@@ -58,5 +58,8 @@ export function recipientLines(policy: Policy): string[] {
   if (policy.createdBy && !policy.recipients.some((p) => p.id === policy.createdBy?.id)) {
     lines.push(`${policy.createdBy.name} (creator)`);
   }
-  return lines.length > 0 ? lines : ["Nobody"];
+  if (policy.notifyAssignee) lines.push("The assignee of each affected action");
+  if (lines.length === 0) lines.push("Nobody");
+  if (policy.dailyDigest) lines.push("As a daily digest");
+  return lines;
 }

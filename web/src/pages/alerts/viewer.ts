@@ -1,6 +1,6 @@
 import { skipToken, useQuery } from "@apollo/client/react";
 import { ViewerQuery } from "../../graphql/viewer";
-import { mayContribute, mayContributeSomewhere } from "../../permissions";
+import { isOwner, mayContribute, mayContributeSomewhere } from "../../permissions";
 import { AlertViewerGrantsQuery } from "./documents";
 
 export interface AlertViewer {
@@ -8,6 +8,8 @@ export interface AlertViewer {
   name: string | null;
   /** Manage policies: an organisation role of CONTRIBUTOR or above (a grant is not enough). */
   managesPolicies: boolean;
+  /** Owners alone change the built-in policy (its switch, recipients and digest). */
+  isOwner: boolean;
   /** Change alerts and search people to assign: by role, or by a contributing grant. */
   mayTriage: boolean;
 }
@@ -23,6 +25,7 @@ export function useAlertViewer(): AlertViewer {
     userId: viewer?.user.id ?? null,
     name: viewer?.user.name ?? null,
     managesPolicies: byRole,
+    isOwner: isOwner(viewer),
     mayTriage: byRole || byGrant,
   };
 }

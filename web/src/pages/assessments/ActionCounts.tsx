@@ -1,49 +1,42 @@
-import { useQuery } from "@apollo/client/react";
 import { Link } from "react-router";
-import type { TestStatus } from "../../gql/graphql";
-import { TEST_STATUSES } from "../../format";
 import { assessmentActionsPath } from "../actions/listParams";
-import { AssessmentActionCountsQuery } from "./documents";
 
-// Out-of-scope actions count neither as done nor as to do.
-const IN_SCOPE: TestStatus[] = TEST_STATUSES.filter((status) => status !== "OUT_OF_SCOPE");
+interface Counts {
+  completed: number;
+  total: number;
+}
 
-/** "n of m" passed, per owner; each opens the assessment's actions of that owner. */
+/**
+ * "n of m" passed, per owner (out-of-scope actions count neither as done nor as to do); each
+ * opens the assessment's actions of that owner.
+ */
 export function ActionCounts({
   assessmentId,
   assessmentName,
+  customer,
+  provider,
 }: {
   assessmentId: string;
   assessmentName: string;
+  customer: Counts;
+  provider: Counts;
 }) {
-  const { data, error } = useQuery(AssessmentActionCountsQuery, {
-    variables: { assessmentIds: [assessmentId], inScope: IN_SCOPE },
-  });
-
-  if (!data) {
-    return (
-      <>
-        <td className="num">{error ? <span className="form-error">Not available</span> : "…"}</td>
-        <td className="num">{error ? <span className="form-error">Not available</span> : "…"}</td>
-      </>
-    );
-  }
   return (
     <>
       <td className="num">
         <Link
           to={assessmentActionsPath(assessmentId, "CUSTOMER")}
-          aria-label={`${assessmentName}: ${data.customerPassed.totalCount} of ${data.customerTotal.totalCount} of your actions completed`}
+          aria-label={`${assessmentName}: ${customer.completed} of ${customer.total} of your actions completed`}
         >
-          {data.customerPassed.totalCount} of {data.customerTotal.totalCount}
+          {customer.completed} of {customer.total}
         </Link>
       </td>
       <td className="num">
         <Link
           to={assessmentActionsPath(assessmentId, "PROVIDER")}
-          aria-label={`${assessmentName}: ${data.providerPassed.totalCount} of ${data.providerTotal.totalCount} provider actions completed`}
+          aria-label={`${assessmentName}: ${provider.completed} of ${provider.total} provider actions completed`}
         >
-          {data.providerPassed.totalCount} of {data.providerTotal.totalCount}
+          {provider.completed} of {provider.total}
         </Link>
       </td>
     </>

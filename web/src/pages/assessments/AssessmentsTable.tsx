@@ -1,6 +1,6 @@
 import { Link } from "react-router";
 import { ScoreMeter } from "../../components/ScoreMeter";
-import { formatDay, formatPoints } from "../../format";
+import { formatDateTime, formatDay, formatPoints } from "../../format";
 import type { AssessmentListQuery } from "../../gql/graphql";
 import { ActionCounts } from "./ActionCounts";
 import { assessmentStatusLabel, formatProgress } from "./labels";
@@ -43,6 +43,7 @@ export function AssessmentsTable({
               Provider actions completed
             </th>
             <th scope="col">Created</th>
+            <th scope="col">Last modified</th>
           </tr>
         </thead>
         <tbody>
@@ -76,8 +77,14 @@ export function AssessmentsTable({
                   {formatPoints(row.score.earned)} of {formatPoints(row.score.possible)} points
                 </span>
               </td>
-              <ActionCounts assessmentId={row.id} assessmentName={row.name} />
+              <ActionCounts
+                assessmentId={row.id}
+                assessmentName={row.name}
+                customer={row.customerActionCounts}
+                provider={row.providerActionCounts}
+              />
               <td className="nowrap">{formatDay(row.createdAt)}</td>
+              <td className="nowrap">{formatDateTime(row.lastModifiedAt)}</td>
             </tr>
           ))}
         </tbody>

@@ -23,6 +23,15 @@ export const AssessmentListQuery = graphql(`
         progress
         pendingUpdate
         templateVersion
+        lastModifiedAt
+        customerActionCounts {
+          completed
+          total
+        }
+        providerActionCounts {
+          completed
+          total
+        }
         score {
           earned
           possible
@@ -67,36 +76,6 @@ export const AssessmentChoicesQuery = graphql(`
         id
         name
       }
-    }
-  }
-`);
-
-/** Completed (passed) and in-scope actions of one assessment, by owner. */
-export const AssessmentActionCountsQuery = graphql(`
-  query AssessmentActionCounts($assessmentIds: [ID!]!, $inScope: [TestStatus!]!) {
-    customerTotal: improvementActions(
-      filter: { assessmentIds: $assessmentIds, owner: CUSTOMER, testStatuses: $inScope }
-      first: 0
-    ) {
-      totalCount
-    }
-    customerPassed: improvementActions(
-      filter: { assessmentIds: $assessmentIds, owner: CUSTOMER, testStatuses: [PASSED] }
-      first: 0
-    ) {
-      totalCount
-    }
-    providerTotal: improvementActions(
-      filter: { assessmentIds: $assessmentIds, owner: PROVIDER, testStatuses: $inScope }
-      first: 0
-    ) {
-      totalCount
-    }
-    providerPassed: improvementActions(
-      filter: { assessmentIds: $assessmentIds, owner: PROVIDER, testStatuses: [PASSED] }
-      first: 0
-    ) {
-      totalCount
     }
   }
 `);

@@ -3,6 +3,7 @@ import { roleLabel } from "../../format";
 import { ViewerQuery } from "../../graphql/viewer";
 import { isOwner } from "../../permissions";
 import { AutomaticTestingForm } from "./AutomaticTestingForm";
+import { DueDatesForm } from "./DueDatesForm";
 import { testingLabel, TESTING_OPTIONS } from "./automaticTesting";
 import { SettingsQuery } from "./documents";
 import { SignInOptions } from "./SignInOptions";
@@ -64,6 +65,42 @@ export function SettingsPage() {
                   <dd>{option.explanation}</dd>
                 </div>
               ))}
+            </dl>
+          </>
+        )}
+      </section>
+
+      <section aria-labelledby="due-dates-heading" className="card">
+        <h2 id="due-dates-heading">Due dates and retesting</h2>
+        <p>
+          How close to its due date an open action counts as due soon, and whether a passed action
+          whose retest is due keeps its points until it is retested.
+        </p>
+        {owner ? (
+          <DueDatesForm
+            dueSoonDays={organisation.dueSoonDays}
+            retestLosesPoints={organisation.retestLosesPoints}
+          />
+        ) : (
+          <>
+            <p className="read-only-reason">Only owners can change organisation settings.</p>
+            <dl className="settings-options">
+              <div>
+                <dt>Due soon</dt>
+                <dd>
+                  {organisation.dueSoonDays === 1
+                    ? "1 day before the due date"
+                    : `${organisation.dueSoonDays} days before the due date`}
+                </dd>
+              </div>
+              <div>
+                <dt>Retested actions lose points when due</dt>
+                <dd>
+                  {organisation.retestLosesPoints
+                    ? "Yes: a passed action due for retest earns nothing until it is retested."
+                    : "No: a passed action keeps its points while its retest is due."}
+                </dd>
+              </div>
             </dl>
           </>
         )}

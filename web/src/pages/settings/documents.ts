@@ -5,6 +5,8 @@ export const SettingsQuery = graphql(`
     organisation {
       name
       automaticTesting
+      dueSoonDays
+      retestLosesPoints
     }
   }
 `);
@@ -16,6 +18,8 @@ export const UpdateOrganisationSettingsMutation = graphql(`
       organisation {
         name
         automaticTesting
+        dueSoonDays
+        retestLosesPoints
       }
       userErrors {
         ...UserErrorFields
