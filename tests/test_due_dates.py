@@ -5,8 +5,11 @@ The clock is moved, never waited for: freeze a day, set a due date, advance, rea
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlsplit
 
+import openpyxl
 import pytest
 from sqlalchemy import func, select
 from strawberry.relay import to_base64
@@ -366,3 +369,22 @@ def test_a_plan_change_reads_as_such_in_alerts() -> None:
         "retest every 30 days"
     )
     assert details({"toUserId": None}) == "unassigned"
+
+
+async def test_the_actions_export_keeps_the_due_filters(api, example, tokens) -> None:
+    token = tokens["CONTRIBUTOR"]
+    await set_due(api, example.actions["T2"], token, "2026-02-20")  # overdue
+    await set_due(api, example.actions["N1@G2"], token, "2026-03-04")  # due soon
+    data = await api.query(
+        """query($filter: ImprovementActionFilter) {
+            improvementActionsExport(filter: $filter) { url } }""",
+        {"filter": {"dueStates": ["DUE_SOON", "OVERDUE"], "dueBefore": "2026-03-01"}},
+        token=token,
+    )
+    parts = urlsplit(data["improvementActionsExport"]["url"])
+    response = await api.client.get(f"{parts.path}?{parts.query}")
+    assert response.status_code == 200, response.text
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).worksheets[0]
+    values = list(sheet.iter_rows(values_only=True))
+    titles = [dict(zip(values[0], row, strict=True))["Title"] for row in values[1:]]
+    assert titles == ["T2"]

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from cmgraph.domain import accounts
 from cmgraph.domain.assessments import NewAssessment, create_assessment
 from cmgraph.domain.enums import (
+    AutomaticTesting,
     ChangeSource,
     Enforcement,
     EventType,
@@ -35,6 +36,7 @@ from cmgraph.domain.models import (
 from cmgraph.domain.people import grant_access
 from cmgraph.domain.permissions import Principal
 from cmgraph.domain.templates import ActionSpec, ControlSpec, TemplateSpec, import_template
+from cmgraph.domain.testing_sources import organisation
 
 SPEC = TemplateSpec(
     key="evidence-test",
@@ -71,10 +73,13 @@ class World:
 @pytest.fixture
 async def world(uow, owner: Principal) -> World:
     async with uow() as u:
+        # Every action starts MANUAL, under PER_ACTION: the tests choose what is automatic.
+        (await organisation(u)).automatic_testing = AutomaticTesting.OFF_FOR_ALL
         imported = await import_template(u, SPEC, source="test")
         assessment = await create_assessment(
             u, owner, NewAssessment(imported.template.id, "Evidence A", new_group_name="G")
         )
+        (await organisation(u)).automatic_testing = AutomaticTesting.PER_ACTION
         contributor = await accounts.create_user(
             u, "contributor@example.test", "Carl Contributor", OrgRole.CONTRIBUTOR
         )

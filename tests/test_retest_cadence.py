@@ -333,3 +333,29 @@ async def test_a_copied_pass_keeps_its_cadence_and_retest_day(api, uow, example,
     assert action["retestIntervalDays"] == 20
     assert action["retestDueOn"] == (DAY + timedelta(days=20)).isoformat()
     assert action["isRetestDue"] is True
+
+
+async def test_nested_reads_show_the_same_retest_fields(api, example, tokens) -> None:
+    """Actions read through controls (flat rows) agree with actions read by id."""
+    t1 = example.actions["T1"]
+    await set_interval(api, t1, tokens["CONTRIBUTOR"], 30)
+    data = await api.query(
+        """query($id: ID!) { node(id: $id) { ... on Assessment { controls { actions {
+            title retestIntervalDays effectiveRetestIntervalDays retestDueOn isRetestDue
+            pointsLapsed dueState hasExpiredEvidence } } } } }""",
+        {"id": to_base64("Assessment", example.a1.id)},
+        token=tokens["READER"],
+    )
+    seen = {
+        a["title"]: a for c in data["node"]["controls"] for a in c["actions"] if a["title"] == "T1"
+    }
+    assert seen["T1"] == {
+        "title": "T1",
+        "retestIntervalDays": 30,
+        "effectiveRetestIntervalDays": 30,
+        "retestDueOn": "2026-02-14",
+        "isRetestDue": True,
+        "pointsLapsed": False,
+        "dueState": "NONE",
+        "hasExpiredEvidence": False,
+    }

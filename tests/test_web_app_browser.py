@@ -9,6 +9,7 @@ the repository) and scanned with axe-core for serious or critical accessibility 
 
 from __future__ import annotations
 
+import datetime
 import email
 import email.policy
 import io
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlencode
 
 import httpx
 import openpyxl
@@ -565,3 +566,112 @@ def test_the_app_runs_on_a_server_that_runs_only_its_trusted_documents(
         process.wait(timeout=30)
     assert while_using == []
     assert other == [400, "PERSISTED_QUERY_NOT_ALLOWED"]
+
+
+def utc_today() -> datetime.date:
+    return datetime.datetime.now(datetime.UTC).date()
+
+
+def test_an_action_assigned_with_a_due_date_shows_as_overdue_or_due_soon_in_the_list(
+    demo: Demo, open_tab: Callable[[], Any]
+) -> None:
+    candidates = demo.graphql("owner", NOT_IMPLEMENTED)["improvementActions"]["nodes"]
+    late = candidates[1]
+    soon = next(a for a in candidates[2:] if a["title"] != late["title"])
+    page = open_tab()
+    sign_in(page, demo, "owner", "/actions")
+    for target, due, badge in (
+        (late, utc_today() - datetime.timedelta(days=3), "Overdue"),
+        (soon, utc_today() + datetime.timedelta(days=1), "Due soon"),
+    ):
+        page.goto(f"/actions?{urlencode({'q': target['title']})}")
+        # An action used in two groups is listed twice, under the same title.
+        checkbox = page.locator(f'[id="select-{target["id"]}"]')
+        checkbox.check()
+        page.get_by_role("button", name="Assign to user…").click()
+        page.get_by_role("combobox", name="Assign to").fill("Luk")
+        page.get_by_role("option", name=re.compile("Lukas Novak")).click()
+        page.get_by_label("Due date (optional)").fill(due.isoformat())
+        page.get_by_role("button", name="Assign", exact=True).click()
+        expect(
+            page.get_by_role("status").filter(has_text="Assigned 1 action to Lukas Novak")
+        ).to_be_visible()
+        row = page.locator("tr").filter(has=checkbox)
+        expect(row.get_by_text(badge, exact=True)).to_be_visible()
+
+    # The due date filter, in the URL like the others, lists each under its state.
+    page.goto("/actions?due=OVERDUE")
+    expect(page.get_by_role("link", name=late["title"], exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name=soon["title"], exact=True)).to_have_count(0)
+    check_page(page, demo, "actions-overdue")
+    page.get_by_role("link", name=late["title"], exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(late["title"])
+    expect(page.locator(".action-header").get_by_text("Overdue", exact=True)).to_be_visible()
+    check_page(page, demo, "action-overdue")
+
+
+PROVIDER_ACTIONS = """{ improvementActions(filter: {owner: PROVIDER}, first: 100) {
+  nodes { id title points version testStatus score { earned } } } }"""
+RECORD_PROVIDER_RESULT = """mutation($input: RecordProviderResultInput!) {
+  recordProviderResult(input: $input) { userErrors { message } } }"""
+OVERALL_POINTS = "{ complianceScore { overall { earned possible percent } } }"
+
+
+def test_an_administrator_records_a_provider_result_and_the_score_moves_by_its_points(
+    demo: Demo, open_tab: Callable[[], Any]
+) -> None:
+    candidates = [
+        a
+        for a in demo.graphql("owner", PROVIDER_ACTIONS)["improvementActions"]["nodes"]
+        if a["points"] > 0
+    ]
+    target = next((a for a in candidates if a["testStatus"] != "PASSED"), None)
+    if target is None:  # every provider action passed: the provider reopens one's test first
+        target = candidates[0]
+        reopened = demo.graphql(
+            "admin",
+            RECORD_PROVIDER_RESULT,
+            {"input": {"actionId": target["id"], "testStatus": "IN_PROGRESS"}},
+        )
+        assert reopened["recordProviderResult"]["userErrors"] == []
+        target = next(
+            a
+            for a in demo.graphql("owner", PROVIDER_ACTIONS)["improvementActions"]["nodes"]
+            if a["id"] == target["id"]
+        )
+    before = demo.graphql("owner", OVERALL_POINTS)["complianceScore"]["overall"]
+
+    # A contributor reads why it is read-only, and is offered nothing to change it.
+    page = open_tab()
+    sign_in(page, demo, "contributor", f"/actions/{quote(target['id'])}")
+    expect(page.get_by_text(re.compile("Provider actions are read-only")).first).to_be_visible()
+    expect(page.get_by_role("button", name="Record provider result")).to_have_count(0)
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/sign-in"))
+
+    sign_in(page, demo, "admin", f"/actions/{quote(target['id'])}")
+    page.get_by_role("button", name="Record provider result").click()
+    dialog = page.get_by_role("dialog", name="Record provider result")
+    today = utc_today().isoformat()
+    dialog.get_by_label("Implementation status").select_option("IMPLEMENTED")
+    dialog.get_by_label("Implementation date").fill(today)
+    dialog.get_by_label("Test status").select_option("PASSED")
+    dialog.get_by_label("Test date").fill(today)
+    check_page(page, demo, "action-provider-result")
+    dialog.get_by_role("button", name="Record provider result").click()
+    expect(
+        page.get_by_role("status").filter(has_text="The provider's result is recorded.")
+    ).to_be_visible()
+    expect(page.locator(".action-header")).to_contain_text("Passed")
+
+    after = demo.graphql("owner", OVERALL_POINTS)["complianceScore"]["overall"]
+    gained = target["points"] - target["score"]["earned"]
+    assert gained > 0
+    assert after["earned"] == pytest.approx(before["earned"] + gained)
+    assert after["possible"] == before["possible"]
+    page.get_by_role("tab", name="History").click()
+    expect(page.get_by_role("cell", name="Provider", exact=True).first).to_be_visible()
+    check_page(page, demo, "action-provider-history")
+    page.get_by_role("link", name="Overview").click()
+    expect(page.locator(".big-number")).to_have_text(percent_text(after["percent"]))
+    check_page(page, demo, "dashboard-breakdowns")

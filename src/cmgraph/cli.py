@@ -541,6 +541,11 @@ def _report_import(result: Any) -> None:
             f"{result.assessments_pending_update} assessments; an administrator accepts them "
             "with acceptActionUpdate, acceptAllActionUpdates or acceptAssessmentUpdate"
         )
+    if result.provider_actions_updated:
+        typer.echo(
+            f"provider actions updated at once: {result.provider_actions_updated} "
+            "(they take new versions and stated results without waiting)"
+        )
 
 
 async def acting_user(sessions: Any, email: str) -> Any:

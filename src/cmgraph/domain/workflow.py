@@ -252,7 +252,7 @@ async def change_action(
     if source in (ChangeSource.USER, ChangeSource.IMPORT):
         if definition.owner is Owner.PROVIDER:
             raise forbidden(PROVIDER_READ_ONLY)
-        if actor is not None and not reach.editable:
+        if not reach.editable:
             raise forbidden("You may not edit this action.")
         if set(changes) & set(TESTING_FIELDS) and not reach.assessable:
             raise forbidden("Test status, test date and testing notes need the assessor role.")

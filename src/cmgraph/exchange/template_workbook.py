@@ -550,6 +550,7 @@ def _provider_result(row: _Row, owner: Owner) -> ProviderResult | None:
             "Only provider actions (Owner PROVIDER) carry the provider's result.",
         )
         return None
+    known = len(row.errors)
     status = row.enum("Provider implementation status", ImplementationStatus)
     result = ProviderResult(
         implementation_status=status or ImplementationStatus.NOT_IMPLEMENTED,
@@ -559,8 +560,8 @@ def _provider_result(row: _Row, owner: Owner) -> ProviderResult | None:
         test_date=row.day("Provider test date"),
         testing_notes=row.long_text("Provider testing notes"),
     )
-    if status is None:
-        return None
+    if len(row.errors) > known:
+        return None  # unreadable cells are reported already; their stand-ins prove nothing
     try:
         check_statement(result.changes())
     except DomainError as exc:

@@ -14,6 +14,14 @@ export function safeNextPath(raw: string | null | undefined): string {
   return raw;
 }
 
+/**
+ * Whether `path` is served by the server rather than the app (a file download, such as an
+ * evidence link from an exported report): the browser must load it, not the router.
+ */
+export function isServerPath(path: string): boolean {
+  return /^\/(evidence|exports|auth|graphql)(\/|\?|$)/.test(path);
+}
+
 /** The sign-in page's URL that comes back to `next` afterwards. */
 export function signInPath(next: string): string {
   const target = safeNextPath(next);

@@ -12,39 +12,66 @@ export interface BreakdownRow {
 }
 
 /** The improvement actions list's address for one row, with one more filter (`due=…`). */
-function listPath(filter: Readonly<Record<string, string>>, extra: [string, string]): string {
+function listPath(
+  filter: Readonly<Record<string, string>>,
+  extra: readonly [string, string],
+): string {
   const search = new URLSearchParams(filter);
-  search.append(...extra);
+  search.append(extra[0], extra[1]);
   return `/actions?${search.toString()}`;
 }
 
-function CountCell({
-  count,
-  to,
+/** The non-zero counts of a row, each a link to those actions when the row has a filter. */
+function AttentionCell({
+  row,
   label,
+  filter,
 }: {
-  count: number | undefined;
-  to: string | null;
+  row: BreakdownRow;
   label: string;
+  filter: Readonly<Record<string, string>> | undefined;
 }) {
-  if (count === undefined) return null;
+  const items = (
+    [
+      [row.overdueCount ?? 0, "overdue", ["due", "OVERDUE"]],
+      [row.dueSoonCount ?? 0, "due soon", ["due", "DUE_SOON"]],
+      [row.retestDueCount ?? 0, "retest due", ["retest", "1"]],
+    ] as const
+  ).filter(([count]) => count > 0);
+  if (items.length === 0) {
+    return (
+      <td>
+        <span className="muted">None</span>
+      </td>
+    );
+  }
   return (
-    <td className="num">
-      {count === 0 || to === null ? (
-        count
-      ) : (
-        <Link to={to} aria-label={label}>
-          {count}
-        </Link>
-      )}
+    <td>
+      <ul className="attention">
+        {items.map(([count, what, extra]) => (
+          <li key={what}>
+            {filter ? (
+              <Link
+                to={listPath(filter, extra)}
+                aria-label={`${count} ${count === 1 ? "action" : "actions"} ${what} in ${label}`}
+              >
+                {count} {what}
+              </Link>
+            ) : (
+              `${count} ${what}`
+            )}
+          </li>
+        ))}
+      </ul>
     </td>
   );
 }
 
 /**
- * One score breakdown (by category, assessment, regulation...) as a table. With `filterOf`,
- * the overdue, due soon and retest due counts open the improvement actions list filtered to
- * the row; `labelOf` words a row whose label is a code.
+ * One score breakdown (by category, assessment, regulation...) as a table, with each row's
+ * overdue, due soon and retest due actions when the rows carry them; with `filterOf`, each
+ * count opens the improvement actions list filtered to the row and that state. `labelOf`
+ * words a row whose label is a code.
  */
 export function BreakdownTable({
   caption,
@@ -61,7 +88,7 @@ export function BreakdownTable({
   labelOf?: (row: BreakdownRow) => string;
 }) {
   const counts = rows.some((row) => row.overdueCount !== undefined);
-  const columns = counts ? 6 : 3;
+  const columns = counts ? 4 : 3;
   return (
     <div className="table-scroll">
       <table className="data">
@@ -73,19 +100,7 @@ export function BreakdownTable({
               Points achieved
             </th>
             <th scope="col">Score</th>
-            {counts && (
-              <>
-                <th scope="col" className="num">
-                  Overdue
-                </th>
-                <th scope="col" className="num">
-                  Due soon
-                </th>
-                <th scope="col" className="num">
-                  Retest due
-                </th>
-              </>
-            )}
+            {counts && <th scope="col">Needs attention</th>}
           </tr>
         </thead>
         <tbody>
@@ -97,7 +112,6 @@ export function BreakdownTable({
             rows.map((row) => {
               const label = labelOf(row);
               const filter = filterOf?.(row);
-              const to = (extra: [string, string]) => (filter ? listPath(filter, extra) : null);
               return (
                 <tr key={row.key}>
                   <th scope="row">{label}</th>
@@ -107,25 +121,7 @@ export function BreakdownTable({
                   <td>
                     <ScoreMeter percent={row.score.percent} label={`${label} score`} />
                   </td>
-                  {counts && (
-                    <>
-                      <CountCell
-                        count={row.overdueCount}
-                        to={to(["due", "OVERDUE"])}
-                        label={`${row.overdueCount ?? 0} overdue actions in ${label}`}
-                      />
-                      <CountCell
-                        count={row.dueSoonCount}
-                        to={to(["due", "DUE_SOON"])}
-                        label={`${row.dueSoonCount ?? 0} actions due soon in ${label}`}
-                      />
-                      <CountCell
-                        count={row.retestDueCount}
-                        to={to(["retest", "1"])}
-                        label={`${row.retestDueCount ?? 0} actions due for retest in ${label}`}
-                      />
-                    </>
-                  )}
+                  {counts && <AttentionCell row={row} label={label} filter={filter} />}
                 </tr>
               );
             })

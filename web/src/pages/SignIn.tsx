@@ -2,7 +2,7 @@ import { useApolloClient } from "@apollo/client/react";
 import { useEffect, useState, type SubmitEvent } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { AuthError, fetchAuthOptions, signIn, ssoLoginUrl, type AuthOptions } from "../api/auth";
-import { safeNextPath } from "../auth/next";
+import { isServerPath, safeNextPath } from "../auth/next";
 import { FormError } from "../components/FormError";
 
 function describeRefusal(error: unknown): string {
@@ -61,6 +61,10 @@ export function SignIn() {
       await signIn(email, password);
       // Whatever a previous person left in the cache is not this person's to see.
       await client.clearStore();
+      if (isServerPath(next)) {
+        window.location.replace(next); // a download the server answers, not an app page
+        return;
+      }
       await navigate(next, { replace: true });
     } catch (refused) {
       setError(describeRefusal(refused));

@@ -80,7 +80,11 @@ export function OverviewTab({ action, access, reload }: ActionTabProps) {
         </p>
       )}
       <EditSection
-        reasons={access.planning ? [access.planning] : []}
+        // The same reason closes the testing source below: said once, there.
+        reasons={
+          access.planning && access.planning !== access.testingSource ? [access.planning] : []
+        }
+        editable={access.planning === null}
         label="Edit due date and retesting"
         primary={false}
       >
