@@ -31,6 +31,7 @@ from cmgraph.config import Settings
 from cmgraph.domain import accounts
 from cmgraph.domain.assessments import NewAssessment, create_assessment
 from cmgraph.domain.enums import (
+    AutomaticTesting,
     EventType,
     ImplementationStatus,
     OrgRole,
@@ -48,6 +49,7 @@ from cmgraph.domain.models import (
 )
 from cmgraph.domain.permissions import Principal
 from cmgraph.domain.templates import import_template
+from cmgraph.domain.testing_sources import organisation
 from cmgraph.domain.workflow import change_action
 from cmgraph.http.app import create_app
 from tests.builders import DAY
@@ -193,10 +195,13 @@ class World:
 @pytest.fixture
 async def world(uow, owner: Principal, token_for, settings: Settings) -> World:
     async with uow() as u:
+        # Every action starts MANUAL (made under OFF_FOR_ALL): the tests choose what is automatic.
+        (await organisation(u)).automatic_testing = AutomaticTesting.OFF_FOR_ALL
         imported = await import_template(u, SPEC, source="test")
         assessment = await create_assessment(
             u, owner, NewAssessment(imported.template.id, "Evidence A", new_group_name="G")
         )
+        (await organisation(u)).automatic_testing = AutomaticTesting.PER_ACTION
         rows = await u.session.execute(
             select(ActionDefinition.key, ImprovementAction.id).join(
                 ImprovementAction, ImprovementAction.definition_id == ActionDefinition.id

@@ -73,7 +73,7 @@ class World:
 @pytest.fixture
 async def world(uow, owner: Principal) -> World:
     async with uow() as u:
-        # Every action starts MANUAL, under PER_ACTION: the tests choose what is automatic.
+        # Every action starts MANUAL (made under OFF_FOR_ALL): the tests choose what is automatic.
         (await organisation(u)).automatic_testing = AutomaticTesting.OFF_FOR_ALL
         imported = await import_template(u, SPEC, source="test")
         assessment = await create_assessment(

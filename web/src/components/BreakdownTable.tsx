@@ -51,10 +51,7 @@ function AttentionCell({
         {items.map(([count, what, extra]) => (
           <li key={what}>
             {filter ? (
-              <Link
-                to={listPath(filter, extra)}
-                aria-label={`${count} ${count === 1 ? "action" : "actions"} ${what} in ${label}`}
-              >
+              <Link to={listPath(filter, extra)} aria-label={`${count} ${what} in ${label}`}>
                 {count} {what}
               </Link>
             ) : (

@@ -58,9 +58,7 @@ def upgrade() -> None:
             sa.Column("daily_digest", sa.Boolean(), nullable=False, server_default=sa.false())
         )
         batch_op.add_column(
-            sa.Column(
-                "notify_assignee", sa.Boolean(), nullable=False, server_default=sa.false()
-            )
+            sa.Column("notify_assignee", sa.Boolean(), nullable=False, server_default=sa.false())
         )
         batch_op.create_unique_constraint(batch_op.f("uq_alert_policy_builtin"), ["builtin"])
     op.create_table(
