@@ -19,15 +19,19 @@ from cmgraph.demo import (
     demo_secret,
     seed_demo,
 )
-from cmgraph.domain import accounts
+from cmgraph.domain import accounts, calendar, clock
 from cmgraph.domain.accounts import AuthenticationError
+from cmgraph.domain.calendar import DueState
 from cmgraph.domain.enums import (
+    ChangeSource,
     EvidenceKind,
     ImplementationStatus,
     OrgRole,
+    Owner,
     TestStatus,
 )
 from cmgraph.domain.models import (
+    ActionDefinition,
     ApiToken,
     Assessment,
     Control,
@@ -192,3 +196,33 @@ def test_secret_file_is_private_and_stable(tmp_path: Path) -> None:
     mode = stat.S_IMODE((folder / "demo-secret").stat().st_mode)
     assert mode == 0o600
     assert not [p.name for p in folder.iterdir() if p.name != "demo-secret"]
+
+
+async def test_the_demo_shows_work_on_a_calendar_and_provider_attestations(
+    db: Database, tmp_path: Path
+) -> None:
+    await seed_demo(db.sessions, tmp_path)
+    today = clock.today()
+    async with UnitOfWork(db.sessions) as u:
+        actions = (await u.session.scalars(select(ImprovementAction))).all()
+        states = {
+            calendar.due_state(a.due_date, a.implementation_status, today, 7) for a in actions
+        }
+        assert {DueState.OVERDUE, DueState.DUE_SOON, DueState.ON_TRACK} <= states
+        assert any(calendar.is_retest_due(a.retest_due_on, today) for a in actions)
+        assert any(
+            a.retest_due_on and not calendar.is_retest_due(a.retest_due_on, today) for a in actions
+        )
+        assert all(a.assignee_id for a in actions if a.due_date)
+        evidence = (await u.session.scalars(select(Evidence))).all()
+        assert any(calendar.evidence_expired(e.review_by, today) for e in evidence)
+        assert any(calendar.evidence_expiring(e.review_by, today, 7) for e in evidence)
+        sources = set(
+            await u.session.scalars(
+                select(HistoryEntry.source)
+                .join(ImprovementAction, ImprovementAction.id == HistoryEntry.action_id)
+                .join(ActionDefinition, ActionDefinition.id == ImprovementAction.definition_id)
+                .where(ActionDefinition.owner == Owner.PROVIDER)
+            )
+        )
+        assert sources == {ChangeSource.PROVIDER}

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import accounts, clock, sign_in
 from cmgraph.domain.assessments import ORG_SCOPE, NewAssessment, create_assessment
+from cmgraph.domain.assignment import assign_actions
 from cmgraph.domain.enums import ChangeSource, OrgRole, Owner, TestingSource
 from cmgraph.domain.enums import ImplementationStatus as Impl
 from cmgraph.domain.enums import TestStatus as Test
@@ -230,32 +231,48 @@ SUBSIDIARY_STATUSES = (
     ),
 )  # fmt: skip
 
-# (action key, uploader email, name, url); added in the head office before the subsidiary is
-# created, so links on non-technical actions are copied there too.
+# Work on a calendar (head office; non-technical ones are copied to the subsidiary):
+# (action key, assignee email, due in days from today, assignment notes).
+ASSIGNMENTS = (
+    (
+        _k("block-legacy-auth"),
+        f"contributor@{DOMAIN}",
+        -9,
+        "Two line-of-business apps still use basic authentication; agree dates with their owners.",
+    ),
+    (_k("classify-data"), f"contributor@{DOMAIN}", 4, "Start with finance and HR shares."),
+    (_k("dpia"), f"assessor@{DOMAIN}", 40, "Needed before the CRM migration goes live."),
+)
+# (action key, retest every N days): access reviews are due again, malware protection not yet.
+RETEST_CADENCES = ((_k("access-reviews"), 30), (_k("malware-protection"), 90))
+
+# (action key, uploader email, name, url, review by in days from today or None); added in the
+# head office before the subsidiary is created, so links on non-technical actions are copied
+# there too.
 EVIDENCE_LINKS = (
     (
         _k("access-policy"), f"contributor@{DOMAIN}", "Access control policy",
-        f"https://wiki.{DOMAIN}/policies/access-control",
+        f"https://wiki.{DOMAIN}/policies/access-control", -10,
     ),
     (
         _k("mfa-admins"), f"assessor@{DOMAIN}", "Sign-in policy export",
-        f"https://files.{DOMAIN}/evidence/admin-sign-in-policy.json",
+        f"https://files.{DOMAIN}/evidence/admin-sign-in-policy.json", None,
     ),
     (
         _k("dlp-policies"), f"assessor@{DOMAIN}", "DLP test message results",
-        f"https://files.{DOMAIN}/evidence/dlp-test-results.pdf",
+        f"https://files.{DOMAIN}/evidence/dlp-test-results.pdf", None,
     ),
     (
         _k("incident-response-plan"), f"contributor@{DOMAIN}", "Group IT incident procedure",
-        f"https://wiki.{DOMAIN}/it/incident-procedure",
+        f"https://wiki.{DOMAIN}/it/incident-procedure", 180,
     ),
     (
         _k("incident-response-plan"), f"contributor@{DOMAIN}", "Breach notification checklist",
-        f"https://wiki.{DOMAIN}/it/incident-procedure#breach-checklist",
+        f"https://wiki.{DOMAIN}/it/incident-procedure#breach-checklist", None,
     ),
     (
         _k("privacy-notice"), f"contributor@{DOMAIN}", "Published privacy notice",
-        f"https://www.{DOMAIN}/privacy",
+        f"https://www.{DOMAIN}/privacy", 5,
     ),
 )  # fmt: skip
 
@@ -333,8 +350,25 @@ async def _seed(uow: UnitOfWork, users: list[DemoUser]) -> None:
     )
     await _apply(uow, owner, head_office.group_id, HEAD_OFFICE_STATUSES, today)
     actions = await _actions_in_group(uow, head_office.group_id)
-    for key, email, name, url in EVIDENCE_LINKS:
-        await add_evidence_link(uow, principals[email], actions[key][0], name, url)
+    for key, email, name, url, review_in in EVIDENCE_LINKS:
+        review_by = None if review_in is None else today + timedelta(days=review_in)
+        await add_evidence_link(
+            uow, principals[email], actions[key][0], name, url, review_by=review_by
+        )
+    for key, email, due_in, notes in ASSIGNMENTS:
+        await assign_actions(
+            uow,
+            owner,
+            [actions[key][0]],
+            rows[email].id,
+            notes=notes,
+            notify=False,
+            due_date=today + timedelta(days=due_in),
+        )
+    for key, days in RETEST_CADENCES:
+        await change_action(
+            uow, owner, actions[key][0], {"retest_interval_days": days}, today=today
+        )
 
     subsidiary = await create_assessment(
         uow,
