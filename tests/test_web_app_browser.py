@@ -677,3 +677,31 @@ def test_a_provider_result_recorded_on_the_action_page_moves_the_score_by_its_po
     page.get_by_role("link", name="Overview").click()
     expect(page.locator(".big-number")).to_have_text(percent_text(after["percent"]))
     check_page(page, demo, "dashboard-breakdowns")
+
+
+def test_evidence_past_its_review_date_is_marked_expired(
+    demo: Demo, open_tab: Callable[[], Any]
+) -> None:
+    target = demo.graphql("owner", NOT_IMPLEMENTED)["improvementActions"]["nodes"][3]
+    page = open_tab()
+    sign_in(page, demo, "contributor", f"/actions/{quote(target['id'])}?tab=evidence")
+    form = page.locator("form").filter(has=page.get_by_role("heading", name="Add a link"))
+    form.get_by_label("Name").fill("Supplier contract")
+    form.get_by_label("Address (http or https)").fill("https://example.com/contract.pdf")
+    later = utc_today() + datetime.timedelta(days=30)
+    form.get_by_label("Review by (optional)").fill(later.isoformat())
+    form.get_by_role("button", name="Add link").click()
+    row = page.locator("tr").filter(has=page.get_by_role("link", name="Supplier contract"))
+    expect(row).to_be_visible()
+    expect(row.get_by_text("Expired", exact=True)).to_have_count(0)
+
+    row.get_by_role("button", name="Change review date of Supplier contract").click()
+    dialog = page.get_by_role("dialog")
+    yesterday = utc_today() - datetime.timedelta(days=1)
+    dialog.get_by_label("Review by").fill(yesterday.isoformat())
+    check_page(page, demo, "evidence-review-date")
+    dialog.get_by_role("button", name="Save review date").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(row.get_by_text("Expired", exact=True)).to_be_visible()
+    expect(page.locator(".action-header").get_by_text("Evidence expired")).to_be_visible()
+    check_page(page, demo, "evidence-expired")

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from cmgraph.alerts.evaluator import evaluate_pending
 from cmgraph.cli import app
-from cmgraph.domain import alert_policies
+from cmgraph.domain import alert_policies, clock
 from cmgraph.domain.alert_policies import ConditionSpec, PolicySettings
 from cmgraph.domain.enums import (
     ChangeSource,
@@ -615,3 +615,44 @@ async def test_export_and_import_from_the_command_line(db, uow, owner, example, 
     )
     assert refused.exit_code == 1
     assert f"row {sheet.number('T2')}, Test date: BAD_DATE:" in refused.output
+
+
+async def test_due_dates_go_out_and_come_back_in(api, db, assessor, example) -> None:
+    due = clock.today() + timedelta(days=10)
+    sheet = Sheet(await download(api, assessor), example)
+    assert sheet.row("T2")[sheet.header.index("Due date")] is None
+    sheet.set("T2", Due_date=datetime(due.year, due.month, due.day))
+    result = await imported(api, assessor, sheet.save(), dry_run=False)
+    assert result["applied"] is True, result["rowErrors"]
+    async with db.sessions() as session:
+        t2 = await session.get(ImprovementAction, example.actions["T2"].id)
+        history = list(
+            await session.scalars(
+                select(HistoryEntry).where(
+                    HistoryEntry.action_id == t2.id, HistoryEntry.field == "due_date"
+                )
+            )
+        )
+    assert t2.due_date == due
+    assert [(h.new_value, h.source) for h in history] == [(due.isoformat(), ChangeSource.IMPORT)]
+    exported = Sheet(await download(api, assessor), example).row("T2")
+    assert exported[sheet.header.index("Due date")].date() == due
+
+    # A sheet from before the column existed leaves due dates alone.
+    old = Sheet(await download(api, assessor), example)
+    column = old.header.index("Due date")
+    old.header.pop(column)
+    for row in old.rows:
+        row.pop(column)
+    old.set("T2", Additional_notes="Still due.")
+    result = await imported(api, assessor, old.save(), dry_run=False)
+    assert result["applied"] is True, result["rowErrors"]
+    async with db.sessions() as session:
+        t2 = await session.get(ImprovementAction, example.actions["T2"].id)
+    assert (t2.due_date, t2.additional_notes) == (due, "Still due.")
+
+    # A typo of a year is a row error on the column, and nothing is applied.
+    bad = Sheet(await download(api, assessor), example).set("T2", Due_date="2126-01-01")
+    result = await imported(api, assessor, bad.save(), dry_run=False)
+    assert result["applied"] is False
+    assert [(e["column"], e["code"]) for e in result["rowErrors"]] == [("Due date", "INVALID")]

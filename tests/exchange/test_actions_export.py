@@ -77,6 +77,7 @@ async def test_the_link_downloads_a_workbook_that_opens_cleanly(api, token_for, 
         "Regulation",
         "Group",
         "Assigned to",
+        "Due date",
         "Implementation status",
         "Implementation date",
         "Implementation notes",
@@ -91,7 +92,7 @@ async def test_the_link_downloads_a_workbook_that_opens_cleanly(api, token_for, 
     ]
     assert all(c.font.bold for c in sheet[1])
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == "A1:X1"
+    assert sheet.auto_filter.ref == "A1:Y1"
     assert sheet.column_dimensions["C"].width == 48  # Title
     assert sheet.column_dimensions["A"].width == 34  # Action ID
 

@@ -1,7 +1,8 @@
 """Bulk update: an edited improvement actions export, read back and applied (DOMAIN.md 13).
 
 The upload is the sheet ``exchange.actions_sheet`` writes. ``Action ID`` and every editable
-column are required; the read-only columns may be left out and are ignored, except
+column are required but ``Due date`` (a sheet exported before it existed leaves due dates as
+they are); the read-only columns may be left out and are ignored, except
 ``Version``: a row that changes something while its version differs from the stored one was
 edited against stale data and is refused with CONFLICT. Unknown columns are refused. A row
 whose editable values equal the stored ones is unchanged and skipped, so the whole export
@@ -9,10 +10,11 @@ can be uploaded with a few rows edited. New actions cannot be created this way.
 
 Every changed row goes through the same domain services as the API, with history source
 ``IMPORT``: ``assignment.assign_actions`` (``Assigned to``, by email), then
-``workflow.change_action`` (statuses, dates, notes) and ``testing_sources.set_testing_source``
-(``Testing source``, ``Parent action ID``). The switch of testing source comes first when the
-row leaves inheritance or automation for ``MANUAL`` (so the row's own edits are then
-allowed) and last otherwise (edit, then link to a parent or hand over to automation).
+``workflow.change_action`` (statuses, dates, notes, due date) and
+``testing_sources.set_testing_source`` (``Testing source``, ``Parent action ID``). The
+switch of testing source comes first when the row leaves inheritance or automation for
+``MANUAL`` (so the row's own edits are then allowed) and last otherwise (edit, then link to
+a parent or hand over to automation).
 Assignments email the assignee as the API does unless the caller opts out (``notify``).
 
 Each row runs in a SAVEPOINT: a row the rules refuse is rolled back alone and the others are
@@ -92,6 +94,7 @@ _COLUMN_OF_FIELD = {
     "testingSource": cols.TESTING_SOURCE,
     "parentId": cols.PARENT_ACTION_ID,
     "assigneeId": cols.ASSIGNED_TO,
+    "dueDate": cols.DUE_DATE,
     "version": cols.VERSION,
     "id": cols.ACTION_ID,
     "actionId": cols.ACTION_ID,
@@ -243,8 +246,11 @@ def _read(handle: IO[bytes]) -> list[_Row]:
         table = read_table(
             worksheet,
             SHEET,
-            required=(cols.ACTION_ID, *cols.EDITABLE),
-            optional=cols.READ_ONLY,
+            required=(
+                cols.ACTION_ID,
+                *(c for c in cols.EDITABLE if c not in cols.OPTIONAL_EDITABLE),
+            ),
+            optional=(*cols.OPTIONAL_EDITABLE, *cols.READ_ONLY),
         )
         rows: list[_Row] = []
         for number, cells in table.rows:
@@ -297,10 +303,12 @@ def _parse(table: Table, number: int, cells: tuple[Any, ...]) -> _Row:
             )
         row.values[attribute] = value
     for column, attribute in (
+        (cols.DUE_DATE, "due_date"),
         (cols.IMPLEMENTATION_DATE, "implementation_date"),
         (cols.TEST_DATE, "test_date"),
     ):
-        row.values[attribute] = read(column, lambda v: as_date(v, table.epoch))
+        if column in table.index or column not in cols.OPTIONAL_EDITABLE:
+            row.values[attribute] = read(column, lambda v: as_date(v, table.epoch))
     for attribute in NOTES:
         row.values[attribute] = read(_COLUMN_OF_ATTRIBUTE[attribute], as_text)
     parent = cell(table, cells, cols.PARENT_ACTION_ID)
@@ -452,7 +460,8 @@ async def _edits(
         changes = {
             attribute: values[attribute]
             for attribute in cols.EDITABLE.values()
-            if not _same(attribute, getattr(current, attribute), values[attribute])
+            if attribute in values
+            and not _same(attribute, getattr(current, attribute), values[attribute])
         }
         if not changes:
             continue

@@ -68,6 +68,7 @@ ASSESSMENTS = "Assessments"
 REGULATION = "Regulation"
 GROUP = "Group"
 ASSIGNED_TO = "Assigned to"
+DUE_DATE = "Due date"
 IMPLEMENTATION_STATUS = "Implementation status"
 IMPLEMENTATION_DATE = "Implementation date"
 IMPLEMENTATION_NOTES = "Implementation notes"
@@ -94,6 +95,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(REGULATION, 26, CellType.LONG_TEXT),
     Column(GROUP, 18),
     Column(ASSIGNED_TO, 28),
+    Column(DUE_DATE, 14, CellType.DATE),
     Column(IMPLEMENTATION_STATUS, 26),
     Column(IMPLEMENTATION_DATE, 20, CellType.DATE),
     Column(IMPLEMENTATION_NOTES, 40, CellType.LONG_TEXT),
@@ -111,6 +113,7 @@ HEADERS = tuple(c.header for c in COLUMNS)
 # Editable column -> the action attribute it edits (assignee and parent by id).
 EDITABLE: dict[str, str] = {
     ASSIGNED_TO: "assignee_id",
+    DUE_DATE: "due_date",
     IMPLEMENTATION_STATUS: "implementation_status",
     IMPLEMENTATION_DATE: "implementation_date",
     IMPLEMENTATION_NOTES: "implementation_notes",
@@ -121,6 +124,9 @@ EDITABLE: dict[str, str] = {
     TESTING_SOURCE: "testing_source",
     PARENT_ACTION_ID: "parent_id",
 }
+# Editable columns an upload may leave out (sheets exported before they existed): what is
+# absent stays as it is.
+OPTIONAL_EDITABLE = (DUE_DATE,)
 READ_ONLY = tuple(h for h in HEADERS if h not in EDITABLE and h != ACTION_ID)
 
 
@@ -154,6 +160,7 @@ def _rows_select(
             a.earned,
             Group.name.label("group_name"),
             User.email.label("assignee_email"),
+            a.due_date,
             a.implementation_status,
             a.implementation_date,
             a.implementation_notes,
@@ -218,6 +225,7 @@ def _values(row: Any, names: tuple[list[str], list[str]]) -> list[Any]:
         "; ".join(regulations),
         row.group_name,
         row.assignee_email,
+        row.due_date,
         row.implementation_status,
         row.implementation_date,
         row.implementation_notes,

@@ -82,7 +82,9 @@ export function ActionList({ title, mine = false }: { title: string; mine?: bool
     ids: new Set(),
   });
   const selected = selection.key === pageKey ? selection.ids : new Set<string>();
-  const rows = connection?.nodes ?? [];
+  const nodes = connection?.nodes;
+  // My action items: overdue first, then due soon (within the page, in the server's order).
+  const rows = useMemo(() => (mine ? overdueFirst(nodes ?? []) : (nodes ?? [])), [mine, nodes]);
   const toggle = useCallback(
     (id: string, checked: boolean) => {
       const next = new Set(selection.key === pageKey ? selection.ids : []);
@@ -295,4 +297,10 @@ function emptyListText(mine: boolean, filtered: boolean, mayShowPassed: boolean)
   if (filtered) return `${none} Clear some filters to see more.`;
   if (mayShowPassed) return `${none} Show passed actions to see those too.`;
   return mine ? "Nothing is assigned to you." : "There are no improvement actions yet.";
+}
+
+const URGENCY: Readonly<Record<string, number>> = { OVERDUE: 0, DUE_SOON: 1 };
+
+function overdueFirst<T extends { dueState: string }>(rows: readonly T[]): readonly T[] {
+  return [...rows].sort((a, b) => (URGENCY[a.dueState] ?? 2) - (URGENCY[b.dueState] ?? 2));
 }

@@ -1,6 +1,6 @@
 import { Link } from "react-router";
 import { ScoreMeter } from "../../components/ScoreMeter";
-import { formatDateTime, formatDay, formatPoints } from "../../format";
+import { formatDay, formatPoints } from "../../format";
 import type { AssessmentListQuery } from "../../gql/graphql";
 import { ActionCounts } from "./ActionCounts";
 import { assessmentStatusLabel, formatProgress } from "./labels";
@@ -42,7 +42,6 @@ export function AssessmentsTable({
             <th scope="col" className="num wrap">
               Provider actions completed
             </th>
-            <th scope="col">Created</th>
             <th scope="col">Last modified</th>
           </tr>
         </thead>
@@ -83,8 +82,13 @@ export function AssessmentsTable({
                 customer={row.customerActionCounts}
                 provider={row.providerActionCounts}
               />
-              <td className="nowrap">{formatDay(row.createdAt)}</td>
-              <td className="nowrap">{formatDateTime(row.lastModifiedAt)}</td>
+              <td>
+                <time className="nowrap" dateTime={row.lastModifiedAt}>
+                  {formatDay(row.lastModifiedAt)}
+                </time>
+                <br />
+                <span className="muted small">Created {formatDay(row.createdAt)}</span>
+              </td>
             </tr>
           ))}
         </tbody>
