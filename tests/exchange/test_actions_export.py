@@ -117,8 +117,8 @@ async def test_the_link_downloads_a_workbook_that_opens_cleanly(api, token_for, 
     assert rows["we:p1"]["Owner"] == "PROVIDER"
 
     cells = {c.column_letter: c for c in sheet[2]}
-    assert cells["O"].is_date and cells["O"].number_format == "yyyy-mm-dd"
-    assert cells["X"].is_date and cells["X"].number_format == "yyyy-mm-dd hh:mm:ss"
+    assert cells["P"].is_date and cells["P"].number_format == "yyyy-mm-dd"  # implementation
+    assert cells["Y"].is_date and cells["Y"].number_format == "yyyy-mm-dd hh:mm:ss"
     assert cells["H"].data_type == "n"
 
 
