@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +9,7 @@ import pytest
 
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.config import Settings
-from cmgraph.domain import accounts
+from cmgraph.domain import accounts, clock
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.permissions import Principal
 from cmgraph.http.app import create_app
@@ -24,6 +24,14 @@ def oscal_file(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared OSCAL data not found at ../shared/data/oscal/{name}")
     return path
+
+
+@pytest.fixture(autouse=True)
+def system_clock() -> Iterator[None]:
+    """Every test starts on the system clock; one that froze or moved it cannot leak."""
+    clock.reset()
+    yield
+    clock.reset()
 
 
 @pytest.fixture(scope="session")

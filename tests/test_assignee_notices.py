@@ -15,10 +15,16 @@ from sqlalchemy import select, update
 from cmgraph.alerts.messages import guidance_summary, render
 from cmgraph.config import Settings
 from cmgraph.domain import alert_policies as policies
+from cmgraph.domain.accounts import create_user, grant
 from cmgraph.domain.assignment import assign_actions
 from cmgraph.domain.enums import NotificationKind, OrgRole, TestStatus
 from cmgraph.domain.errors import DomainError, ErrorCode
-from cmgraph.domain.models import ActionDefinitionVersion, AlertPolicy, ImprovementAction
+from cmgraph.domain.models import (
+    ActionDefinitionVersion,
+    AlertPolicy,
+    Assessment,
+    ImprovementAction,
+)
 from cmgraph.domain.scoring import priority
 from tests.builders import DAY
 from tests.test_alert_evaluation import T0, World, build_world
@@ -75,6 +81,50 @@ async def test_the_assignee_is_told_when_their_action_fails_testing(world: World
     assert len(await _alert_mail_to(world, ann)) == 1
     [bobs] = await _alert_mail_to(world, bob)
     assert bobs.subject_id == alert.id
+
+
+async def test_an_assignee_with_a_grant_reads_only_their_actions_in_the_notice(
+    world: World, tmp_path: Path
+) -> None:
+    """Two failures join one alert; the assignee who may read only A2 (T2's assessment) is
+    told about T2 alone, not about T1 of another assessment."""
+    async with world.db.sessions() as session:
+        a2 = await session.scalar(select(Assessment.id).where(Assessment.name == "A2"))
+    async with world.uow() as u:
+        gina = await create_user(u, "gina@eval.test", "Gina Grant", None)
+        await grant(u, gina, OrgRole.CONTRIBUTOR, assessment_id=a2)
+        await assign_actions(u, world.owner, [world.actions["T2"]], gina.id, notify=False)
+    hugo = await world.person("hugo", OrgRole.CONTRIBUTOR)
+    async with world.uow() as u:
+        await assign_actions(u, world.owner, [world.actions["T1"]], hugo, notify=False)
+    await world.implement("T2")
+    await world.test("T2", TestStatus.FAILED_LOW_RISK)
+    await world.test("T1", TestStatus.FAILED_HIGH_RISK)
+    await world.run(T0)
+    [row] = await _alert_mail_to(world, gina.id)
+    settings = Settings(public_url="https://cm.example.test", mail_dir=str(tmp_path))
+    async with world.db.sessions() as session:
+        text = _plain(await render(session, row, settings))
+        titles = dict(
+            (
+                await session.execute(
+                    select(ImprovementAction.id, ActionDefinitionVersion.title).join(
+                        ImprovementAction,
+                        ImprovementAction.definition_version_id == ActionDefinitionVersion.id,
+                    )
+                )
+            ).all()
+        )
+    t1_title, t2_title = titles[world.actions["T1"]], titles[world.actions["T2"]]
+    assert f": {t2_title}" in text and f": {t1_title}" not in text
+    [hugos] = await _alert_mail_to(world, hugo)
+    async with world.db.sessions() as session:
+        assert f": {t1_title}" in _plain(await render(session, hugos, settings))
+
+
+def _plain(message: Any) -> str:
+    parsed = message_from_bytes(message.as_bytes(), policy=default_policy)
+    return parsed.get_body(preferencelist=("plain",)).get_content()  # type: ignore[no-any-return,union-attr]
 
 
 async def test_an_unassigned_failure_tells_nobody_and_an_owner_may_turn_it_off(
@@ -169,10 +219,9 @@ async def test_the_assignment_mail_carries_guidance_points_priority_notes_and_du
         )
     due = DAY + timedelta(days=30)
     async with world.uow() as u:
-        await assign_actions(u, world.owner, [t1], eve, notes="Before the audit, please.")
-        action = await u.session.get(ImprovementAction, t1)
-        assert action is not None
-        action.due_date = due  # replaced by the assignment's due date once it takes one
+        await assign_actions(
+            u, world.owner, [t1], eve, notes="Before the audit, please.", due_date=due
+        )
     await world.run(T0)
     [row] = await world.notifications(NotificationKind.ASSIGNMENT)
     settings = Settings(public_url="https://cm.example.test", mail_dir=str(tmp_path))

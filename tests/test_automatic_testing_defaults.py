@@ -24,8 +24,8 @@ from cmgraph.domain.enums import (
     Purpose,
 )
 from cmgraph.domain.models import Event
+from cmgraph.domain.organisation import organisation
 from cmgraph.domain.templates import ActionSpec, import_template
-from cmgraph.domain.testing_sources import organisation
 from tests.builders import _template
 
 AUTO = ActionSpec(

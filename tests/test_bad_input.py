@@ -17,7 +17,7 @@ import logging
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -29,6 +29,7 @@ from strawberry.relay import to_base64
 
 from cmgraph.alerts.evaluator import evaluate_pending
 from cmgraph.config import Settings
+from cmgraph.domain import clock
 from cmgraph.domain.accounts import create_token, create_user, grant
 from cmgraph.domain.enums import NotificationStatus, OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode
@@ -45,11 +46,11 @@ from cmgraph.domain.updates import MAX_ASSESSMENTS_AT_ONCE
 from cmgraph.resolvers.reader import Reader, RequestFinished
 from tests.builders import worked_example
 
-FUTURE = str(date.today() + timedelta(days=3))
+FUTURE = str(clock.today() + timedelta(days=3))
 # Due and review-by dates: a past day is fine, a typo's decade is not (domain/calendar.py).
 SOON = FUTURE
-FAR_AHEAD = str(date.today() + timedelta(days=3661))
-FAR_BEHIND = str(date.today() - timedelta(days=3661))
+FAR_AHEAD = str(clock.today() + timedelta(days=3661))
+FAR_BEHIND = str(clock.today() - timedelta(days=3661))
 HUGE = "x" * 100_001
 
 

@@ -6,6 +6,7 @@ The clock is frozen and moved; the evaluator and the sender are driven step by s
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -30,9 +31,10 @@ from cmgraph.domain.enums import (
     OrgRole,
     TestStatus,
 )
-from cmgraph.domain.models import Alert, AlertPolicy, Event, Notification, User
+from cmgraph.domain.models import Alert, AlertPolicy, DigestEntry, Event, Notification, User
 from cmgraph.domain.workflow import change_action
 from tests.builders import DAY, WorkedExample, worked_example
+from tests.databases import POSTGRES_URL
 
 T0 = datetime(2030, 5, 6, 9, 0, tzinfo=UTC)
 D = T0.date()
@@ -306,3 +308,73 @@ async def test_the_default_policy_may_send_a_digest(world: World) -> None:
     assert [(e["field"], e["code"]) for e in data["updateAlertPolicy"]["userErrors"]] == [
         (["input", "dailyDigest"], "INVALID")
     ]
+
+
+@pytest.mark.skipif(
+    not POSTGRES_URL,
+    reason="needs PostgreSQL (CMGRAPH_TEST_DATABASE_URL): SQLite runs one writer at a time",
+)
+async def test_concurrent_evaluators_list_shared_recipients_alerts_once(world: World) -> None:
+    """Evaluators writing digests for the same people at once both finish, and each person
+    gets one digest listing each of their alerts once."""
+    async with world.uow() as u:
+        people = {
+            user.email: user.id
+            for user in await u.session.scalars(
+                select(User).where(User.email.in_(["ann@example.test", "bob@example.test"]))
+            )
+        }
+        ann, bob = people["ann@example.test"], people["bob@example.test"]
+        for name, kind, recipients in (
+            ("Status roundup", EventType.IMPLEMENTATION_STATUS_CHANGE, (bob, ann)),
+            ("Test roundup", EventType.TEST_STATUS_CHANGE, (ann, bob)),
+            ("Score roundup", EventType.SCORE_CHANGE, (bob,)),
+        ):
+            await policies.create_alert_policy(
+                u,
+                world.owner,
+                name,
+                policies.PolicySettings(
+                    conditions=(policies.ConditionSpec(kind),),
+                    recipient_ids=recipients,
+                    daily_digest=True,
+                ),
+            )
+    for action in ("T2", "N1@G2"):
+        await world.change(
+            action, implementation_status=ImplementationStatus.IMPLEMENTED, implementation_date=DAY
+        )
+        await world.change(action, test_status=TestStatus.PASSED, test_date=DAY)
+
+    async with world.db.sessions() as session:
+        events = len(
+            (await session.scalars(select(Event.id).where(Event.processed_at.is_(None)))).all()
+        )
+    done = await asyncio.gather(*(evaluate_pending(world.db.sessions, batch=1) for _ in range(2)))
+    assert sum(done) == events  # each event once, between them
+    async with world.db.sessions() as session:
+        pending = await session.scalar(select(Event.id).where(Event.processed_at.is_(None)))
+        listed = (
+            await session.execute(
+                select(Notification.recipient_email, AlertPolicy.name)
+                .join(DigestEntry, DigestEntry.notification_id == Notification.id)
+                .join(Alert, Alert.id == DigestEntry.alert_id)
+                .join(AlertPolicy, AlertPolicy.id == Alert.policy_id)
+            )
+        ).all()
+    assert pending is None
+    digests = await world.notifications(NotificationKind.DIGEST)
+    assert [(n.recipient_email, n.subject_id) for n in digests] == [
+        ("ann@example.test", D.toordinal()),
+        ("bob@example.test", D.toordinal()),
+        ("owner@example.test", D.toordinal()),  # the policies' creator
+    ]
+    everything = {"Status roundup", "Test roundup", "Score roundup"}
+    assert sorted(listed) == sorted(
+        [("ann@example.test", name) for name in ("Status roundup", "Test roundup")]
+        + [
+            (email, name)
+            for email in ("bob@example.test", "owner@example.test")
+            for name in everything
+        ]
+    )

@@ -47,9 +47,9 @@ from cmgraph.domain.models import (
     ImprovementAction,
     User,
 )
+from cmgraph.domain.organisation import organisation
 from cmgraph.domain.permissions import Principal
 from cmgraph.domain.templates import import_template
-from cmgraph.domain.testing_sources import organisation
 from cmgraph.domain.workflow import change_action
 from cmgraph.http.app import create_app
 from tests.builders import DAY

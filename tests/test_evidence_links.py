@@ -33,10 +33,10 @@ from cmgraph.domain.models import (
     ImprovementAction,
     utcnow,
 )
+from cmgraph.domain.organisation import organisation
 from cmgraph.domain.people import grant_access
 from cmgraph.domain.permissions import Principal
 from cmgraph.domain.templates import ActionSpec, ControlSpec, TemplateSpec, import_template
-from cmgraph.domain.testing_sources import organisation
 
 SPEC = TemplateSpec(
     key="evidence-test",

@@ -218,7 +218,12 @@ async def test_uploads_take_a_review_by_date(api, db, example, tokens) -> None:
     data = await api.query(ACTION, {"id": gid(t2)}, token=token)
     assert data["node"]["hasExpiredEvidence"] is True
 
-    for value, code in (("next week", "INVALID"), ("2099-01-01", "INVALID")):
+    for value, code in (
+        ("next week", "INVALID"),
+        ("2099-01-01", "INVALID"),
+        ("20260301", "INVALID"),  # ISO 8601 too, but the form takes one spelling
+        ("2026-W09-7", "INVALID"),
+    ):
         refused = await upload(api, token, t2, reviewBy=value)
         assert refused.status_code == 400, refused.text
         assert [e["extensions"]["code"] for e in refused.json()["errors"]] == [code]

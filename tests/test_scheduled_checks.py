@@ -325,7 +325,7 @@ async def workers(db: Database) -> AsyncIterator[Any]:
 
 
 async def test_two_workers_and_a_restart_report_each_item_once_a_day(
-    db, uow, owner, workers, capsys
+    db, uow, owner, workers
 ) -> None:
     items = await many_items(uow, owner, count=120, evidence_every=4)
     async with uow() as u:
@@ -345,8 +345,7 @@ async def test_two_workers_and_a_restart_report_each_item_once_a_day(
             ),
         )
     first, second = workers(), workers()
-    figures = []
-    for day in range(2):
+    for _ in range(2):
         together = await asyncio.gather(run_schedule(first), run_schedule(second))
         restarted = await run_schedule(workers())  # a new process on the same database
         counts = [r.checks.events for r in (*together, restarted)]
@@ -354,7 +353,6 @@ async def test_two_workers_and_a_restart_report_each_item_once_a_day(
         assert counts[2] == 0
         # Two evaluators at once, as two workers run them.
         await asyncio.gather(evaluate_pending(first), evaluate_pending(second))
-        figures.append((TODAY + timedelta(days=day), counts))
         clock.advance(timedelta(days=1))
 
     async with db.sessions() as session:
@@ -383,13 +381,6 @@ async def test_two_workers_and_a_restart_report_each_item_once_a_day(
     assert set(linked) == {e.id for e in events} and set(linked.values()) == {1}
     assert set(matches) == {e.id for e in events} and set(matches.values()) == {1}
     assert alerts == 2  # one a day: each day's findings join that day's alert
-    with capsys.disabled():
-        for day, (a, b, restart) in figures:
-            print(
-                f"\nscheduled checks {day} on {db.url.split(':')[0]}: {items} items, "
-                f"worker 1 reported {a}, worker 2 {b}, restarted worker {restart}; "
-                f"events {a + b + restart}, duplicates 0"
-            )
 
 
 # -- the pipeline ---------------------------------------------------------------------------

@@ -45,6 +45,8 @@ Alert lifecycle:
 - A ``daily_digest`` policy writes no mail per alert: each recipient's alert is listed
   (``digest_entry``) in their DIGEST notification of the day (UTC), one per recipient and
   day, due when the day ends; the sender renders it then, with every alert listed in it.
+  A batch makes and locks all its digests at its end, in one order (day, then recipient),
+  so evaluators whose batches share recipients wait for each other, never deadlock.
 - A policy with ``notify_assignee`` also emails the current assignee of each action whose
   event opens or joins one of its alerts, once per alert and person (the built-in "assigned
   action failed testing" policy is such a policy).
@@ -200,6 +202,7 @@ class _Batch:
         self.users: dict[int, User] = {}
         self.role_holders: dict[str, list[User]] = {}
         self.assignees: dict[int, int] = {}  # action id -> assignee, for notify_assignee
+        self.digested: dict[int, tuple[User, set[int]]] = {}  # recipient id -> their alerts
 
     async def run(self, events: Sequence[Event]) -> None:
         statement = (
@@ -227,6 +230,7 @@ class _Batch:
             await self._load_open_alerts({p.id for _, p in matched})
         for event, policy in matched:
             await self._match(event, policy)
+        await self._write_digests()
         await self._assignment_notifications(assignments)
         await self.session.flush()
 
@@ -373,10 +377,10 @@ class _Batch:
         user = self.users.get(self.assignees.get(event.action_id, 0))
         if user is None:
             return
-        await self.session.flush()  # a role recipient's row, added above, goes first
         if policy.daily_digest:
-            await self._add_to_digest(alert, user)
+            self._add_to_digest(alert, user)
             return
+        await self.session.flush()  # a role recipient's row, added above, goes first
         await self.session.execute(
             _insert(self.session, Notification)
             .values(
@@ -409,7 +413,7 @@ class _Batch:
         self.open_alerts[policy.id] = alert
         for user in self._recipients(policy):
             if policy.daily_digest:
-                await self._add_to_digest(alert, user)
+                self._add_to_digest(alert, user)
                 continue
             self.session.add(
                 Notification(
@@ -426,48 +430,81 @@ class _Batch:
             )
         return alert
 
-    async def _add_to_digest(self, alert: Alert, user: User) -> None:
-        """List the alert in ``user``'s digest of today (UTC), made on first use and due when
-        the day ends; if that digest is already out (a clock behind), in tomorrow's."""
+    def _add_to_digest(self, alert: Alert, user: User) -> None:
+        """Note the alert for ``user``'s digest; ``_write_digests`` lists it."""
+        self.digested.setdefault(user.id, (user, set()))[1].add(alert.id)
+
+    async def _write_digests(self) -> None:
+        """List the noted alerts in each recipient's digest of today (UTC), made on first use
+        and due when the day ends; if that digest is already out (a clock behind), in
+        tomorrow's.
+
+        The digests are inserted and locked in (day, recipient) order, whatever order the
+        alerts came in: a batch holding one recipient's digest never waits for another's
+        that a second batch holds while waiting for the first.
+        """
+        waiting = sorted(self.digested)
         day = self.now.astimezone(UTC).date()
         for _ in range(2):
-            await self.session.execute(
-                _insert(self.session, Notification)
-                .values(
-                    kind=NotificationKind.DIGEST,
-                    subject_id=day.toordinal(),
-                    recipient_id=user.id,
-                    recipient_email=user.email,
-                    status=NotificationStatus.PENDING,
-                    attempts=0,
-                    next_attempt_at=digest_due_at(day),
-                    message_id=message_id("digest", day.toordinal(), user.id),
-                    # Its age (and so its last retry) counts from when it is due.
-                    created_at=digest_due_at(day),
-                    last_error="",
-                )
-                .on_conflict_do_nothing(index_elements=["kind", "subject_id", "recipient_id"])
-            )
-            digest = (
-                await self.session.execute(
-                    select(Notification.id, Notification.status, Notification.claimed_until)
-                    .where(
-                        Notification.kind == NotificationKind.DIGEST,
-                        Notification.subject_id == day.toordinal(),
-                        Notification.recipient_id == user.id,
-                    )
-                    .with_for_update()
-                )
-            ).one()
-            if digest.status == NotificationStatus.PENDING and digest.claimed_until is None:
-                await self.session.execute(
-                    _insert(self.session, DigestEntry)
-                    .values(notification_id=digest.id, alert_id=alert.id)
-                    .on_conflict_do_nothing(index_elements=["notification_id", "alert_id"])
-                )
+            if not waiting:
                 return
+            subject = day.toordinal()
+            await self.session.execute(
+                _insert(self.session, Notification).on_conflict_do_nothing(
+                    index_elements=["kind", "subject_id", "recipient_id"]
+                ),
+                [
+                    {
+                        "kind": NotificationKind.DIGEST,
+                        "subject_id": subject,
+                        "recipient_id": user_id,
+                        "recipient_email": self.digested[user_id][0].email,
+                        "status": NotificationStatus.PENDING,
+                        "attempts": 0,
+                        "next_attempt_at": digest_due_at(day),
+                        "message_id": message_id("digest", subject, user_id),
+                        # Its age (and so its last retry) counts from when it is due.
+                        "created_at": digest_due_at(day),
+                        "last_error": "",
+                    }
+                    for user_id in waiting
+                ],
+            )
+            digests = await self.session.execute(
+                select(
+                    Notification.id,
+                    Notification.recipient_id,
+                    Notification.status,
+                    Notification.claimed_until,
+                )
+                .where(
+                    Notification.kind == NotificationKind.DIGEST,
+                    Notification.subject_id == subject,
+                    Notification.recipient_id.in_(waiting),
+                )
+                .order_by(Notification.recipient_id)
+                .with_for_update()
+            )
+            entries: list[dict[str, int]] = []
+            later: list[int] = []
+            for digest in digests.all():
+                if digest.status == NotificationStatus.PENDING and digest.claimed_until is None:
+                    alerts = sorted(self.digested[digest.recipient_id][1])
+                    entries += [{"notification_id": digest.id, "alert_id": a} for a in alerts]
+                else:
+                    later.append(digest.recipient_id)
+            if entries:
+                await self.session.execute(
+                    _insert(self.session, DigestEntry).on_conflict_do_nothing(
+                        index_elements=["notification_id", "alert_id"]
+                    ),
+                    entries,
+                )
+            waiting = later
             day += timedelta(days=1)
-        log.warning("no open digest for user %s; alert %s not listed", user.id, alert.id)
+        for user_id in waiting:
+            alerts = sorted(self.digested[user_id][1])
+            log.warning("no open digest for user %s; alerts %s not listed", user_id, alerts)
 
     def _recipients(self, policy: AlertPolicy) -> list[User]:
         chosen: dict[int, User] = {}

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cmgraph import global_ids
 from cmgraph.adapters.storage import link_key
 from cmgraph.config import Settings
+from cmgraph.domain.accounts import principal_of
 from cmgraph.domain.enums import EventType, NotificationKind, Severity
 from cmgraph.domain.models import (
     ActionDefinitionVersion,
@@ -43,6 +44,7 @@ from cmgraph.domain.models import (
     User,
 )
 from cmgraph.domain.password_links import SET_PASSWORD_PATH, token_for
+from cmgraph.domain.permissions import readable_actions, readable_assessments
 from cmgraph.domain.scoring import priority
 from cmgraph.domain.single_sign_on import SSO_PATH
 
@@ -131,7 +133,7 @@ async def render(
         # Queued before they were disabled: a person who has left gets nothing more.
         raise RenderError(f"{recipient.email} is disabled")
     if notification.kind is NotificationKind.ALERT:
-        content = await _alert_content(session, notification, settings)
+        content = await _alert_content(session, notification, settings, recipient)
     elif notification.kind is NotificationKind.ASSIGNMENT:
         content = await _assignment_content(session, notification, settings)
     elif notification.kind is NotificationKind.DIGEST:
@@ -320,7 +322,7 @@ def event_details(event: Event, users: dict[int, User], assessments: dict[int, s
 
 
 async def _alert_content(
-    session: AsyncSession, notification: Notification, settings: Settings
+    session: AsyncSession, notification: Notification, settings: Settings, recipient: User | None
 ) -> Content:
     alert = await session.get(Alert, notification.subject_id)
     if alert is None:
@@ -337,6 +339,7 @@ async def _alert_content(
             .order_by(Event.created_at, Event.id)
         )
     )
+    events = await _readable_events(session, events, recipient)
     users = await _users(
         session,
         [e.actor_id for e in events]
@@ -470,6 +473,44 @@ async def _digest_content(
     )
 
 
+def _due_date(payload: Mapping[str, Any], action: ImprovementAction) -> str | None:
+    """The due date the assignment set (its event says), else the action's."""
+    if "dueDate" in payload:
+        return str(payload["dueDate"]) if payload["dueDate"] else None
+    return action.due_date.isoformat() if action.due_date else None
+
+
+async def _readable_events(
+    session: AsyncSession, events: list[Event], recipient: User | None
+) -> list[Event]:
+    """The events the recipient may read about: an assignee told of their action's failure
+    may hold only a grant, and the alert may also hold other people's actions."""
+    if recipient is None or recipient.role is not None:
+        return events  # every organisation role reads everything
+    principal = await principal_of(session, recipient)
+    action_ids = {e.action_id for e in events if e.action_id is not None}
+    actions = set(
+        await session.scalars(
+            select(ImprovementAction.id).where(
+                ImprovementAction.id.in_(action_ids), readable_actions(principal)
+            )
+        )
+    )
+    assessment_ids = {e.assessment_id for e in events if e.assessment_id is not None}
+    places = set(
+        await session.scalars(
+            select(Assessment.id).where(
+                Assessment.id.in_(assessment_ids), readable_assessments(principal)
+            )
+        )
+    )
+    return [
+        e
+        for e in events
+        if (e.action_id in actions if e.action_id is not None else e.assessment_id in places)
+    ]
+
+
 async def _assignment_content(
     session: AsyncSession, notification: Notification, settings: Settings
 ) -> Content:
@@ -502,7 +543,7 @@ async def _assignment_content(
         ("Action", title),
         ("Points", str(action.points)),
         ("Priority", priority(action.points).value.title()),
-        ("Due", action.due_date.isoformat() if action.due_date else "no due date"),
+        ("Due", _due_date(payload, action) or "no due date"),
         ("Assigned by", _person(users, event.actor_id)),
         ("Assigned at", when(event.created_at)),
     ]

@@ -231,9 +231,26 @@ async def principal_for(uow: UnitOfWork, user: User) -> Principal:
     return await principal_of(uow.session, user)
 
 
+async def principals_for(uow: UnitOfWork, users: Iterable[User]) -> dict[int, Principal]:
+    """``principal_for`` of several users at once (one grant read), keyed by user id."""
+    users = list(users)
+    grants: dict[int, list[Grant]] = {u.id: [] for u in users}
+    if grants:
+        for grant in await uow.session.scalars(
+            select(Grant).where(Grant.user_id.in_(list(grants)))
+        ):
+            grants[grant.user_id].append(grant)
+    return {u.id: _principal(u, grants[u.id]) for u in users}
+
+
 async def principal_of(session: AsyncSession, user: User) -> Principal:
     """What ``user`` may do, from their role and grants (no unit of work needed: a read)."""
     grants = (await session.scalars(select(Grant).where(Grant.user_id == user.id))).all()
+    return _principal(user, grants)
+
+
+def _principal(user: User, grants: Iterable[Grant]) -> Principal:
+    grants = list(grants)
     return Principal(
         user_id=user.id,
         role=user.role,

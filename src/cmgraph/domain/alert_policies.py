@@ -193,11 +193,6 @@ def _invalid(field_path: str, message: str) -> DomainError:
     return DomainError(ErrorCode.INVALID, message, field_path)
 
 
-def camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
 def clean_policy_name(name: str) -> str:
     return text.clean_name(name, "An alert policy", max_length=MAX_NAME_LENGTH)
 
@@ -401,7 +396,7 @@ async def update_alert_policy(
         raise _invalid("name", "A policy's name is fixed after creation.")
     unknown = set(changes) - SETTING_NAMES
     if unknown:
-        raise _invalid(camel(sorted(unknown)[0]), "This field cannot be changed.")
+        raise _invalid(text.camel(sorted(unknown)[0]), "This field cannot be changed.")
     policy = await _policy(uow, policy_id)
     current = PolicySettings.of(policy)
     if policy.builtin is not None:
@@ -411,7 +406,7 @@ async def update_alert_policy(
         for name in sorted(set(changes) - FIXED_POLICY_EDITABLE):
             if _normal(name, getattr(current, name)) != _normal(name, changes[name]):
                 raise _invalid(
-                    camel(name),
+                    text.camel(name),
                     f"The {'default' if policy.is_default else 'built-in'} policy can only be "
                     "enabled, disabled, given other recipients or a daily digest.",
                 )

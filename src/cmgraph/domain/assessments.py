@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, select
 
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import clock, text
-from cmgraph.domain.accounts import principal_for
+from cmgraph.domain.accounts import principals_for
 from cmgraph.domain.enums import (
     AutomaticTesting,
     ChangeSource,
@@ -39,11 +40,12 @@ from cmgraph.domain.models import (
     User,
     utcnow,
 )
+from cmgraph.domain.organisation import organisation
 from cmgraph.domain.permissions import Principal, require_org_role
 from cmgraph.domain.provider_results import state_new_instances
 from cmgraph.domain.score_upkeep import store_recomputed
 from cmgraph.domain.scoring import refresh_score
-from cmgraph.domain.testing_sources import on_automation_available, organisation
+from cmgraph.domain.testing_sources import on_automation_available
 from cmgraph.domain.workflow import history_text, settle_retest
 
 ORG_SCOPE = "org"
@@ -301,11 +303,14 @@ async def instances_for(
     session.add_all(i for i, _ in created)
     await session.flush()
     copies = [(i, s) for i, s in created if s is not None]
+    now = utcnow()
     for instance, _ in copies:  # a copied pass has its retest day too (DOMAIN.md section 15)
-        await settle_retest(uow, instance, clock.today())
-        refresh_score(instance)
+        if await settle_retest(
+            uow, instance, clock.today(), source=ChangeSource.USER, actor_id=actor.user_id, now=now
+        ):
+            refresh_score(instance)
     await session.flush()
-    await _record_copies(uow, [i for i, _ in copies], actor)
+    await _record_copies(uow, [i for i, _ in copies], actor, now)
     await _copy_evidence(uow, copies)
     await _follow_automation_setting(uow, [i for i, _ in created], definitions)
     return result
@@ -328,23 +333,21 @@ async def _assignable(
     users = await uow.session.scalars(
         select(User).where(User.id.in_(ids), User.disabled_at.is_(None))
     )
+    principals = await principals_for(uow, users)
     return {
-        user.id
-        for user in users
-        if (await principal_for(uow, user)).may_on_assessment(
-            OrgRole.READER, assessment_id, regulation_id
-        )
+        user_id
+        for user_id, principal in principals.items()
+        if principal.may_on_assessment(OrgRole.READER, assessment_id, regulation_id)
     }
 
 
 async def _record_copies(
-    uow: UnitOfWork, copies: list[ImprovementAction], actor: Principal
+    uow: UnitOfWork, copies: list[ImprovementAction], actor: Principal, now: datetime
 ) -> None:
     """History for values copied from another group, so testing history starts complete.
 
     The assignee reads as everywhere in history: by email (``assignment``).
     """
-    now = utcnow()
     emails = {
         u.id: u.email
         for u in await uow.session.scalars(

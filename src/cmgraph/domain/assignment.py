@@ -33,10 +33,10 @@ from cmgraph.domain.permissions import (
 )
 from cmgraph.domain.workflow import (
     MAX_NOTE_LENGTH,
+    PROVIDER_READ_ONLY,
     action_reach,
     change_action,
     history_text,
-    planning_payload,
 )
 
 MAX_ACTIONS_PER_ASSIGNMENT = 500
@@ -120,7 +120,7 @@ async def assign_actions(
     for action_id in ids:
         action, owner = found[action_id]
         if owner is Owner.PROVIDER:
-            raise forbidden("Provider actions are read-only.")
+            raise forbidden(PROVIDER_READ_ONLY)
         reach = await action_reach(uow, actor, action.id)
         if not reach.assessment_ids:
             raise DomainError(
@@ -151,27 +151,19 @@ async def assign_actions(
                     reason={"forActionId": action.id},
                 )
             assignee_principal = await principal_for(uow, assignee)
-        new_due = due_date is not None and due_date != action.due_date
-        if new_due:
-            await change_action(
-                uow, actor, action.id, {"due_date": due_date}, source=source, planning_event=False
-            )
         new_notes = notes if notes is not None else action.assignment_notes
-        if action.assignee_id == assignee_id and new_notes == action.assignment_notes:
-            if new_due:  # the plan changed, not the person: said as change_action says it
-                session.add(
-                    Event(
-                        type=EventType.ASSIGNMENT_CHANGE.value,
-                        action_id=action.id,
-                        actor_id=actor.user_id,
-                        payload={
-                            "assessmentIds": list(reach.assessment_ids),
-                            "source": source.value,
-                            **planning_payload(action, ["due_date"]),
-                        },
-                        created_at=now,
-                    )
-                )
+        plan_only = action.assignee_id == assignee_id and new_notes == action.assignment_notes
+        if due_date is not None and due_date != action.due_date:
+            # Only the plan changed: change_action announces it; else the assignment's event.
+            await change_action(
+                uow,
+                actor,
+                action.id,
+                {"due_date": due_date},
+                source=source,
+                planning_event=plan_only,
+            )
+        if plan_only:
             continue
         if action.assignee_id != assignee_id:
             session.add(

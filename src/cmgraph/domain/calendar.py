@@ -9,7 +9,12 @@ functions, so "overdue" means one thing everywhere. Days count in UTC from
   implemented or out of scope).
 - Retest: a passed action tested on day T with a cadence of N days (its own, else its
   definition's) is *due for retest* from day T + N on: ``retest_due_on`` holds that day,
-  kept by the write path, so the rule is a date comparison on every backend.
+  kept by the write path, so the rule is a date comparison on every backend. The stored
+  column is null unless the action passed (``retest_due_on`` below; ``workflow.settle_retest``
+  runs whenever the test status changes), so the retest predicates and clauses never check
+  the test status again, and neither do their callers.
+- Lapse: under the organisation's ``retest_loses_points``, an action due for retest has lost
+  its points until it is retested.
 - Evidence: past its review-by date, evidence is *expired*; within ``due_soon_days`` of it,
   *expiring*.
 """
@@ -19,11 +24,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, or_
 
 from cmgraph.domain.enums import IMPLEMENTED_STATUSES, ImplementationStatus, TestStatus
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.models import Evidence, ImprovementAction, Organisation
+from cmgraph.domain.organisation import setting_query
 
 # Work that is done or will not be done has no due date to miss.
 CLOSED_STATUSES = frozenset(IMPLEMENTED_STATUSES | {ImplementationStatus.OUT_OF_SCOPE})
@@ -106,7 +112,8 @@ def check_retest_interval(days: int | None, field: str = "retestIntervalDays") -
     if days is not None and not 1 <= days <= MAX_RETEST_INTERVAL_DAYS:
         raise DomainError(
             ErrorCode.INVALID,
-            f"Retest every 1 to {MAX_RETEST_INTERVAL_DAYS} days, or clear it (null).",
+            f"Retest every 1 to {MAX_RETEST_INTERVAL_DAYS} days, or never (blank or null), "
+            f"not {days}.",
             field,
         )
 
@@ -125,11 +132,9 @@ def effective_retest_interval(own: int | None, default: int | None) -> int | Non
     return own if own is not None else default
 
 
-def retest_lapsed(
-    test_status: TestStatus, due_on: date | None, today: date, loses_points: bool
-) -> bool:
-    """Whether a passed action has lost its points until retested (organisation's choice)."""
-    return loses_points and test_status is TestStatus.PASSED and is_retest_due(due_on, today)
+def retest_lapsed(due_on: date | None, today: date, loses_points: bool) -> bool:
+    """Whether an action has lost its points until retested (organisation's choice)."""
+    return loses_points and is_retest_due(due_on, today)
 
 
 # SQL terms of the same rules, for filters and the scheduled checks.
@@ -137,7 +142,7 @@ def retest_lapsed(
 
 def due_soon_days_query() -> Select[int]:
     """The organisation's ``due_soon_days``, for readers that need it with a filter."""
-    return select(Organisation.due_soon_days).order_by(Organisation.id).limit(1)
+    return setting_query(Organisation.due_soon_days)
 
 
 def _open_work() -> ColumnElement[bool]:
@@ -182,6 +187,13 @@ def due_before_clause(day: date) -> ColumnElement[bool]:
 
 def retest_due_clause(today: date) -> ColumnElement[bool]:
     return ImprovementAction.retest_due_on <= today
+
+
+def retest_lapsed_clause(today: date, loses_points: bool) -> ColumnElement[bool]:
+    """``retest_lapsed`` in SQL; never null (no retest day is not due), so it negates."""
+    if not loses_points:
+        return false()
+    return and_(ImprovementAction.retest_due_on.is_not(None), retest_due_clause(today))
 
 
 def evidence_expired_clause(today: date) -> ColumnElement[bool]:

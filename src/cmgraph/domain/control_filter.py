@@ -24,7 +24,7 @@ from cmgraph.domain.enums import (
     TestStatus,
 )
 from cmgraph.domain.models import Control, ControlAction, ImprovementAction
-from cmgraph.domain.scoring import UNTESTED_STATUSES
+from cmgraph.domain.scoring import NOT_TESTED_STATUSES
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def control_status_sql() -> Any:
     failed = _count(a.test_status.in_(sorted(FAILED_TEST_STATUSES)))
     actions, scoped = func.count(a.id), _count(in_scope)
     passed = _count(and_(in_scope, a.test_status == TestStatus.PASSED))
-    untested = _count(and_(in_scope, a.test_status.in_(sorted(UNTESTED_STATUSES))))
+    untested = _count(and_(in_scope, a.test_status.in_(sorted(NOT_TESTED_STATUSES))))
     return case(
         (failed > 0, ControlStatus.FAILED.value),
         (and_(actions > 0, scoped == 0), ControlStatus.OUT_OF_SCOPE.value),

@@ -56,6 +56,7 @@ from cmgraph.domain.models import (
     Organisation,
     utcnow,
 )
+from cmgraph.domain.organisation import setting_query
 from cmgraph.domain.permissions import Principal, readable_actions
 from cmgraph.domain.workflow import Reach, action_reach
 
@@ -401,9 +402,7 @@ async def sweep_orphans(
 
 async def database_identity(session: AsyncSession) -> str | None:
     """What tells this database from others: when its organisation row was created."""
-    created = await session.scalar(
-        select(Organisation.created_at).order_by(Organisation.id).limit(1)
-    )
+    created = await session.scalar(setting_query(Organisation.created_at))
     return None if created is None else f"cmgraph database created {created.isoformat()}"
 
 

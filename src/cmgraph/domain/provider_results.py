@@ -11,9 +11,9 @@ status, dates and notes are what the provider states, from two places:
   statement through the API.
 
 Either way the values go through ``workflow.change_action`` with source ``PROVIDER``: the
-same history rows, events and score upkeep as any change, and rules 1-4 of section 4. A
-statement is checked as given before rule 3 settles it: "not implemented, test passed" is
-refused rather than quietly read as "not implemented, no test".
+same history rows, events and score upkeep as any change, and rules 1-4 of section 4. It
+also makes the provider's own checks (who may record, provider actions only, a statement
+checked as given: ``workflow.provider_statement``).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from sqlalchemy import select
 
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import clock, text
-from cmgraph.domain.enums import ChangeSource, ImplementationStatus, OrgRole, Owner, TestStatus
-from cmgraph.domain.errors import DomainError, ErrorCode, forbidden, not_found
+from cmgraph.domain.enums import ChangeSource, ImplementationStatus, Owner, TestStatus
+from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.models import ActionDefinition, ActionDefinitionVersion, ImprovementAction
 from cmgraph.domain.permissions import Principal
 from cmgraph.domain.workflow import (
@@ -37,10 +37,8 @@ from cmgraph.domain.workflow import (
     ActionState,
     change_action,
     check_state,
-    settle,
+    provider_statement,
 )
-
-_STATE_FIELDS = ("implementation_status", "implementation_date", "test_status", "test_date")
 
 
 @dataclass(frozen=True)
@@ -83,31 +81,17 @@ class ProviderResult:
         )
 
 
-def check_statement(
-    changes: Mapping[str, Any], before: ActionState | None = None, *, today: date | None = None
-) -> None:
-    """Refuse a statement the rules forbid, as given (INVALID, naming the field).
-
-    ``before`` is the action's state (None: a fresh one); fields left out keep it, or follow
-    rule 3 when the implementation status given leaves it implemented.
-    """
-    before = before or ActionState(
-        ImplementationStatus.NOT_IMPLEMENTED, None, TestStatus.NONE, None
-    )
-    given = {name: changes[name] for name in _STATE_FIELDS if name in changes}
-    settled = settle(before, ActionState(**{**before.__dict__, **given}))
-    stated = ActionState(**{**settled.__dict__, **given})
+def check_statement(changes: Mapping[str, Any], *, today: date | None = None) -> None:
+    """Refuse a template's statement the rules forbid, as given (INVALID, naming the field),
+    when the template is imported (a fresh action: fields left out are its defaults)."""
+    fresh = ActionState(ImplementationStatus.NOT_IMPLEMENTED, None, TestStatus.NONE, None)
+    stated = provider_statement(fresh, changes)
     check_state(stated, today=today or clock.today(), source=ChangeSource.PROVIDER)
     for name in ("implementation_notes", "testing_notes"):
         if name in changes:
-            head, tail = name.split("_")
             text.check_text(
-                changes[name], "Notes", field=f"{head}{tail.title()}", max_length=MAX_NOTE_LENGTH
+                changes[name], "Notes", field=text.camel(name), max_length=MAX_NOTE_LENGTH
             )
-
-
-def may_record(actor: Principal) -> bool:
-    return actor.is_automation or actor.has_org_role(OrgRole.ADMINISTRATOR)
 
 
 async def record_provider_result(
@@ -120,37 +104,12 @@ async def record_provider_result(
 ) -> ImprovementAction:
     """Record what the provider states for one of its actions (history source PROVIDER).
 
-    Fields left out stay as they are (or follow rule 3); a statement is checked as given.
+    Fields left out stay as they are (or follow rule 3); ``change_action`` makes every check.
     """
-    if not may_record(actor):
-        raise forbidden("Provider results are recorded by administrators and automation accounts.")
-    action = await uow.session.get(ImprovementAction, action_id)
-    if action is None:
-        raise not_found("Improvement action", "actionId")
-    owner = await uow.session.scalar(
-        select(ActionDefinition.owner).where(ActionDefinition.id == action.definition_id)
-    )
-    if owner is not Owner.PROVIDER:
-        raise DomainError(
-            ErrorCode.INVALID,
-            "Only provider actions take a provider's result; record your own work with "
-            "updateImplementation and updateTesting.",
-            "actionId",
-        )
-    unknown = set(changes) - set(PROVIDER_FIELDS)
-    if unknown:
-        raise DomainError(ErrorCode.INVALID, "This field is not part of a provider result.")
     if not changes:
         raise DomainError(
             ErrorCode.INVALID, "State at least one field of the provider's result.", None
         )
-    before = ActionState(
-        action.implementation_status,
-        action.implementation_date,
-        action.test_status,
-        action.test_date,
-    )
-    check_statement(changes, before)
     return await change_action(
         uow,
         actor,

@@ -43,10 +43,10 @@ from cmgraph.domain.models import (
     Event,
     Evidence,
     ImprovementAction,
-    Organisation,
     ScheduledCheck,
     utcnow,
 )
+from cmgraph.domain.organisation import organisation
 
 CHECKED_KINDS = (
     EventType.DUE_SOON,
@@ -54,7 +54,6 @@ CHECKED_KINDS = (
     EventType.RETEST_DUE,
     EventType.EVIDENCE_EXPIRING,
 )
-DEFAULT_DUE_SOON_DAYS = 7
 Ts = TypeVarTuple("Ts")
 INSERT_CHUNK = 500  # rows per INSERT statement, well under every backend's parameter limit
 
@@ -86,8 +85,7 @@ class CheckRun:
 async def run_checks(uow: UnitOfWork, today: date | None = None) -> CheckRun:
     """Record today's findings and append an event for each one not recorded before."""
     day = today or clock.today()
-    organisation = await uow.session.scalar(select(Organisation).order_by(Organisation.id).limit(1))
-    within = organisation.due_soon_days if organisation is not None else DEFAULT_DUE_SOON_DAYS
+    within = (await organisation(uow)).due_soon_days
     run = CheckRun(day)
     findings: list[Finding] = []
     for kind in CHECKED_KINDS:

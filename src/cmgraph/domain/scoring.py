@@ -26,9 +26,12 @@ DEFAULT_POINTS: dict[tuple[Purpose, Enforcement], int] = {
     (Purpose.CORRECTIVE, Enforcement.DISCRETIONARY): 1,
 }
 
-# Test statuses that mean nobody has looked yet.
-_UNTESTED = frozenset({TestStatus.NONE, TestStatus.NOT_ASSESSED, TestStatus.TO_BE_DETECTED})
-UNTESTED_STATUSES = _UNTESTED  # for ``control_filter``'s SQL form of ``control_status``
+# Test statuses that mean nobody has looked yet, for a control's status (and
+# ``control_filter``'s SQL form of it). Wider than ``enums.UNTESTED_STATUSES``: an action
+# waiting for its detector (TO_BE_DETECTED) has not been tested either.
+NOT_TESTED_STATUSES = frozenset(
+    {TestStatus.NONE, TestStatus.NOT_ASSESSED, TestStatus.TO_BE_DETECTED}
+)
 
 
 def default_points(purpose: Purpose, enforcement: Enforcement) -> int:
@@ -125,7 +128,7 @@ def control_status(actions: Iterable[tuple[ImplementationStatus, TestStatus]]) -
         return ControlStatus.OUT_OF_SCOPE
     if in_scope and all(test is TestStatus.PASSED for test in in_scope):
         return ControlStatus.PASSED
-    if all(test in _UNTESTED for test in in_scope):
+    if all(test in NOT_TESTED_STATUSES for test in in_scope):
         return ControlStatus.NONE
     return ControlStatus.IN_PROGRESS
 

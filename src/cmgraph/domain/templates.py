@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from cmgraph.adapters.db import UnitOfWork
-from cmgraph.domain import calendar
+from cmgraph.domain import calendar, text
 from cmgraph.domain.enums import Enforcement, ImplementationType, Owner, Purpose
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.models import (
@@ -194,13 +194,8 @@ def _provider_result(data: dict[str, Any] | None) -> ProviderResult | None:
     if data is None:
         return None
     return ProviderResult.from_json(
-        {name: data.get(_camel(name)) for name in ProviderResult.__dataclass_fields__}
+        {name: data.get(text.camel(name)) for name in ProviderResult.__dataclass_fields__}
     )
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 def _no_duplicates(keys: list[str], what: str) -> None:

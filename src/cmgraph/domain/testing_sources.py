@@ -66,6 +66,7 @@ from cmgraph.domain.models import (
     Organisation,
     utcnow,
 )
+from cmgraph.domain.organisation import organisation
 from cmgraph.domain.permissions import Principal, readable_actions, require_org_role
 from cmgraph.domain.workflow import (
     INHERITED_FIELDS,
@@ -81,17 +82,6 @@ def _invalid(field: str, message: str) -> DomainError:
 
 
 # -- the organisation setting -----------------------------------------------------------------
-
-
-async def organisation(uow: UnitOfWork, *, lock: bool = False) -> Organisation:
-    """The single organisation row (created by the first migration)."""
-    statement = select(Organisation).order_by(Organisation.id).limit(1)
-    if lock:
-        statement = statement.with_for_update()
-    row = await uow.session.scalar(statement)
-    if row is None:
-        raise not_found("Organisation")
-    return row
 
 
 @dataclass(frozen=True)

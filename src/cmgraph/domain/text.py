@@ -64,6 +64,12 @@ def clean_name(
     return name
 
 
+def camel(name: str) -> str:
+    """A field's domain name as the API spells it (``test_date`` -> ``testDate``)."""
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
 def check_text(value: str | None, what: str, *, field: str, max_length: int) -> None:
     """Refuse multi-line text (notes, descriptions) that is too long or holds controls.
 

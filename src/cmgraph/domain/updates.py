@@ -572,7 +572,10 @@ async def _move_to_latest(
     )
     old_score = Score(action.earned, action.possible)
     action.definition_version_id = latest.id
-    await settle_retest(uow, action, clock.today())  # the default cadence may have changed
+    # The default cadence may have changed, and with it the retest day and a lapse.
+    await settle_retest(
+        uow, action, clock.today(), source=ChangeSource.UPDATE, actor_id=actor_id, now=now
+    )
     new_score = refresh_score(action)
     action.version += 1
     action.updated_at = now

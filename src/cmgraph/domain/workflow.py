@@ -49,10 +49,10 @@ from cmgraph.domain.models import (
     Event,
     HistoryEntry,
     ImprovementAction,
-    Organisation,
     Template,
     utcnow,
 )
+from cmgraph.domain.organisation import organisation
 from cmgraph.domain.permissions import Principal
 from cmgraph.domain.score_upkeep import apply_delta
 from cmgraph.domain.scoring import Score, refresh_score
@@ -156,6 +156,20 @@ def check_state(state: ActionState, *, today: date, source: ChangeSource) -> Non
         raise _invalid("testDate", "The test date may not precede the implementation date.")
 
 
+def provider_statement(before: ActionState, changes: Mapping[str, Any]) -> ActionState:
+    """A provider's statement as given (DOMAIN.md section 14), to be checked before rule 3
+    settles it: "not implemented, test passed" is refused, not read as "no test". Fields
+    left out keep ``before``, or follow rule 3 when the given status leaves it implemented.
+    """
+    given = _pick(changes, before.__dict__)
+    settled = settle(before, ActionState(**{**before.__dict__, **given}))
+    return ActionState(**{**settled.__dict__, **given})
+
+
+def may_record_provider(actor: Principal) -> bool:
+    return actor.is_automation or actor.has_org_role(OrgRole.ADMINISTRATOR)
+
+
 def _invalid(field: str, message: str) -> DomainError:
     return DomainError(ErrorCode.INVALID, message, field)
 
@@ -225,6 +239,10 @@ async def change_action(
     unknown = set(changes) - set(allowed)
     if unknown:
         raise _invalid(sorted(unknown)[0], "This field cannot be edited.")
+    if source is ChangeSource.PROVIDER and actor is not None and not may_record_provider(actor):
+        # DOMAIN.md section 14: the provider's attestation, recorded by an administrator or
+        # an automation account (or stated by a template: no actor).
+        raise forbidden("Provider results are recorded by administrators and automation accounts.")
     if _depth > MAX_CHAIN_DEPTH:
         raise DomainError(
             ErrorCode.INVALID,
@@ -237,7 +255,7 @@ async def change_action(
     lock = session.get_bind().dialect.name != "sqlite"
     action = await session.get(ImprovementAction, action_id, with_for_update=lock or None)
     if action is None:
-        raise not_found("Improvement action", "id")
+        raise not_found("Improvement action", "actionId")
     definition = await session.get(ActionDefinition, action.definition_id)
     assert definition is not None
     reach = await action_reach(uow, actor, action_id)
@@ -260,17 +278,12 @@ async def change_action(
         actor is not None and (actor.is_automation or actor.has_org_role(OrgRole.ADMINISTRATOR))
     ):
         raise forbidden("Only automation service accounts report automated results.")
-    elif source is ChangeSource.PROVIDER:
-        # DOMAIN.md section 14: the provider's attestation, recorded by an administrator or
-        # an automation account (or stated by a template: no actor).
-        if actor is not None and not (
-            actor.is_automation or actor.has_org_role(OrgRole.ADMINISTRATOR)
-        ):
-            raise forbidden(
-                "Provider results are recorded by administrators and automation accounts."
-            )
-        if definition.owner is not Owner.PROVIDER:
-            raise _invalid("actionId", "Only provider actions take a provider's result.")
+    elif source is ChangeSource.PROVIDER and definition.owner is not Owner.PROVIDER:
+        raise _invalid(
+            "actionId",
+            "Only provider actions take a provider's result; record your own work with "
+            "updateImplementation and updateTesting.",
+        )
     if source in (ChangeSource.USER, ChangeSource.IMPORT):
         _check_testing_source(action, changes)
     if expected_version is not None and expected_version != action.version:
@@ -282,7 +295,9 @@ async def change_action(
         )
     for name in ("implementation_notes", "testing_notes", "additional_notes"):
         if name in changes:
-            text.check_text(changes[name], "Notes", field=_camel(name), max_length=MAX_NOTE_LENGTH)
+            text.check_text(
+                changes[name], "Notes", field=text.camel(name), max_length=MAX_NOTE_LENGTH
+            )
     if "due_date" in changes:
         calendar.check_day(changes["due_date"], today, "dueDate", "A due date")
     if "retest_interval_days" in changes:
@@ -291,6 +306,8 @@ async def change_action(
     before = _state(action)
     proposed = ActionState(**{**before.__dict__, **_pick(changes, before.__dict__)})
     after = _settle_for(source, before, proposed, changes)
+    if source is ChangeSource.PROVIDER:
+        check_state(provider_statement(before, changes), today=today, source=source)
     check_state(after, today=today, source=source)
 
     new_values = {
@@ -330,10 +347,7 @@ async def change_action(
         )
         setattr(action, name, new_values[name])
     if set(changed) & set(RETEST_INPUTS):
-        lapsed_before = bool(action.retest_lapsed)
-        await settle_retest(uow, action, today)
-        if bool(action.retest_lapsed) != lapsed_before:
-            session.add(_lapse_history(action, source, actor_id, now))
+        await settle_retest(uow, action, today, source=source, actor_id=actor_id, now=now)
     new_score = refresh_score(action)
     action.version += 1
     action.updated_at = now
@@ -396,16 +410,26 @@ def planning_payload(action: ImprovementAction, changed: Iterable[str]) -> dict[
         "notify": False,
         "dueDate": history_text(action.due_date),
         "retestIntervalDays": action.retest_interval_days,
-        "changed": [_camel(name) for name in changed if name in PLANNING_FIELDS],
+        "changed": [text.camel(name) for name in changed if name in PLANNING_FIELDS],
     }
 
 
-async def settle_retest(uow: UnitOfWork, action: ImprovementAction, today: date) -> None:
+async def settle_retest(
+    uow: UnitOfWork,
+    action: ImprovementAction,
+    today: date,
+    *,
+    source: ChangeSource,
+    actor_id: int | None,
+    now: datetime,
+) -> bool:
     """Keep ``retest_due_on`` and ``retest_lapsed`` to the calendar's rules.
 
     Called whenever the test status or date, the cadence or the definition version (its
-    default cadence) may have changed; the caller refreshes the score afterwards. The
-    organisation's choice is read only when a retest is due.
+    default cadence) may have changed; a lapse that comes or goes is recorded by
+    ``apply_lapse``. Returns whether it did; the caller refreshes the score, the version and
+    ``updated_at`` with the rest of its change. The organisation's choice is read only when
+    a retest is due.
     """
     default = await uow.session.scalar(
         select(ActionDefinitionVersion.retest_interval_days).where(
@@ -416,28 +440,65 @@ async def settle_retest(uow: UnitOfWork, action: ImprovementAction, today: date)
     action.retest_due_on = calendar.retest_due_on(action.test_status, action.test_date, interval)
     loses = False
     if calendar.is_retest_due(action.retest_due_on, today):
-        loses = bool(
-            await uow.session.scalar(
-                select(Organisation.retest_loses_points).order_by(Organisation.id).limit(1)
-            )
+        loses = (await organisation(uow)).retest_loses_points
+    lapsed = calendar.retest_lapsed(action.retest_due_on, today, loses)
+    return apply_lapse(uow, action, lapsed, source=source, actor_id=actor_id, now=now)
+
+
+def apply_lapse(
+    uow: UnitOfWork,
+    action: ImprovementAction,
+    lapsed: bool,
+    *,
+    source: ChangeSource,
+    actor_id: int | None,
+    now: datetime,
+) -> bool:
+    """Set ``retest_lapsed``, with its history row when it changes; returns whether it did.
+
+    The one place a lapse is written, whatever brought it (an edit, an accepted update, a
+    copy, the daily upkeep); the caller moves the score, version and ``updated_at``.
+    """
+    if bool(action.retest_lapsed) == lapsed:
+        return False
+    uow.session.add(
+        HistoryEntry(
+            action_id=action.id,
+            field="retest_lapsed",
+            old_value=history_text(bool(action.retest_lapsed)),
+            new_value=history_text(lapsed),
+            source=source,
+            actor_id=actor_id,
+            created_at=now,
         )
-    action.retest_lapsed = calendar.retest_lapsed(
-        action.test_status, action.retest_due_on, today, loses
     )
+    action.retest_lapsed = lapsed
+    return True
 
 
-def _lapse_history(
-    action: ImprovementAction, source: ChangeSource, actor_id: int | None, now: datetime
-) -> HistoryEntry:
-    return HistoryEntry(
-        action_id=action.id,
-        field="retest_lapsed",
-        old_value=history_text(not action.retest_lapsed),
-        new_value=history_text(action.retest_lapsed),
-        source=source,
-        actor_id=actor_id,
-        created_at=now,
+async def change_lapse(
+    uow: UnitOfWork,
+    action: ImprovementAction,
+    lapsed: bool,
+    assessment_ids: Iterable[int],
+    *,
+    actor_id: int | None,
+    now: datetime,
+) -> bool:
+    """A lapse (or its end) as a change of its own, made by the server (source AUTOMATION):
+    history, a new version, ``updated_at`` and the score upkeep with its SCORE_CHANGE event.
+    ``assessment_ids`` are the live assessments holding the action."""
+    old = Score(action.earned, action.possible)
+    source = ChangeSource.AUTOMATION
+    if not apply_lapse(uow, action, lapsed, source=source, actor_id=actor_id, now=now):
+        return False
+    new = refresh_score(action)
+    action.version += 1
+    action.updated_at = now
+    await record_score_change(
+        uow, actor_id, action.id, assessment_ids, old, new, source=source, now=now
     )
+    return True
 
 
 def _settle_for(
@@ -526,11 +587,6 @@ def history_text(value: Any) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value.value if hasattr(value, "value") else value)
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 async def record_score_change(

@@ -61,6 +61,7 @@ from cmgraph.domain.models import (
     Organisation,
     utcnow,
 )
+from cmgraph.domain.organisation import setting_query
 from cmgraph.domain.permissions import Principal, readable_actions
 from cmgraph.exchange.assessment_report import readable_assessment
 from cmgraph.exchange.downloads import JSON, ExportKind, int_param
@@ -87,7 +88,7 @@ async def write_oscal_results(
         session, principal, assessment_id
     )
     data = await _load(session, principal, assessment.id)
-    organisation = await session.scalar(select(Organisation.name).order_by(Organisation.id))
+    organisation = await session.scalar(setting_query(Organisation.name))
     document = _Document(assessment, public_url).build(
         _Context(template, version, regulation, group, organisation), data
     )

@@ -61,7 +61,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.adapters.db import UnitOfWork
-from cmgraph.domain.calendar import MAX_RETEST_INTERVAL_DAYS
+from cmgraph.domain.calendar import check_retest_interval
 from cmgraph.domain.enums import (
     Enforcement,
     ImplementationStatus,
@@ -284,13 +284,10 @@ class _Row:
         except CellError as exc:
             self.error(column, exc.code, exc.message)
             return None
-        if value is not None and not 1 <= value <= MAX_RETEST_INTERVAL_DAYS:
-            self.error(
-                column,
-                ImportErrorCode.INVALID,
-                f"A re-testing cadence is 1-{MAX_RETEST_INTERVAL_DAYS} days (or blank for "
-                f"none), not {value}.",
-            )
+        try:
+            check_retest_interval(value, column)
+        except DomainError as exc:
+            self.error(column, ImportErrorCode(exc.code.value), exc.message)
             return None
         return value
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -81,6 +82,7 @@ FORM_ALLOWANCE = 64 * 1024  # boundaries, part headers and the actionId field
 MAX_FIELD_BYTES = 1024
 # Form fields before the file: the action, and optionally the review-by day (DOMAIN.md 15).
 FORM_FIELDS = frozenset({"actionId", "reviewBy"})
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 SWEEP_SECONDS = 3600.0  # how often a running server sweeps its storage folder
 STORAGE_RETRY_SECONDS = 60  # a full or read-only disk takes a person to fix
 
@@ -409,10 +411,14 @@ def _action_id(value: str) -> int:
 
 def _review_by(value: str) -> date | None:
     """The optional ``reviewBy`` field: an ISO day (YYYY-MM-DD), or empty for none."""
-    if not value.strip():
+    day = value.strip()
+    if not day:
         return None
     try:
-        return date.fromisoformat(value.strip())
+        # fromisoformat also reads 20270131 and 2027-W05-1; the form takes one spelling.
+        if not _ISO_DAY.fullmatch(day):
+            raise ValueError(day)
+        return date.fromisoformat(day)
     except ValueError:
         raise _Refused(
             error_response(400, "INVALID", "`reviewBy` must be a day such as 2027-01-31.")

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import alert_policies as service
+from cmgraph.domain import text
 from cmgraph.domain.alert_access import alerts_with_events, readable_alerts, readable_policies
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.keyset import sort
@@ -121,7 +122,7 @@ def _policy_changes(input: Any) -> dict[str, Any]:
         if value is strawberry.UNSET:
             continue
         if value is None and name in _NOT_NULL:
-            raise DomainError(ErrorCode.INVALID, "This field cannot be null.", service.camel(name))
+            raise DomainError(ErrorCode.INVALID, "This field cannot be null.", text.camel(name))
         if name == "conditions":
             value = _conditions(value)
         elif name == "scope":

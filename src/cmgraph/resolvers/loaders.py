@@ -43,6 +43,7 @@ from cmgraph.domain.models import (
     TemplateVersion,
     User,
 )
+from cmgraph.domain.organisation import organisation_query
 from cmgraph.domain.permissions import (
     Principal,
     readable_actions,
@@ -367,7 +368,7 @@ class Loaders:
         """The organisation's calendar settings (one row; any key)."""
 
         async def batch(src: Source, keys: list[int]) -> list[Organisation]:
-            rows = await src.scalars(select(Organisation).order_by(Organisation.id).limit(1))
+            rows = await src.scalars(organisation_query())
             return [rows[0] for _ in keys]
 
         return self.loader("calendar_settings", batch)

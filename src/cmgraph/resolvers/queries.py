@@ -50,6 +50,7 @@ from cmgraph.domain.models import (
 from cmgraph.domain.models import (
     User as UserRow,
 )
+from cmgraph.domain.organisation import organisation_query
 from cmgraph.domain.permissions import (
     may_find_people,
     readable_actions,
@@ -356,7 +357,5 @@ async def compliance_score(info: strawberry.Info, filter: Any) -> list[ScoreRow]
 
 
 async def organisation(info: strawberry.Info) -> OrganisationRow:
-    row: OrganisationRow = await info.context.reader.scalar(
-        select(OrganisationRow).order_by(OrganisationRow.id).limit(1)
-    )
+    row: OrganisationRow = await info.context.reader.scalar(organisation_query())
     return row

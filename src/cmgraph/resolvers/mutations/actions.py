@@ -20,6 +20,19 @@ def provided(input: Any, *names: str) -> dict[str, Any]:
     return {n: getattr(input, n) for n in names if getattr(input, n) is not strawberry.UNSET}
 
 
+def action_changes(input: Any, names: Iterable[str]) -> dict[str, Any]:
+    """The action fields the client sent, as ``change_action`` takes them: null clears notes
+    and leaves a status alone (a status cannot be cleared, only changed)."""
+    changes = provided(input, *names)
+    for notes in ("implementation_notes", "testing_notes", "additional_notes"):
+        if notes in changes and changes[notes] is None:
+            changes[notes] = ""
+    for status in ("implementation_status", "test_status"):
+        if status in changes and changes[status] is None:
+            changes.pop(status)
+    return changes
+
+
 async def read_actions(uow: UnitOfWork, actor: Principal, ids: Iterable[int]) -> list[ActionRecord]:
     """The actions as the transaction leaves them (those ``actor`` may read), for the reply.
 
@@ -48,13 +61,7 @@ async def read_action(uow: UnitOfWork, actor: Principal, action_id: int) -> Acti
 async def _update(
     info: strawberry.Info, input: Any, names: tuple[str, ...]
 ) -> Outcome[ActionRecord | None]:
-    changes = provided(input, *names)
-    for notes in ("implementation_notes", "testing_notes", "additional_notes"):
-        if notes in changes and changes[notes] is None:
-            changes[notes] = ""
-    for status in ("implementation_status", "test_status"):
-        if status in changes and changes[status] is None:
-            changes.pop(status)  # a status cannot be cleared, only changed
+    changes = action_changes(input, names)
 
     async def work(uow: UnitOfWork, actor: Principal) -> ActionRecord | None:
         action_id = node_id(input.action_id, "ImprovementAction", "actionId")

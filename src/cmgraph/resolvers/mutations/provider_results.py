@@ -11,18 +11,12 @@ from cmgraph.domain import provider_results
 from cmgraph.domain.action_records import ActionRecord
 from cmgraph.domain.permissions import Principal
 from cmgraph.domain.workflow import PROVIDER_FIELDS
-from cmgraph.resolvers.mutations.actions import provided, read_action
+from cmgraph.resolvers.mutations.actions import action_changes, read_action
 from cmgraph.resolvers.mutations.base import Outcome, node_id, perform
 
 
 async def record_provider_result(info: strawberry.Info, input: Any) -> Outcome[ActionRecord | None]:
-    changes = provided(input, *PROVIDER_FIELDS)
-    for notes in ("implementation_notes", "testing_notes"):
-        if notes in changes and changes[notes] is None:
-            changes[notes] = ""
-    for status in ("implementation_status", "test_status"):
-        if status in changes and changes[status] is None:
-            changes.pop(status)  # a status cannot be cleared, only changed
+    changes = action_changes(input, PROVIDER_FIELDS)
 
     async def work(uow: UnitOfWork, actor: Principal) -> ActionRecord | None:
         action = await provider_results.record_provider_result(

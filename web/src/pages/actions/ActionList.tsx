@@ -142,7 +142,8 @@ export function ActionList({ title, mine = false }: { title: string; mine?: bool
       {heading}
       {mine && (
         <p className="muted">
-          The actions assigned to you{viewer ? `, ${viewer.user.name}` : ""}, grouped by assessment.
+          The actions assigned to you{viewer ? `, ${viewer.user.name}` : ""}, grouped by assessment,
+          overdue first.
         </p>
       )}
       <ActionFilters
