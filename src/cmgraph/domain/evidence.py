@@ -58,7 +58,7 @@ from cmgraph.domain.models import (
 )
 from cmgraph.domain.organisation import setting_query
 from cmgraph.domain.permissions import Principal, readable_actions
-from cmgraph.domain.workflow import Reach, action_reach
+from cmgraph.domain.workflow import PROVIDER_READ_ONLY, Reach, action_reach
 
 log = logging.getLogger("cmgraph.evidence")
 
@@ -615,7 +615,7 @@ async def _editable_action(
     definition = await session.get(ActionDefinition, action.definition_id)
     assert definition is not None
     if definition.owner is Owner.PROVIDER:
-        raise forbidden("Provider actions are read-only.")
+        raise forbidden(PROVIDER_READ_ONLY)
     reach = await action_reach(uow, actor, action_id)
     if not reach.assessment_ids:
         raise DomainError(
