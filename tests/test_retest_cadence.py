@@ -277,6 +277,18 @@ async def test_the_definition_default_applies_until_the_action_has_its_own(
         await import_template(
             u, _template("cad", "Regulation C", {"C1": (shorter, N1), "C2": (T2,)}), source="t"
         )
+    pending = await api.query(
+        """query($id: ID!) { node(id: $id) { ... on ImprovementAction {
+            pendingUpdate pendingUpdateChanges { field currentValue newValue } } } }""",
+        {"id": gid(t1)},
+        token=tokens["READER"],
+    )
+    assert pending["node"] == {
+        "pendingUpdate": True,
+        "pendingUpdateChanges": [
+            {"field": "DEFAULT_RETEST_INTERVAL_DAYS", "currentValue": "90", "newValue": "30"}
+        ],
+    }
     data = await api.query(
         """mutation($input: AcceptActionUpdateInput!) { acceptActionUpdate(input: $input) {
             userErrors { code } } }""",

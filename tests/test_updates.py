@@ -760,12 +760,14 @@ async def test_definition_changes_compare_every_visible_field() -> None:
         solution: str = ""
         testing_logic: str = ""
         automatic_testing_available: bool = False
+        default_retest_interval_days: int | None = None
 
     new = Version(
         points=1,
         enforcement=Enforcement.DISCRETIONARY,
         testing_logic="Look at the logs.",
         automatic_testing_available=True,
+        default_retest_interval_days=90,
     )
     changes = updates.definition_changes(Version(), new)
     assert [(c.field.value, c.current, c.new) for c in changes] == [
@@ -773,6 +775,7 @@ async def test_definition_changes_compare_every_visible_field() -> None:
         ("ENFORCEMENT", "MANDATORY", "DISCRETIONARY"),
         ("TESTING_LOGIC", "", "Look at the logs."),
         ("AUTOMATIC_TESTING_AVAILABLE", "false", "true"),
+        ("DEFAULT_RETEST_INTERVAL_DAYS", "", "90"),
     ]
     assert updates.changes_summary(changes)[2] == {"field": "TESTING_LOGIC"}
     assert updates.definition_changes(Version(), Version()) == []

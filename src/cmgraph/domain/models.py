@@ -353,6 +353,11 @@ class ActionDefinitionVersion(Base):
     provider_result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    @property
+    def default_retest_interval_days(self) -> int | None:
+        """The cadence as a default for actions (their own cadence may differ)."""
+        return self.retest_interval_days
+
 
 class Group(Base):
     __tablename__ = "assessment_group"

@@ -83,6 +83,7 @@ class DefinitionField(StrEnum):
     SOLUTION = "SOLUTION"
     TESTING_LOGIC = "TESTING_LOGIC"
     AUTOMATIC_TESTING_AVAILABLE = "AUTOMATIC_TESTING_AVAILABLE"
+    DEFAULT_RETEST_INTERVAL_DAYS = "DEFAULT_RETEST_INTERVAL_DAYS"
 
     @property
     def attribute(self) -> str:
@@ -97,6 +98,8 @@ class FieldChange:
 
 
 def _text(value: Any) -> str:
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(getattr(value, "value", value))

@@ -693,6 +693,7 @@ class ImprovementAction(StoredIdNode):
     group_id: strawberry.Private[int | None]
     assignee_id: strawberry.Private[int | None]
     parent_id: strawberry.Private[int | None]
+    default_retest_interval_days: strawberry.Private[int | None]
     # Filled in ahead by ``prefetch_actions``; else NOT_LOADED: read through the loaders.
     prefetched_evidence: strawberry.Private[Any] = NOT_LOADED  # list[Evidence]
     prefetched_assignee: strawberry.Private[Any] = NOT_LOADED  # User | None
@@ -751,6 +752,7 @@ class ImprovementAction(StoredIdNode):
             group_id=a.group_id,
             assignee_id=a.assignee_id,
             parent_id=a.parent_id,
+            default_retest_interval_days=default_interval,
         )
 
     @strawberry.field(
