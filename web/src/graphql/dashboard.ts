@@ -8,6 +8,20 @@ export const ScoreFieldsFragment = graphql(`
   }
 `);
 
+/** One row of a breakdown: its score and how much of its work is late or due. */
+export const BreakdownRowFieldsFragment = graphql(`
+  fragment BreakdownRowFields on ScoreBreakdown {
+    key
+    label
+    score {
+      ...ScoreFields
+    }
+    overdueCount
+    dueSoonCount
+    retestDueCount
+  }
+`);
+
 export const DashboardQuery = graphql(`
   query Dashboard($keyActions: Int!) {
     complianceScore {
@@ -18,74 +32,25 @@ export const DashboardQuery = graphql(`
       dueSoonCount
       retestDueCount
       byOwner {
-        key
-        label
-        score {
-          ...ScoreFields
-        }
-        overdueCount
-        dueSoonCount
-        retestDueCount
+        ...BreakdownRowFields
       }
       byCategory {
-        key
-        label
-        score {
-          ...ScoreFields
-        }
-        overdueCount
-        dueSoonCount
-        retestDueCount
+        ...BreakdownRowFields
       }
       byAssessment {
-        key
-        label
-        score {
-          ...ScoreFields
-        }
-        overdueCount
-        dueSoonCount
-        retestDueCount
+        ...BreakdownRowFields
       }
       byRegulation {
-        key
-        label
-        score {
-          ...ScoreFields
-        }
-        overdueCount
-        dueSoonCount
-        retestDueCount
+        ...BreakdownRowFields
       }
       byActionType {
-        key
-        label
-        score {
-          ...ScoreFields
-        }
-        overdueCount
-        dueSoonCount
-        retestDueCount
+        ...BreakdownRowFields
       }
       byImplementationStatus {
-        key
-        label
-        score {
-          ...ScoreFields
-        }
-        overdueCount
-        dueSoonCount
-        retestDueCount
+        ...BreakdownRowFields
       }
       byTestStatus {
-        key
-        label
-        score {
-          ...ScoreFields
-        }
-        overdueCount
-        dueSoonCount
-        retestDueCount
+        ...BreakdownRowFields
       }
       contributions(first: $keyActions) {
         earned

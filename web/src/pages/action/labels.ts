@@ -39,6 +39,7 @@ export const definitionFieldLabels: Record<DefinitionField, string> = {
   SOLUTION: "Solution",
   TESTING_LOGIC: "Testing logic",
   AUTOMATIC_TESTING_AVAILABLE: "Automatic testing available",
+  DEFAULT_RETEST_INTERVAL_DAYS: "Default retest cadence (days)",
 };
 
 // History rows name the server's field (snake_case); the values of status fields are enums.
