@@ -383,18 +383,7 @@ class _Batch:
         await self.session.flush()  # a role recipient's row, added above, goes first
         await self.session.execute(
             _insert(self.session, Notification)
-            .values(
-                kind=NotificationKind.ALERT,
-                subject_id=alert.id,
-                recipient_id=user.id,
-                recipient_email=user.email,
-                status=NotificationStatus.PENDING,
-                attempts=0,
-                next_attempt_at=self.now,
-                message_id=message_id("alert", alert.id, user.id),
-                created_at=self.now,
-                last_error="",
-            )
+            .values(**self._alert_mail(alert, user), last_error="")
             .on_conflict_do_nothing(index_elements=["kind", "subject_id", "recipient_id"])
         )
 
@@ -415,20 +404,22 @@ class _Batch:
             if policy.daily_digest:
                 self._add_to_digest(alert, user)
                 continue
-            self.session.add(
-                Notification(
-                    kind=NotificationKind.ALERT,
-                    subject_id=alert.id,
-                    recipient_id=user.id,
-                    recipient_email=user.email,
-                    status=NotificationStatus.PENDING,
-                    attempts=0,
-                    next_attempt_at=self.now,
-                    message_id=message_id("alert", alert.id, user.id),
-                    created_at=self.now,
-                )
-            )
+            self.session.add(Notification(**self._alert_mail(alert, user)))
         return alert
+
+    def _alert_mail(self, alert: Alert, user: User) -> dict[str, Any]:
+        """The notification row of one alert's mail to one person, due now."""
+        return {
+            "kind": NotificationKind.ALERT,
+            "subject_id": alert.id,
+            "recipient_id": user.id,
+            "recipient_email": user.email,
+            "status": NotificationStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": self.now,
+            "message_id": message_id("alert", alert.id, user.id),
+            "created_at": self.now,
+        }
 
     def _add_to_digest(self, alert: Alert, user: User) -> None:
         """Note the alert for ``user``'s digest; ``_write_digests`` lists it."""
