@@ -13,6 +13,7 @@ from cmgraph.domain import accounts, clock
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.permissions import Principal
 from cmgraph.http.app import create_app
+from tests.builders import WorkedExample, worked_example
 from tests.databases import Database, DatabaseFactory
 
 SHARED_OSCAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "oscal"
@@ -107,6 +108,21 @@ async def api(db: Database, settings: Settings) -> AsyncIterator[Api]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://cmgraph.test") as client:
         yield Api(client)
+
+
+@pytest.fixture
+async def example(uow, owner) -> WorkedExample:
+    """The worked example of DOMAIN.md section 7, built through the domain services."""
+    async with uow() as u:
+        return await worked_example(u, owner)
+
+
+@pytest.fixture
+async def tokens(token_for) -> dict[str, str]:
+    """An API token per organisation role, by the role's name."""
+    return {
+        role.value: await token_for(f"{role.value.lower()}@roles.test", role) for role in OrgRole
+    }
 
 
 @pytest.fixture

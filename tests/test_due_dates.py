@@ -16,9 +16,8 @@ from strawberry.relay import to_base64
 
 from cmgraph.domain import clock
 from cmgraph.domain.calendar import MAX_DAYS_AHEAD
-from cmgraph.domain.enums import EventType, OrgRole
+from cmgraph.domain.enums import EventType
 from cmgraph.domain.models import Event, HistoryEntry
-from tests.builders import worked_example
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 TODAY = NOW.date()
@@ -55,17 +54,6 @@ def frozen_clock():
     clock.freeze(NOW)
     yield
     clock.reset()
-
-
-@pytest.fixture
-async def example(uow, owner):
-    async with uow() as u:
-        return await worked_example(u, owner)
-
-
-@pytest.fixture
-async def tokens(token_for) -> dict[str, str]:
-    return {role.value: await token_for(f"{role.value.lower()}@due.test", role) for role in OrgRole}
 
 
 def gid(action) -> str:

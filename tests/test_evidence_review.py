@@ -16,10 +16,9 @@ from strawberry.relay import to_base64
 
 from cmgraph.config import Settings
 from cmgraph.domain import clock
-from cmgraph.domain.enums import EventType, OrgRole
+from cmgraph.domain.enums import EventType
 from cmgraph.domain.models import Event, Evidence, HistoryEntry
 from cmgraph.http.app import create_app
-from tests.builders import worked_example
 from tests.graphql_ws import Http, WsClient, hub_of, subscribed, uvicorn_server
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -59,19 +58,6 @@ def frozen_clock():
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings.from_env({}, data_dir=tmp_path / "data", public_url="http://cmgraph.test")
-
-
-@pytest.fixture
-async def example(uow, owner):
-    async with uow() as u:
-        return await worked_example(u, owner)
-
-
-@pytest.fixture
-async def tokens(token_for) -> dict[str, str]:
-    return {
-        role.value: await token_for(f"{role.value.lower()}@review.test", role) for role in OrgRole
-    }
 
 
 def gid(action) -> str:

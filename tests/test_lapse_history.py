@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from cmgraph.domain import clock
 from cmgraph.domain.assessments import NewAssessment, create_assessment
-from cmgraph.domain.enums import ChangeSource, OrgRole
+from cmgraph.domain.enums import ChangeSource
 from cmgraph.domain.models import HistoryEntry
 from cmgraph.domain.templates import import_template
 from tests.builders import DAY, N1, T1, T2, _template, worked_example
@@ -36,13 +36,6 @@ def frozen_clock():
     clock.freeze(NOW)
     yield
     clock.reset()
-
-
-@pytest.fixture
-async def tokens(token_for) -> dict[str, str]:
-    return {
-        role.value: await token_for(f"{role.value.lower()}@lapse.test", role) for role in OrgRole
-    }
 
 
 async def lapse_rows(db, action) -> list[tuple[str | None, str | None, ChangeSource]]:

@@ -15,7 +15,7 @@ from strawberry.relay import to_base64
 
 from cmgraph.domain import calendar_upkeep, clock, score_upkeep
 from cmgraph.domain.assessments import NewAssessment, create_assessment
-from cmgraph.domain.enums import ChangeSource, EventType, OrgRole
+from cmgraph.domain.enums import ChangeSource, EventType
 from cmgraph.domain.models import (
     ActionDefinitionVersion,
     Assessment,
@@ -27,7 +27,7 @@ from cmgraph.domain.models import (
     Template,
 )
 from cmgraph.domain.templates import import_template
-from tests.builders import DAY, N1, T1, T2, _template, passed, worked_example
+from tests.builders import DAY, N1, T1, T2, _template, passed
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -63,19 +63,6 @@ def frozen_clock():
     clock.freeze(NOW)
     yield
     clock.reset()
-
-
-@pytest.fixture
-async def example(uow, owner):
-    async with uow() as u:
-        return await worked_example(u, owner)
-
-
-@pytest.fixture
-async def tokens(token_for) -> dict[str, str]:
-    return {
-        role.value: await token_for(f"{role.value.lower()}@retest.test", role) for role in OrgRole
-    }
 
 
 def gid(action) -> str:
