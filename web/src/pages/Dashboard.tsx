@@ -128,7 +128,7 @@ export function Dashboard() {
         )}
       </section>
 
-      <div className="grid">
+      <div className="grid breakdowns">
         <BreakdownTable
           caption="By category"
           rowHeader="Category"
