@@ -32,6 +32,14 @@ def freeze(at: datetime) -> None:
     _frozen, _offset = at.astimezone(UTC), timedelta(0)
 
 
+def run_from(at: datetime) -> None:
+    """Let the clock run on from ``at`` (tests only): time passes, from a chosen moment."""
+    global _frozen, _offset
+    if at.tzinfo is None:
+        raise ValueError("run_from needs a timezone-aware datetime")
+    _frozen, _offset = None, at - datetime.now(UTC)
+
+
 def advance(by: timedelta) -> None:
     """Move the clock on by ``by``, frozen or running (tests only)."""
     global _offset
