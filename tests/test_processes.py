@@ -101,9 +101,23 @@ async def healthy(process: asyncio.subprocess.Process, base: str) -> None:
 
 @asynccontextmanager
 async def serving(
-    db: Database, folder: Path, *, hub_poll_seconds: float | None = None
+    db: Database, folder: Path, *, hub_poll_seconds: float | None = None, processes: int = 1
 ) -> AsyncIterator[str]:
     """``cmgraph serve`` with background work off; yields its base URL once healthy."""
+    async with serve_process(
+        db, folder, hub_poll_seconds=hub_poll_seconds, processes=processes
+    ) as (
+        _process,
+        base,
+    ):
+        yield base
+
+
+@asynccontextmanager
+async def serve_process(
+    db: Database, folder: Path, *, hub_poll_seconds: float | None = None, processes: int = 1
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
+    """``serving``, yielding the process too."""
     port = free_port()
     env = environment(
         db,
@@ -111,6 +125,7 @@ async def serving(
         CMGRAPH_PORT=str(port),
         CMGRAPH_BACKGROUND_WORK="false",
         CMGRAPH_HOST="127.0.0.1",
+        CMGRAPH_PROCESSES=str(processes),
     )
     command = ["-m", "cmgraph", "serve"]
     if hub_poll_seconds is not None:
@@ -119,7 +134,7 @@ async def serving(
     base = f"http://127.0.0.1:{port}"
     try:
         await healthy(process, base)
-        yield base
+        yield process, base
     finally:
         await stop(process)
 
@@ -322,3 +337,54 @@ async def test_a_worker_killed_mid_send_is_replaced_and_the_mail_goes_once(
     # whatever either of them sent has been received.
     received = [m.message_id for m in smtp_server.received if "ann@example.test" in m.recipients]
     assert received == [claimed.message_id]
+
+
+def server_children(pid: int) -> list[int]:
+    """The serving processes ``cmgraph serve --processes N`` started (its children that
+    run the app, not multiprocessing's resource tracker)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [
+        int(child)
+        for child in children
+        if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc for child processes")
+async def test_several_server_processes_share_one_port(
+    db: Database, tmp_path: Path, owner_token: str
+) -> None:
+    if not db.url.startswith("postgresql"):
+        pytest.skip("several server processes need PostgreSQL (SQLite is refused, tested below)")
+    async with serve_process(db, tmp_path, processes=2) as (process, base):
+        assert len(server_children(process.pid)) == 2
+        async with httpx.AsyncClient(
+            headers={"Authorization": f"Bearer {owner_token}"}, timeout=60
+        ) as client:
+            replies = await asyncio.gather(
+                *(
+                    client.post(f"{base}/graphql", json={"query": "{ viewer { role } }"})
+                    for _ in range(20)
+                )
+            )
+    assert [reply.json() for reply in replies] == [{"data": {"viewer": {"role": "OWNER"}}}] * 20
+
+
+async def test_more_than_one_server_process_on_sqlite_is_refused(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cmgraph",
+        "serve",
+        "--processes",
+        "2",
+        env={
+            **os.environ,
+            "CMGRAPH_DATA_DIR": str(tmp_path),
+            "CMGRAPH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'one.db'}",
+        },
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 1
+    assert b"more than one server process needs PostgreSQL" in stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -98,14 +99,27 @@ def serve(
     ] = False,
     host: Annotated[str | None, typer.Option(help="Overrides CMGRAPH_HOST.")] = None,
     port: Annotated[int | None, typer.Option(help="Overrides CMGRAPH_PORT.")] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(help="Overrides CMGRAPH_PROCESSES: server processes sharing the port."),
+    ] = None,
 ) -> None:
     """Serve the GraphQL API (and the GraphQL IDE at /graphql)."""
     import uvicorn
 
+    from cmgraph.adapters.db import is_sqlite
     from cmgraph.domain.persisted_documents import TrustedDocumentsError
     from cmgraph.http.app import create_app
 
-    settings = Settings.from_env(host=host, port=port)
+    settings = Settings.from_env(host=host, port=port, processes=processes)
+    if settings.processes > 1 and is_sqlite(settings.database_url):
+        typer.secho(
+            "error: more than one server process needs PostgreSQL (CMGRAPH_DATABASE_URL): "
+            "SQLite takes one writer at a time and tells other processes of nothing",
+            err=True,
+            fg="red",
+        )
+        raise typer.Exit(1)
     if demo:
         users = run(_prepare_demo, settings)
         typer.echo(f"\ncmgraph demo: data in {settings.data_dir.resolve()}")
@@ -124,16 +138,35 @@ def serve(
     except TrustedDocumentsError as exc:
         typer.secho(f"error: {exc}", err=True, fg="red")
         raise typer.Exit(1) from None
-    tune_gc_for_serving()
-    uvicorn.run(
-        application,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level.lower(),
         # Subscription messages are small and go to many sockets: compressing each one for
         # each subscriber costs more CPU than the bytes it saves.
-        ws_per_message_deflate=False,
+        "ws_per_message_deflate": False,
+    }
+    if settings.processes == 1:
+        tune_gc_for_serving()
+        uvicorn.run(application, **options)
+        return
+    # Each process builds its own app from the environment (the one above only checked that
+    # the settings start); options given on the command line travel there too.
+    os.environ.update(
+        CMGRAPH_HOST=settings.host,
+        CMGRAPH_PORT=str(settings.port),
+        CMGRAPH_DATABASE_URL=settings.database_url,
     )
+    uvicorn.run("cmgraph.cli:served_app", factory=True, workers=settings.processes, **options)
+
+
+def served_app() -> Any:
+    """The app of one of several server processes (``serve --processes N``)."""
+    from cmgraph.http.app import create_app
+
+    application = create_app(Settings.from_env())
+    tune_gc_for_serving()
+    return application
 
 
 def tune_gc_for_serving() -> None:

@@ -30,6 +30,8 @@ class Settings:
     database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
+    # Server processes sharing the port (``cmgraph serve``); more than one needs PostgreSQL.
+    processes: int = 1
     public_url: str = ""
     storage_dir: Path = field(default=Path(""))
     secret_key: str = field(default="", repr=False)
@@ -95,6 +97,7 @@ class Settings:
             "sign_in_max_failures",
             "sign_in_max_failures_per_address",
             "schedule_seconds",
+            "processes",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"CMGRAPH_{name.upper()} must be at least 1")
