@@ -559,6 +559,9 @@ async def test_a_database_outage_is_503_everywhere_and_the_server_recovers(
             "/graphql", json={"query": "{ improvementActionsExport { url } }"}, headers=auth
         )
         export_url = urlsplit(export.json()["data"]["improvementActionsExport"]["url"])
+        async with UnitOfWork(session_factory(cuttable.engine)) as u:
+            newcomer = await accounts.create_user(u, "new@hostile.test", "New", OrgRole.READER)
+            unseen = (await accounts.create_token(u, newcomer, "unseen")).secret
 
         await cuttable.cut()
         requests: dict[str, Callable[[], Awaitable[httpx.Response]]] = {
@@ -583,8 +586,9 @@ async def test_a_database_outage_is_503_everywhere_and_the_server_recovers(
         assert health.status_code == 503 and health.json()["database"] == "unreachable"
         assert int(health.headers["retry-after"]) > 0
 
-        # A subscriber signing in is told to try again later, which clients retry.
-        async with WsClient.connect(base, {"Authorization": f"Bearer {world.token}"}) as ws:
+        # A subscriber signing in is told to try again later, which clients retry (one
+        # whose token this process has not seen yet: those it has are remembered).
+        async with WsClient.connect(base, {"Authorization": f"Bearer {unseen}"}) as ws:
             assert (await ws.closed())[0] == 1013
 
         await cuttable.restore()

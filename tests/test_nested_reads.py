@@ -59,6 +59,18 @@ def _action(action: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _nodes(query: str) -> str:
+    """The selection set of the first ``nodes`` field of ``query``, braces included, and
+    the braces that close around it."""
+    start = query.index("{", query.index("nodes"))
+    depth = 0
+    for end, character in enumerate(query[start:], start):
+        depth += {"{": 1, "}": -1}.get(character, 0)
+        if depth == 0:
+            return query[start : end + 1] + " } }"
+    raise ValueError("unbalanced braces")
+
+
 async def test_nested_fields_agree_whether_loaded_ahead_or_one_by_one(
     db, owner, api, token_for
 ) -> None:
@@ -82,6 +94,30 @@ async def test_nested_fields_agree_whether_loaded_ahead_or_one_by_one(
     expected = [_control(c) for c in report["controls"]]
     assert any(a["evidence"] for c in expected for a in c["actions"])
     assert any(a["assignee"] for c in expected for a in c["actions"])
+
+    # The whole report of the assessment one by one through the loaders (node), and its
+    # status and progress without the controls (read on their own).
+    [node] = (
+        await api.query(
+            "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Assessment " + _nodes(REPORT_QUERY),
+            {"ids": [report["id"]]},
+            token=token,
+        )
+    )["nodes"]
+    assert node == report
+    for below in ("", "controls { key }"):
+        [alone] = (
+            await api.query(
+                """query($groups: [ID!]) { assessments(first: 1, filter: {groupIds: $groups}) {
+                     nodes { status progress """
+                + below
+                + " } } }",
+                groups,
+                token=token,
+            )
+        )["assessments"]["nodes"]
+        assert alone["status"] == report["status"]
+        assert alone["progress"] == report["progress"]
 
     # The same selection through fragment spreads and aliases, under the assessment.
     fragments = (

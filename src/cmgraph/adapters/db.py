@@ -245,6 +245,12 @@ class UnitOfWork:
         finally:
             self.session.info.pop(_WRITTEN, None)
             await self.session.close()
+        if signals.CREDENTIALS_CHANNEL in written and self._dialect == "sqlite":
+            # No NOTIFY on SQLite: other processes on the file read the beacon instead.
+            url = self._sessions.kw["bind"].url.render_as_string(hide_password=False)
+            beacon = signals.FileBeacon.beside(url, signals.CREDENTIALS_CHANNEL)
+            if beacon is not None:
+                beacon.ring()
         signals.fire_channels(written)
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:

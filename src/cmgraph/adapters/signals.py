@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("cmgraph.signals")
@@ -83,8 +86,9 @@ async def wait_any(signals: dict[Signal, int], seconds: float) -> None:
 events_committed = Signal("events")
 alerts_committed = Signal("alerts")
 notifications_committed = Signal("notifications")
-# A person was disabled, or a token revoked, or sessions ended: connections signed in with
-# credentials (open WebSockets) check theirs again. Fired by ``UnitOfWork.wake``.
+# A person was disabled, enabled or given another role, a grant given or taken, a token
+# revoked, sessions ended: connections signed in with credentials (open WebSockets) check
+# theirs again, and the credential cache forgets what it knew. Fired by ``UnitOfWork.wake``.
 credentials_changed = Signal("credentials")
 
 EVENTS_CHANNEL = "cmgraph_events"
@@ -114,6 +118,58 @@ def fire_channels(channels: set[str] | dict[str, Any]) -> None:
             signal.fire()
 
 
+# (DSN, channel) -> LISTEN connections in place now: whether this process hears that
+# channel from the others (``relayed``). Set and cleared by ``PgListener``.
+_relaying: dict[tuple[str, str], int] = {}
+
+
+def relayed(dsn: str, channel: str) -> bool:
+    """Whether a connected ``PgListener`` relays ``channel`` of the PostgreSQL database at
+    ``dsn`` (``asyncpg_dsn``) now: while none does, other processes' changes go unheard, so
+    nothing may trust the quiet."""
+    return _relaying.get((dsn, channel), 0) > 0
+
+
+class FileBeacon:
+    """SQLite's stand-in for NOTIFY on one channel: a file beside the database that a unit
+    of work replaces after committing a wake-up of that channel, so that another process on
+    the same database file (the CLI beside the server) sees the change by reading it.
+
+    A reader compares ``state`` with the one it saw; the content is random, and replaced
+    atomically, so any replacement reads as a change whatever the clock's resolution.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def beside(cls, database_url: str, channel: str) -> FileBeacon | None:
+        """The beacon of a SQLite database file; None for other databases and memory ones."""
+        from sqlalchemy.engine import make_url
+
+        url = make_url(database_url)
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        return cls(Path(f"{url.database}-{channel}"))
+
+    def ring(self) -> None:
+        """Replace the file (best effort: a failure is logged, the change is committed)."""
+        temporary = self.path.with_name(f"{self.path.name}.{uuid.uuid4().hex}")
+        try:
+            temporary.write_text(uuid.uuid4().hex)
+            os.replace(temporary, self.path)
+        except OSError as error:
+            log.warning("could not ring %s: %r", self.path, error)
+            temporary.unlink(missing_ok=True)
+
+    def state(self) -> str | None:
+        """The file's content now (None: never rung, or unreadable)."""
+        try:
+            return self.path.read_text()
+        except OSError:
+            return None
+
+
 def asyncpg_dsn(database_url: str) -> str | None:
     """The plain ``postgresql://`` DSN asyncpg takes, or None for other databases."""
     from sqlalchemy.engine import make_url
@@ -129,7 +185,8 @@ class PgListener:
 
     Each notification fires the matching local signal. If the connection drops it reconnects
     with backoff and fires every signal once reconnected, so consumers catch up on whatever
-    was committed while nobody listened.
+    was committed while nobody listened. While connected, ``relayed`` says so for its
+    channels (a cache of what other processes change trusts itself only then).
     """
 
     def __init__(
@@ -179,6 +236,7 @@ class PgListener:
                 for channel in self._channels:
                     await connection.add_listener(channel, self._notified)
                 self._connected.set()
+                self._relay(+1)
                 delay = 0.5
                 fire_channels(self._channels)  # catch up on what happened while away
                 while not lost.is_set():
@@ -194,6 +252,8 @@ class PgListener:
             except Exception as exc:
                 log.warning("LISTEN connection failed (%s); retrying in %.1f s", exc, delay)
             finally:
+                if self._connected.is_set():
+                    self._relay(-1)
                 self._connected.clear()
                 if connection is not None and not connection.is_closed():
                     try:
@@ -204,6 +264,13 @@ class PgListener:
                 return
             await asyncio.sleep(delay * (1 + random.random() / 2))
             delay = min(delay * 2, 30.0)
+
+    def _relay(self, step: int) -> None:
+        for channel in self._channels:
+            key = (self._dsn, channel)
+            _relaying[key] = _relaying.get(key, 0) + step
+            if _relaying[key] <= 0:
+                del _relaying[key]
 
     def _notified(self, _connection: Any, _pid: int, channel: str, payload: str) -> None:
         signal = self._channels.get(channel)

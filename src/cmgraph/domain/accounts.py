@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cmgraph.adapters import signals
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import text
+from cmgraph.domain.credential_cache import CredentialCache, KnownToken
 from cmgraph.domain.enums import GRANTABLE_ROLES, OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode, not_found
 from cmgraph.domain.models import ApiToken, Assessment, Grant, Regulation, User, utcnow
@@ -27,6 +29,7 @@ from cmgraph.domain.permissions import Principal
 TOKEN_PREFIX = "cmg_"
 DISABLED = "This account is disabled."
 MAX_EMAIL_LENGTH = 320  # RFC 5321: 64 for the local part, @, 255 for the domain
+USED_EVERY = timedelta(minutes=1)  # how often a token's last use is written
 
 
 def hash_token(token: str) -> str:
@@ -100,7 +103,17 @@ async def create_token(
     return IssuedToken(token, secret)
 
 
-def token_refusal(token: ApiToken, now: datetime, *, user_disabled: bool) -> str | None:
+class TokenTimes(Protocol):
+    """What limits a token in time: a row, or what the credential cache remembers of one."""
+
+    @property
+    def revoked_at(self) -> datetime | None: ...
+
+    @property
+    def expires_at(self) -> datetime | None: ...
+
+
+def token_refusal(token: TokenTimes, now: datetime, *, user_disabled: bool) -> str | None:
     """Why ``token`` signs nobody in now, or None when it does."""
     if token.revoked_at is not None:
         return "This API token was revoked."
@@ -157,6 +170,7 @@ async def grant(
     )
     uow.session.add(row)
     await uow.session.flush()
+    uow.wake(signals.CREDENTIALS_CHANNEL)  # what the holder may do changed
     return row
 
 
@@ -167,37 +181,59 @@ class AuthenticationError(Exception):
 async def authenticate(uow: UnitOfWork, secret: str, *, now: datetime | None = None) -> Principal:
     """The token's user, recording its use inside ``uow``."""
     now = now or utcnow()
-    principal, token_id, due = await _identify(uow.session, secret, now)
-    if due:
-        await _record_use(uow, token_id, now)
+    principal, token = await _identify(uow.session, hash_token(secret), now)
+    if _use_due(token.last_used_at, now):
+        await _record_use(uow, token.id, now)
     return principal
 
 
 async def sign_in(
     sessions: async_sessionmaker[AsyncSession], secret: str, *, now: datetime | None = None
 ) -> Principal:
-    """The token's user, for every request: a read, and a write only when the use is due.
+    """The token's user, for every request: from the credential cache while it can vouch
+    for it and no write is due; else a read, and a write only when the use is due.
 
     The last use is recorded at most once a minute, in a unit of work of its own, so that
     signing in does not take the database's write lock on every request.
     """
     now = now or utcnow()
+    digest = hash_token(secret)
+    cache = CredentialCache.of(sessions)
+    known = cache.token(digest)
+    if known is not None and _still_signs_in(known, now):
+        return known.principal
+    ticket = cache.ticket()
     async with sessions() as session:
-        principal, token_id, due = await _identify(session, secret, now)
-    if due:
+        principal, token = await _identify(session, digest, now)
+    last_used_at = token.last_used_at
+    if _use_due(last_used_at, now):
         async with UnitOfWork(sessions) as uow:
-            await _record_use(uow, token_id, now)
+            await _record_use(uow, token.id, now)
+        last_used_at = now
+    known = KnownToken(principal, token.id, token.revoked_at, token.expires_at, last_used_at)
+    cache.store(ticket, digest, known)
     return principal
 
 
+def _use_due(last_used_at: datetime | None, now: datetime) -> bool:
+    return last_used_at is None or now - last_used_at > USED_EVERY
+
+
+def _still_signs_in(known: KnownToken, now: datetime) -> bool:
+    """Whether a remembered token signs in now without a look-up: its time rules hold and
+    its use is not due to be written (its user was enabled, or the cache would be empty)."""
+    refusal = token_refusal(known, now, user_disabled=False)
+    return refusal is None and not _use_due(known.last_used_at, now)
+
+
 async def _identify(
-    session: AsyncSession, secret: str, now: datetime
-) -> tuple[Principal, int, bool]:
+    session: AsyncSession, digest: str, now: datetime
+) -> tuple[Principal, ApiToken]:
     row = (
         await session.execute(
             select(ApiToken, User)
             .join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.token_hash == hash_token(secret))
+            .where(ApiToken.token_hash == digest)
         )
     ).first()
     if row is None:
@@ -206,8 +242,7 @@ async def _identify(
     refusal = token_refusal(token, now, user_disabled=user.disabled_at is not None)
     if refusal is not None:
         raise AuthenticationError(refusal)
-    due = token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1)
-    return await principal_of(session, user), token.id, due
+    return await principal_of(session, user), token
 
 
 async def _record_use(uow: UnitOfWork, token_id: int, now: datetime) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 
+from cmgraph.adapters import signals
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import clock, text
 from cmgraph.domain.accounts import principals_for
@@ -492,6 +493,8 @@ async def delete_assessment(uow: UnitOfWork, actor: Principal, assessment_id: in
     await session.execute(delete(Control).where(Control.assessment_id == assessment.id))
     await session.delete(assessment)
     await session.flush()
+    # Grants on it went with it; a remembered one must not outlive it (SQLite reuses ids).
+    uow.wake(signals.CREDENTIALS_CHANNEL)
     removed, released = await remove_unused_instances(uow, used_here, actor)
     return Deletion(assessment_id, removed, released)
 

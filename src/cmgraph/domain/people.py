@@ -105,7 +105,7 @@ async def update_user(
         changed["name"] = {"from": user.name, "to": name}
         user.name = name
     if role != user.role:
-        changed["role"] = _role_change(user, role)
+        changed["role"] = _role_change(uow, user, role)
     who = _actor_id(actor)
     if changed:
         await audit.record(uow, who, AuditAction.USER_UPDATED, user.id, **changed)
@@ -116,6 +116,7 @@ async def update_user(
         await audit.record(uow, who, AuditAction.USER_DISABLED, user.id, sessionsEnded=ended)
     elif not disabled and user.disabled_at is not None:
         user.disabled_at = None
+        uow.wake(signals.CREDENTIALS_CHANNEL)
         await audit.record(uow, who, AuditAction.USER_ENABLED, user.id)
     await uow.session.flush()
     return user
@@ -139,13 +140,14 @@ def _refuse_last_owner(
         )
 
 
-def _role_change(user: User, role: OrgRole | None) -> dict[str, Any]:
+def _role_change(uow: UnitOfWork, user: User, role: OrgRole | None) -> dict[str, Any]:
     """Give ``user`` ``role``; the audit detail of the change."""
     change = {
         "from": user.role.value if user.role else None,
         "to": role.value if role else None,
     }
     user.role = role
+    uow.wake(signals.CREDENTIALS_CHANNEL)
     return change
 
 
@@ -160,7 +162,7 @@ async def change_role(
     if role == user.role:
         return user
     _refuse_last_owner(owners, user, role, disabled=user.disabled_at is not None)
-    change = _role_change(user, role)
+    change = _role_change(uow, user, role)
     await audit.record(uow, actor_id, AuditAction.USER_UPDATED, user.id, role=change, **detail)
     return user
 
@@ -205,6 +207,7 @@ async def grant_access(
         if previous is role:
             return row
         row.role = role
+        uow.wake(signals.CREDENTIALS_CHANNEL)
     await audit.record(
         uow,
         _actor_id(actor),
@@ -232,6 +235,7 @@ async def revoke_grant(uow: UnitOfWork, actor: Principal | None, grant_id: int) 
         raise not_found("Grant", "grantId")
     detail = {"grantId": row.id, "role": row.role.value, **_scope(row)}
     await uow.session.delete(row)
+    uow.wake(signals.CREDENTIALS_CHANNEL)
     await audit.record(uow, _actor_id(actor), AuditAction.GRANT_REVOKED, user.id, **detail)
     await uow.session.flush()
     return user

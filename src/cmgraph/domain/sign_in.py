@@ -19,6 +19,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -35,6 +36,7 @@ from cmgraph.domain.accounts import (
     hash_token,
     principal_of,
 )
+from cmgraph.domain.credential_cache import CredentialCache, KnownSession
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.models import SignInFailure, SignInSession, User, utcnow
 from cmgraph.domain.permissions import Principal
@@ -229,7 +231,20 @@ async def _refuse_when_limited(
             raise TooManyAttempts(max(1, math.ceil(wait)))
 
 
-def session_is_open(signed_in: SignInSession, policy: SessionPolicy, now: datetime) -> bool:
+class SessionTimes(Protocol):
+    """What limits a session in time: a row, or what the credential cache remembers of one."""
+
+    @property
+    def ended_at(self) -> datetime | None: ...
+
+    @property
+    def expires_at(self) -> datetime: ...
+
+    @property
+    def last_seen_at(self) -> datetime: ...
+
+
+def session_is_open(signed_in: SessionTimes, policy: SessionPolicy, now: datetime) -> bool:
     """Not signed out or ended, not past its lifetime, and not idle for too long."""
     return (
         signed_in.ended_at is None
@@ -247,14 +262,23 @@ async def session_principal(
     now: datetime | None = None,
 ) -> Principal:
     """The signed-in user of a session cookie, noting the request as ``activity`` (which
-    keeps the session from its idle timeout) unless told not to; else ``AuthenticationError``."""
+    keeps the session from its idle timeout) unless told not to; else ``AuthenticationError``.
+
+    From the credential cache while it can vouch for the session and its last request is
+    not due to be written (then the session is read again, as a first request is)."""
     now = now or utcnow()
+    digest = hash_token(secret)
+    cache = CredentialCache.of(sessions)
+    known = cache.session(digest)
+    if known is not None and session_is_open(known, policy, now) and not _seen_due(known, now):
+        return known.principal
+    ticket = cache.ticket()
     async with sessions() as session:
         row = (
             await session.execute(
                 select(SignInSession, User)
                 .join(User, User.id == SignInSession.user_id)
-                .where(SignInSession.token_hash == hash_token(secret))
+                .where(SignInSession.token_hash == digest)
             )
         ).first()
         if row is None:
@@ -265,14 +289,25 @@ async def session_principal(
         if user.disabled_at is not None:
             raise AuthenticationError(DISABLED)
         principal = await principal_of(session, user)
-    if activity and now - signed_in.last_seen_at >= SEEN_EVERY:
+    last_seen_at = signed_in.last_seen_at
+    if activity and _seen_due(signed_in, now):
         async with UnitOfWork(sessions) as uow:
             await uow.session.execute(
                 update(SignInSession)
                 .where(SignInSession.id == signed_in.id)
                 .values(last_seen_at=now)
             )
+        last_seen_at = now
+    known = KnownSession(
+        principal, signed_in.id, signed_in.ended_at, signed_in.expires_at, last_seen_at
+    )
+    cache.store(ticket, digest, known)
     return principal
+
+
+def _seen_due(signed_in: SessionTimes, now: datetime) -> bool:
+    """Whether the session's last request is due to be written (when there is activity)."""
+    return now - signed_in.last_seen_at >= SEEN_EVERY
 
 
 async def end_session(sessions: async_sessionmaker[AsyncSession], secret: str) -> None:

@@ -14,6 +14,7 @@ from functools import cache, partial
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, func, select
+from sqlalchemy.orm import aliased
 from strawberry.dataloader import DataLoader
 
 from cmgraph.domain import clock
@@ -147,6 +148,17 @@ USER_COLUMNS = (
 )
 
 
+def joined_user(prefix: str) -> tuple[Any, tuple[Any, ...]]:
+    """A user table to join, and its ``USER_COLUMNS`` each labelled ``prefix`` + name.
+
+    Rows that name a user (an assignee, an uploader) bring the user along in the same
+    statement; ``prefix`` tells the joined user's columns from the row's own, so it must
+    not make a name the row already has (``assignee_`` would: ``assignee_id``).
+    """
+    user = aliased(User, name=prefix.rstrip("_"))
+    return user, tuple(getattr(user, c.key).label(prefix + c.key) for c in USER_COLUMNS)
+
+
 def _one_each(keys: Sequence[K], rows: Iterable[tuple[K, V]]) -> list[V | None]:
     found = dict(rows)
     return [found.get(key) for key in keys]
@@ -188,7 +200,7 @@ class Source:
         The same attribute access as SQLAlchemy's rows, at a fraction of the cost: a large
         report reads tens of thousands of values by name.
         """
-        result = await self.reader.execute(statement)
+        result = await self.reader.columns(statement)
         make = _record_type(tuple(result.keys()))._make
         return [make(row) for row in result]
 
@@ -439,6 +451,74 @@ class Loaders:
             return [entries[:n] for entries, (_, n) in zip(by_action, keys, strict=True)]
 
         return self.loader("history_by_action", batch)
+
+    # -- a whole assessment at once (the nested report) ----------------------------------
+    #
+    # Keyed by assessment id, so that the parts of many assessments' reports are each read
+    # in one statement, and all of them in the same tick: no statement waits for another.
+
+    @property
+    def assessment_context(self) -> DataLoader[int, tuple[Group, Template, Regulation] | None]:
+        """Each assessment's group, template and regulation, in one statement.
+
+        Whoever may read an assessment may read these three (``domain.permissions``).
+        """
+
+        async def batch(src: Source, keys: list[int]) -> list[Any]:
+            rows = await src.rows(
+                select(Assessment.id, Group, Template, Regulation)
+                .join(Group, Group.id == Assessment.group_id)
+                .join(Template, Template.id == Assessment.template_id)
+                .join(Regulation, Regulation.id == Template.regulation_id)
+                .where(Assessment.id.in_(keys), readable_assessments(src.principal))
+            )
+            return _one_each(keys, ((i, (g, t, r)) for i, g, t, r in rows))
+
+        return self.loader("assessment_context", batch)
+
+    @property
+    def action_links_by_assessment(self) -> DataLoader[int, list[Any]]:
+        """Rows of ``action_row_select()`` with ``control_id`` and the assignee's columns
+        (``joined_user("assignee_user_")``), one per control-action link, by control then key."""
+
+        async def batch(src: Source, keys: list[int]) -> list[list[Any]]:
+            assignee, columns = joined_user("assignee_user_")
+            rows = await src.records(
+                action_row_select()
+                .add_columns(Control.assessment_id, ControlAction.control_id, *columns)
+                .join(ControlAction, ControlAction.action_id == ImprovementAction.id)
+                .join(Control, Control.id == ControlAction.control_id)
+                .outerjoin(assignee, assignee.id == ImprovementAction.assignee_id)
+                .where(Control.assessment_id.in_(keys))
+                .order_by(Control.assessment_id, ControlAction.control_id, ActionDefinition.key)
+            )
+            return _lists(keys, ((row.assessment_id, row) for row in rows))
+
+        return self.loader("action_links_by_assessment", batch)
+
+    @property
+    def evidence_by_assessment(self) -> DataLoader[int, list[Any]]:
+        """Rows of ``EVIDENCE_COLUMNS`` with the uploader's (``joined_user("uploader_user_")``)
+        for every action of the assessment, oldest first."""
+
+        async def batch(src: Source, keys: list[int]) -> list[list[Any]]:
+            links = (
+                select(Control.assessment_id, ControlAction.action_id)
+                .join(ControlAction, ControlAction.control_id == Control.id)
+                .where(Control.assessment_id.in_(keys))
+                .distinct()
+                .subquery()
+            )
+            uploader, columns = joined_user("uploader_user_")
+            rows = await src.records(
+                select(links.c.assessment_id, *EVIDENCE_COLUMNS, *columns)
+                .join(links, links.c.action_id == Evidence.action_id)
+                .outerjoin(uploader, uploader.id == Evidence.uploaded_by_id)
+                .order_by(links.c.assessment_id, Evidence.id)
+            )
+            return _lists(keys, ((row.assessment_id, row) for row in rows))
+
+        return self.loader("evidence_by_assessment", batch)
 
     # -- scores and derived statuses -----------------------------------------------------
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from strawberry import relay
 from strawberry.utils.await_maybe import await_maybe
 
@@ -21,7 +22,6 @@ from cmgraph.domain.action_filter import (
     action_order,
     contains,
 )
-from cmgraph.domain.action_records import ActionRecord, action_select
 from cmgraph.domain.calendar import due_soon_days_query
 from cmgraph.domain.compliance_score import ScoreRow, ScoreScope, score_rows
 from cmgraph.domain.control_filter import ControlFilter, control_filter_clauses
@@ -59,6 +59,7 @@ from cmgraph.domain.permissions import (
     readable_templates,
     require_may_manage_people,
 )
+from cmgraph.resolvers.loaders import action_row_select
 from cmgraph.resolvers.pages import Page, PageRequest, descending, read_page
 
 MAX_FILTER_IDS = 1000
@@ -245,20 +246,26 @@ async def assessments(
     return await read_page(info, statement, order, request)
 
 
+@cache
+def _action_rows() -> Select[*tuple[Any, ...]]:
+    """``action_row_select()``, built once (a quarter of a millisecond): statements are
+    immutable, each request adds its own WHERE to a copy."""
+    return action_row_select()
+
+
 async def improvement_actions(
     info: strawberry.Info, filter: Any, order_by: Any, request: PageRequest
 ) -> Page:
-    """A page of ``ActionRecord``s."""
+    """A page of flat rows of ``action_row_select()``: columns only, no ORM entities."""
     f = action_filter(filter)
     reader = info.context.reader
     days = await reader.scalar(due_soon_days_query()) if f.needs_due_soon_days else None
-    statement = action_select().where(
+    statement = _action_rows().where(
         readable_actions(info.context.principal),
         *action_filter_clauses(f, days),
     )
     order = action_order(order_by.field.value, descending(order_by))
-    page = await read_page(info, statement, order, request, scalars=False)
-    return replace(page, rows=[ActionRecord(*row) for row in page.rows])
+    return await read_page(info, statement, order, request, scalars=False)
 
 
 async def controls(info: strawberry.Info, filter: Any, order_by: Any, request: PageRequest) -> Page:

@@ -20,6 +20,8 @@ class StatementReader(Protocol):
 
     async def scalar(self, statement: Executable) -> Any: ...
 
+    async def columns(self, statement: Executable) -> Any: ...
+
 
 class Reader:
     """Serialises statements on the request's session.
@@ -42,6 +44,16 @@ class Reader:
         async with self.lock:
             self._check_open()
             return await self.session.scalar(statement)
+
+    async def columns(self, statement: Executable) -> Any:
+        """The result of a statement that selects columns only (no entities).
+
+        Run on the session's connection, in its transaction: such rows need none of the
+        ORM's per-row handling, which costs more than the database for a large report.
+        """
+        async with self.lock:
+            self._check_open()
+            return await (await self.session.connection()).execute(statement)
 
     async def close(self) -> None:
         """End reading once the response is made, waiting for a statement in flight.

@@ -65,6 +65,11 @@ class LazyReader:
         async with self.lock:
             return await self.session.scalar(statement)
 
+    async def columns(self, statement: Executable) -> Any:
+        """As ``Reader.columns``."""
+        async with self.lock:
+            return await (await self.session.connection()).execute(statement)
+
     async def close(self) -> None:
         if self._session is not None:
             session, self._session = self._session, None

@@ -23,7 +23,7 @@ from strawberry.types.graphql import OperationType
 
 from cmgraph.adapters.db import database_unavailable
 from cmgraph.config import Settings
-from cmgraph.schema.execution import LeafShortcutExecutionContext, use_direct_resolvers
+from cmgraph.schema.execution import with_fast_path
 from cmgraph.schema.limits import VALIDATION_FAILED, NodeCounter, document_rule
 
 log = logging.getLogger("cmgraph.graphql")
@@ -221,23 +221,29 @@ class Schema(strawberry.Schema):
         return None
 
 
-def build_schema(query: type, settings: Settings, **kwargs: object) -> strawberry.Schema:
+def build_schema(
+    query: type, settings: Settings, *, fast: bool = True, **kwargs: object
+) -> strawberry.Schema:
+    """The schema with its extensions; ``fast=False`` (the tests' reference) builds it for
+    Strawberry's plain execution, without schema/execution.py's short paths."""
     # The depth and alias rule is made here once: the validation cache is keyed by the
     # rules, and a rule class made per request would miss the cache every time.
     limits = [document_rule(settings.max_query_depth, settings.max_aliases)]
-    schema = Schema(
-        query=query,
-        extensions=[
-            lambda: CachedParse(maxsize=CACHE_SIZE),
-            lambda: ValidationCache(maxsize=CACHE_SIZE),
-            lambda: AddValidationRules(limits),
-            lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-            lambda: OperationChecks(settings),
-            MaskUnexpectedErrors,
-            ReleaseRequestState,
-        ],
-        execution_context_class=LeafShortcutExecutionContext,
-        **kwargs,  # type: ignore[arg-type]
-    )
-    use_direct_resolvers(schema)
-    return schema
+
+    def make(execution_context_class: type[Any] | None) -> strawberry.Schema:
+        return Schema(
+            query=query,
+            extensions=[
+                lambda: CachedParse(maxsize=CACHE_SIZE),
+                lambda: ValidationCache(maxsize=CACHE_SIZE),
+                lambda: AddValidationRules(limits),
+                lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+                lambda: OperationChecks(settings),
+                MaskUnexpectedErrors,
+                ReleaseRequestState,
+            ],
+            execution_context_class=execution_context_class,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    return with_fast_path(make) if fast else make(None)

@@ -1,4 +1,4 @@
-"""Cursor connections (Relay): ``edges``, ``nodes``, ``pageInfo`` and a lazy ``totalCount``.
+"""Cursor connections (Relay): ``edges``, ``nodes``, ``pageInfo`` and ``totalCount``.
 
 Cursors, page sizes and which way a page is read are the resolvers' (``resolvers.pages``): a
 connection shapes a page that was read there.
@@ -6,12 +6,12 @@ connection shapes a page that was read there.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from cmgraph.resolvers.pages import Flag, Page
+from cmgraph.resolvers.pages import Count, Flag, Page
 
 NodeT = TypeVar("NodeT")
 
@@ -57,11 +57,11 @@ class Connection(Generic[NodeT]):
     edges: list[Edge[NodeT]]
     nodes: list[NodeT]
     page_info: PageInfo
-    count: strawberry.Private[Callable[[], Awaitable[int]]]
+    count: strawberry.Private[Count]
 
     @strawberry.field(description="How many items match, across all pages.")
     async def total_count(self) -> int:
-        return await self.count()
+        return self.count if isinstance(self.count, int) else await self.count()
 
 
 def connection(page: Page, convert: Callable[[Any], NodeT]) -> Connection[NodeT]:

@@ -9,14 +9,20 @@ three microseconds a field; a nested report of a large assessment has some 30,00
 with the field's type directly. Anything out of the ordinary (``None`` for a non-null field,
 an awaitable, a value the type cannot represent, an exception while reading) takes the
 general path, so results and errors are exactly graphql-core's.
+
+Both rest on internals of graphql-core and Strawberry. ``with_fast_path`` checks at schema
+build that they are shaped as expected and otherwise builds the schema for plain execution,
+with a warning; ``tests/test_execution_fast_path.py`` compares the two ways on a corpus.
 """
 
 from __future__ import annotations
 
+import inspect
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from math import isfinite
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import strawberry
 from graphql import (
@@ -34,9 +40,25 @@ from graphql import (
     GraphQLString,
     Undefined,
 )
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.field import StrawberryField
+from strawberry.extensions import SchemaExtension
+
+_IMPORT_ERROR: ImportError | None = None
+if TYPE_CHECKING:
+    from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+    from strawberry.schema.schema_converter import GraphQLCoreConverter
+    from strawberry.types.field import StrawberryField
+else:
+    try:  # internals: when one is gone, ``fast_path_problem`` says so and nothing uses them
+        from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+        from strawberry.schema.schema_converter import GraphQLCoreConverter
+        from strawberry.types.field import StrawberryField
+    except ImportError as error:
+        _IMPORT_ERROR = error
+        StrawberryGraphQLCoreExecutionContext = object  # a base for the class below, unused
+        GraphQLCoreConverter = StrawberryField = None
+
+log = logging.getLogger(__name__)
+SchemaType = TypeVar("SchemaType", bound=strawberry.Schema)
 
 _NOT_READ: Any = object()
 _GENERAL: Any = object()  # a field that takes graphql-core's general path
@@ -145,7 +167,10 @@ def _prefetched_resolver(attribute: str, resolver: Callable[..., Any]) -> Callab
     return resolve
 
 
-def use_direct_resolvers(schema: strawberry.Schema) -> None:
+_BASIC_RESOLVER = "_get_basic_result"  # Strawberry's resolver for a field without one
+
+
+def use_direct_resolvers(schema: strawberry.Schema) -> str | None:
     """Give fields plain graphql-core resolvers where Strawberry's wrappers add nothing.
 
     A basic field (no resolver, no field extensions, the default ``getattr`` resolver)
@@ -153,25 +178,188 @@ def use_direct_resolvers(schema: strawberry.Schema) -> None:
     layers. A field with ``PREFETCHED`` metadata and no arguments or extensions answers with
     the attribute named there when it holds a value, and otherwise calls its resolver
     through Strawberry as before. The results are the same; only the calls in between go.
-    Skipped for a schema with exception handlers, which wrap every resolver.
+
+    Every field is checked before any is changed: the reason Strawberry's fields are not
+    shaped as expected is returned, and the schema is left as it was. Skipped (None) for a
+    schema with exception handlers, which wrap every resolver.
     """
-    if getattr(schema.schema_converter, "exception_handlers", ()):
-        return
+    if _exception_handlers(schema):
+        return None
+    backref = GraphQLCoreConverter.DEFINITION_BACKREF
+    changes: list[tuple[Any, Callable[..., Any]]] = []
+    defined = 0
     for named in schema._schema.type_map.values():
         if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
             continue
         for field in named.fields.values():
-            definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-            if not isinstance(definition, StrawberryField) or definition.extensions:
+            definition = (field.extensions or {}).get(backref)
+            if not isinstance(definition, StrawberryField):
                 continue
-            if (
-                definition.is_basic_field
-                and definition.default_resolver is getattr
-                and getattr(field.resolve, "__name__", "") == "_get_basic_result"
-            ):
-                field.resolve = _attribute_resolver(definition.python_name)
+            defined += 1
+            missing = [a for a in _FIELD_ATTRIBUTES if not hasattr(definition, a)]
+            if missing:
+                return f"Strawberry's fields have no {', '.join(missing)}"
+            if definition.extensions:
+                continue
+            if definition.is_basic_field and definition.default_resolver is getattr:
+                if getattr(field.resolve, "__name__", "") != _BASIC_RESOLVER:
+                    return (
+                        f"Strawberry's resolver for fields without one (as on {named.name}) "
+                        f"is no longer {_BASIC_RESOLVER}"
+                    )
+                changes.append((field, _attribute_resolver(definition.python_name)))
             elif PREFETCHED in definition.metadata and not field.args and field.resolve:
-                field.resolve = _prefetched_resolver(definition.metadata[PREFETCHED], field.resolve)
+                resolver = _prefetched_resolver(definition.metadata[PREFETCHED], field.resolve)
+                changes.append((field, resolver))
+    if not defined:
+        return f"no field carries its Strawberry definition under {backref!r}"
+    for field, resolver in changes:
+        field.resolve = resolver
+    return None
+
+
+_FIELD_ATTRIBUTES = ("is_basic_field", "default_resolver", "python_name", "metadata", "extensions")
+
+
+def _exception_handlers(schema: strawberry.Schema) -> tuple[Any, ...]:
+    converter = getattr(schema, "schema_converter", None)
+    return tuple(
+        getattr(schema, "exception_handlers", ())
+        or getattr(converter, "exception_handlers", ())
+        or ()
+    )
+
+
+# -- the start-up check and the warnings --------------------------------------------------------
+
+_EXECUTE_FIELDS = (
+    "self",
+    "parent_type",
+    "source_value",
+    "path",
+    "grouped_field_set",
+    "position_context",
+)
+
+
+def fast_path_problem() -> str | None:
+    """Why the internals this module relies on are not as expected; None when they are.
+
+    Checked before a schema is built: the classes and constants it imports, the shape of
+    graphql-core's ``execute_fields`` (overridden below), the executor's attributes read
+    there, and what a grouped field set holds. ``use_direct_resolvers`` checks the fields
+    of the built schema.
+    """
+    if _IMPORT_ERROR is not None:
+        return f"cannot import Strawberry's internals ({_IMPORT_ERROR})"
+    if not isinstance(getattr(GraphQLCoreConverter, "DEFINITION_BACKREF", None), str):
+        return "GraphQLCoreConverter.DEFINITION_BACKREF is gone"
+    base = StrawberryGraphQLCoreExecutionContext
+    execute_fields = getattr(base, "execute_fields", None)
+    if execute_fields is None:
+        return f"{base.__name__} has no execute_fields"
+    parameters = tuple(inspect.signature(execute_fields).parameters)
+    if parameters != _EXECUTE_FIELDS:
+        return f"execute_fields takes ({', '.join(parameters)})"
+    for attribute in ("schema", "middleware_manager", "is_awaitable"):
+        if not _declares(base, attribute):
+            return f"{base.__name__} has no {attribute}"
+    from graphql.execution import collect_fields, middleware
+
+    if not _declares(middleware.MiddlewareManager, "middlewares"):
+        return "graphql-core's MiddlewareManager has no middlewares"
+
+    details = getattr(collect_fields, "FieldDetails", None)
+    if details is None or "node" not in getattr(details, "_fields", ()):
+        return "graphql-core's grouped field sets no longer hold FieldDetails with a node"
+    if not callable(getattr(GraphQLSchema, "get_field", None)):
+        return "GraphQLSchema.get_field is gone"
+    if not callable(getattr(GraphQLString, "coerce_output_value", None)) or not hasattr(
+        GraphQLEnumType, "coerce_output_value"
+    ):
+        return "graphql-core's types have no coerce_output_value"
+    return None
+
+
+def _declares(cls: type, attribute: str) -> bool:
+    """Whether ``cls`` or a base declares ``attribute`` (annotation, slot or __init__)."""
+    for klass in cls.__mro__:
+        if attribute in vars(klass).get("__annotations__", {}) or attribute in vars(klass).get(
+            "__slots__", ()
+        ):
+            return True
+        init = vars(klass).get("__init__")
+        try:
+            if init is not None and attribute in inspect.signature(init).parameters:
+                return True
+        except (TypeError, ValueError):  # no signature to read
+            continue
+    return False
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        log.warning(message)
+
+
+def _middleware_warning(names: list[str]) -> str:
+    return (
+        f"GraphQL leaf shortcut off: {', '.join(sorted(set(names)))} hook into every field "
+        "(a schema extension's resolve), so each field takes graphql-core's general path"
+    )
+
+
+def _name(middleware: Any) -> str:
+    return str(getattr(middleware, "__name__", None) or type(middleware).__name__)
+
+
+def warn_if_disabled(schema: strawberry.Schema) -> None:
+    """Log (once) what in ``schema`` turns the shortcut or the direct resolvers off.
+
+    A schema extension with a ``resolve`` hook (tracing, for one) becomes graphql-core
+    middleware, which must see every field; exception handlers wrap every resolver. The
+    results stay right; only the speed goes, which would otherwise go unnoticed.
+    """
+    get_extensions = getattr(schema, "get_extensions", None)  # as Strawberry makes them
+    middleware = [
+        _name(extension)
+        for extension in (get_extensions() if get_extensions else ())
+        if getattr(type(extension), "resolve", SchemaExtension.resolve)
+        is not SchemaExtension.resolve
+    ]
+    if middleware:
+        _warn_once(_middleware_warning(middleware))
+    if _exception_handlers(schema):
+        _warn_once(
+            "GraphQL direct resolvers and leaf shortcut off: the schema has exception "
+            "handlers, which wrap every resolver"
+        )
+
+
+def with_fast_path(make: Callable[[type[Any] | None], SchemaType]) -> SchemaType:
+    """The schema ``make`` builds for an execution context class, taking the short paths.
+
+    ``make(None)`` builds it for Strawberry's plain execution: the fallback, with a warning
+    saying why, when the internals checked by ``fast_path_problem`` and
+    ``use_direct_resolvers`` are not as expected.
+    """
+    problem = fast_path_problem()
+    if problem is None:
+        schema = make(LeafShortcutExecutionContext)
+        problem = use_direct_resolvers(schema)
+        if problem is None:
+            warn_if_disabled(schema)
+            return schema
+    log.warning(
+        "GraphQL fast path off, plain execution instead: %s (graphql-core or Strawberry "
+        "changed; see schema/execution.py)",
+        problem,
+    )
+    return make(None)
 
 
 class LeafShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -184,11 +372,13 @@ class LeafShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        middleware = self.middleware_manager
-        # Middleware (schema extensions with a ``resolve`` hook) must see every field.
-        self._leaves: dict[tuple[str, str], _Leaf | None] | None = (
-            {} if middleware is None or not middleware.middlewares else None
-        )
+        manager = self.middleware_manager
+        middleware = list(manager.middlewares or ()) if manager is not None else []
+        # Middleware (schema extensions with a ``resolve`` hook) must see every field. One
+        # added after the schema was built is told here, on the first execution.
+        self._leaves: dict[tuple[str, str], _Leaf | None] | None = None if middleware else {}
+        if middleware:
+            _warn_once(_middleware_warning([_name(m) for m in middleware]))
 
     def execute_fields(
         self,

@@ -24,6 +24,7 @@ from cmgraph.schema.types import (
     User,
     Viewer,
     prefetch_actions,
+    prefetch_assessments,
     prefetch_controls,
 )
 
@@ -68,7 +69,9 @@ class Query:
             order_by or inputs.AssessmentOrder(),
             PageRequest(first, after, last, before),
         )
-        return connection(page, Assessment.from_row)
+        result = connection(page, Assessment.from_row)
+        await prefetch_assessments(info, result.nodes, connection_nodes(selected(info)))
+        return result
 
     @strawberry.field
     async def improvement_actions(
@@ -87,7 +90,7 @@ class Query:
             order_by or inputs.ImprovementActionOrder(),
             PageRequest(first, after, last, before),
         )
-        result = connection(page, ImprovementAction.from_record)
+        result = connection(page, ImprovementAction.from_row)
         await prefetch_actions(info, result.nodes, connection_nodes(selected(info)))
         return result
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -169,6 +170,26 @@ class User(StoredIdNode):
             created_at=row.created_at,
             disabled_at=row.disabled_at,
         )
+
+    @classmethod
+    def from_joined(cls, row: Any, prefix: str, known: dict[int, User]) -> User | None:
+        """The user whose columns ``row`` holds under ``prefix`` (``loaders.joined_user``);
+        None if none. ``known`` keeps one object per user across rows."""
+        user_id = getattr(row, prefix + "id")
+        if user_id is None:
+            return None
+        user = known.get(user_id)
+        if user is None:
+            user = known[user_id] = cls(
+                id=user_id,
+                email=getattr(row, prefix + "email"),
+                name=getattr(row, prefix + "name"),
+                role=getattr(row, prefix + "role"),
+                is_automation=getattr(row, prefix + "is_automation"),
+                created_at=getattr(row, prefix + "created_at"),
+                disabled_at=getattr(row, prefix + "disabled_at"),
+            )
+        return user
 
     @strawberry.field(description="Scoped grants on assessments and regulations. Owners only.")
     async def grants(self, info: strawberry.Info) -> list[Grant] | None:
@@ -373,6 +394,10 @@ class Assessment(StoredIdNode):
     created_at: datetime
     archived_at: datetime | None
     row: strawberry.Private[models.Assessment]
+    # Filled in ahead by ``prefetch_assessments``; else NOT_LOADED: read through the loaders.
+    prefetched_controls: strawberry.Private[Any] = NOT_LOADED  # list[Control]
+    prefetched_status: strawberry.Private[Any] = NOT_LOADED  # AssessmentStatus
+    prefetched_progress: strawberry.Private[Any] = NOT_LOADED  # float
 
     @classmethod
     def from_row(cls, row: models.Assessment) -> Assessment:
@@ -419,13 +444,28 @@ class Assessment(StoredIdNode):
         states = await loaders(info).control_states_by_assessment.load(self.id)
         return [scoring.control_status(actions) for actions in states.values()]
 
-    @strawberry.field
-    async def status(self, info: strawberry.Info) -> AssessmentStatus:
-        return scoring.assessment_status(await self._control_statuses(info))
+    async def _from_statuses(
+        self, info: strawberry.Info, compute: Callable[[list[ControlStatusValue]], T]
+    ) -> T:
+        return compute(await self._control_statuses(info))
 
-    @strawberry.field(description="Share (0-1) of in-scope controls that passed.")
-    async def progress(self, info: strawberry.Info) -> float:
-        return scoring.progress(await self._control_statuses(info))
+    # ``status``, ``progress`` and ``controls``: prefetched, or an awaitable as in
+    # ``Control.actions``.
+    @strawberry.field(metadata={PREFETCHED: "prefetched_status"}, graphql_type="AssessmentStatus")
+    def status(self, info: strawberry.Info) -> AssessmentStatus | Awaitable[AssessmentStatus]:
+        if self.prefetched_status is not NOT_LOADED:
+            return self.prefetched_status
+        return self._from_statuses(info, scoring.assessment_status)
+
+    @strawberry.field(
+        description="Share (0-1) of in-scope controls that passed.",
+        metadata={PREFETCHED: "prefetched_progress"},
+        graphql_type=float,
+    )
+    def progress(self, info: strawberry.Info) -> float | Awaitable[float]:
+        if self.prefetched_progress is not NOT_LOADED:
+            return self.prefetched_progress
+        return self._from_statuses(info, scoring.progress)
 
     @strawberry.field(description="Customer-managed actions: completed (passed) of all in scope.")
     async def customer_action_counts(self, info: strawberry.Info) -> ActionCounts:
@@ -443,8 +483,16 @@ class Assessment(StoredIdNode):
         figures = await loaders(info).assessment_figures.load(self.id)
         return figures.last_modified_at(self.row.updated_at)
 
+    # Asynchronous even when prefetched, on purpose: the controls' subtree (tens of thousands
+    # of fields) is then completed in this field's own coroutine, near the bottom of the
+    # interpreter's data stack. Completed synchronously below the page and the assessment, its
+    # deepest fields sat on a 16 KiB data-stack chunk boundary, and CPython before 3.13 maps
+    # and unmaps a chunk at each crossing (python/cpython#142183): thousands of page faults
+    # per report.
     @strawberry.field(description="All controls, in template order.")
     async def controls(self, info: strawberry.Info) -> list[Control]:
+        if self.prefetched_controls is not NOT_LOADED:
+            return self.prefetched_controls
         rows = await loaders(info).controls_by_assessment.load(self.id)
         controls = [Control.from_row(row) for row in rows]
         await prefetch_controls(info, controls, selected(info))
@@ -886,6 +934,115 @@ def _control_status(actions: Sequence[ImprovementAction]) -> ControlStatusValue:
 def _control_score(actions: Sequence[ImprovementAction]) -> Score:
     distinct = {a.id: scoring.Score(a.score.earned, a.score.possible) for a in actions}
     return Score.of(scoring.total(distinct.values()))
+
+
+async def prefetch_assessments(
+    info: strawberry.Info, assessments: Sequence[Assessment], wanted: Selection
+) -> None:
+    """Load what ``wanted`` (the assessments' selection) reads below ``assessments``.
+
+    Every part is keyed by assessment, so the parts of all the assessments are read in one
+    statement each, all asked for in the same tick: group, template and regulation together
+    (primed into their loaders); the controls; their actions with the assignees; the
+    actions' evidence with the uploaders. When the controls' actions are read, the
+    assessments' status and progress come from them, not from a statement of their own.
+    """
+    if not assessments:
+        return
+    ids = [a.id for a in assessments]
+    reads = loaders(info)
+    context = None
+    if wanted.keys() & {"group", "template", "regulation"}:
+        context = reads.assessment_context.load_many(ids)
+    below = wanted.get("controls")
+    if below is None:
+        if context is not None:
+            _prime_context(reads, await context)
+        return
+    on_actions = below.get("actions", {})
+    wants_actions = bool(below.keys() & {"actions", "status", "score"})
+    controls = reads.controls_by_assessment.load_many(ids)
+    links = reads.action_links_by_assessment.load_many(ids) if wants_actions else None
+    evidence = reads.evidence_by_assessment.load_many(ids) if "evidence" in on_actions else None
+    if context is not None:
+        _prime_context(reads, await context)
+    users: dict[int, User] = {}
+    wants_uploader = "uploadedBy" in on_actions.get("evidence", {})
+    evidence_lists = (
+        [_evidence_by_action(rows, wants_uploader, users) for rows in await evidence]
+        if evidence is not None
+        else None
+    )
+    link_lists = await links if links is not None else None
+    for n, (assessment, rows) in enumerate(zip(assessments, await controls, strict=True)):
+        own = assessment.prefetched_controls = [Control.from_row(row) for row in rows]
+        if link_lists is None:
+            continue
+        statuses = _prefetch_links(
+            own, link_lists[n], below, None if evidence_lists is None else evidence_lists[n], users
+        )
+        if "status" in wanted:
+            assessment.prefetched_status = scoring.assessment_status(statuses)
+        if "progress" in wanted:
+            assessment.prefetched_progress = scoring.progress(statuses)
+
+
+def _prime_context(reads: Any, context: Sequence[Any]) -> None:
+    for group, template, regulation in present(context):
+        reads.group.prime(group.id, group)
+        reads.template.prime(template.id, template)
+        reads.regulation.prime(regulation.id, regulation)
+
+
+def _evidence_by_action(
+    rows: Sequence[Any], wants_uploader: bool, users: dict[int, User]
+) -> dict[int, list[Evidence]]:
+    """Rows of ``loaders.evidence_by_assessment`` as ``Evidence``, by action id."""
+    by_action: dict[int, list[Evidence]] = defaultdict(list)
+    for row in rows:
+        item = Evidence.from_row(row)
+        if wants_uploader:
+            item.prefetched_uploaded_by = User.from_joined(row, "uploader_user_", users)
+        by_action[row.action_id].append(item)
+    return by_action
+
+
+def _prefetch_links(
+    controls: Sequence[Control],
+    rows: Sequence[Any],
+    wanted: Selection,
+    evidence: dict[int, list[Evidence]] | None,
+    users: dict[int, User],
+) -> list[ControlStatusValue]:
+    """Give ``controls`` their actions from ``rows`` (``loaders.action_links_by_assessment``),
+    with what ``wanted`` (the controls' selection) reads of them; their statuses, in order.
+
+    An action linked to several controls is one object, shown under each of them.
+    """
+    on_actions = wanted.get("actions", {})
+    wants_assignee = "assignee" in on_actions
+    actions: dict[int, ImprovementAction] = {}
+    by_control: dict[int, list[ImprovementAction]] = defaultdict(list)
+    for row in rows:
+        action = actions.get(row.id)
+        if action is None:
+            action = actions[row.id] = ImprovementAction.from_row(row)
+            if wants_assignee:
+                action.prefetched_assignee = User.from_joined(row, "assignee_user_", users)
+            if evidence is not None:
+                action.prefetched_evidence = evidence.get(row.id, [])
+        by_control[row.control_id].append(action)
+    wants_status, wants_score = "status" in wanted, "score" in wanted
+    statuses = []
+    for control in controls:
+        own = control.prefetched_actions = by_control.get(control.id, [])
+        status = _control_status(own)
+        statuses.append(status)
+        if wants_status:
+            control.prefetched_status = status
+        if wants_score:
+            control.prefetched_score = _control_score(own)
+    return statuses
 
 
 async def prefetch_controls(

@@ -1,0 +1,182 @@
+"""``totalCount`` is read with its page, in the page's own statement.
+
+A list page and its total used to cost two statements (the page, then ``count(*)`` over the
+same filter); now the total is a column of the page's statement whenever ``totalCount`` is
+selected. Only a page that comes back empty behind a cursor has no row to carry it, and asks
+once more. The pages themselves (nodes, cursors, ``hasNextPage``, ``hasPreviousPage``) are
+the same whether the total is selected or not; ``tests/test_pagination.py`` covers them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from strawberry.relay import to_base64
+
+from cmgraph.domain.enums import ImplementationStatus
+from cmgraph.domain.models import ActionDefinition, Control, ControlAction, ImprovementAction
+from tests.builders import WorkedExample
+from tests.report_data import count_statements
+
+# The benchmark's list request (issue 14): the first page of a filtered list and its total.
+LIST = """query ($first: Int, $after: String, $last: Int, $before: String,
+                 $filter: ImprovementActionFilter) {
+  improvementActions(first: $first, after: $after, last: $last, before: $before,
+                     filter: $filter) {
+    %s
+    nodes { id key title points implementationStatus testStatus }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor }
+  }
+}"""
+IMPLEMENTED = {"implementationStatuses": ["IMPLEMENTED"]}
+# Statements of the list request, authentication included (before this change: the token,
+# the grants, the page and its count); authentication served from a cache brings it lower.
+MAX_LIST_STATEMENTS = 3
+
+
+def _sql(statements: list[str]) -> list[str]:
+    """The statements that read or write, without transaction control (SQLite's BEGIN)."""
+    return [s for s in statements if s.strip().upper() not in ("BEGIN", "COMMIT", "ROLLBACK")]
+
+
+async def _expected(
+    db: Any, status: ImplementationStatus | None, assessment: int | None
+) -> list[str]:
+    """Global ids of the actions a list shows, in its default order (key, then id), by SQL."""
+    statement = (
+        select(ImprovementAction.id)
+        .join(ActionDefinition, ActionDefinition.id == ImprovementAction.definition_id)
+        .order_by(ActionDefinition.key, ImprovementAction.id)
+    )
+    if status is not None:
+        statement = statement.where(ImprovementAction.implementation_status == status)
+    if assessment is not None:
+        statement = statement.where(
+            ImprovementAction.id.in_(
+                select(ControlAction.action_id)
+                .join(Control, Control.id == ControlAction.control_id)
+                .where(Control.assessment_id == assessment)
+            )
+        )
+    async with db.sessions() as session:
+        return [to_base64("ImprovementAction", i) for i in await session.scalars(statement)]
+
+
+async def _read(
+    api: Any, db: Any, token: str, arguments: dict[str, Any], total: bool
+) -> tuple[dict[str, Any], int]:
+    with count_statements(db.engine) as statements:
+        data = await api.query(LIST % ("totalCount" if total else ""), arguments, token=token)
+    return data["improvementActions"], len(_sql(statements))
+
+
+@pytest.fixture
+async def readers(example: WorkedExample, token_for, tokens) -> dict[str, tuple[str, int | None]]:
+    """Tokens by name, each with the one assessment its grant is on (None: all of them)."""
+    scoped = await token_for("auditor@totals.test", None, assessment_id=example.a3.id)
+    return {"owner": (tokens["OWNER"], None), "scoped": (scoped, example.a3.id)}
+
+
+async def test_the_list_request_reads_its_page_and_total_in_one_statement(api, db, readers) -> None:
+    token, _ = readers["owner"]
+    arguments = {"first": 50, "filter": IMPLEMENTED}
+    await _read(api, db, token, arguments, total=True)  # the token's first use is stamped
+    page, with_total = await _read(api, db, token, arguments, total=True)
+    _, without = await _read(api, db, token, arguments, total=False)
+    print(f"list request: {with_total} SQL statements with totalCount, {without} without")
+    assert page["totalCount"] == len(page["nodes"]) == 3
+    assert with_total == without  # the total costs no statement of its own
+    assert with_total <= MAX_LIST_STATEMENTS
+
+
+@pytest.mark.parametrize(
+    ("reader", "status"),
+    [
+        ("owner", None),
+        ("owner", ImplementationStatus.IMPLEMENTED),
+        ("owner", ImplementationStatus.OUT_OF_SCOPE),  # a filter matching nothing
+        ("scoped", None),  # only the actions of the assessment the grant is on
+        ("scoped", ImplementationStatus.IMPLEMENTED),
+    ],
+)
+async def test_total_and_flags_at_every_edge(api, db, readers, reader: str, status: Any) -> None:
+    """Page sizes from 0 past the end, from the start and behind cursors, both ways: the
+    total is the whole list's, the flags and nodes as without the total, and one statement
+    more only for an empty page behind a cursor."""
+    token, assessment = readers[reader]
+    expected = await _expected(db, status, assessment)
+    total = len(expected)
+    filter_ = {} if status is None else {"implementationStatuses": [status.value]}
+    await _read(api, db, token, {"first": 1}, total=True)  # the token's first use is stamped
+    everything, _ = await _read(api, db, token, {"first": 100, "filter": filter_}, True)
+    assert [n["id"] for n in everything["nodes"]] == expected
+    assert everything["totalCount"] == total
+    cursors = [e["cursor"] for e in everything["edges"]]
+    if reader == "scoped":
+        owner_total = len(await _expected(db, status, None))
+        assert total < owner_total or total == owner_total == 0
+
+    # Empty, short, exact and overlong pages; from the start, the first, a middle and the
+    # last row (a page after the last is empty, before the first too).
+    sizes = sorted({0, 1, 2, max(0, total - 1), total, total + 1})
+    starts = [None, *sorted({0, total // 2, total - 1} if total else set())]
+    for size in sizes:
+        for start in starts:
+            forward: dict[str, Any] = {"first": size, "filter": filter_}
+            backward: dict[str, Any] = {"last": size, "filter": filter_}
+            if start is not None:
+                forward["after"] = cursors[start]
+                backward["before"] = cursors[start]
+            begin = 0 if start is None else start + 1
+            end = total if start is None else start
+            cases = [
+                # arguments, nodes, hasNextPage, hasPreviousPage, rows beyond the page
+                (forward, expected[begin : begin + size], begin + size < total, start is not None),
+                (backward, expected[max(0, end - size) : end], start is not None, end > size),
+            ]
+            for (arguments, nodes, has_next, has_previous), beyond in zip(
+                cases, [cases[0][2], cases[1][3]], strict=True
+            ):
+                page, with_total = await _read(api, db, token, arguments, total=True)
+                plain, without = await _read(api, db, token, arguments, total=False)
+                assert page["totalCount"] == total, arguments
+                assert [n["id"] for n in page["nodes"]] == nodes, arguments
+                info = page["pageInfo"]
+                assert (info["hasNextPage"], info["hasPreviousPage"]) == (has_next, has_previous)
+                assert page["pageInfo"] == plain["pageInfo"], arguments
+                assert page["nodes"] == plain["nodes"], arguments
+                # No row came back to carry the total: none on the page, none beyond it.
+                asks_again = start is not None and not nodes and not beyond
+                assert with_total == without + asks_again, (arguments, with_total, without)
+
+
+async def test_every_connection_reads_its_total_with_its_page(api, db, example, tokens) -> None:
+    """The page helper serves every list: none sends a statement of its own for its total."""
+    token = tokens["OWNER"]
+    await api.query("{ viewer { user { name } } }", token=token)
+    roots = [
+        "assessments",
+        "improvementActions",
+        "controls",
+        "groups",
+        "templates",
+        "users",
+        "people",
+        "alertPolicies",
+        "alerts",
+        "auditEvents",
+    ]
+    for root in roots:
+        query = "query ($first: Int) { %s(first: $first) { %s nodes { __typename } } }"
+        with count_statements(db.engine) as statements:
+            data = await api.query(query % (root, "totalCount"), {"first": 2}, token=token)
+        with_total = len(_sql(statements))
+        with count_statements(db.engine) as statements:
+            await api.query(query % (root, ""), {"first": 2}, token=token)
+        assert with_total == len(_sql(statements)), root
+        everything = await api.query(query % (root, ""), {"first": 100}, token=token)
+        assert data[root]["totalCount"] == len(everything[root]["nodes"]), root
+        assert len(data[root]["nodes"]) == min(2, data[root]["totalCount"]), root
