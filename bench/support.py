@@ -102,12 +102,19 @@ async def served(
         await _wait_until_healthy(server, base)
         yield base
     finally:
-        server.terminate()
-        try:
-            await asyncio.wait_for(server.wait(), timeout=10)
-        except TimeoutError:
-            server.kill()
-            await server.wait()
+        await stop(server)
+
+
+async def stop(process: asyncio.subprocess.Process) -> None:
+    """Terminate ``process`` (unless it has ended), killing it if it lingers."""
+    if process.returncode is not None:
+        return
+    process.terminate()
+    try:
+        await asyncio.wait_for(process.wait(), timeout=10)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
 
 
 async def _wait_until_healthy(server: asyncio.subprocess.Process, base: str) -> None:

@@ -64,7 +64,7 @@ from tests.report_data import REPORT_QUERY, count_statements
 
 import cmgraph
 from bench.nested_report import DEFAULT_CATALOG, prepare
-from bench.support import postgres_reachable, postgres_server, scratch_database, served
+from bench.support import postgres_reachable, postgres_server, scratch_database, served, stop
 from cmgraph.adapters.db import create_engine
 from cmgraph.config import Settings
 from cmgraph.global_ids import encode, row_id_of
@@ -420,13 +420,7 @@ async def postgraphile(command: Path, url: str, folder: Path) -> AsyncIterator[s
             raise SystemExit(f"PostGraphile {trouble}:\n{_tail(log_path)}")
         yield base
     finally:
-        if server.returncode is None:
-            server.terminate()
-            try:
-                await asyncio.wait_for(server.wait(), timeout=10)
-            except TimeoutError:
-                server.kill()
-                await server.wait()
+        await stop(server)
         log.close()
 
 
