@@ -210,8 +210,22 @@ def things() -> list[Thing]:
         thing("12", ratio=float("inf"), maybe_colour=Colour.GREEN),  # not finite
         thing("8", kind=Exploding),  # a property that raises
         thing("9", strict_tags=["x", None], tags=[None]),  # null in a list of non-null
-        thing("10", count=Later(5), label=Later("awaited"), required=Later(None)),
+        thing(
+            "10",
+            count=Later(5),
+            label=Later("awaited"),
+            required=Later(None),
+            child=Later(thing("10.1")),  # an awaitable object
+        ),
         thing("11", child=thing("11.1", required=None), children=[thing("11.2", required=None)]),
+        # Nested objects out of the ordinary: a null in a list of non-null objects, an
+        # object of another type (is_type_of refuses it), a subclass, a cast.
+        thing("13", child=thing("13.1", children=[thing("13.2"), None]), children=[]),
+        thing(
+            "14",
+            child=Gadget(name="gadget", size=1),
+            children=[thing("14.1", kind=Exploding), strawberry.cast(Thing, thing("14.2"))],
+        ),
     ]
 
 
@@ -275,6 +289,13 @@ CRAFTED: list[tuple[str, str, dict[str, Any] | None]] = [
         None,
     ),
     (
+        "nested objects of each thing",
+        """query($id: ID!) { thing(id: $id) { id
+             child { id name total colour child { id required } children { id label } }
+             children { id strictTags child { name } } } }""",
+        None,
+    ),
+    (
         "named and inline fragments on interface and union",
         """fragment leaves on Thing { id count colour label }
            fragment any on Named { __typename name ...leaves }
@@ -324,7 +345,7 @@ CRAFTED: list[tuple[str, str, dict[str, Any] | None]] = [
     ("invalid document", "{ things { id nope } }", None),
     ("bad variable", "query($id: ID!) { thing(id: $id) { id } }", {"id": None}),
 ]
-IDS = [str(n) for n in range(1, 14)]  # 13: none
+IDS = [str(n) for n in range(1, 16)]  # 15: none
 
 
 def crafted_cases() -> Iterator[tuple[str, str, dict[str, Any] | None]]:
@@ -383,22 +404,35 @@ async def test_crafted_corpus_covers_what_it_means_to(
     """The corpus does reach the cases: errors of each kind, and fields the shortcut takes."""
     fast = execution.with_fast_path(unmasked)
     messages: list[str] = []
-    taken = 0
-    original = LeafShortcutExecutionContext._leaf_value
+    taken = built = 0
+    leaf, inline = execution._leaf, execution._inline
 
-    def counting(self: Any, *args: Any) -> Any:
-        nonlocal taken
-        value = original(self, *args)
-        taken += value is not execution._GENERAL
+    def counting_leaf(field: Any) -> Any:
+        found = leaf(field)
+        if found is None:
+            return None
+
+        def coerce(value: Any) -> Any:
+            nonlocal taken
+            taken += 1
+            return found.coerce(value)
+
+        return replace(found, coerce=coerce)
+
+    def counting_inline(*args: Any) -> Any:
+        nonlocal built
+        value = inline(*args)
+        built += value is not execution._GENERAL
         return value
 
-    monkeypatch.setattr(LeafShortcutExecutionContext, "_leaf_value", counting)
+    monkeypatch.setattr(execution, "_leaf", counting_leaf)
+    monkeypatch.setattr(execution, "_inline", counting_inline)
     with caplog.at_level(logging.CRITICAL):
         for _, query, variables in crafted_cases():
             result = await fast.execute(query, variables, context_value=context())
             messages += [error.message for error in result.errors or ()]
     text = "\n".join(messages)
-    assert taken > 100
+    assert taken > 100 and built > 2, (taken, built)
     for expected in (
         "Cannot return null for non-nullable field Thing.required.",
         "cannot represent value",  # enum
@@ -408,6 +442,7 @@ async def test_crafted_corpus_covers_what_it_means_to(
         "a bug in a resolver",
         "Not allowed.",
         "Cannot return null for non-nullable field Thing.strictTags.",
+        "Cannot return null for non-nullable field Thing.children.",  # a null item, nested
     ):
         assert expected in text, expected
 
@@ -648,7 +683,9 @@ def test_real_schema_takes_the_fast_path(
     assert not caplog.records
 
 
-@pytest.mark.parametrize("change", ["execute_fields", "basic_resolver", "imports"])
+@pytest.mark.parametrize(
+    "change", ["execute_fields", "collect_subfields", "basic_resolver", "imports"]
+)
 def test_reshaped_internals_fall_back_to_plain_execution(
     change: str,
     monkeypatch: pytest.MonkeyPatch,
@@ -666,6 +703,15 @@ def test_reshaped_internals_fall_back_to_plain_execution(
 
         monkeypatch.setattr(base, "execute_fields", execute_fields)
         expected = "execute_fields takes (self, parent, source, path, fields, position)"
+    elif change == "collect_subfields":
+        base = execution.StrawberryGraphQLCoreExecutionContext
+        collect = base.collect_subfields
+
+        def collect_subfields(self: Any, object_type: Any, fields: Any) -> Any:
+            return collect(self, object_type, fields)
+
+        monkeypatch.setattr(base, "collect_subfields", collect_subfields)
+        expected = "collect_subfields takes (self, object_type, fields)"
     elif change == "basic_resolver":
         from_resolver = GraphQLCoreConverter.from_resolver
 

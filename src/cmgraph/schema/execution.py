@@ -1,14 +1,18 @@
-"""GraphQL execution with fewer calls per field: direct resolvers and a leaf short path.
+"""GraphQL execution with fewer calls per field: direct resolvers and short paths.
 
 Most fields of a large result are scalars or enums read straight from an attribute:
-Strawberry's "basic" fields, with no resolver, no field extensions and no arguments. For each
-of them graphql-core's general path builds a resolve info, calls Strawberry's resolver
-wrapper, checks the result for an awaitable and completes it through several layers, about
-three microseconds a field; a nested report of a large assessment has some 30,000 of them.
-``LeafShortcutExecutionContext`` reads such a field with ``getattr`` and coerces the value
-with the field's type directly. Anything out of the ordinary (``None`` for a non-null field,
-an awaitable, a value the type cannot represent, an exception while reading) takes the
-general path, so results and errors are exactly graphql-core's.
+Strawberry's "basic" fields, with no resolver, no field extensions and no arguments, or
+fields whose value was prefetched into an attribute. For each of them graphql-core's general
+path builds a resolve info, calls Strawberry's resolver wrapper, checks the result for an
+awaitable and completes it through several layers, about three microseconds a field; a nested
+report of a large assessment has some 30,000 of them. ``LeafShortcutExecutionContext`` plans
+each selection once per execution and then reads such a field with ``getattr`` and coerces the
+value with the field's type directly; an object (or a list of objects) whose whole selection
+is such fields (a score, an assignee, an action with its evidence) is built in place, without
+graphql-core's frames per level. Anything out of the ordinary (``None`` for a non-null field,
+an awaitable, an object of another class, a value the type cannot represent, an exception
+while reading) sends the whole field down the general path, so results and errors are exactly
+graphql-core's.
 
 Both rest on internals of graphql-core and Strawberry. ``with_fast_path`` checks at schema
 build that they are shaped as expected and otherwise builds the schema for plain execution,
@@ -21,7 +25,11 @@ import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import EnumMeta
 from math import isfinite
+from types import CoroutineType, GeneratorType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import strawberry
@@ -33,6 +41,7 @@ from graphql import (
     GraphQLFloat,
     GraphQLID,
     GraphQLInt,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
@@ -40,29 +49,55 @@ from graphql import (
     GraphQLString,
     Undefined,
 )
+from graphql.pyutils import Path, gather_with_cancel
 from strawberry.extensions import SchemaExtension
 
 _IMPORT_ERROR: ImportError | None = None
 if TYPE_CHECKING:
     from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
     from strawberry.schema.schema_converter import GraphQLCoreConverter
+    from strawberry.types.base import StrawberryObjectDefinition
+    from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
     from strawberry.types.field import StrawberryField
 else:
     try:  # internals: when one is gone, ``fast_path_problem`` says so and nothing uses them
         from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
         from strawberry.schema.schema_converter import GraphQLCoreConverter
+        from strawberry.types.base import StrawberryObjectDefinition
+        from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
         from strawberry.types.field import StrawberryField
     except ImportError as error:
         _IMPORT_ERROR = error
         StrawberryGraphQLCoreExecutionContext = object  # a base for the class below, unused
-        GraphQLCoreConverter = StrawberryField = None
+        GraphQLCoreConverter = StrawberryField = StrawberryObjectDefinition = None
+        TYPE_CAST_ATTRIBUTE = "__as_strawberry_type__"
 
 log = logging.getLogger(__name__)
 SchemaType = TypeVar("SchemaType", bound=strawberry.Schema)
 
-_NOT_READ: Any = object()
 _GENERAL: Any = object()  # a field that takes graphql-core's general path
-_PLAIN = frozenset({str, int, float, bool})  # never awaitable
+# Never awaitable: exact classes without an instance ``__dict__`` or an ``__await__``.
+_PLAIN = frozenset({str, int, float, bool, datetime, date, Decimal})
+
+_ODD = ("__await__", TYPE_CAST_ATTRIBUTE)  # in an object's own attributes: general path
+
+
+# Attribute look-up of object, str and int: the class, then the instance's ``__dict__``.
+_GENERIC_GETATTRIBUTE = (object.__getattribute__, str.__getattribute__, int.__getattribute__)
+
+
+def _plain_class(cls: type) -> bool:
+    """Whether instances of ``cls`` are awaitable, or answer attributes, only through
+    their own ``__dict__`` (checked for ``_ODD`` per object) and the class."""
+    return (
+        not issubclass(cls, CoroutineType | GeneratorType)
+        and not hasattr(cls, "__await__")
+        and not hasattr(cls, TYPE_CAST_ATTRIBUTE)
+        and not any("__getattr__" in vars(klass) for klass in cls.__mro__)
+        and cls.__getattribute__ in _GENERIC_GETATTRIBUTE
+        and type(cls).__instancecheck__ is type.__instancecheck__
+    )
+
 
 # The metadata key of a field (``strawberry.field(metadata={PREFETCHED: "attribute"})``)
 # whose value may have been loaded ahead into ``attribute`` of the object; NOT_LOADED there
@@ -78,6 +113,8 @@ class _Leaf:
     attribute: str
     nullable: bool
     coerce: Callable[[Any], Any]
+    inert: frozenset[type] = _PLAIN  # exact classes of values that are never awaitable
+    same: type | None = None  # the exact class of values ``coerce`` returns unchanged
 
 
 def _enum_coercer(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
@@ -124,29 +161,53 @@ def _scalar_coercer(scalar: GraphQLScalarType) -> Callable[[Any], Any]:
     return coerce
 
 
-def _leaf(schema: GraphQLSchema, parent_type: GraphQLObjectType, name: str) -> _Leaf | None:
-    """The short path for field ``name`` of ``parent_type``; None: take the general one."""
-    field = schema.get_field(parent_type, name)
-    if field is None or field.args:
-        return None
-    attribute = getattr(field.resolve, _READS, None)
+def _reader(field: Any) -> str | None:
+    """The attribute a field's resolver answers with when it holds a value; None: none.
+
+    A direct resolver reads it; a prefetched one answers with it unless it is NOT_LOADED.
+    """
+    resolve = field.resolve
+    return getattr(resolve, _READS, None) or getattr(resolve, _PREFETCHES, None)
+
+
+def _leaf(field: Any) -> _Leaf | None:
+    """The short path for a field of the schema; None: take the general one."""
+    attribute = _reader(field)
     if attribute is None:
         return None
     return_type = field.type
     nullable = not isinstance(return_type, GraphQLNonNull)
     named = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
+    inert = _PLAIN
     if isinstance(named, GraphQLEnumType):
         coerce = _enum_coercer(named)
+        members = getattr(named, "wrapped_cls", None)
+        # Its members are never awaitable unless one was given an ``__await__`` of its own.
+        listed: list[Any] = list(members) if isinstance(members, EnumMeta) else []
+        if (
+            isinstance(members, EnumMeta)
+            and _plain_class(members)
+            and not any(_ODD[0] in vars(member) for member in listed)
+        ):
+            inert = _PLAIN | {members}
     elif isinstance(named, GraphQLScalarType):
         coerce = _scalar_coercer(named)
     else:
         return None
-    return _Leaf(attribute, nullable, coerce)
+    same = (
+        str
+        if named is GraphQLString or named is GraphQLID
+        else bool
+        if named is GraphQLBoolean
+        else None
+    )
+    return _Leaf(attribute, nullable, coerce, inert, same)
 
 
 # -- direct resolvers ---------------------------------------------------------------------------
 
 _READS = "cmgraph_reads"  # on a resolver that only reads this attribute of its source
+_PREFETCHES = "cmgraph_prefetches"  # on one that answers with this attribute when loaded
 
 
 def _attribute_resolver(attribute: str) -> Callable[..., Any]:
@@ -163,6 +224,7 @@ def _prefetched_resolver(attribute: str, resolver: Callable[..., Any]) -> Callab
         value = getattr(source, attribute, NOT_LOADED)
         return resolver(source, info) if value is NOT_LOADED else value
 
+    setattr(resolve, _PREFETCHES, attribute)
     resolve._is_default = getattr(resolver, "_is_default", False)  # type: ignore[attr-defined]
     return resolve
 
@@ -232,43 +294,68 @@ def _exception_handlers(schema: strawberry.Schema) -> tuple[Any, ...]:
 
 # -- the start-up check and the warnings --------------------------------------------------------
 
-_EXECUTE_FIELDS = (
-    "self",
-    "parent_type",
-    "source_value",
-    "path",
-    "grouped_field_set",
-    "position_context",
-)
+# The executor's methods this module overrides or calls, with their parameters.
+_METHODS = {
+    "execute_fields": (
+        "self",
+        "parent_type",
+        "source_value",
+        "path",
+        "grouped_field_set",
+        "position_context",
+    ),
+    "execute_field": (
+        "self",
+        "parent_type",
+        "source",
+        "field_details_list",
+        "path",
+        "position_context",
+    ),
+    "collect_subfields": ("self", "return_type", "field_details_list"),
+    "settle_in_background": ("self", "awaitables"),
+}
 
 
 def fast_path_problem() -> str | None:
     """Why the internals this module relies on are not as expected; None when they are.
 
     Checked before a schema is built: the classes and constants it imports, the shape of
-    graphql-core's ``execute_fields`` (overridden below), the executor's attributes read
-    there, and what a grouped field set holds. ``use_direct_resolvers`` checks the fields
-    of the built schema.
+    the executor's methods it overrides or calls (``_METHODS``) and of the attributes it
+    reads, what collecting subfields answers and a grouped field set holds, and the parts of
+    Strawberry's object definitions that say whether an object passes ``is_type_of``.
+    ``use_direct_resolvers`` checks the fields of the built schema.
     """
     if _IMPORT_ERROR is not None:
         return f"cannot import Strawberry's internals ({_IMPORT_ERROR})"
     if not isinstance(getattr(GraphQLCoreConverter, "DEFINITION_BACKREF", None), str):
         return "GraphQLCoreConverter.DEFINITION_BACKREF is gone"
     base = StrawberryGraphQLCoreExecutionContext
-    execute_fields = getattr(base, "execute_fields", None)
-    if execute_fields is None:
-        return f"{base.__name__} has no execute_fields"
-    parameters = tuple(inspect.signature(execute_fields).parameters)
-    if parameters != _EXECUTE_FIELDS:
-        return f"execute_fields takes ({', '.join(parameters)})"
+    for method, expected in _METHODS.items():
+        found = getattr(base, method, None)
+        if not callable(found):
+            return f"{base.__name__} has no {method}"
+        parameters = tuple(inspect.signature(found).parameters)
+        if parameters != expected:
+            return f"{method} takes ({', '.join(parameters)})"
     for attribute in ("schema", "middleware_manager", "is_awaitable"):
         if not _declares(base, attribute):
             return f"{base.__name__} has no {attribute}"
+    fields = getattr(StrawberryObjectDefinition, "__dataclass_fields__", {})
+    if "origin" not in fields or "is_type_of" not in fields:
+        return "Strawberry's object definitions have no origin or is_type_of"
+    if not isinstance(TYPE_CAST_ATTRIBUTE, str):
+        return "Strawberry's TYPE_CAST_ATTRIBUTE is not an attribute name"
     from graphql.execution import collect_fields, middleware
 
     if not _declares(middleware.MiddlewareManager, "middlewares"):
         return "graphql-core's MiddlewareManager has no middlewares"
 
+    collected = getattr(collect_fields, "CollectedFields", None)
+    if getattr(collected, "_fields", ())[:2] != ("grouped_field_set", "new_defer_usages"):
+        return "graphql-core's collect_subfields no longer answers (grouped fields, defers, ...)"
+    if len(getattr(collected, "_fields", ())) != 3:
+        return "graphql-core's CollectedFields no longer holds three parts"
     details = getattr(collect_fields, "FieldDetails", None)
     if details is None or "node" not in getattr(details, "_fields", ()):
         return "graphql-core's grouped field sets no longer hold FieldDetails with a node"
@@ -362,12 +449,103 @@ def with_fast_path(make: Callable[[type[Any] | None], SchemaType]) -> SchemaType
     return make(None)
 
 
-class LeafShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's execution context, taking the short path for plain leaf fields.
+@dataclass(frozen=True, slots=True)
+class _Nested:
+    """How to produce an object field (or a list of objects) whose whole selection is short.
 
-    ``execute_fields`` produces the plain leaves of an object itself and hands the other
-    fields (and any leaf that needs the general path) to graphql-core's ``execute_fields``,
-    then puts the values back in the order of the selection.
+    ``attribute`` holds the value (the field's ``_reader``); each object must be exactly of
+    ``cls`` (the type's Strawberry class, with no ``is_type_of`` of its own, so graphql-core's
+    check would pass), and ``entries`` produce its selection.
+    """
+
+    attribute: str
+    nullable: bool
+    many: bool  # a list of such objects
+    item_nullable: bool
+    cls: type
+    entries: tuple[tuple[str, _Leaf | None, _Nested | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What ``execute_fields`` does for one grouped field set: an entry per response name,
+    with the field details for the general path."""
+
+    fields: dict[str, Any]  # the grouped field set (kept alive: its id is the cache key)
+    parent: GraphQLObjectType
+    entries: tuple[tuple[str, _Leaf | None, _Nested | None, Any], ...]
+
+
+def _inline(
+    entries: tuple[tuple[str, _Leaf | None, _Nested | None], ...],
+    source: Any,
+    is_awaitable: Callable[[Any], Any],
+) -> Any:
+    """The completed selection of ``source``, or _GENERAL when any part needs the general
+    path (which then produces the whole field, errors included)."""
+    result: dict[str, Any] = {}
+    for name, leaf, nested in entries:
+        if leaf is not None:
+            value = getattr(source, leaf.attribute, NOT_LOADED)
+            if value.__class__ is leaf.same:
+                result[name] = value
+                continue
+            if value is None:
+                if not leaf.nullable:
+                    return _GENERAL
+                result[name] = None
+                continue
+            if value.__class__ not in leaf.inert and (value is NOT_LOADED or is_awaitable(value)):
+                return _GENERAL
+            coerced = leaf.coerce(value)
+            if coerced is None or coerced is Undefined:
+                return _GENERAL
+            result[name] = coerced
+        else:
+            value = _object(cast("_Nested", nested), source, is_awaitable)
+            if value is _GENERAL:
+                return _GENERAL
+            result[name] = value
+    return result
+
+
+def _object(nested: _Nested, source: Any, is_awaitable: Callable[[Any], Any]) -> Any:
+    """The completed value of a ``_Nested`` field of ``source``, or _GENERAL."""
+    value = getattr(source, nested.attribute, NOT_LOADED)
+    if value is None:
+        return None if nested.nullable else _GENERAL
+    cls, entries = nested.cls, nested.entries
+    if not nested.many:
+        if value.__class__ is not cls or _ODD[0] in value.__dict__ or _ODD[1] in value.__dict__:
+            return _GENERAL
+        return _inline(entries, value, is_awaitable)
+    if value.__class__ is not list:
+        return _GENERAL
+    items: list[Any] = []
+    for item in value:
+        if item is None:
+            if not nested.item_nullable:
+                return _GENERAL
+            items.append(None)
+            continue
+        if item.__class__ is not cls or _ODD[0] in item.__dict__ or _ODD[1] in item.__dict__:
+            return _GENERAL
+        done = _inline(entries, item, is_awaitable)
+        if done is _GENERAL:
+            return _GENERAL
+        items.append(done)
+    return items
+
+
+class LeafShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's execution context, taking the short path for plain fields.
+
+    ``execute_fields`` works from a plan made once per grouped field set (graphql-core
+    collects a field's subfields once per execution, so the set of a list's objects is one
+    object): plain leaves are read and coerced in place, objects whose whole selection is
+    plain (a score, an assignee, a list of evidence items) are built in place, and every
+    other field, or one whose value is out of the ordinary, goes through graphql-core's
+    ``execute_field``, in the order of the selection.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -376,7 +554,7 @@ class LeafShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
         middleware = list(manager.middlewares or ()) if manager is not None else []
         # Middleware (schema extensions with a ``resolve`` hook) must see every field. One
         # added after the schema was built is told here, on the first execution.
-        self._leaves: dict[tuple[str, str], _Leaf | None] | None = None if middleware else {}
+        self._plans: dict[int, _Plan] | None = None if middleware else {}
         if middleware:
             _warn_once(_middleware_warning([_name(m) for m in middleware]))
 
@@ -388,63 +566,129 @@ class LeafShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: dict[str, Any],
         position_context: Any,
     ) -> Any:
-        if self._leaves is None:
+        plans = self._plans
+        if plans is None:
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        values: dict[str, Any] = {}
-        others: dict[str, Any] = {}
-        for response_name, field_details_list in grouped_field_set.items():
-            value = self._leaf_value(parent_type, source_value, field_details_list)
-            if value is _GENERAL:
-                others[response_name] = field_details_list
-            else:
-                values[response_name] = value
-        if not others:
-            return values
-        rest = super().execute_fields(parent_type, source_value, path, others, position_context)
-        if not values:
-            return rest
-        if self.is_awaitable(rest):
-
-            async def in_order() -> dict[str, Any]:
-                return _in_order(grouped_field_set, values, await rest)
-
-            return in_order()
-        # ``is_awaitable`` is a TypeGuard, which narrows only where it holds: here it did not.
-        return _in_order(grouped_field_set, values, cast("dict[str, Any]", rest))
-
-    def _leaf_value(self, parent_type: GraphQLObjectType, source: Any, details: Any) -> Any:
-        """The completed value of a plain leaf field, or _GENERAL for the general path."""
-        node = details[0].node
-        key = (parent_type.name, node.name.value)
-        leaves = self._leaves
-        assert leaves is not None
-        leaf = leaves.get(key, _NOT_READ)
-        if leaf is _NOT_READ:
-            leaf = leaves[key] = _leaf(self.schema, parent_type, key[1])
-        if leaf is None or node.arguments:
-            return _GENERAL
+        plan = plans.get(id(grouped_field_set))
+        if plan is None or plan.fields is not grouped_field_set or plan.parent is not parent_type:
+            plan = plans[id(grouped_field_set)] = self._plan(parent_type, grouped_field_set)
+        is_awaitable = self.is_awaitable
+        results: dict[str, Any] = {}
+        awaitable_fields: list[str] = []
         try:
-            value = getattr(source, leaf.attribute)
-            if value is None:
-                return None if leaf.nullable else _GENERAL
-            if value.__class__ not in _PLAIN and self.is_awaitable(value):
-                return _GENERAL
-            coerced = leaf.coerce(value)
+            for name, leaf, nested, details in plan.entries:
+                if leaf is not None:
+                    try:
+                        value = getattr(source_value, leaf.attribute, NOT_LOADED)
+                        if value.__class__ is leaf.same:
+                            results[name] = value
+                            continue
+                        if value is None:
+                            if leaf.nullable:
+                                results[name] = None
+                                continue
+                        elif value.__class__ in leaf.inert or not (
+                            value is NOT_LOADED or is_awaitable(value)
+                        ):
+                            coerced = leaf.coerce(value)
+                            if coerced is not None and coerced is not Undefined:
+                                results[name] = coerced
+                                continue
+                    except Exception:  # the general path reports it properly
+                        pass
+                elif nested is not None:
+                    try:
+                        value = _object(nested, source_value, is_awaitable)
+                    except Exception:
+                        value = _GENERAL
+                    if value is not _GENERAL:
+                        results[name] = value
+                        continue
+                result = self.execute_field(
+                    parent_type,
+                    source_value,
+                    details,
+                    Path(path, name, parent_type.name),
+                    position_context,
+                )
+                if result is not Undefined:
+                    results[name] = result
+                    if is_awaitable(result):
+                        awaitable_fields.append(name)
         except Exception:
-            return _GENERAL  # the general path reports it properly
-        return _GENERAL if coerced is None or coerced is Undefined else coerced
+            if awaitable_fields:  # as graphql-core does: they may fail too
+                self.settle_in_background([results[field] for field in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
 
+        async def get_results() -> dict[str, Any]:
+            if len(awaitable_fields) == 1:
+                field = awaitable_fields[0]
+                results[field] = await results[field]
+            else:
+                awaited = await gather_with_cancel(*(results[f] for f in awaitable_fields))
+                results.update(zip(awaitable_fields, awaited, strict=True))
+            return results
 
-def _in_order(
-    order: dict[str, Any], leaves: dict[str, Any], others: dict[str, Any]
-) -> dict[str, Any]:
-    """Both parts' values, in the order of the selection (``others`` may lack some)."""
-    result: dict[str, Any] = {}
-    for name in order:
-        if name in leaves:
-            result[name] = leaves[name]
-        elif name in others:
-            result[name] = others[name]
-    return result
+        return get_results()
+
+    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: dict[str, Any]) -> _Plan:
+        entries = []
+        for name, details in grouped_field_set.items():
+            leaf, nested = self._short(parent_type, details)
+            entries.append((name, leaf, nested, details))
+        return _Plan(grouped_field_set, parent_type, tuple(entries))
+
+    def _short(self, parent_type: GraphQLObjectType, details: Any) -> tuple[Any, Any]:
+        """(leaf, None) or (None, nested) for a field that can take a short path, else
+        (None, None)."""
+        node = details[0].node
+        field = self.schema.get_field(parent_type, node.name.value)
+        if field is None or field.args or node.arguments:
+            return None, None
+        leaf = _leaf(field)
+        if leaf is not None:
+            return leaf, None
+        return None, self._nested(field, details)
+
+    def _nested(self, field: Any, details: Any) -> _Nested | None:
+        attribute = _reader(field)
+        if attribute is None or any(d.node.directives for d in details):
+            return None  # (no @stream or @defer to honour)
+        return_type = field.type
+        nullable = not isinstance(return_type, GraphQLNonNull)
+        if not nullable:
+            return_type = return_type.of_type
+        many = isinstance(return_type, GraphQLList)
+        item_nullable = True
+        if many:
+            return_type = return_type.of_type
+            item_nullable = not isinstance(return_type, GraphQLNonNull)
+            if not item_nullable:
+                return_type = return_type.of_type
+        if not isinstance(return_type, GraphQLObjectType):
+            return None
+        definition = (return_type.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        cls = getattr(definition, "origin", None)
+        if (
+            getattr(definition, "is_type_of", True) is not None
+            or not isinstance(cls, type)
+            or not _plain_class(cls)
+        ):
+            return None
+        try:  # (as the general path would, and memoised the same way)
+            grouped, defer_usages, _ = self.collect_subfields(return_type, details)
+        except Exception:  # the general path reports it, where it arises
+            return None
+        if defer_usages:
+            return None
+        entries = []
+        for name, sub_details in grouped.items():
+            leaf, nested = self._short(return_type, sub_details)
+            if leaf is None and nested is None:
+                return None
+            entries.append((name, leaf, nested))
+        return _Nested(attribute, nullable, many, item_nullable, cls, tuple(entries))
