@@ -73,3 +73,18 @@ def start_demo(
         process.kill()
         process.wait(timeout=30)
         raise
+
+
+def stop_demo(process: subprocess.Popen[str]) -> None:
+    """SIGTERM, then wait for the server to finish what it was doing and exit.
+
+    The server bounds its own graceful shutdown; the deadline here only guards against a
+    hang, after which the process is killed and the test fails saying so.
+    """
+    process.terminate()
+    try:
+        process.wait(timeout=180)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise AssertionError("the demo server did not stop within 180 s of SIGTERM") from None

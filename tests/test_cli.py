@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from cmgraph.adapters.migrate import head_revision
 from cmgraph.cli import app
 from tests.conftest import oscal_file
-from tests.demo_server import start_demo
+from tests.demo_server import start_demo, stop_demo
 from tests.graphql_ws import free_port
 
 
@@ -98,8 +98,7 @@ def test_demo_starts_seeds_once_and_prints_tokens(tmp_path: Path) -> None:
                 assert viewer["data"]["viewer"]["role"] == "OWNER"
             seen.append((tokens, answer["data"]))
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            stop_demo(process)
     (first_tokens, first_data), (second_tokens, second_data) = seen
     assert first_tokens == second_tokens
     assert first_data == second_data

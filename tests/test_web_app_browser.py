@@ -27,7 +27,7 @@ import httpx
 import openpyxl
 import pytest
 
-from tests.demo_server import start_demo
+from tests.demo_server import start_demo, stop_demo
 from tests.graphql_ws import free_port
 from tests.test_browser import chromium_binary
 
@@ -98,8 +98,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, chromium: Any) -> Iterator[De
     try:
         yield Demo(f"http://127.0.0.1:{port}", data_dir, credentials, shots)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop_demo(process)
 
 
 @pytest.fixture
@@ -562,8 +561,7 @@ def test_the_app_runs_on_a_server_that_runs_only_its_trusted_documents(
         )
     finally:
         context.close()
-        process.terminate()
-        process.wait(timeout=30)
+        stop_demo(process)
     assert while_using == []
     assert other == [400, "PERSISTED_QUERY_NOT_ALLOWED"]
 

@@ -145,6 +145,9 @@ def serve(
         # Subscription messages are small and go to many sockets: compressing each one for
         # each subscriber costs more CPU than the bytes it saves.
         "ws_per_message_deflate": False,
+        # On SIGTERM: requests in flight get this long to finish, then open connections
+        # (subscribers' sockets, idle browser connections) are closed, not waited for.
+        "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
     }
     if settings.processes == 1:
         tune_gc_for_serving()
@@ -167,6 +170,9 @@ def served_app() -> Any:
     application = create_app(Settings.from_env())
     tune_gc_for_serving()
     return application
+
+
+SHUTDOWN_GRACE_SECONDS = 20
 
 
 def tune_gc_for_serving() -> None:
