@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from strawberry.relay import to_base64
+from strawberry.relay import from_base64, to_base64
 
+from cmgraph.domain.assignment import assign_actions
 from cmgraph.domain.enums import ImplementationStatus
 from cmgraph.domain.models import ActionDefinition, Control, ControlAction, ImprovementAction
 from tests.builders import WorkedExample
@@ -180,3 +181,49 @@ async def test_every_connection_reads_its_total_with_its_page(api, db, example, 
         everything = await api.query(query % (root, ""), {"first": 100}, token=token)
         assert data[root]["totalCount"] == len(everything[root]["nodes"]), root
         assert len(data[root]["nodes"]) == min(2, data[root]["totalCount"]), root
+
+
+ASSIGNEES = """query ($first: Int) {
+  improvementActions(first: $first, orderBy: {field: KEY}) {
+    totalCount
+    nodes { id assignee { id name email } }
+    edges { cursor node { id assignee { name } } }
+  }
+}"""
+
+
+async def test_the_list_brings_its_assignees_in_its_own_statement(
+    api, db, uow, owner, example, readers
+) -> None:
+    """Assignees are joined into the page's statement: no second read for the users, the
+    same people (and nobody for unassigned actions) as stored, for owners and scoped readers.
+    """
+    assigned = [example.actions["T1"].id, example.actions["N1@G2"].id]
+    async with uow() as u:
+        await assign_actions(u, owner, assigned, owner.user_id, notify=False)
+    async with db.sessions() as session:
+        rows = await session.execute(select(ImprovementAction.id, ImprovementAction.assignee_id))
+        stored = {action_id: assignee_id for action_id, assignee_id in rows}
+    for name, (token, assessment) in readers.items():
+        await api.query("{ viewer { user { name } } }", token=token)  # first use stamped
+        with count_statements(db.engine) as statements:
+            data = await api.query(ASSIGNEES, {"first": 100}, token=token)
+        page = data["improvementActions"]
+        reads = [s for s in _sql(statements) if "user_account" in s]
+        assert len(reads) == 1 and "improvement_action" in reads[0], (name, reads)
+        assert (
+            page["totalCount"] == len(page["nodes"]) == len(await _expected(db, None, assessment))
+        )
+        for node, edge in zip(page["nodes"], page["edges"], strict=True):
+            action_id = int(from_base64(node["id"])[1])
+            if stored[action_id] is None:
+                assert node["assignee"] is None and edge["node"]["assignee"] is None
+            else:
+                assert node["assignee"] == {
+                    "id": to_base64("User", owner.user_id),
+                    "name": "Olivia Owner",
+                    "email": "owner@example.test",
+                }
+                assert edge["node"] == {"id": node["id"], "assignee": {"name": "Olivia Owner"}}
+        if assessment is None:  # the owner sees both assigned actions
+            assert sum(n["assignee"] is not None for n in page["nodes"]) == len(assigned)

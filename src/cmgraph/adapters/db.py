@@ -140,6 +140,20 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for a request's reads: on PostgreSQL without BEGIN and ROLLBACK.
+
+    Under READ COMMITTED every statement takes its own snapshot, in a transaction or not,
+    so a read-only request's transaction brought nothing but two more round trips. Reads
+    that need one snapshot across statements (exports) ask for REPEATABLE READ themselves.
+    SQLite keeps its transactions: a read there holds the file's snapshot, which WAL keeps
+    cheap, and ``_sqlite_begin`` needs them.
+    """
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return session_factory(engine)
+
+
 # Execution option that marks a unit of work's connection (see ``_sqlite_begin``).
 _WRITE_OPTION = "cmgraph_write"
 # Session.info key: channel -> highest id written in this transaction (see ``_note_written``).

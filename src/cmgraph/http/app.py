@@ -34,7 +34,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from cmgraph.adapters.db import create_engine, session_factory
+from cmgraph.adapters.db import create_engine, read_session_factory, session_factory
 from cmgraph.config import Settings
 from cmgraph.domain.persisted_documents import DocumentStore, TrustedDocuments
 from cmgraph.http.auth import (
@@ -530,6 +530,7 @@ class GraphQLEndpoint:
     ) -> None:
         self.settings = settings
         self.sessions = sessions
+        self.reading = read_session_factory(sessions.kw["bind"])
         self.schema = build_api(settings)
         trusted = settings.trusted_documents
         self.graphql = GraphQLApp(
@@ -574,7 +575,7 @@ class GraphQLEndpoint:
         if is_multipart(dict(scope.get("headers") or [])) and not csrf_header_present(scope):
             await csrf_refusal()(scope, receive, send)
             return
-        async with self.sessions() as session:
+        async with self.reading() as session:
             reader = Reader(session)
             scope["state"]["principal"] = principal
             scope["state"]["reader"] = reader

@@ -148,8 +148,15 @@ USER_COLUMNS = (
 )
 
 
+# The prefix of an action row's joined assignee columns (``joined_user``).
+ASSIGNEE_PREFIX = "assignee_user_"
+
+
+@cache
 def joined_user(prefix: str) -> tuple[Any, tuple[Any, ...]]:
     """A user table to join, and its ``USER_COLUMNS`` each labelled ``prefix`` + name.
+
+    Built once per prefix (labelling the columns costs more than reading a page's users).
 
     Rows that name a user (an assignee, an uploader) bring the user along in the same
     statement; ``prefix`` tells the joined user's columns from the row's own, so it must
@@ -479,10 +486,10 @@ class Loaders:
     @property
     def action_links_by_assessment(self) -> DataLoader[int, list[Any]]:
         """Rows of ``action_row_select()`` with ``control_id`` and the assignee's columns
-        (``joined_user("assignee_user_")``), one per control-action link, by control then key."""
+        (``joined_user(ASSIGNEE_PREFIX)``), one per control-action link, by control then key."""
 
         async def batch(src: Source, keys: list[int]) -> list[list[Any]]:
-            assignee, columns = joined_user("assignee_user_")
+            assignee, columns = joined_user(ASSIGNEE_PREFIX)
             rows = await src.records(
                 action_row_select()
                 .add_columns(Control.assessment_id, ControlAction.control_id, *columns)

@@ -67,7 +67,7 @@ class Page:
     """
 
     rows: list[Any]
-    cursors: list[str]
+    cursors: Sequence[str]
     has_next: Flag
     has_previous: Flag
     count: Count
@@ -80,13 +80,16 @@ async def read_page(
     request: PageRequest,
     *,
     scalars: bool = True,
+    joined: Callable[[Select[*tuple[Any, ...]]], Select[*tuple[Any, ...]]] | None = None,
 ) -> Page:
     """The page ``request`` asks for of ``statement`` in ``order``.
 
     ``order`` is ORDER BY terms (a column, ``column.asc()`` or ``column.desc()``), the last one
     the list's unique id; ``domain.keyset.sort`` builds the usual ones. One statement reads
     the page, with the total count when ``totalCount`` is selected; see ``Page`` for what may
-    take one more.
+    take one more. ``scalars``: rows are entities (else named tuples of the columns, read
+    without the ORM). ``joined`` adds what only the page's rows need (outer joins bringing
+    columns along), which the count and the flags leave out.
     """
     order_keys = keys(order)
     size, backward = _size(request, info.context.settings.max_page_size)
@@ -96,7 +99,7 @@ async def read_page(
     reversed_keys = [k.reversed() for k in order_keys]
     reading = reversed_keys if backward else order_keys
 
-    page = statement
+    page = statement if joined is None else joined(statement)
     if after is not None:
         page = page.where(follows(order_keys, after))
     if before is not None:
@@ -120,7 +123,8 @@ async def read_page(
     ):
         page, carried = page.add_columns(behind.label("_page_behind")), True
     reader = info.context.reader
-    result = await reader.execute(page.order_by(*(k.term() for k in reading)).limit(size + 1))
+    page = page.order_by(*(k.term() for k in reading)).limit(size + 1)
+    result = await (reader.execute(page) if scalars else reader.columns(page))
     names = tuple(result.keys())
     width = len(names) - len(order_keys) - counted - carried
     full = result.all()
@@ -153,11 +157,31 @@ async def read_page(
 
     return Page(
         rows=rows,
-        cursors=[_encode(fingerprint, v) for v in values],
+        cursors=Cursors(fingerprint, values),
         has_next=behind_start if backward else more,
         has_previous=more if backward else behind_start,
         count=total,
     )
+
+
+class Cursors(Sequence[str]):
+    """A page's cursors, encoded when first read: most queries select none."""
+
+    def __init__(self, fingerprint: str, values: list[tuple[Any, ...]]) -> None:
+        self._fingerprint = fingerprint
+        self._values = values
+        self._encoded: list[str] | None = None
+
+    def _all(self) -> list[str]:
+        if self._encoded is None:
+            self._encoded = [_encode(self._fingerprint, v) for v in self._values]
+        return self._encoded
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
 
 
 def _counting(statement: Select[*tuple[Any, ...]]) -> Select[int]:

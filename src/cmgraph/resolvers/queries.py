@@ -39,6 +39,9 @@ from cmgraph.domain.models import (
     Group as GroupRow,
 )
 from cmgraph.domain.models import (
+    ImprovementAction as ImprovementActionRow,
+)
+from cmgraph.domain.models import (
     Organisation as OrganisationRow,
 )
 from cmgraph.domain.models import (
@@ -59,7 +62,7 @@ from cmgraph.domain.permissions import (
     readable_templates,
     require_may_manage_people,
 )
-from cmgraph.resolvers.loaders import action_row_select
+from cmgraph.resolvers.loaders import ASSIGNEE_PREFIX, action_row_select, joined_user
 from cmgraph.resolvers.pages import Page, PageRequest, descending, read_page
 
 MAX_FILTER_IDS = 1000
@@ -253,10 +256,26 @@ def _action_rows() -> Select[*tuple[Any, ...]]:
     return action_row_select()
 
 
+def _with_assignee(statement: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+    """The page's rows with their assignee's ``USER_COLUMNS`` (``assignee_user_`` + name)."""
+    user, columns = joined_user(ASSIGNEE_PREFIX)
+    return statement.outerjoin(user, user.id == ImprovementActionRow.assignee_id).add_columns(
+        *columns
+    )
+
+
 async def improvement_actions(
-    info: strawberry.Info, filter: Any, order_by: Any, request: PageRequest
+    info: strawberry.Info,
+    filter: Any,
+    order_by: Any,
+    request: PageRequest,
+    *,
+    with_assignee: bool = False,
 ) -> Page:
-    """A page of flat rows of ``action_row_select()``: columns only, no ORM entities."""
+    """A page of flat rows of ``action_row_select()``: columns only, no ORM entities.
+
+    ``with_assignee``: each row brings its assignee's columns along (``_with_assignee``).
+    """
     f = action_filter(filter)
     reader = info.context.reader
     days = await reader.scalar(due_soon_days_query()) if f.needs_due_soon_days else None
@@ -265,7 +284,8 @@ async def improvement_actions(
         *action_filter_clauses(f, days),
     )
     order = action_order(order_by.field.value, descending(order_by))
-    return await read_page(info, statement, order, request, scalars=False)
+    joined = _with_assignee if with_assignee else None
+    return await read_page(info, statement, order, request, scalars=False, joined=joined)
 
 
 async def controls(info: strawberry.Info, filter: Any, order_by: Any, request: PageRequest) -> Page:

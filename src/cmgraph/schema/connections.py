@@ -6,7 +6,7 @@ connection shapes a page that was read there.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -23,7 +23,7 @@ class PageInfo:
 
     has_next: strawberry.Private[Flag]
     has_previous: strawberry.Private[Flag]
-    cursors: strawberry.Private[list[str]]
+    cursors: strawberry.Private[Sequence[str]]
 
     @strawberry.field
     async def has_next_page(self) -> bool:
@@ -54,10 +54,15 @@ class Edge(Generic[NodeT]):
 
 @strawberry.type
 class Connection(Generic[NodeT]):
-    edges: list[Edge[NodeT]]
+    @strawberry.field
+    def edges(self) -> list[Edge[NodeT]]:
+        """Built when selected, with the cursors: most queries read ``nodes`` only."""
+        return [Edge(cursor=c, node=n) for c, n in zip(self.cursors, self.nodes, strict=True)]
+
     nodes: list[NodeT]
     page_info: PageInfo
     count: strawberry.Private[Count]
+    cursors: strawberry.Private[Sequence[str]]
 
     @strawberry.field(description="How many items match, across all pages.")
     async def total_count(self) -> int:
@@ -66,13 +71,11 @@ class Connection(Generic[NodeT]):
 
 def connection(page: Page, convert: Callable[[Any], NodeT]) -> Connection[NodeT]:
     """The page's rows as nodes, in list order whichever way the page was read."""
-    nodes = [convert(row) for row in page.rows]
-    edges = [Edge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)]
     return Connection(
-        edges=edges,
-        nodes=nodes,
+        nodes=[convert(row) for row in page.rows],
         page_info=PageInfo(
             has_next=page.has_next, has_previous=page.has_previous, cursors=page.cursors
         ),
         count=page.count,
+        cursors=page.cursors,
     )

@@ -84,14 +84,22 @@ class Query:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[ImprovementAction]:
+        wanted = connection_nodes(selected(info))
+        with_assignee = "assignee" in wanted
         page = await queries.improvement_actions(
             info,
             filter or inputs.ImprovementActionFilter(),
             order_by or inputs.ImprovementActionOrder(),
             PageRequest(first, after, last, before),
+            with_assignee=with_assignee,
         )
-        result = connection(page, ImprovementAction.from_row)
-        await prefetch_actions(info, result.nodes, connection_nodes(selected(info)))
+        convert = (
+            ImprovementAction.with_joined_assignee()
+            if with_assignee
+            else ImprovementAction.from_row
+        )
+        result = connection(page, convert)
+        await prefetch_actions(info, result.nodes, wanted)
         return result
 
     @strawberry.field(

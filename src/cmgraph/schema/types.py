@@ -18,6 +18,7 @@ from cmgraph.domain.permissions import may_look_up_user
 from cmgraph.domain.updates import definition_changes
 from cmgraph.domain.versions import update_pending
 from cmgraph.resolvers import people as people_reads
+from cmgraph.resolvers.loaders import ASSIGNEE_PREFIX
 from cmgraph.schema.enums import (
     ActionOwner,
     AssessmentStatus,
@@ -758,6 +759,18 @@ class ImprovementAction(StoredIdNode):
         return cls._of(row, row, row, row.definition_version, row.definition_retest_interval_days)
 
     @classmethod
+    def with_joined_assignee(cls) -> Callable[[Any], ImprovementAction]:
+        """``from_row`` for rows that bring their assignee along (``ASSIGNEE_PREFIX``)."""
+        users: dict[int, User] = {}
+
+        def convert(row: Any) -> ImprovementAction:
+            action = cls.from_row(row)
+            action.prefetched_assignee = User.from_joined(row, ASSIGNEE_PREFIX, users)
+            return action
+
+        return convert
+
+    @classmethod
     def _of(
         cls, a: Any, d: Any, v: Any, definition_version: int, default_interval: int | None
     ) -> ImprovementAction:
@@ -1028,7 +1041,7 @@ def _prefetch_links(
         if action is None:
             action = actions[row.id] = ImprovementAction.from_row(row)
             if wants_assignee:
-                action.prefetched_assignee = User.from_joined(row, "assignee_user_", users)
+                action.prefetched_assignee = User.from_joined(row, ASSIGNEE_PREFIX, users)
             if evidence is not None:
                 action.prefetched_evidence = evidence.get(row.id, [])
         by_control[row.control_id].append(action)
@@ -1084,8 +1097,9 @@ async def prefetch_actions(
     wants_assignee = "assignee" in wanted
     wants_uploader = wants_evidence and "uploadedBy" in wanted["evidence"]
     user_ids: set[int] = set()
+    unassigned = [a for a in actions if a.prefetched_assignee is NOT_LOADED]
     if wants_assignee:
-        user_ids.update(a.assignee_id for a in actions if a.assignee_id is not None)
+        user_ids.update(a.assignee_id for a in unassigned if a.assignee_id is not None)
     if wants_uploader:
         user_ids.update(e.uploaded_by_id for e in evidence if e.uploaded_by_id is not None)
     users: dict[int | None, User] = {}
@@ -1094,7 +1108,7 @@ async def prefetch_actions(
         rows = await loaders(info).user.load_many(ids)
         users = {i: User.from_row(row) for i, row in zip(ids, rows, strict=True) if row}
     if wants_assignee:
-        for action in actions:
+        for action in unassigned:
             action.prefetched_assignee = users.get(action.assignee_id)
     if wants_uploader:
         for item in evidence:
