@@ -38,6 +38,11 @@ IMPLEMENTED = {"implementationStatuses": ["IMPLEMENTED"]}
 MAX_LIST_STATEMENTS = 3
 
 
+def _signs_in(statement: str) -> bool:
+    """A read of the caller's credentials (the tests' PostgreSQL has no cache for them)."""
+    return any(table in statement for table in ("api_token", "sign_in_session", "access_grant"))
+
+
 def _sql(statements: list[str]) -> list[str]:
     """The statements that read or write, without transaction control (SQLite's BEGIN)."""
     return [s for s in statements if s.strip().upper() not in ("BEGIN", "COMMIT", "ROLLBACK")]
@@ -209,7 +214,7 @@ async def test_the_list_brings_its_assignees_in_its_own_statement(
         with count_statements(db.engine) as statements:
             data = await api.query(ASSIGNEES, {"first": 100}, token=token)
         page = data["improvementActions"]
-        reads = [s for s in _sql(statements) if "user_account" in s]
+        reads = [s for s in _sql(statements) if "user_account" in s and not _signs_in(s)]
         assert len(reads) == 1 and "improvement_action" in reads[0], (name, reads)
         assert (
             page["totalCount"] == len(page["nodes"]) == len(await _expected(db, None, assessment))
