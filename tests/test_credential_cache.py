@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -27,12 +26,12 @@ from cmgraph.domain.permissions import Principal
 from cmgraph.domain.sign_in import SessionPolicy, open_session
 from cmgraph.http.app import create_app
 from tests.databases import Database
+from tests.graphql_ws import wait_until
 from tests.report_data import count_statements
 
 TYPENAME = "{ __typename }"  # needs no database: whatever it sends is signing in
 VIEWER = "{ viewer { role } assessments { nodes { name } } }"
 AUTH_TABLES = ("api_token", "sign_in_session", "access_grant", "user_account")
-DEADLINE_SECONDS = 30
 
 
 @pytest.fixture
@@ -242,13 +241,6 @@ async def test_role_and_grant_changes_apply_to_the_next_request(
     assert seen["viewer"]["role"] is None and seen["assessments"]["nodes"] == []
 
 
-async def _wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {DEADLINE_SECONDS} s: {what}"
-        await asyncio.sleep(0.02)
-
-
 async def test_a_token_revoked_by_another_process_is_refused(
     db: Database, client: httpx.AsyncClient, owner_id: int, tmp_path: Path
 ) -> None:
@@ -274,7 +266,7 @@ async def test_a_token_revoked_by_another_process_is_refused(
     out, err = await cli.communicate()
     assert cli.returncode == 0, (out, err)
     if db.engine.dialect.name == "postgresql":
-        await _wait_for(lambda: signals.credentials_changed.generation != seen, "the NOTIFY")
+        await wait_until(lambda: signals.credentials_changed.generation != seen, "the NOTIFY")
     else:
         assert signals.credentials_changed.generation == seen  # no signal crossed over
     refused = await caller.post(TYPENAME)
