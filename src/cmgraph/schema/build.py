@@ -24,6 +24,7 @@ from strawberry.types.graphql import OperationType
 from cmgraph.adapters.db import database_unavailable
 from cmgraph.config import Settings
 from cmgraph.schema.execution import with_fast_path
+from cmgraph.schema.input_values import build_inputs_directly
 from cmgraph.schema.limits import VALIDATION_FAILED, NodeCounter, document_rule
 
 log = logging.getLogger("cmgraph.graphql")
@@ -246,4 +247,6 @@ def build_schema(
             **kwargs,  # type: ignore[arg-type]
         )
 
-    return with_fast_path(make) if fast else make(None)
+    schema = with_fast_path(make) if fast else make(None)
+    build_inputs_directly(schema)
+    return schema
