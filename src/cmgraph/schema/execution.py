@@ -31,6 +31,7 @@ from enum import EnumMeta
 from math import isfinite
 from types import CoroutineType, GeneratorType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
+from weakref import WeakKeyDictionary
 
 import strawberry
 from graphql import (
@@ -537,6 +538,11 @@ def _object(nested: _Nested, source: Any, is_awaitable: Callable[[Any], Any]) ->
     return items
 
 
+# A field's short path depends on the schema only: worked out once per field and schema
+# (an enum's names for its members take a scan of its values each).
+_LEAVES: WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], _Leaf | None]] = WeakKeyDictionary()
+
+
 class LeafShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's execution context, taking the short path for plain fields.
 
@@ -649,7 +655,11 @@ class LeafShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
         field = self.schema.get_field(parent_type, node.name.value)
         if field is None or field.args or node.arguments:
             return None, None
-        leaf = _leaf(field)
+        leaves = _LEAVES.get(self.schema)
+        if leaves is None:
+            leaves = _LEAVES[self.schema] = {}
+        key = (parent_type.name, node.name.value)
+        leaf = leaves[key] if key in leaves else leaves.setdefault(key, _leaf(field))
         if leaf is not None:
             return leaf, None
         return None, self._nested(field, details)
