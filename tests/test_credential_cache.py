@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from cmgraph.adapters import signals
 from cmgraph.adapters.db import UnitOfWork
@@ -328,3 +328,32 @@ async def test_the_cache_keeps_the_most_recently_used(tmp_path: Path) -> None:
     assert beacon is not None
     beacon.ring()  # another process changed credentials
     assert cache.token("a") is None and len(cache) == 0
+
+
+async def test_a_read_sends_nothing_but_its_statements(
+    db: Database, client: httpx.AsyncClient, owner_id: int
+) -> None:
+    """On PostgreSQL a read request, its caller known, sends the pool's one-statement check
+    of the connection and its reads: no BEGIN or ROLLBACK around them (autocommit reads) and
+    none around the check (one statement, not three)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite reads in a transaction of the file")
+    caller = Caller(client, token=(await _token(db, owner_id)).secret)
+    await caller.data(VIEWER)  # signs in, stamps the token's first use, fills the cache
+    # asyncpg tells its query loggers of every statement but the prepared ones (the reads).
+    unprepared: list[str] = []
+
+    def log_queries(_connection: Any, record: Any) -> None:
+        record.driver_connection.add_query_logger(lambda query: unprepared.append(query.query))
+
+    event.listen(db.engine.sync_engine, "connect", log_queries)
+    await db.engine.dispose()  # the pool's connections are made again, with the logger
+    try:
+        await caller.data(VIEWER)  # on a new connection, which needs no check
+        unprepared.clear()
+        reads = await _statements(db, caller.data(VIEWER))
+    finally:
+        event.remove(db.engine.sync_engine, "connect", log_queries)
+        await db.engine.dispose()
+    assert unprepared == [";"]  # the check alone: no BEGIN, no ROLLBACK
+    assert reads and all(s.lstrip().upper().startswith("SELECT") for s in reads), reads

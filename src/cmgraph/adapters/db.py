@@ -106,7 +106,37 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # A database host that stops answering (rather than refusing) would otherwise hold each
     # request for asyncpg's default minute before it can be told to retry.
     kwargs["connect_args"] = {"timeout": CONNECT_TIMEOUT_SECONDS, **kwargs.get("connect_args", {})}
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    _ping_in_one_round_trip(engine)
+    return engine
+
+
+def _ping_in_one_round_trip(engine: AsyncEngine) -> None:
+    """The pool's check of a connection before each use as one statement, not three.
+
+    SQLAlchemy's asyncpg adapter wraps that check in BEGIN ... ROLLBACK unless the
+    connection is in autocommit mode, for PgBouncer's transaction pooling (where a lone
+    statement may reach another server connection). A connection checked out of the pool
+    holds no transaction, and the check is only whether the connection still answers, so it
+    is sent alone. An adapter without the attribute this relies on keeps its own check.
+    """
+    dialect = engine.sync_engine.dialect
+    ping = dialect.do_ping
+
+    def do_ping(dbapi_connection: Any) -> bool:
+        level = getattr(dbapi_connection, "isolation_level", _ABSENT)
+        if level is _ABSENT or getattr(dbapi_connection, "_transaction", None) is not None:
+            return ping(dbapi_connection)
+        dbapi_connection.isolation_level = "autocommit"
+        try:
+            return ping(dbapi_connection)
+        finally:
+            dbapi_connection.isolation_level = level
+
+    dialect.do_ping = do_ping  # type: ignore[method-assign]
+
+
+_ABSENT = object()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
