@@ -15,6 +15,7 @@ from sqlalchemy import select
 from strawberry.relay import to_base64
 from typer.testing import CliRunner
 
+from cmgraph.adapters import statistics
 from cmgraph.alerts.evaluator import evaluate_pending
 from cmgraph.cli import app
 from cmgraph.domain import alert_policies, clock
@@ -656,3 +657,21 @@ async def test_due_dates_go_out_and_come_back_in(api, db, assessor, example) -> 
     result = await imported(api, assessor, bad.save(), dry_run=False)
     assert result["applied"] is False
     assert [(e["column"], e["code"]) for e in result["rowErrors"]] == [("Due date", "INVALID")]
+
+
+async def test_only_an_applied_sheet_refreshes_the_actions_statistics(
+    api, assessor, example, monkeypatch
+) -> None:
+    """The planner's statistics of the actions and their history follow an applied bulk
+    update (``adapters.statistics``); a dry run commits nothing and refreshes nothing."""
+    refreshed: list[set[str]] = []
+
+    async def record(engine: Any, tables: Any) -> None:
+        refreshed.append(set(tables))
+
+    monkeypatch.setattr(statistics, "refresh_statistics", record)
+    _, data = await edited_t2(api, assessor, example)
+    assert (await imported(api, assessor, data))["applied"] is False
+    assert refreshed == []
+    assert (await imported(api, assessor, data, dry_run=False))["applied"] is True
+    assert refreshed == [{"improvement_action", "action_history"}]

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Mapper, object_session
 
-from cmgraph.adapters import signals
+from cmgraph.adapters import signals, statistics
 
 # Errors that say the database cannot be reached or cannot serve now, as opposed to errors
 # in what was asked of it (constraint violations, bad SQL). asyncpg's connect errors are
@@ -231,6 +231,7 @@ class UnitOfWork:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
+        self._stale: set[str] = set()  # tables whose statistics to refresh after commit
         self.session: AsyncSession
         self._dialect = ""  # the engine's, once entered
         self.committed = False  # whatever fails afterwards, the change is durable
@@ -244,6 +245,18 @@ class UnitOfWork:
         written: dict[str, int] = self.session.info.setdefault(_WRITTEN, {})
         written.setdefault(channel, 0)
 
+    def refresh_statistics(self, *tables: str) -> None:
+        """Once this unit of work commits, bring the planner's statistics of ``tables`` up to
+        date (``adapters.statistics``): for work that writes many rows at once. Tables named
+        several times in one unit of work are analysed once."""
+        if not self._stale:
+            self.after_commit(self._refresh_statistics)
+        self._stale.update(tables)
+
+    async def _refresh_statistics(self) -> None:
+        tables, self._stale = self._stale, set()
+        await statistics.refresh_statistics(self._sessions.kw["bind"], tables)
+
     async def discard(self) -> None:
         """Undo everything done so far and carry on in a fresh transaction (dry runs).
 
@@ -252,6 +265,7 @@ class UnitOfWork:
         await self.session.rollback()
         self.session.info.pop(_WRITTEN, None)
         self._after_commit.clear()
+        self._stale.clear()
         await self._begin()
 
     async def __aenter__(self) -> UnitOfWork:

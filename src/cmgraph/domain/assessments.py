@@ -50,6 +50,11 @@ from cmgraph.domain.testing_sources import on_automation_available
 from cmgraph.domain.workflow import history_text, settle_retest
 
 ORG_SCOPE = "org"
+# Tables that creating or deleting an assessment changes by the thousand rows.
+ASSESSMENT_TABLES = tuple(
+    model.__tablename__
+    for model in (Assessment, Control, ControlAction, ImprovementAction, HistoryEntry, Evidence)
+)
 
 # Fields copied from another group's instance when a new group is created "copy from group".
 COPIED_FIELDS = (
@@ -216,6 +221,7 @@ async def create_assessment(
     # New provider instances take what the template states (DOMAIN.md section 14).
     await state_new_instances(uow, actor, [i for i in instances.values() if i.id not in known])
     await store_recomputed(uow, assessment)
+    uow.refresh_statistics(*ASSESSMENT_TABLES)
     return assessment
 
 
@@ -496,6 +502,7 @@ async def delete_assessment(uow: UnitOfWork, actor: Principal, assessment_id: in
     # Grants on it went with it; a remembered one must not outlive it (SQLite reuses ids).
     uow.wake(signals.CREDENTIALS_CHANNEL)
     removed, released = await remove_unused_instances(uow, used_here, actor)
+    uow.refresh_statistics(*ASSESSMENT_TABLES)
     return Deletion(assessment_id, removed, released)
 
 

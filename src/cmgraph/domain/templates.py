@@ -20,6 +20,8 @@ from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.models import (
     ActionDefinition,
     ActionDefinitionVersion,
+    HistoryEntry,
+    ImprovementAction,
     Regulation,
     Template,
     TemplateControl,
@@ -35,6 +37,20 @@ from cmgraph.domain.updates import announce_updates, take_provider_versions
 # controls with enhancements, and SP 800-53A three methods per control); the API's query cost
 # relies on these bounds (schema/limits.py).
 MAX_CONTROLS_PER_TEMPLATE = 1500
+# Tables a template version fills (provider instances may take its versions at once).
+TEMPLATE_TABLES = tuple(
+    model.__tablename__
+    for model in (
+        Template,
+        TemplateVersion,
+        TemplateControl,
+        TemplateControlAction,
+        ActionDefinition,
+        ActionDefinitionVersion,
+        ImprovementAction,
+        HistoryEntry,
+    )
+)
 MAX_ACTIONS_PER_CONTROL = 20
 
 
@@ -291,6 +307,8 @@ async def import_template(
     result.provider_actions_updated = await take_provider_versions(uow, actor, sorted(provider_ids))
     result.actions_pending_update = announced.actions
     result.assessments_pending_update = announced.assessments
+    if result.version_created:
+        uow.refresh_statistics(*TEMPLATE_TABLES)
     return result
 
 

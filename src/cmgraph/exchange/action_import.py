@@ -54,6 +54,7 @@ from cmgraph.domain.models import (
     Assessment,
     Control,
     ControlAction,
+    HistoryEntry,
     ImprovementAction,
     User,
 )
@@ -178,7 +179,9 @@ async def import_actions(
         await uow.discard()
         result = await run.check(savepoints=True)
         assert result is not None
-    if not result.applied:
+    if result.applied:
+        uow.refresh_statistics(ImprovementAction.__tablename__, HistoryEntry.__tablename__)
+    else:
         await uow.discard()
     return result
 
