@@ -127,6 +127,27 @@ def contains(column: SQLCoreOperations[str | None], text: str) -> ColumnElement[
     return column.ilike(_like(text), escape="\\")
 
 
+def versions_matching(text: str) -> Select[int]:
+    """Definition versions whose title or guidance, or whose definition's key, holds
+    ``text`` (``contains``); an action matches through its accepted version.
+
+    Searched among the definitions, whose number grows with the templates and not with the
+    assessments, rather than on every instance row after the join.
+    """
+    version, definition = ActionDefinitionVersion, ActionDefinition
+    return (
+        select(version.id)
+        .join(definition, definition.id == version.definition_id)
+        .where(
+            or_(
+                contains(version.title, text),
+                contains(definition.key, text),
+                contains(version.guidance, text),
+            )
+        )
+    )
+
+
 def action_filter_clauses(
     f: ActionFilter, due_soon_days: int | None = None
 ) -> list[ColumnElement[bool]]:
@@ -167,13 +188,7 @@ def action_filter_clauses(
         pending = update_pending(version.version, definition.latest_version)
         clauses.append(pending if f.pending_update else ~pending)
     if f.search:
-        clauses.append(
-            or_(
-                contains(version.title, f.search),
-                contains(definition.key, f.search),
-                contains(version.guidance, f.search),
-            )
-        )
+        clauses.append(action.definition_version_id.in_(versions_matching(f.search)))
     clauses += _calendar_clauses(f, due_soon_days)
     return clauses
 
