@@ -8,9 +8,10 @@ import dataclasses
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from strawberry.relay import to_base64
 
+from cmgraph.domain.action_filter import versions_matching
 from cmgraph.domain.models import ActionDefinition, ActionDefinitionVersion, ImprovementAction
 from cmgraph.domain.templates import import_template
 from tests.builders import N1, T1, WorkedExample, _template
@@ -80,3 +81,25 @@ async def test_search_matches_the_accepted_versions_text(
         assert expected  # by the accepted title, or the key
     [page] = [s for s in statements if "improvement_action" in s and "LIMIT" in s.upper()]
     assert "improvement_action.definition_version_id IN (SELECT" in " ".join(page.split()), page
+
+
+async def test_postgresql_searches_through_trigram_indexes(db: Any) -> None:
+    """Migration 0008's indexes exist and serve the search's definition look-up."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite reads the definitions in full")
+    lookup = versions_matching("audit").compile(
+        dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}
+    )
+    async with db.engine.connect() as connection:
+        names = await connection.scalars(
+            text("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%\\_trgm'")
+        )
+        assert set(names) == {
+            "ix_action_definition_key_trgm",
+            "ix_action_definition_version_title_trgm",
+            "ix_action_definition_version_guidance_trgm",
+        }
+        await connection.execute(text("SET enable_seqscan = off"))  # the tables are tiny here
+        plan = "\n".join(await connection.scalars(text(f"EXPLAIN {lookup}")))
+    assert "ix_action_definition_version_title_trgm" in plan, plan
+    assert "ix_action_definition_key_trgm" in plan, plan

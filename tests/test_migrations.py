@@ -6,13 +6,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select
 
-from cmgraph.adapters.migrate import current_revision, head_revision
+from cmgraph.adapters.migrate import current_revision, head_revision, include_object
 from cmgraph.domain.models import Base, Organisation
 
 
 async def test_migrated_database_matches_the_models(db) -> None:
     def diff(connection):  # type: ignore[no-untyped-def]
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_object": include_object}
+        context = MigrationContext.configure(connection, opts=opts)
         return compare_metadata(context, Base.metadata)
 
     async with db.engine.connect() as connection:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, or_, select
+from sqlalchemy import ColumnElement, CompoundSelect, Select, false, or_, select
 from sqlalchemy.sql.elements import SQLCoreOperations
 
 from cmgraph.domain import calendar, clock, text
@@ -127,25 +127,24 @@ def contains(column: SQLCoreOperations[str | None], text: str) -> ColumnElement[
     return column.ilike(_like(text), escape="\\")
 
 
-def versions_matching(text: str) -> Select[int]:
+def versions_matching(text: str) -> CompoundSelect[int]:
     """Definition versions whose title or guidance, or whose definition's key, holds
     ``text`` (``contains``); an action matches through its accepted version.
 
     Searched among the definitions, whose number grows with the templates and not with the
-    assessments, rather than on every instance row after the join.
+    assessments, rather than on every instance row after the join; as a union of one-table
+    matches, which PostgreSQL's trigram indexes serve (migration 0008).
     """
     version, definition = ActionDefinitionVersion, ActionDefinition
-    return (
+    by_text = select(version.id).where(
+        or_(contains(version.title, text), contains(version.guidance, text))
+    )
+    by_key = (
         select(version.id)
         .join(definition, definition.id == version.definition_id)
-        .where(
-            or_(
-                contains(version.title, text),
-                contains(definition.key, text),
-                contains(version.guidance, text),
-            )
-        )
+        .where(contains(definition.key, text))
     )
+    return by_text.union(by_key)
 
 
 def action_filter_clauses(
