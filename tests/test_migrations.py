@@ -6,13 +6,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select
 
-from cmgraph.adapters.migrate import current_revision, head_revision, include_object
-from cmgraph.domain.models import Base, Organisation
+from cmgraph.adapters.migrate import current_revision, head_revision
+from cmgraph.domain.models import Base, Organisation, declared_in_models
 
 
 async def test_migrated_database_matches_the_models(db) -> None:
     def diff(connection):  # type: ignore[no-untyped-def]
-        opts = {"compare_type": True, "include_object": include_object}
+        opts = {"compare_type": True, "include_object": declared_in_models}
         context = MigrationContext.configure(connection, opts=opts)
         return compare_metadata(context, Base.metadata)
 

@@ -10,17 +10,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS = Path(__file__).parent.parent / "migrations"
-# The suffix of PostgreSQL-only trigram indexes (migration 0008 on): the models leave them
-# out, and ``include_object`` keeps comparisons from asking to drop them.
-TRIGRAM_SUFFIX = "_trgm"
-
-
-def include_object(
-    item: object, name: str | None, type_: str, reflected: bool, compare_to: object
-) -> bool:
-    """For alembic's comparisons of the database with the models: all but the trigram
-    indexes, which only migrations make."""
-    return not (type_ == "index" and reflected and (name or "").endswith(TRIGRAM_SUFFIX))
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

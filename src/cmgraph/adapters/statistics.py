@@ -5,8 +5,9 @@ and refreshes them on its own only after enough rows changed: PostgreSQL's autov
 within a minute or so when it is on (never when it is off), SQLite never. After a template
 import or a new assessment, thousands of rows are new at once; until the statistics follow,
 the planner may take 25 rows for 20,000 and choose a plan several times slower (a deep list
-page took 229 ms before ``ANALYZE`` and 33 ms after). So the units of work that write in bulk name the tables they
-changed (``UnitOfWork.refresh_statistics``), and once they commit the tables are analysed:
+page took 229 ms before ``ANALYZE`` and 33 ms after). So the units of work that write in
+bulk name the tables they changed (``UnitOfWork.refresh_statistics``), and once they commit
+the tables are analysed:
 ``ANALYZE`` on PostgreSQL, and on SQLite ``ANALYZE`` with ``PRAGMA analysis_limit`` (which
 bounds its work to a sample, as PostgreSQL's own sampling does).
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from cmgraph.adapters.migrate import include_object
-from cmgraph.domain.models import Base
+from cmgraph.domain.models import Base, declared_in_models
 
 connection = context.config.attributes.get("connection")
 if connection is None:
@@ -16,7 +15,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
-    include_object=include_object,
+    include_object=declared_in_models,
 )
 with context.begin_transaction():
     context.run_migrations()

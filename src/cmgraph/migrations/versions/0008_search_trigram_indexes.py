@@ -10,7 +10,7 @@ substring match on the definitions' keys and their versions' titles and guidance
 The extension is trusted (PostgreSQL 13+): anyone with CREATE on the database and on its
 schema may add it. Where it cannot be added, the search reads the definitions in full, as it
 does on SQLite, and a warning says so. These indexes are PostgreSQL's alone, so the models do
-not declare them (``adapters.migrate.include_object``).
+not declare them (``domain.models.declared_in_models``).
 """
 
 from __future__ import annotations
