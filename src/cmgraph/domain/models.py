@@ -440,6 +440,7 @@ class ImprovementAction(Base):
         Index("ix_improvement_action_parent_id", "parent_id"),
         Index("ix_improvement_action_due_date", "due_date"),
         Index("ix_improvement_action_retest_due_on", "retest_due_on"),
+        Index("ix_improvement_action_definition_version_id", "definition_version_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,4 +1,5 @@
-"""trigram indexes for action search on PostgreSQL
+"""indexes for the action search: instances by definition version, and trigram indexes of
+the definitions' text on PostgreSQL
 
 Revision ID: 0008
 Revises: 0007
@@ -34,6 +35,11 @@ TRIGRAM_INDEXES = {
 
 
 def upgrade() -> None:
+    # The search finds definition versions, then the instances that accepted them.
+    with op.batch_alter_table("improvement_action", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_improvement_action_definition_version_id", ["definition_version_id"]
+        )
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
@@ -57,7 +63,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    for name in TRIGRAM_INDEXES:
-        op.execute(f"DROP INDEX IF EXISTS {name}")
+    if op.get_bind().dialect.name == "postgresql":
+        for name in TRIGRAM_INDEXES:
+            op.execute(f"DROP INDEX IF EXISTS {name}")
+    with op.batch_alter_table("improvement_action", schema=None) as batch_op:
+        batch_op.drop_index("ix_improvement_action_definition_version_id")
