@@ -19,11 +19,11 @@ from cmgraph.domain.enums import ChangeSource
 from cmgraph.domain.models import HistoryEntry
 from cmgraph.domain.templates import import_template
 from tests.builders import DAY, N1, T1, T2, _template, worked_example
+from tests.stored_figures import scores_agree
 from tests.test_retest_cadence import (
     NOW,
     _actions_of,
     read,
-    scores_agree,
     set_interval,
     settings,
     worked_example_of,

@@ -13,12 +13,11 @@ import pytest
 from sqlalchemy import select
 from strawberry.relay import to_base64
 
-from cmgraph.domain import calendar_upkeep, clock, score_upkeep
+from cmgraph.domain import calendar_upkeep, clock
 from cmgraph.domain.assessments import NewAssessment, create_assessment
 from cmgraph.domain.enums import ChangeSource, EventType
 from cmgraph.domain.models import (
     ActionDefinitionVersion,
-    Assessment,
     Control,
     ControlAction,
     Event,
@@ -28,6 +27,7 @@ from cmgraph.domain.models import (
 )
 from cmgraph.domain.templates import import_template
 from tests.builders import DAY, N1, T1, T2, _template, passed
+from tests.stored_figures import scores_agree
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -85,13 +85,6 @@ async def set_interval(api, action, token: str, days: int | None) -> dict:
 
 async def settings(api, token: str, **values) -> dict:
     return (await api.query(SETTINGS, {"input": values}, token=token))["updateOrganisationSettings"]
-
-
-async def scores_agree(uow) -> None:
-    async with uow() as u:
-        stored = {a.id: (a.earned, a.possible) for a in await u.session.scalars(select(Assessment))}
-        fresh = await score_upkeep.recompute(u, stored)
-    assert stored == {i: (s.earned, s.possible) for i, s in fresh.items()}
 
 
 async def test_a_cadence_schedules_the_retest_from_the_test_date(api, example, tokens) -> None:

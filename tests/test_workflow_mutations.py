@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import func, select
 from strawberry.relay import from_base64, to_base64
 
-from cmgraph.domain import score_upkeep
 from cmgraph.domain.enums import ChangeSource, OrgRole
-from cmgraph.domain.models import Assessment, Event, HistoryEntry, ImprovementAction
+from cmgraph.domain.models import Event, HistoryEntry, ImprovementAction
 from cmgraph.domain.templates import import_template
 from tests.builders import N1, P1, T1, T2, _template, passed, worked_example
+from tests.stored_figures import scores_agree
 
 DAY = "2026-01-15"
 
@@ -52,14 +52,6 @@ async def counts(db) -> tuple[int, int]:
         history = await session.scalar(select(func.count()).select_from(HistoryEntry))
         events = await session.scalar(select(func.count()).select_from(Event))
     return history, events
-
-
-async def scores_agree(db, uow) -> None:
-    """Stored (incremental) assessment scores equal a full recount."""
-    async with uow() as u:
-        stored = {a.id: (a.earned, a.possible) for a in await u.session.scalars(select(Assessment))}
-        fresh = await score_upkeep.recompute(u, stored)
-    assert stored == {i: (s.earned, s.possible) for i, s in fresh.items()}
 
 
 @pytest.fixture
@@ -128,7 +120,7 @@ async def test_edit_records_history_events_and_moves_scores(api, db, uow, exampl
     assert moved[example.a2.id]["before"] == {"earned": 3.0, "possible": 4}
     assert moved[example.a2.id]["after"] == {"earned": 4.0, "possible": 4}
     assert score_event.payload["delta"] == 1.0
-    await scores_agree(db, uow)
+    await scores_agree(uow)
 
 
 async def test_stale_version_gets_conflict_and_changes_nothing(api, db, example, people) -> None:
@@ -246,7 +238,7 @@ async def test_leaving_implemented_resets_date_and_test_status(
         )
     assert {"implementation_date", "test_status", "test_date"} <= fields
     assert types[-3:] == ["IMPLEMENTATION_STATUS_CHANGE", "TEST_STATUS_CHANGE", "SCORE_CHANGE"]
-    await scores_agree(db, uow)
+    await scores_agree(uow)
 
 
 async def test_out_of_scope_forces_test_status_and_leaves_the_score(
@@ -273,7 +265,7 @@ async def test_out_of_scope_forces_test_status_and_leaves_the_score(
         token=people["READER"],
     )
     assert result["node"]["score"] == {"earned": 27.0, "possible": 27}
-    await scores_agree(db, uow)
+    await scores_agree(uow)
 
 
 async def test_contributors_may_not_record_tests_but_may_add_notes(api, example, people) -> None:
@@ -821,4 +813,4 @@ async def test_a_mutation_failing_half_way_leaves_nothing(
     async with db.sessions() as session:
         action = await session.get(ImprovementAction, t2.id)
     assert (action.implementation_status.value, action.version) == ("NOT_IMPLEMENTED", t2.version)
-    await scores_agree(db, uow)
+    await scores_agree(uow)

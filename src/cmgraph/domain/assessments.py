@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 
 from cmgraph.adapters import signals
 from cmgraph.adapters.db import UnitOfWork
-from cmgraph.domain import clock, text
+from cmgraph.domain import clock, status_upkeep, text
 from cmgraph.domain.accounts import principals_for
 from cmgraph.domain.enums import (
     AutomaticTesting,
@@ -221,6 +221,7 @@ async def create_assessment(
     # New provider instances take what the template states (DOMAIN.md section 14).
     await state_new_instances(uow, actor, [i for i in instances.values() if i.id not in known])
     await store_recomputed(uow, assessment)
+    await status_upkeep.recount(uow, [assessment.id])
     uow.refresh_statistics(*ASSESSMENT_TABLES)
     return assessment
 

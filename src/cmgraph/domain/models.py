@@ -403,6 +403,14 @@ class Assessment(Base):
     # stops changing, which is the frozen score DOMAIN.md asks for.
     earned: Mapped[float] = mapped_column(Float, default=0.0)
     possible: Mapped[int] = mapped_column(Integer, default=0)
+    # Its controls by status (``scoring.Tally``), kept like the score (``status_upkeep``):
+    # status and progress are read from these. Unlike the score, they follow shared actions
+    # after archiving, as a control's status does.
+    controls_total: Mapped[int] = mapped_column(Integer, default=0)
+    controls_failed: Mapped[int] = mapped_column(Integer, default=0)
+    controls_out_of_scope: Mapped[int] = mapped_column(Integer, default=0)
+    controls_passed: Mapped[int] = mapped_column(Integer, default=0)
+    controls_untested: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Control(Base):
@@ -416,6 +424,12 @@ class Control(Base):
     title: Mapped[str] = mapped_column(String(500))
     description: Mapped[str] = mapped_column(Text, default="")
     sort_order: Mapped[int] = mapped_column(Integer)
+    # Its actions by standing (``scoring.Tally``), kept by ``status_upkeep``.
+    actions_total: Mapped[int] = mapped_column(Integer, default=0)
+    actions_failed: Mapped[int] = mapped_column(Integer, default=0)
+    actions_out_of_scope: Mapped[int] = mapped_column(Integer, default=0)
+    actions_passed: Mapped[int] = mapped_column(Integer, default=0)
+    actions_untested: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ControlAction(Base):

@@ -118,38 +118,121 @@ def total(scores: Iterable[Score]) -> Score:
     return result
 
 
-def control_status(actions: Iterable[tuple[ImplementationStatus, TestStatus]]) -> ControlStatus:
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Things by standing: a control's actions, or an assessment's controls.
+
+    Stored on each control and assessment and moved by deltas as actions change
+    (``status_upkeep``), so a status is read from one row; the rules below read only these
+    counts. ``total`` counts everything, the others one standing each (none of them for work
+    under way).
+    """
+
+    total: int = 0
+    failed: int = 0
+    out_of_scope: int = 0
+    passed: int = 0
+    untested: int = 0
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(*(a + b for a, b in zip(self.counts, other.counts, strict=True)))
+
+    def __sub__(self, other: Tally) -> Tally:
+        return Tally(*(a - b for a, b in zip(self.counts, other.counts, strict=True)))
+
+    @property
+    def counts(self) -> tuple[int, int, int, int, int]:
+        return (self.total, self.failed, self.out_of_scope, self.passed, self.untested)
+
+    @property
+    def in_scope(self) -> int:
+        return self.total - self.out_of_scope
+
+
+NO_TALLY = Tally()
+
+
+def action_tally(implementation: ImplementationStatus, test: TestStatus) -> Tally:
+    """One action as a control counts it: failed first, then out of scope, passed, untested."""
+    if test in FAILED_TEST_STATUSES:
+        return Tally(total=1, failed=1)
+    if is_out_of_scope(implementation, test):
+        return Tally(total=1, out_of_scope=1)
+    if test is TestStatus.PASSED:
+        return Tally(total=1, passed=1)
+    return Tally(total=1, untested=int(test in NOT_TESTED_STATUSES))
+
+
+def control_tally(status: ControlStatus) -> Tally:
+    """One control as its assessment counts it."""
+    return Tally(
+        total=1,
+        failed=int(status is ControlStatus.FAILED),
+        out_of_scope=int(status is ControlStatus.OUT_OF_SCOPE),
+        passed=int(status is ControlStatus.PASSED),
+        untested=int(status is ControlStatus.NONE),
+    )
+
+
+def control_status_of(actions: Tally) -> ControlStatus:
     """FAILED, then OUT_OF_SCOPE, PASSED, NONE, IN_PROGRESS, in that order of precedence."""
-    states = list(actions)
-    if any(test in FAILED_TEST_STATUSES for _, test in states):
+    if actions.failed:
         return ControlStatus.FAILED
-    in_scope = [test for impl, test in states if not is_out_of_scope(impl, test)]
-    if states and not in_scope:
+    if actions.total and not actions.in_scope:
         return ControlStatus.OUT_OF_SCOPE
-    if in_scope and all(test is TestStatus.PASSED for test in in_scope):
+    if actions.in_scope and actions.passed == actions.in_scope:
         return ControlStatus.PASSED
-    if all(test in NOT_TESTED_STATUSES for test in in_scope):
+    if actions.untested == actions.in_scope:
         return ControlStatus.NONE
     return ControlStatus.IN_PROGRESS
 
 
-def assessment_status(controls: Iterable[ControlStatus]) -> AssessmentStatus:
-    in_scope = [status for status in controls if status is not ControlStatus.OUT_OF_SCOPE]
-    if any(status is ControlStatus.FAILED for status in in_scope):
+def assessment_status_of(controls: Tally) -> AssessmentStatus:
+    if controls.failed:
         return AssessmentStatus.INCOMPLETE
-    if in_scope and all(status is ControlStatus.PASSED for status in in_scope):
+    if controls.in_scope and controls.passed == controls.in_scope:
         return AssessmentStatus.COMPLETE
-    if all(status is ControlStatus.NONE for status in in_scope):
+    if controls.untested == controls.in_scope:
         return AssessmentStatus.NONE
     return AssessmentStatus.IN_PROGRESS
 
 
-def progress(controls: Iterable[ControlStatus]) -> float:
+def progress_of(controls: Tally) -> float:
     """Share (0-1) of in-scope controls that passed."""
-    in_scope = [status for status in controls if status is not ControlStatus.OUT_OF_SCOPE]
-    if not in_scope:
-        return 0.0
-    return sum(status is ControlStatus.PASSED for status in in_scope) / len(in_scope)
+    return controls.passed / controls.in_scope if controls.in_scope else 0.0
+
+
+def tally(items: Iterable[Tally]) -> Tally:
+    result = NO_TALLY
+    for item in items:
+        result = result + item
+    return result
+
+
+def tally_controls(
+    links: Iterable[tuple[int, ImplementationStatus | None, TestStatus | None]],
+) -> dict[int, Tally]:
+    """Each control's actions from (control id, action state) rows; a control without actions
+    comes as one row with no state."""
+    controls: dict[int, Tally] = {}
+    for control_id, implementation, test in links:
+        counted = controls.get(control_id, NO_TALLY)
+        if implementation is not None and test is not None:
+            counted += action_tally(implementation, test)
+        controls[control_id] = counted
+    return controls
+
+
+def control_status(actions: Iterable[tuple[ImplementationStatus, TestStatus]]) -> ControlStatus:
+    return control_status_of(tally(action_tally(impl, test) for impl, test in actions))
+
+
+def assessment_status(controls: Iterable[ControlStatus]) -> AssessmentStatus:
+    return assessment_status_of(tally(control_tally(status) for status in controls))
+
+
+def progress(controls: Iterable[ControlStatus]) -> float:
+    return progress_of(tally(control_tally(status) for status in controls))
 
 
 def breakdown(rows: Iterable[tuple[Hashable, int, Score]]) -> dict[Hashable, Score]:

@@ -35,7 +35,7 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import aliased
 
 from cmgraph.adapters.db import UnitOfWork
-from cmgraph.domain import clock
+from cmgraph.domain import clock, status_upkeep
 from cmgraph.domain.assessments import get_assessment, instances_for, remove_unused_instances
 from cmgraph.domain.enums import ChangeSource, EventType, OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode, not_found
@@ -731,6 +731,7 @@ async def accept_assessment_update(
     assessment.template_version_id = latest.id
     assessment.updated_at = utcnow()
     after = await store_recomputed(uow, assessment)
+    await status_upkeep.recount(uow, [assessment.id])
     if after != before:
         scores = {
             "before": {"earned": before.earned, "possible": before.possible},

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select
 
 from cmgraph.adapters.db import UnitOfWork
-from cmgraph.domain import calendar, clock, text
+from cmgraph.domain import calendar, clock, status_upkeep, text
 from cmgraph.domain.enums import (
     AUTOMATION_ONLY_TEST_STATUSES,
     IMPLEMENTED_STATUSES,
@@ -394,6 +394,13 @@ async def change_action(
         source=source,
         now=now,
     )
+    if {"implementation_status", "test_status"} & set(changed):
+        await status_upkeep.move_action(
+            uow,
+            action.id,
+            (before.implementation_status, before.test_status),
+            (action.implementation_status, action.test_status),
+        )
     await session.flush()
     if set(changed) & set(INHERITED_FIELDS):
         inherited = {name: getattr(action, name) for name in INHERITED_FIELDS}

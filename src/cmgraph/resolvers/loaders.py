@@ -574,31 +574,6 @@ class Loaders:
 
         return self.loader("assessment_figures", batch)
 
-    @property
-    def control_states_by_assessment(self) -> DataLoader[int, dict[int, list[tuple[Any, Any]]]]:
-        """Per assessment: control id -> the (implementation, test) statuses of its actions."""
-
-        async def batch(src: Source, keys: list[int]) -> list[dict[int, list[tuple[Any, Any]]]]:
-            rows = await src.rows(
-                select(
-                    Control.assessment_id,
-                    Control.id,
-                    ImprovementAction.implementation_status,
-                    ImprovementAction.test_status,
-                )
-                .outerjoin(ControlAction, ControlAction.control_id == Control.id)
-                .outerjoin(ImprovementAction, ImprovementAction.id == ControlAction.action_id)
-                .where(Control.assessment_id.in_(keys))
-            )
-            result: dict[int, dict[int, list[tuple[Any, Any]]]] = {key: {} for key in keys}
-            for assessment_id, control_id, implementation, test in rows:
-                states = result[assessment_id].setdefault(control_id, [])
-                if implementation is not None:
-                    states.append((implementation, test))
-            return [result[key] for key in keys]
-
-        return self.loader("control_states_by_assessment", batch)
-
     # -- alerts (who may read what: domain.alert_access) -------------------------------------
 
     @property

@@ -15,6 +15,7 @@ from cmgraph.adapters.storage import download_url as signed_download_url
 from cmgraph.domain import calendar, clock, models, scoring
 from cmgraph.domain.enums import ControlStatus as ControlStatusValue
 from cmgraph.domain.permissions import may_look_up_user
+from cmgraph.domain.status_upkeep import stored_tally
 from cmgraph.domain.updates import definition_changes
 from cmgraph.domain.versions import update_pending
 from cmgraph.resolvers import people as people_reads
@@ -397,8 +398,6 @@ class Assessment(StoredIdNode):
     row: strawberry.Private[models.Assessment]
     # Filled in ahead by ``prefetch_assessments``; else NOT_LOADED: read through the loaders.
     prefetched_controls: strawberry.Private[Any] = NOT_LOADED  # list[Control]
-    prefetched_status: strawberry.Private[Any] = NOT_LOADED  # AssessmentStatus
-    prefetched_progress: strawberry.Private[Any] = NOT_LOADED  # float
 
     @classmethod
     def from_row(cls, row: models.Assessment) -> Assessment:
@@ -441,32 +440,13 @@ class Assessment(StoredIdNode):
     def score(self) -> Score:
         return Score.of(scoring.Score(self.row.earned, self.row.possible))
 
-    async def _control_statuses(self, info: strawberry.Info) -> list[ControlStatusValue]:
-        states = await loaders(info).control_states_by_assessment.load(self.id)
-        return [scoring.control_status(actions) for actions in states.values()]
+    @strawberry.field
+    def status(self) -> AssessmentStatus:
+        return scoring.assessment_status_of(stored_tally(self.row, "controls_"))
 
-    async def _from_statuses(
-        self, info: strawberry.Info, compute: Callable[[list[ControlStatusValue]], T]
-    ) -> T:
-        return compute(await self._control_statuses(info))
-
-    # ``status``, ``progress`` and ``controls``: prefetched, or an awaitable as in
-    # ``Control.actions``.
-    @strawberry.field(metadata={PREFETCHED: "prefetched_status"}, graphql_type="AssessmentStatus")
-    def status(self, info: strawberry.Info) -> AssessmentStatus | Awaitable[AssessmentStatus]:
-        if self.prefetched_status is not NOT_LOADED:
-            return self.prefetched_status
-        return self._from_statuses(info, scoring.assessment_status)
-
-    @strawberry.field(
-        description="Share (0-1) of in-scope controls that passed.",
-        metadata={PREFETCHED: "prefetched_progress"},
-        graphql_type=float,
-    )
-    def progress(self, info: strawberry.Info) -> float | Awaitable[float]:
-        if self.prefetched_progress is not NOT_LOADED:
-            return self.prefetched_progress
-        return self._from_statuses(info, scoring.progress)
+    @strawberry.field(description="Share (0-1) of in-scope controls that passed.")
+    def progress(self) -> float:
+        return scoring.progress_of(stored_tally(self.row, "controls_"))
 
     @strawberry.field(description="Customer-managed actions: completed (passed) of all in scope.")
     async def customer_action_counts(self, info: strawberry.Info) -> ActionCounts:
@@ -957,8 +937,7 @@ async def prefetch_assessments(
     Every part is keyed by assessment, so the parts of all the assessments are read in one
     statement each, all asked for in the same tick: group, template and regulation together
     (primed into their loaders); the controls; their actions with the assignees; the
-    actions' evidence with the uploaders. When the controls' actions are read, the
-    assessments' status and progress come from them, not from a statement of their own.
+    actions' evidence with the uploaders.
     """
     if not assessments:
         return
@@ -991,13 +970,9 @@ async def prefetch_assessments(
         own = assessment.prefetched_controls = [Control.from_row(row) for row in rows]
         if link_lists is None:
             continue
-        statuses = _prefetch_links(
+        _prefetch_links(
             own, link_lists[n], below, None if evidence_lists is None else evidence_lists[n], users
         )
-        if "status" in wanted:
-            assessment.prefetched_status = scoring.assessment_status(statuses)
-        if "progress" in wanted:
-            assessment.prefetched_progress = scoring.progress(statuses)
 
 
 def _prime_context(reads: Any, context: Sequence[Any]) -> None:
@@ -1026,9 +1001,9 @@ def _prefetch_links(
     wanted: Selection,
     evidence: dict[int, list[Evidence]] | None,
     users: dict[int, User],
-) -> list[ControlStatusValue]:
+) -> None:
     """Give ``controls`` their actions from ``rows`` (``loaders.action_links_by_assessment``),
-    with what ``wanted`` (the controls' selection) reads of them; their statuses, in order.
+    with what ``wanted`` (the controls' selection) reads of them.
 
     An action linked to several controls is one object, shown under each of them.
     """
@@ -1046,16 +1021,12 @@ def _prefetch_links(
                 action.prefetched_evidence = evidence.get(row.id, [])
         by_control[row.control_id].append(action)
     wants_status, wants_score = "status" in wanted, "score" in wanted
-    statuses = []
     for control in controls:
         own = control.prefetched_actions = by_control.get(control.id, [])
-        status = _control_status(own)
-        statuses.append(status)
         if wants_status:
-            control.prefetched_status = status
+            control.prefetched_status = _control_status(own)
         if wants_score:
             control.prefetched_score = _control_score(own)
-    return statuses
 
 
 async def prefetch_controls(

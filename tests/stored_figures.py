@@ -1,0 +1,66 @@
+"""What the write path stores for reads (scores, statuses) against a full recount."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import select
+
+from cmgraph.domain import score_upkeep, scoring
+from cmgraph.domain.models import Assessment, Control, ControlAction, ImprovementAction
+from cmgraph.domain.status_upkeep import stored_tally
+
+
+async def scores_agree(uow, *, live_only: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Stored assessment scores equal a full recount (``live_only``: archived ones are frozen,
+    so a test that archives leaves them out). Statuses are checked too."""
+    async with uow() as u:
+        query = select(Assessment)
+        if live_only:
+            query = query.where(Assessment.archived_at.is_(None))
+        stored = {a.id: (a.earned, a.possible) for a in await u.session.scalars(query)}
+        fresh = await score_upkeep.recompute(u, stored)
+    assert stored == {i: (s.earned, s.possible) for i, s in fresh.items()}
+    await statuses_agree(uow)
+
+
+async def statuses_agree(uow) -> dict[int, tuple[str, float]]:  # type: ignore[no-untyped-def]
+    """Every control's and assessment's stored counts equal a count of the actions' states
+    as they are now, by the list rules of ``scoring``; returns (status, progress) per
+    assessment."""
+    async with uow() as u:
+        links = (
+            await u.session.execute(
+                select(
+                    Control.assessment_id,
+                    Control.id,
+                    ImprovementAction.implementation_status,
+                    ImprovementAction.test_status,
+                )
+                .outerjoin(ControlAction, ControlAction.control_id == Control.id)
+                .outerjoin(ImprovementAction, ImprovementAction.id == ControlAction.action_id)
+            )
+        ).all()
+        controls = {c.id: c for c in await u.session.scalars(select(Control))}
+        assessments = list(await u.session.scalars(select(Assessment)))
+    states: dict[int, list] = defaultdict(list)
+    for _, control_id, implementation, test in links:
+        states[control_id]
+        if implementation is not None:
+            states[control_id].append((implementation, test))
+    statuses: dict[int, list] = defaultdict(list)
+    for control_id, control in controls.items():
+        status = scoring.control_status(states[control_id])
+        assert scoring.control_status_of(stored_tally(control, "actions_")) == status, control.key
+        statuses[control.assessment_id].append(status)
+    found = {}
+    for assessment in assessments:
+        expected = (
+            scoring.assessment_status(statuses[assessment.id]),
+            scoring.progress(statuses[assessment.id]),
+        )
+        counted = stored_tally(assessment, "controls_")
+        assert (scoring.assessment_status_of(counted), scoring.progress_of(counted)) == expected
+        assert counted.total == len(statuses[assessment.id])
+        found[assessment.id] = (expected[0].value, expected[1])
+    return found
