@@ -7,13 +7,24 @@ from collections import defaultdict
 from sqlalchemy import select
 
 from cmgraph.domain import score_upkeep, scoring
-from cmgraph.domain.models import Assessment, Control, ControlAction, ImprovementAction
+from cmgraph.domain.enums import ScoreSpan
+from cmgraph.domain.models import (
+    ActionDefinition,
+    ActionDefinitionVersion,
+    Assessment,
+    Control,
+    ControlAction,
+    ImprovementAction,
+    ScoreCell,
+    Template,
+)
 from cmgraph.domain.status_upkeep import stored_tally
 
 
 async def scores_agree(uow, *, live_only: bool = False) -> None:  # type: ignore[no-untyped-def]
     """Stored assessment scores equal a full recount (``live_only``: archived ones are frozen,
-    so a test that archives leaves them out). Statuses are checked too."""
+    so a test that archives leaves them out). Statuses and the score's sums are checked
+    too."""
     async with uow() as u:
         query = select(Assessment)
         if live_only:
@@ -22,6 +33,7 @@ async def scores_agree(uow, *, live_only: bool = False) -> None:  # type: ignore
         fresh = await score_upkeep.recompute(u, stored)
     assert stored == {i: (s.earned, s.possible) for i, s in fresh.items()}
     await statuses_agree(uow)
+    await cells_agree(uow)
 
 
 async def statuses_agree(uow) -> dict[int, tuple[str, float]]:  # type: ignore[no-untyped-def]
@@ -64,3 +76,78 @@ async def statuses_agree(uow) -> dict[int, tuple[str, float]]:  # type: ignore[n
         assert counted.total == len(statuses[assessment.id])
         found[assessment.id] = (expected[0].value, expected[1])
     return found
+
+
+async def cells_agree(uow) -> dict:  # type: ignore[no-untyped-def]
+    """The kept score sums (``score_cells``) equal sums over the distinct instances of each
+    span, counted from the controls of the active assessments; returns them."""
+    async with uow() as u:
+        held = (
+            await u.session.execute(
+                select(
+                    ControlAction.action_id,
+                    Assessment.id,
+                    Assessment.group_id,
+                    Template.regulation_id,
+                )
+                .join(Control, Control.id == ControlAction.control_id)
+                .join(Assessment, Assessment.id == Control.assessment_id)
+                .join(Template, Template.id == Assessment.template_id)
+                .where(Assessment.archived_at.is_(None))
+                .distinct()
+            )
+        ).all()
+        standings = {
+            action.id: (
+                (
+                    version.category,
+                    version.solution,
+                    definition.owner,
+                    definition.implementation_type,
+                    action.implementation_status,
+                    action.test_status,
+                ),
+                (1, int(action.possible > 0), action.earned, action.possible),
+            )
+            for action, definition, version in (
+                await u.session.execute(
+                    select(ImprovementAction, ActionDefinition, ActionDefinitionVersion)
+                    .join(ActionDefinition, ActionDefinition.id == ImprovementAction.definition_id)
+                    .join(
+                        ActionDefinitionVersion,
+                        ActionDefinitionVersion.id == ImprovementAction.definition_version_id,
+                    )
+                )
+            ).all()
+        }
+        cells = list(await u.session.scalars(select(ScoreCell)))
+    members: set[tuple] = set()
+    for action_id, assessment_id, group_id, regulation_id in held:
+        members |= {
+            (ScoreSpan.ALL, 0, action_id),
+            (ScoreSpan.ASSESSMENT, assessment_id, action_id),
+            (ScoreSpan.GROUP, group_id, action_id),
+            (ScoreSpan.REGULATION, regulation_id, action_id),
+        }
+    expected: dict[tuple, list] = {}
+    for span, span_id, action_id in members:
+        standing, sums = standings[action_id]
+        total = expected.setdefault((span, span_id, *standing), [0, 0, 0.0, 0])
+        for n, value in enumerate(sums):
+            total[n] += value
+    kept = {
+        (
+            c.span,
+            c.span_id,
+            c.category,
+            c.solution,
+            c.owner,
+            c.implementation_type,
+            c.implementation_status,
+            c.test_status,
+        ): [c.actions, c.scored, round(c.earned, 6), c.possible]
+        for c in cells
+        if (c.actions, c.scored, round(c.earned, 6), c.possible) != (0, 0, 0.0, 0)
+    }
+    assert kept == {k: [a, s, round(e, 6), p] for k, (a, s, e, p) in expected.items()}
+    return kept

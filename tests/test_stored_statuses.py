@@ -16,7 +16,7 @@ from cmgraph.domain.errors import DomainError
 from cmgraph.domain.models import Assessment
 from cmgraph.domain.workflow import change_action
 from tests.builders import DAY, worked_example
-from tests.stored_figures import statuses_agree
+from tests.stored_figures import cells_agree, statuses_agree
 
 STATUS = (
     "query { assessments(first: 10, filter: {archived: null}) { nodes { name status progress } } }"
@@ -130,14 +130,17 @@ async def test_edits_that_meet_on_a_control_both_count(uow, owner) -> None:
 
 
 async def test_the_migration_counts_an_existing_database(db, uow, owner) -> None:
-    """Down to 0008 (the counts go), then up again: the migration counts what is there."""
+    """Down to 0008 (the counts and the score's sums go), then up again: the migrations
+    count what is there."""
     async with uow() as u:
         example = await worked_example(u, owner)
         out = {"implementation_status": ImplementationStatus.OUT_OF_SCOPE}
         await change_action(u, owner, example.actions["T2"].id, out)
     expected = await statuses_agree(uow)
     assert expected[example.a1.id] == ("COMPLETE", 1.0)
+    sums = await cells_agree(uow)
     async with db.engine.begin() as connection:
         await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0008"))
     await upgrade(db.engine)
     assert await statuses_agree(uow) == expected
+    assert await cells_agree(uow) == sums

@@ -95,16 +95,12 @@ async def test_filters_change_numerator_and_denominator(uow, owner, api, token_f
 
 
 async def test_archived_assessments_leave_the_overall_score(uow, owner, api, token_for, db) -> None:
-    from datetime import UTC, datetime
-
-    from cmgraph.domain.models import Assessment
+    from cmgraph.domain.assessments import archive_assessment
 
     async with uow() as u:
         example = await worked_example(u, owner)
     async with uow() as u:
-        # Archiving itself arrives with the workflow mutations; here its stored effect is enough.
-        row = await u.session.get(Assessment, example.a3.id)
-        row.archived_at = datetime.now(UTC)
+        await archive_assessment(u, owner, example.a3.id)
     token = await token_for("reader@example.test", OrgRole.READER)
     data = await api.query(
         """{ complianceScore { overall { earned possible } }

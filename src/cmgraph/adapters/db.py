@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import errno
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any
 
 import asyncpg
-from sqlalchemy import event, text
+from sqlalchemy import Insert, event, text
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -188,6 +190,25 @@ def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
 _WRITE_OPTION = "cmgraph_write"
 # Session.info key: channel -> highest id written in this transaction (see ``_note_written``).
 _WRITTEN = "cmgraph_written"
+
+
+def adding_upsert(
+    dialect: str,
+    model: type[Any],
+    rows: Sequence[dict[str, Any]],
+    key: list[str],
+    counters: list[str],
+) -> Insert:
+    """INSERT ``rows`` into ``model``'s table; where a row with the same ``key`` exists, add
+    their ``counters`` to it instead. Concurrent writers each add their own, so deltas kept
+    this way commute."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(model).values(rows)
+    columns = model.__table__.c
+    return statement.on_conflict_do_update(
+        index_elements=key,
+        set_={name: columns[name] + statement.excluded[name] for name in counters},
+    )
 
 
 @event.listens_for(Mapper, "after_insert")

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 
 from cmgraph.adapters import signals
 from cmgraph.adapters.db import UnitOfWork
-from cmgraph.domain import clock, status_upkeep, text
+from cmgraph.domain import clock, score_cells, status_upkeep, text
 from cmgraph.domain.accounts import principals_for
 from cmgraph.domain.enums import (
     AutomaticTesting,
@@ -34,6 +34,8 @@ from cmgraph.domain.models import (
     Group,
     HistoryEntry,
     ImprovementAction,
+    ScoreCell,
+    ScoreReach,
     Template,
     TemplateControl,
     TemplateControlAction,
@@ -53,7 +55,16 @@ ORG_SCOPE = "org"
 # Tables that creating or deleting an assessment changes by the thousand rows.
 ASSESSMENT_TABLES = tuple(
     model.__tablename__
-    for model in (Assessment, Control, ControlAction, ImprovementAction, HistoryEntry, Evidence)
+    for model in (
+        Assessment,
+        Control,
+        ControlAction,
+        ImprovementAction,
+        HistoryEntry,
+        Evidence,
+        ScoreReach,
+        ScoreCell,
+    )
 )
 
 # Fields copied from another group's instance when a new group is created "copy from group".
@@ -222,6 +233,7 @@ async def create_assessment(
     await state_new_instances(uow, actor, [i for i in instances.values() if i.id not in known])
     await store_recomputed(uow, assessment)
     await status_upkeep.recount(uow, [assessment.id])
+    await score_cells.enter(uow, assessment.id)
     uow.refresh_statistics(*ASSESSMENT_TABLES)
     return assessment
 
@@ -473,6 +485,7 @@ async def archive_assessment(uow: UnitOfWork, actor: Principal, assessment_id: i
     """Read-only from now on; its stored score stops moving, which freezes it."""
     require_org_role(actor, OrgRole.ADMINISTRATOR)
     assessment = await get_assessment(uow, assessment_id, live=True)
+    await score_cells.leave(uow, assessment.id)
     assessment.archived_at = assessment.updated_at = utcnow()
     await uow.session.flush()
     return assessment
@@ -497,6 +510,8 @@ async def delete_assessment(uow: UnitOfWork, actor: Principal, assessment_id: in
             .where(Control.assessment_id == assessment.id)
         )
     )
+    if assessment.archived_at is None:
+        await score_cells.leave(uow, assessment.id)
     await session.execute(delete(Control).where(Control.assessment_id == assessment.id))
     await session.delete(assessment)
     await session.flush()

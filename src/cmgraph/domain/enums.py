@@ -132,6 +132,15 @@ class ControlStatus(StrEnum):
     IN_PROGRESS = "IN_PROGRESS"
 
 
+class ScoreSpan(StrEnum):
+    """What a compliance score sum covers: the whole organisation, or one of its parts."""
+
+    ALL = "ALL"
+    ASSESSMENT = "ASSESSMENT"
+    GROUP = "GROUP"
+    REGULATION = "REGULATION"
+
+
 class AssessmentStatus(StrEnum):
     COMPLETE = "COMPLETE"
     INCOMPLETE = "INCOMPLETE"

@@ -46,6 +46,7 @@ from cmgraph.domain.enums import (
     OrgRole,
     Owner,
     Purpose,
+    ScoreSpan,
     Severity,
     TestingSource,
     TestStatus,
@@ -501,6 +502,45 @@ class ImprovementAction(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScoreReach(Base):
+    """How many active assessments of a span (the organisation, an assessment, a group, a
+    regulation) hold an instance: it counts in that span's score while this is above zero
+    (``score_cells``). Span ``ALL`` has id 0."""
+
+    __tablename__ = "score_reach"
+
+    action_id: Mapped[int] = mapped_column(
+        ForeignKey("improvement_action.id", ondelete="CASCADE"), primary_key=True
+    )
+    span: Mapped[ScoreSpan] = mapped_column(enum_column(ScoreSpan), primary_key=True)
+    span_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assessments: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ScoreCell(Base):
+    """The compliance score's sums over the distinct instances of one span that share a
+    category, solution, owner, type and statuses (``score_cells``)."""
+
+    __tablename__ = "score_cell"
+
+    span: Mapped[ScoreSpan] = mapped_column(enum_column(ScoreSpan), primary_key=True)
+    span_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category: Mapped[str] = mapped_column(String(200), primary_key=True)
+    solution: Mapped[str] = mapped_column(String(200), primary_key=True)
+    owner: Mapped[Owner] = mapped_column(enum_column(Owner), primary_key=True)
+    implementation_type: Mapped[ImplementationType] = mapped_column(
+        enum_column(ImplementationType), primary_key=True
+    )
+    implementation_status: Mapped[ImplementationStatus] = mapped_column(
+        enum_column(ImplementationStatus), primary_key=True
+    )
+    test_status: Mapped[TestStatus] = mapped_column(enum_column(TestStatus), primary_key=True)
+    actions: Mapped[int] = mapped_column(Integer, default=0)
+    scored: Mapped[int] = mapped_column(Integer, default=0)  # with points possible
+    earned: Mapped[float] = mapped_column(Float, default=0.0)
+    possible: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Evidence(Base):

@@ -35,7 +35,7 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import aliased
 
 from cmgraph.adapters.db import UnitOfWork
-from cmgraph.domain import clock, status_upkeep
+from cmgraph.domain import clock, score_cells, status_upkeep
 from cmgraph.domain.assessments import get_assessment, instances_for, remove_unused_instances
 from cmgraph.domain.enums import ChangeSource, EventType, OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode, not_found
@@ -574,6 +574,7 @@ async def _move_to_latest(
         for name, old, new in changed
     )
     old_score = Score(action.earned, action.possible)
+    counted = await score_cells.snapshot(uow, action)
     action.definition_version_id = latest.id
     # The default cadence may have changed, and with it the retest day and a lapse.
     await settle_retest(
@@ -592,6 +593,7 @@ async def _move_to_latest(
         source=ChangeSource.UPDATE,
         now=now,
     )
+    await score_cells.move(uow, action, counted)
     await uow.session.flush()
     await on_automation_available(
         uow, action, actor, gained=not current.automatic_testing_available
@@ -663,6 +665,7 @@ async def accept_assessment_update(
             "assessmentId",
         )
     wanted = (await version_contents(session.execute, [latest.id]))[latest.id]
+    await score_cells.leave(uow, assessment.id)  # and enters again once its controls changed
     controls = {
         c.key: c
         for c in await session.scalars(
@@ -732,6 +735,7 @@ async def accept_assessment_update(
     assessment.updated_at = utcnow()
     after = await store_recomputed(uow, assessment)
     await status_upkeep.recount(uow, [assessment.id])
+    await score_cells.enter(uow, assessment.id)
     if after != before:
         scores = {
             "before": {"earned": before.earned, "possible": before.possible},

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select
 
 from cmgraph.adapters.db import UnitOfWork
-from cmgraph.domain import calendar, clock, status_upkeep, text
+from cmgraph.domain import calendar, clock, score_cells, status_upkeep, text
 from cmgraph.domain.enums import (
     AUTOMATION_ONLY_TEST_STATUSES,
     IMPLEMENTED_STATUSES,
@@ -317,6 +317,7 @@ async def change_action(
     if after.test_status is not TestStatus.PARTIALLY_TESTED:
         new_values["automation_fraction"] = None  # a fraction means nothing without it
     old_score = Score(action.earned, action.possible)
+    counted = await score_cells.snapshot(uow, action)
     changed = [
         name
         for name in TRACKED_FIELDS
@@ -394,6 +395,7 @@ async def change_action(
         source=source,
         now=now,
     )
+    await score_cells.move(uow, action, counted)
     if {"implementation_status", "test_status"} & set(changed):
         await status_upkeep.move_action(
             uow,
@@ -496,6 +498,7 @@ async def change_lapse(
     history, a new version, ``updated_at`` and the score upkeep with its SCORE_CHANGE event.
     ``assessment_ids`` are the live assessments holding the action."""
     old = Score(action.earned, action.possible)
+    counted = await score_cells.snapshot(uow, action)
     source = ChangeSource.AUTOMATION
     if not apply_lapse(uow, action, lapsed, source=source, actor_id=actor_id, now=now):
         return False
@@ -505,6 +508,7 @@ async def change_lapse(
     await record_score_change(
         uow, actor_id, action.id, assessment_ids, old, new, source=source, now=now
     )
+    await score_cells.move(uow, action, counted)
     return True
 
 

@@ -23,7 +23,12 @@ from cmgraph.domain.action_filter import (
     contains,
 )
 from cmgraph.domain.calendar import due_soon_days_query
-from cmgraph.domain.compliance_score import ScoreRow, ScoreScope, score_rows
+from cmgraph.domain.compliance_score import (
+    ScoreFigures,
+    ScoreParts,
+    ScoreScope,
+    score_figures,
+)
 from cmgraph.domain.control_filter import ControlFilter, control_filter_clauses
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.errors import DomainError
@@ -369,8 +374,8 @@ async def people(info: strawberry.Info, search: str | None, request: PageRequest
     return await read_page(info, statement, order, request, scalars=False)
 
 
-async def compliance_score(info: strawberry.Info, filter: Any) -> list[ScoreRow]:
-    scope = ScoreScope(
+def score_scope(filter: Any) -> ScoreScope:
+    return ScoreScope(
         assessment_ids=ids_of(filter.assessment_ids, "Assessment"),
         group_ids=ids_of(filter.group_ids, "Group"),
         regulation_ids=ids_of(filter.regulation_ids, "Regulation"),
@@ -379,8 +384,13 @@ async def compliance_score(info: strawberry.Info, filter: Any) -> list[ScoreRow]
         owner=filter.owner,
         implementation_types=filter.implementation_types,
     )
+
+
+async def compliance_score(
+    info: strawberry.Info, scope: ScoreScope, parts: ScoreParts
+) -> ScoreFigures:
     context = info.context
-    return await score_rows(context.reader.execute, context.principal, scope)
+    return await score_figures(context.reader.execute, context.principal, scope, parts)
 
 
 async def organisation(info: strawberry.Info) -> OrganisationRow:

@@ -10,7 +10,7 @@ from cmgraph.resolvers.pages import PageRequest, descending
 from cmgraph.schema import inputs
 from cmgraph.schema.connections import Connection, connection
 from cmgraph.schema.exports import ExportLink, link_for
-from cmgraph.schema.score import ComplianceScore
+from cmgraph.schema.score import ComplianceScore, parts_wanted
 from cmgraph.schema.selection import connection_nodes, selected
 from cmgraph.schema.types import (
     Assessment,
@@ -218,8 +218,10 @@ class Query:
     async def compliance_score(
         self, info: strawberry.Info, filter: inputs.ScoreFilter | None = None
     ) -> ComplianceScore:
-        rows = await queries.compliance_score(info, filter or inputs.ScoreFilter())
-        return ComplianceScore(rows=rows)
+        scope = queries.score_scope(filter or inputs.ScoreFilter())
+        parts = parts_wanted(selected(info))
+        figures = await queries.compliance_score(info, scope, parts)
+        return ComplianceScore(figures=figures, scope=scope)
 
     @strawberry.field(description="The organisation and its settings; any signed-in user.")
     async def organisation(self, info: strawberry.Info) -> Organisation:

@@ -9,11 +9,15 @@ import strawberry
 
 from cmgraph import global_ids
 from cmgraph.domain import compliance_score
-from cmgraph.domain.compliance_score import ScoreRow
+from cmgraph.domain.compliance_score import ScoreFigures, ScoreParts, ScoreRow, ScoreScope
+from cmgraph.domain.enums import ScoreSpan
 from cmgraph.schema.enums import ImplementationType
+from cmgraph.schema.selection import Selection
 from cmgraph.schema.types import ImprovementAction, Score, loaders
 
 MAX_CONTRIBUTIONS = 100
+SPAN_FIELDS = frozenset({"byAssessment", "byGroup", "byRegulation"})
+DUE_FIELDS = frozenset({"overdueCount", "dueSoonCount", "retestDueCount"})
 
 
 @strawberry.type
@@ -51,10 +55,11 @@ class ActionContribution:
 
 
 def _entries(
-    rows: list[ScoreRow], key: Any, label: Any, node: str | None = None
+    rows: list[ScoreRow], dated: list[ScoreRow], key: Any, label: Any, node: str | None = None
 ) -> list[ScoreBreakdown]:
     labels: dict[Hashable, str] = {key(row): label(row) for row in rows}
-    due = compliance_score.due_counts_by(rows, key)
+    due = compliance_score.due_counts_by(dated, key)
+    none = compliance_score.DueCounts()
     return sorted(
         (
             ScoreBreakdown(
@@ -62,9 +67,9 @@ def _entries(
                 key=global_ids.encode(node, cast("int", k)) if node else str(k),
                 label=labels[k],
                 score=Score.of(total),
-                overdue_count=due[k].overdue,
-                due_soon_count=due[k].due_soon,
-                retest_due_count=due[k].retest_due,
+                overdue_count=due.get(k, none).overdue,
+                due_soon_count=due.get(k, none).due_soon,
+                retest_due_count=due.get(k, none).retest_due,
             )
             for k, total in compliance_score.breakdown(rows, key).items()
         ),
@@ -72,76 +77,98 @@ def _entries(
     )
 
 
-def _by_value(rows: list[ScoreRow], name: str) -> list[ScoreBreakdown]:
+def parts_wanted(selection: Selection) -> ScoreParts:
+    """What the selection on a ``ComplianceScore`` reads: the organisation's rows for all but
+    the span breakdowns and ``contributions``; dated rows for any due count."""
+    return ScoreParts(
+        rows=bool(selection.keys() - SPAN_FIELDS - DUE_FIELDS - {"contributions"}),
+        spans=bool(selection.keys() & SPAN_FIELDS),
+        dated=any(
+            name in DUE_FIELDS or below.keys() & DUE_FIELDS for name, below in selection.items()
+        ),
+    )
+
+
+def _by_value(figures: ScoreFigures, name: str) -> list[ScoreBreakdown]:
     """Entries keyed and labelled by an enum field of the rows, as its GraphQL value."""
 
     def value(row: ScoreRow) -> str:
         return str(getattr(row, name).value)
 
-    return _entries(rows, value, value)
+    return _entries(figures.rows, figures.dated, value, value)
 
 
 @strawberry.type(description="Sums over distinct action instances of active assessments.")
 class ComplianceScore:
-    rows: strawberry.Private[list[ScoreRow]]
+    figures: strawberry.Private[ScoreFigures]
+    scope: strawberry.Private[ScoreScope]
 
     @strawberry.field(description="Not the average of assessment scores: each action counts once.")
     def overall(self) -> Score:
-        return Score.of(compliance_score.overall(self.rows))
+        return Score.of(compliance_score.overall(self.figures.rows))
 
     @strawberry.field(description="Actions past their due date, work still open (each once).")
     def overdue_count(self) -> int:
-        return compliance_score.due_counts(self.rows).overdue
+        return compliance_score.due_counts(self.figures.dated).overdue
 
     @strawberry.field(description="Actions due within the organisation's dueSoonDays.")
     def due_soon_count(self) -> int:
-        return compliance_score.due_counts(self.rows).due_soon
+        return compliance_score.due_counts(self.figures.dated).due_soon
 
     @strawberry.field(description="Passed actions whose retest day has come.")
     def retest_due_count(self) -> int:
-        return compliance_score.due_counts(self.rows).retest_due
+        return compliance_score.due_counts(self.figures.dated).retest_due
+
+    def _by(
+        self, key: Any, label: Any, span: ScoreSpan | None = None, node: str | None = None
+    ) -> list[ScoreBreakdown]:
+        rows = self.figures.rows if span is None else self.figures.spans[span]
+        return _entries(rows, self.figures.dated, key, label, node)
 
     @strawberry.field
     def by_assessment(self) -> list[ScoreBreakdown]:
-        return _entries(
-            self.rows, lambda r: r.assessment[0], lambda r: r.assessment[1], "Assessment"
+        return self._by(
+            lambda r: r.assessment[0], lambda r: r.assessment[1], ScoreSpan.ASSESSMENT, "Assessment"
         )
 
     @strawberry.field
     def by_group(self) -> list[ScoreBreakdown]:
-        return _entries(self.rows, lambda r: r.group[0], lambda r: r.group[1], "Group")
+        return self._by(lambda r: r.group[0], lambda r: r.group[1], ScoreSpan.GROUP, "Group")
 
     @strawberry.field
     def by_regulation(self) -> list[ScoreBreakdown]:
-        return _entries(
-            self.rows, lambda r: r.regulation[0], lambda r: r.regulation[1], "Regulation"
+        return self._by(
+            lambda r: r.regulation[0],
+            lambda r: r.regulation[1],
+            ScoreSpan.REGULATION,
+            "Regulation",
         )
 
     @strawberry.field
     def by_category(self) -> list[ScoreBreakdown]:
-        return _entries(self.rows, lambda r: r.category, lambda r: r.category or "(none)")
+        return self._by(lambda r: r.category, lambda r: r.category or "(none)")
 
     @strawberry.field
     def by_solution(self) -> list[ScoreBreakdown]:
-        return _entries(self.rows, lambda r: r.solution, lambda r: r.solution or "(none)")
+        return self._by(lambda r: r.solution, lambda r: r.solution or "(none)")
 
     @strawberry.field(description="Customer versus provider actions.")
     def by_owner(self) -> list[ScoreBreakdown]:
-        return _entries(self.rows, lambda r: r.owner, lambda r: r.owner)
+        return self._by(lambda r: r.owner, lambda r: r.owner)
 
     @strawberry.field(description="By action type (implementation type).")
     def by_action_type(self) -> list[ScoreBreakdown]:
-        return _by_value(self.rows, "implementation_type")
+        return _by_value(self.figures, "implementation_type")
 
     @strawberry.field(
         description="By implementation status (OUT_OF_SCOPE, when present, has nothing possible)."
     )
     def by_implementation_status(self) -> list[ScoreBreakdown]:
-        return _by_value(self.rows, "implementation_status")
+        return _by_value(self.figures, "implementation_status")
 
     @strawberry.field(description="By test status: how many points stand at each stage.")
     def by_test_status(self) -> list[ScoreBreakdown]:
-        return _by_value(self.rows, "test_status")
+        return _by_value(self.figures, "test_status")
 
     @strawberry.field(
         description="Per solution: points and the actions left to pass; with "
@@ -157,22 +184,28 @@ class ComplianceScore:
                 possible=t.score.possible,
                 remaining_actions=t.remaining_actions,
             )
-            for t in compliance_score.solution_totals(self.rows, implementation_types)
+            for t in compliance_score.solution_totals(self.figures.rows, implementation_types)
         ]
 
     @strawberry.field(description="Why the score is what it is: actions by points left to earn.")
     async def contributions(
         self, info: strawberry.Info, first: int = 20
     ) -> list[ActionContribution]:
-        ranked = compliance_score.most_points_left(self.rows, max(0, min(first, MAX_CONTRIBUTIONS)))
-        records = await loaders(info).action.load_many([r.action_id for r in ranked])
+        context = info.context
+        ranked = await compliance_score.most_points_left(
+            context.reader.execute,
+            context.principal,
+            self.scope,
+            max(0, min(first, MAX_CONTRIBUTIONS)),
+        )
+        records = await loaders(info).action.load_many([action_id for action_id, _ in ranked])
         return [
             ActionContribution(
                 action=ImprovementAction.from_record(record),
-                earned=row.score.earned,
-                possible=row.score.possible,
-                remaining=row.score.possible - row.score.earned,
+                earned=score.earned,
+                possible=score.possible,
+                remaining=score.possible - score.earned,
             )
-            for row, record in zip(ranked, records, strict=True)
+            for (_, score), record in zip(ranked, records, strict=True)
             if record is not None
         ]
