@@ -299,6 +299,23 @@ async def _span_sums(execute: Execute, scope: ScoreScope) -> dict[ScoreSpan, lis
     return spans
 
 
+async def overall_score(execute: Execute, principal: Principal | None) -> scoring.Score:
+    """The overall score over the active assessments ``principal`` may read (None: all of
+    them), each action instance once."""
+    action = ImprovementAction
+    if principal is None or sums_apply(principal, ScoreScope()):
+        statement = select(func.sum(ScoreCell.earned), func.sum(ScoreCell.possible)).where(
+            ScoreCell.span == ScoreSpan.ALL
+        )
+    else:
+        held = _reachable([action.id], principal, ScoreScope())
+        statement = select(func.sum(action.earned), func.sum(action.possible)).where(
+            action.id.in_(held)
+        )
+    earned, possible = (await execute(statement)).one()
+    return scoring.Score(float(earned or 0.0), int(possible or 0))
+
+
 async def most_points_left(
     execute: Execute, principal: Principal, scope: ScoreScope, first: int
 ) -> list[tuple[int, scoring.Score]]:

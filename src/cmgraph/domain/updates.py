@@ -31,12 +31,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import aliased
 
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import clock, score_cells, status_upkeep
 from cmgraph.domain.assessments import get_assessment, instances_for, remove_unused_instances
+from cmgraph.domain.compliance_score import overall_score
 from cmgraph.domain.enums import ChangeSource, EventType, OrgRole
 from cmgraph.domain.errors import DomainError, ErrorCode, not_found
 from cmgraph.domain.models import (
@@ -444,25 +445,6 @@ def _pending_select() -> Select[
     )
 
 
-async def overall_score(uow: UnitOfWork) -> Score:
-    """Distinct instances reachable from live assessments, each counted once."""
-    live = (
-        select(ControlAction.action_id)
-        .join(Control, Control.id == ControlAction.control_id)
-        .join(Assessment, Assessment.id == Control.assessment_id)
-        .where(Assessment.archived_at.is_(None))
-    )
-    earned, possible = (
-        await uow.session.execute(
-            select(
-                func.coalesce(func.sum(ImprovementAction.earned), 0.0),
-                func.coalesce(func.sum(ImprovementAction.possible), 0),
-            ).where(ImprovementAction.id.in_(live))
-        )
-    ).one()
-    return Score(float(earned), int(possible))
-
-
 async def _stored_scores(uow: UnitOfWork, assessment_ids: Iterable[int]) -> dict[int, Score]:
     ids = sorted(set(assessment_ids))
     if not ids:
@@ -530,7 +512,7 @@ async def _accept(
     reach: Mapping[int, tuple[int, ...]],
 ) -> AcceptedActions:
     affected = sorted({a for p in pending for a in reach[p.action.id]})
-    overall_before = await overall_score(uow)
+    overall_before = await overall_score(uow.session.execute, None)
     before = await _stored_scores(uow, affected)
     now = utcnow()
     for item in pending:
@@ -542,7 +524,7 @@ async def _accept(
         versions={p.action.id: (p.current.version, p.latest.version) for p in pending},
         impact=ScoreImpact(
             overall_before=overall_before,
-            overall_after=await overall_score(uow),
+            overall_after=await overall_score(uow.session.execute, None),
             assessments=tuple(AssessmentScoreMove(a, before[a], after[a]) for a in affected),
         ),
     )

@@ -37,10 +37,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import IO, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain import assignment, testing_sources, workflow
+from cmgraph.domain.compliance_score import overall_score
 from cmgraph.domain.enums import (
     ChangeSource,
     ImplementationStatus,
@@ -202,7 +203,7 @@ class _Run:
         edits, refused, loaded = await _edits(uow, actor, self.rows)
         errors += refused
         readable_before = await _assessment_scores(uow, actor)
-        overall_before = await _overall(uow, actor)
+        overall_before = await overall_score(uow.session.execute, actor)
         changed: list[int] = []
         for edit in edits:
             try:
@@ -228,7 +229,7 @@ class _Run:
             actions_changed=len(changed),
             assessments=impact,
             overall_before=overall_before,
-            overall_after=await _overall(uow, actor),
+            overall_after=await overall_score(uow.session.execute, actor),
         )
 
 
@@ -610,25 +611,6 @@ async def _assessment_scores(uow: UnitOfWork, actor: Principal) -> dict[int, Sco
         select(Assessment.id, Assessment.earned, Assessment.possible).where(_live_readable(actor))
     )
     return {i: Score(float(e), int(p)) for i, e, p in rows.all()}
-
-
-async def _overall(uow: UnitOfWork, actor: Principal) -> Score:
-    """Distinct actions of the caller's readable active assessments, each counted once."""
-    held = (
-        select(ControlAction.action_id)
-        .join(Control, Control.id == ControlAction.control_id)
-        .join(Assessment, Assessment.id == Control.assessment_id)
-        .where(_live_readable(actor))
-    )
-    earned, possible = (
-        await uow.session.execute(
-            select(
-                func.coalesce(func.sum(ImprovementAction.earned), 0.0),
-                func.coalesce(func.sum(ImprovementAction.possible), 0),
-            ).where(ImprovementAction.id.in_(held))
-        )
-    ).one()
-    return Score(float(earned), int(possible))
 
 
 async def _impact(

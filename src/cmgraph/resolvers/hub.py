@@ -39,19 +39,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cmgraph.adapters import signals
 from cmgraph.adapters.db import database_unavailable
 from cmgraph.domain.action_records import action_select
+from cmgraph.domain.compliance_score import overall_score
 from cmgraph.domain.enums import AlertStatus, EventType, Severity
 from cmgraph.domain.models import (
     Alert,
     Assessment,
-    Control,
-    ControlAction,
     Event,
     Evidence,
     ImprovementAction,
     Template,
     utcnow,
 )
-from cmgraph.domain.permissions import Principal, may_read_any, readable_assessments
+from cmgraph.domain.permissions import Principal, may_read_any
 from cmgraph.domain.scoring import Score
 
 log = logging.getLogger("cmgraph.resolvers.hub")
@@ -320,7 +319,7 @@ class Hub:
                     if subscriber.scope not in self._overall:
                         async with self._sessions() as session:
                             self._overall[subscriber.scope] = await overall_score(
-                                session, principal
+                                session.execute, principal
                             )
             self._scores[subscriber] = topic
         elif isinstance(topic, ActionTopic):
@@ -544,7 +543,7 @@ class Hub:
             principal = subscribers[0].principal
             if not any(self._may_read(principal, reach[e.id]) for e in changes):
                 continue
-            now = await overall_score(session, principal)
+            now = await overall_score(session.execute, principal)
             before = self._overall.get(scope)
             self._overall[scope] = now
             if before is not None and before == now:
@@ -617,20 +616,3 @@ def _assessment_ids(event: Any) -> list[int]:
     if ids:
         return [int(i) for i in ids]
     return [event.assessment_id] if event.assessment_id is not None else []
-
-
-async def overall_score(session: AsyncSession, principal: Principal) -> Score:
-    """The overall score over the live assessments ``principal`` may read (each action once)."""
-    distinct = (
-        select(ImprovementAction.id, ImprovementAction.earned, ImprovementAction.possible)
-        .join(ControlAction, ControlAction.action_id == ImprovementAction.id)
-        .join(Control, Control.id == ControlAction.control_id)
-        .join(Assessment, Assessment.id == Control.assessment_id)
-        .where(Assessment.archived_at.is_(None), readable_assessments(principal))
-        .distinct()
-        .subquery()
-    )
-    earned, possible = (
-        await session.execute(select(func.sum(distinct.c.earned), func.sum(distinct.c.possible)))
-    ).one()
-    return Score(float(earned or 0.0), int(possible or 0))
