@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any
@@ -192,21 +192,20 @@ _WRITE_OPTION = "cmgraph_write"
 _WRITTEN = "cmgraph_written"
 
 
+@lru_cache(maxsize=32)
 def adding_upsert(
-    dialect: str,
-    model: type[Any],
-    rows: Sequence[dict[str, Any]],
-    key: list[str],
-    counters: list[str],
+    dialect: str, model: type[Any], key: tuple[str, ...], counters: tuple[str, ...]
 ) -> Insert:
-    """INSERT ``rows`` into ``model``'s table; where a row with the same ``key`` exists, add
-    their ``counters`` to it instead. Concurrent writers each add their own, so deltas kept
-    this way commute."""
+    """An INSERT into ``model``'s table that, where a row with the same ``key`` exists, adds
+    the new row's ``counters`` to it instead; execute it with a list of rows. Concurrent
+    writers each add their own, so deltas kept this way commute. One statement per shape,
+    so its SQL is compiled once."""
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(model).values(rows)
-    columns = model.__table__.c
+    table = model.__table__  # Core: no ORM bulk machinery for plain counters
+    statement = insert(table)
+    columns = table.c
     return statement.on_conflict_do_update(
-        index_elements=key,
+        index_elements=list(key),
         set_={name: columns[name] + statement.excluded[name] for name in counters},
     )
 

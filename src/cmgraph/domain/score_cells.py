@@ -22,9 +22,8 @@ the earlier one did.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from dataclasses import astuple, dataclass, fields
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import delete, select
 
@@ -48,8 +47,6 @@ from cmgraph.domain.models import (
     Template,
 )
 from cmgraph.domain.scoring import Score
-
-CHUNK = 500  # rows per statement, well within SQLite's bound parameters
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +83,8 @@ class Sums:
 NOTHING = Sums()
 STANDING = [f.name for f in fields(Standing)]
 SUMS = [f.name for f in fields(Sums)]
+CELL_KEY = ("span", "span_id", *STANDING)
+REACH_KEY = ("action_id", "span", "span_id")
 Snapshot = tuple[Standing, Sums]
 Span = tuple[ScoreSpan, int]
 Changes = dict[tuple[ScoreSpan, int, Standing], Sums]
@@ -189,35 +188,28 @@ async def _reach(uow: UnitOfWork, assessment_id: int, step: int) -> None:
         (ScoreSpan.REGULATION, regulation_id),
     ]
     changes: Changes = {}
+    upsert = adding_upsert(dialect, ScoreReach, REACH_KEY, ("assessments",)).returning(
+        ScoreReach.action_id, ScoreReach.assessments
+    )
+    ids = sorted(counted)
     for span, span_id in spans:
-        for ids in _chunks(sorted(counted)):
-            rows = [
-                {"action_id": i, "span": span, "span_id": span_id, "assessments": step} for i in ids
-            ]
-            upsert = adding_upsert(
-                dialect,
-                ScoreReach,
-                rows,
-                ["action_id", "span", "span_id"],
-                ["assessments"],
-            )
-            now = await session.execute(
-                upsert.returning(ScoreReach.action_id, ScoreReach.assessments)
-            )
-            for action_id, assessments in now.all():
-                # In or out of the span's sums when the count moves from or to zero.
-                if assessments == (1 if step > 0 else 0):
-                    standing, sums = counted[action_id]
-                    _add(changes, (span, span_id, standing), sums if step > 0 else -sums)
-            if step < 0:
-                await session.execute(
-                    delete(ScoreReach).where(
-                        ScoreReach.span == span,
-                        ScoreReach.span_id == span_id,
-                        ScoreReach.action_id.in_(ids),
-                        ScoreReach.assessments <= 0,
-                    )
+        rows = [
+            {"action_id": i, "span": span, "span_id": span_id, "assessments": step} for i in ids
+        ]
+        for action_id, assessments in (await session.execute(upsert, rows)).all():
+            # In or out of the span's sums when the count moves from or to zero.
+            if assessments == (1 if step > 0 else 0):
+                standing, sums = counted[action_id]
+                _add(changes, (span, span_id, standing), sums if step > 0 else -sums)
+        if step < 0:
+            await session.execute(
+                delete(ScoreReach).where(
+                    ScoreReach.span == span,
+                    ScoreReach.span_id == span_id,
+                    ScoreReach.action_id.in_(ids),
+                    ScoreReach.assessments <= 0,
                 )
+            )
     await _apply(uow, changes)
     if step < 0:  # emptied cells go: all of a leaving assessment's, and of spans it empties
         for span, span_id in spans:
@@ -243,28 +235,13 @@ async def _apply(uow: UnitOfWork, changes: Changes) -> None:
         for (span, span_id, standing), sums in sorted(changes.items(), key=_order)
         if sums != NOTHING
     ]
-    dialect = uow.session.get_bind().dialect.name
-    for chunk in _chunks(rows):
-        await uow.session.execute(
-            adding_upsert(
-                dialect,
-                ScoreCell,
-                chunk,
-                ["span", "span_id", *STANDING],
-                SUMS,
-            )
-        )
+    if rows:
+        dialect = uow.session.get_bind().dialect.name
+        upsert = adding_upsert(dialect, ScoreCell, CELL_KEY, tuple(SUMS))
+        await uow.session.execute(upsert, rows)
 
 
 def _order(item: tuple[tuple[ScoreSpan, int, Standing], Sums]) -> tuple[Any, ...]:
     """Cells in key order, so that writers lock shared ones in the same order."""
     (span, span_id, standing), _ = item
     return (span.value, span_id, *(str(v) for v in astuple(standing)))
-
-
-T = TypeVar("T")
-
-
-def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]

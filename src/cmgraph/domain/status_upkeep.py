@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.domain.enums import ImplementationStatus, TestStatus
@@ -34,6 +34,10 @@ from cmgraph.domain.scoring import (
 FIELDS = ("total", "failed", "out_of_scope", "passed", "untested")
 CONTROL_COLUMNS = tuple(getattr(Control, f"actions_{name}") for name in FIELDS)
 ASSESSMENT_COLUMNS = tuple(getattr(Assessment, f"controls_{name}") for name in FIELDS)
+# The deltas go through Core statements: counts are read from rows, not from the session's
+# objects, so there is nothing there to keep in step.
+CONTROLS = cast(Table, Control.__table__)
+ASSESSMENTS = cast(Table, Assessment.__table__)
 
 State = tuple[ImplementationStatus, TestStatus]
 
@@ -59,12 +63,12 @@ async def move_action(uow: UnitOfWork, action_id: int, before: State, after: Sta
     if delta == NO_TALLY:
         return
     held = select(ControlAction.control_id).where(ControlAction.action_id == action_id)
+    controls = CONTROLS
     rows = await uow.session.execute(
-        update(Control)
-        .where(Control.id.in_(held))
+        update(controls)
+        .where(controls.c.id.in_(held))
         .values(_moved(CONTROL_COLUMNS, delta))
-        .returning(Control.assessment_id, *CONTROL_COLUMNS)
-        .execution_options(synchronize_session="fetch")
+        .returning(controls.c.assessment_id, *CONTROL_COLUMNS)
     )
     moves: dict[int, Tally] = defaultdict(Tally)
     for assessment_id, *counts in rows.all():
@@ -82,11 +86,11 @@ async def _move_assessments(uow: UnitOfWork, moves: dict[int, Tally]) -> None:
         if move != NO_TALLY:
             alike[move].append(assessment_id)
     for move, ids in alike.items():
+        assessments = ASSESSMENTS
         await uow.session.execute(
-            update(Assessment)
-            .where(Assessment.id.in_(sorted(ids)))
+            update(assessments)
+            .where(assessments.c.id.in_(sorted(ids)))
             .values(_moved(ASSESSMENT_COLUMNS, move))
-            .execution_options(synchronize_session="fetch")
         )
 
 
