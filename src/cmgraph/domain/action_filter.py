@@ -216,9 +216,9 @@ def _calendar_clauses(f: ActionFilter, due_soon_days: int | None) -> list[Column
 
 # Sort keys of action lists, by the names the API uses.
 ACTION_ORDER: dict[str, Any] = {
-    "KEY": ActionDefinition.key,
-    "TITLE": ActionDefinitionVersion.title,
-    "CATEGORY": ActionDefinitionVersion.category,
+    "KEY": ImprovementAction.sort_key,
+    "TITLE": ImprovementAction.sort_title,
+    "CATEGORY": ImprovementAction.sort_category,
     "POINTS": ImprovementAction.points,
     "IMPLEMENTATION_STATUS": ImprovementAction.implementation_status,
     "TEST_STATUS": ImprovementAction.test_status,

@@ -299,10 +299,10 @@ async def instances_for(
         if found is not None:
             result[d_id] = found
             continue
-        _, definition_version = definitions[d_id]
+        definition, definition_version = definitions[d_id]
         instance = ImprovementAction(
             definition_id=d_id,
-            definition_version_id=definition_version.id,
+            sort_key=definition.key,
             scope_key=key,
             group_id=None if key == ORG_SCOPE else group_id,
             points=definition_version.points,
@@ -310,6 +310,7 @@ async def instances_for(
             test_status=TestStatus.NONE,
             testing_source=TestingSource.MANUAL,
         )
+        instance.accept_version(definition_version)
         source = sources.get(d_id) if key != ORG_SCOPE else None
         if source is not None:
             for name in COPIED_FIELDS:

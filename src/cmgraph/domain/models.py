@@ -444,6 +444,18 @@ class ControlAction(Base):
     )
 
 
+# Columns of ``improvement_action`` the action lists sort by (see its indexes).
+ORDERED_ACTION_COLUMNS = (
+    "sort_key",
+    "sort_title",
+    "sort_category",
+    "points",
+    "implementation_status",
+    "test_status",
+    "updated_at",
+)
+
+
 class ImprovementAction(Base):
     """The organisation's working copy of a definition (DOMAIN.md section 2 and 4)."""
 
@@ -456,11 +468,22 @@ class ImprovementAction(Base):
         Index("ix_improvement_action_due_date", "due_date"),
         Index("ix_improvement_action_retest_due_on", "retest_due_on"),
         Index("ix_improvement_action_definition_version_id", "definition_version_id"),
+        # One per sort of the action lists (``action_filter.ACTION_ORDER``), with the id that
+        # ends each order: any page, however deep, is read from the index in order.
+        *(
+            Index(f"ix_improvement_action_order_{name}", name, "id")
+            for name in ORDERED_ACTION_COLUMNS
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("action_definition.id"))
     definition_version_id: Mapped[int] = mapped_column(ForeignKey("action_definition_version.id"))
+    # The definition's key and the accepted version's title and category, copied so that
+    # lists sort by them on this table's own indexes (``accept_version`` keeps them).
+    sort_key: Mapped[str] = mapped_column(String(200), default="")
+    sort_title: Mapped[str] = mapped_column(String(500), default="")
+    sort_category: Mapped[str] = mapped_column(String(200), default="")
     scope_key: Mapped[str] = mapped_column(String(40))
     group_id: Mapped[int | None] = mapped_column(
         ForeignKey("assessment_group.id", ondelete="CASCADE"), nullable=True
@@ -502,6 +525,11 @@ class ImprovementAction(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def accept_version(self, version: ActionDefinitionVersion) -> None:
+        """Take ``version`` of the definition as this instance's, with its sort keys."""
+        self.definition_version_id = version.id
+        self.sort_title, self.sort_category = version.title, version.category
 
 
 class ScoreReach(Base):

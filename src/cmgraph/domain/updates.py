@@ -557,7 +557,7 @@ async def _move_to_latest(
     )
     old_score = Score(action.earned, action.possible)
     counted = await score_cells.snapshot(uow, action)
-    action.definition_version_id = latest.id
+    action.accept_version(latest)
     # The default cadence may have changed, and with it the retest day and a lapse.
     await settle_retest(
         uow, action, clock.today(), source=ChangeSource.UPDATE, actor_id=actor_id, now=now

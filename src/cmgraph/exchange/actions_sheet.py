@@ -172,6 +172,9 @@ def _rows_select(
             a.parent_id,
             a.version,
             a.updated_at,
+            a.sort_key,
+            a.sort_title,
+            a.sort_category,
         )
         .select_from(a)
         .join(d, d.id == a.definition_id)

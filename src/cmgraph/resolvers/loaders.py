@@ -54,6 +54,7 @@ from cmgraph.domain.permissions import (
     readable_templates,
 )
 from cmgraph.domain.scoring import ZERO, Score
+from cmgraph.domain.status_upkeep import CONTROL_COLUMNS as STATUS_COLUMNS
 from cmgraph.domain.updates import template_diffs
 from cmgraph.resolvers.reader import StatementReader
 
@@ -123,6 +124,7 @@ CONTROL_COLUMNS = (
     Control.family,
     Control.title,
     Control.description,
+    *STATUS_COLUMNS,
 )
 EVIDENCE_COLUMNS = (
     Evidence.id,

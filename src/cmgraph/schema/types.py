@@ -518,9 +518,9 @@ class Control(StoredIdNode):
     title: str
     description: str
     assessment_id: strawberry.Private[int]
+    stored_status: strawberry.Private[ControlStatusValue]  # from the row's counts
     # Filled in ahead by ``prefetch_controls``; else NOT_LOADED: read through the loaders.
     prefetched_actions: strawberry.Private[Any] = NOT_LOADED  # list[ImprovementAction]
-    prefetched_status: strawberry.Private[Any] = NOT_LOADED  # ControlStatus
     prefetched_score: strawberry.Private[Any] = NOT_LOADED  # Score
 
     @classmethod
@@ -533,6 +533,7 @@ class Control(StoredIdNode):
             title=row.title,
             description=row.description,
             assessment_id=row.assessment_id,
+            stored_status=scoring.control_status_of(stored_tally(row, "actions_")),
         )
 
     @strawberry.field
@@ -554,11 +555,9 @@ class Control(StoredIdNode):
             return self.prefetched_actions
         return self._load_actions(info)
 
-    @strawberry.field(metadata={PREFETCHED: "prefetched_status"}, graphql_type="ControlStatus")
-    def status(self, info: strawberry.Info) -> ControlStatus | Awaitable[ControlStatus]:
-        if self.prefetched_status is not NOT_LOADED:
-            return self.prefetched_status
-        return self._later(info, _control_status)
+    @strawberry.field(metadata={PREFETCHED: "stored_status"}, graphql_type="ControlStatus")
+    def status(self) -> ControlStatus:
+        return self.stored_status
 
     @strawberry.field(metadata={PREFETCHED: "prefetched_score"}, graphql_type="Score")
     def score(self, info: strawberry.Info) -> Score | Awaitable[Score]:
@@ -920,10 +919,6 @@ class ImprovementAction(StoredIdNode):
 # nested fields then answer synchronously from what was loaded (see ``PREFETCHED``).
 
 
-def _control_status(actions: Sequence[ImprovementAction]) -> ControlStatusValue:
-    return scoring.control_status((a.implementation_status, a.test_status) for a in actions)
-
-
 def _control_score(actions: Sequence[ImprovementAction]) -> Score:
     distinct = {a.id: scoring.Score(a.score.earned, a.score.possible) for a in actions}
     return Score.of(scoring.total(distinct.values()))
@@ -952,7 +947,7 @@ async def prefetch_assessments(
             _prime_context(reads, await context)
         return
     on_actions = below.get("actions", {})
-    wants_actions = bool(below.keys() & {"actions", "status", "score"})
+    wants_actions = bool(below.keys() & {"actions", "score"})
     controls = reads.controls_by_assessment.load_many(ids)
     links = reads.action_links_by_assessment.load_many(ids) if wants_actions else None
     evidence = reads.evidence_by_assessment.load_many(ids) if "evidence" in on_actions else None
@@ -1020,11 +1015,9 @@ def _prefetch_links(
             if evidence is not None:
                 action.prefetched_evidence = evidence.get(row.id, [])
         by_control[row.control_id].append(action)
-    wants_status, wants_score = "status" in wanted, "score" in wanted
+    wants_score = "score" in wanted
     for control in controls:
         own = control.prefetched_actions = by_control.get(control.id, [])
-        if wants_status:
-            control.prefetched_status = _control_status(own)
         if wants_score:
             control.prefetched_score = _control_score(own)
 
@@ -1033,16 +1026,14 @@ async def prefetch_controls(
     info: strawberry.Info, controls: Sequence[Control], wanted: Selection
 ) -> None:
     """Load the actions of ``controls`` when ``wanted`` (their selection) needs them."""
-    if not controls or not wanted.keys() & {"actions", "status", "score"}:
+    if not controls or not wanted.keys() & {"actions", "score"}:
         return
     records = await loaders(info).actions_by_control.load_many([c.id for c in controls])
-    wants_status, wants_score = "status" in wanted, "score" in wanted
+    wants_score = "score" in wanted
     actions: list[ImprovementAction] = []
     for control, rows in zip(controls, records, strict=True):
         own = [ImprovementAction.from_row(row) for row in rows]
         control.prefetched_actions = own
-        if wants_status:
-            control.prefetched_status = _control_status(own)
         if wants_score:
             control.prefetched_score = _control_score(own)
         actions.extend(own)
