@@ -16,6 +16,7 @@ from cmgraph.domain.models import (
     ControlAction,
     ImprovementAction,
     ScoreCell,
+    ScoreTotal,
     Template,
 )
 from cmgraph.domain.status_upkeep import stored_tally
@@ -80,7 +81,8 @@ async def statuses_agree(uow) -> dict[int, tuple[str, float]]:  # type: ignore[n
 
 async def cells_agree(uow) -> dict:  # type: ignore[no-untyped-def]
     """The kept score sums (``score_cells``) equal sums over the distinct instances of each
-    span, counted from the controls of the active assessments; returns them."""
+    span, counted from the controls of the active assessments, and each span's total their
+    sum; returns the cells."""
     async with uow() as u:
         held = (
             await u.session.execute(
@@ -121,6 +123,11 @@ async def cells_agree(uow) -> dict:  # type: ignore[no-untyped-def]
             ).all()
         }
         cells = list(await u.session.scalars(select(ScoreCell)))
+        totals = {
+            (t.span, t.span_id): [t.actions, t.scored, round(t.earned, 6), t.possible]
+            for t in await u.session.scalars(select(ScoreTotal))
+            if t.actions
+        }
     members: set[tuple] = set()
     for action_id, assessment_id, group_id, regulation_id in held:
         members |= {
@@ -150,4 +157,10 @@ async def cells_agree(uow) -> dict:  # type: ignore[no-untyped-def]
         if (c.actions, c.scored, round(c.earned, 6), c.possible) != (0, 0, 0.0, 0)
     }
     assert kept == {k: [a, s, round(e, 6), p] for k, (a, s, e, p) in expected.items()}
+    added: dict[tuple, list] = {}
+    for (span, span_id, *_), (a, s, e, p) in expected.items():
+        total = added.setdefault((span, span_id), [0, 0, 0.0, 0])
+        for n, value in enumerate((a, s, e, p)):
+            total[n] += value
+    assert totals == {k: [a, s, round(e, 6), p] for k, (a, s, e, p) in added.items()}
     return kept

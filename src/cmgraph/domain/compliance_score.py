@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Collection, Hashable, Iterable,
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, union
 
 from cmgraph.domain import calendar, clock, scoring
 from cmgraph.domain.enums import (
@@ -29,6 +29,7 @@ from cmgraph.domain.models import (
     Regulation,
     ScoreCell,
     ScoreReach,
+    ScoreTotal,
     Template,
 )
 from cmgraph.domain.permissions import Principal, readable_assessments
@@ -71,7 +72,17 @@ class ScoreScope:
     @property
     def whole(self) -> bool:
         """Not narrowed to some assessments, groups or regulations."""
-        return self.assessment_ids is self.group_ids is self.regulation_ids is None
+        return all(
+            ids is None for ids in (self.assessment_ids, self.group_ids, self.regulation_ids)
+        )
+
+    @property
+    def unnarrowed(self) -> bool:
+        """Not narrowed at all: every action of what it covers counts."""
+        return self.whole and all(
+            values is None
+            for values in (self.categories, self.solutions, self.owner, self.implementation_types)
+        )
 
 
 Execute = Callable[[Any], Awaitable[Any]]
@@ -154,10 +165,12 @@ async def score_rows(
         principal,
         scope,
     ).distinct()
-    if dated:
-        statement = statement.where(
-            action.due_date.is_not(None) | action.retest_due_on.is_not(None)
+    if dated:  # few actions carry a date: find them by their indexes first
+        with_dates = union(
+            select(action.id).where(action.due_date.is_not(None)),
+            select(action.id).where(action.retest_due_on.is_not(None)),
         )
+        statement = statement.where(action.id.in_(with_dates))
     today = clock.today()
     return [
         ScoreRow(
@@ -258,23 +271,25 @@ async def _organisation_sums(execute: Execute, scope: ScoreScope) -> list[ScoreR
 
 
 async def _span_sums(execute: Execute, scope: ScoreScope) -> dict[ScoreSpan, list[ScoreRow]]:
-    """Each active assessment's, group's and regulation's sums, with its name."""
-    cell = ScoreCell
+    """Each active assessment's, group's and regulation's sums, with its name: its total,
+    or, narrowed by categories, solutions, owner or types, its cells added up."""
+    kept: Any = ScoreTotal if scope.unnarrowed else ScoreCell
     label = func.coalesce(Assessment.name, Group.name, Regulation.name)
     statement = (
-        select(cell.span, cell.span_id, label, func.sum(cell.earned), func.sum(cell.possible))
+        select(kept.span, kept.span_id, label, func.sum(kept.earned), func.sum(kept.possible))
         .outerjoin(
-            Assessment, (cell.span == ScoreSpan.ASSESSMENT) & (Assessment.id == cell.span_id)
+            Assessment, (kept.span == ScoreSpan.ASSESSMENT) & (Assessment.id == kept.span_id)
         )
-        .outerjoin(Group, (cell.span == ScoreSpan.GROUP) & (Group.id == cell.span_id))
+        .outerjoin(Group, (kept.span == ScoreSpan.GROUP) & (Group.id == kept.span_id))
         .outerjoin(
-            Regulation, (cell.span == ScoreSpan.REGULATION) & (Regulation.id == cell.span_id)
+            Regulation, (kept.span == ScoreSpan.REGULATION) & (Regulation.id == kept.span_id)
         )
-        .where(cell.span != ScoreSpan.ALL)
-        .group_by(cell.span, cell.span_id, label)
-        .having(func.sum(cell.actions) > 0)
+        .where(kept.span != ScoreSpan.ALL)
+        .group_by(kept.span, kept.span_id, label)
+        .having(func.sum(kept.actions) > 0)
     )
-    statement = _narrowed(statement, scope, cell.category, cell.solution, cell)
+    if kept is ScoreCell:
+        statement = _narrowed(statement, scope, kept.category, kept.solution, kept)
     spans: dict[ScoreSpan, list[ScoreRow]] = {span: [] for span in SPAN_BREAKDOWNS}
     for n, (span, span_id, name, earned, possible) in enumerate(
         (await execute(statement)).all(), start=1
@@ -304,8 +319,8 @@ async def overall_score(execute: Execute, principal: Principal | None) -> scorin
     them), each action instance once."""
     action = ImprovementAction
     if principal is None or sums_apply(principal, ScoreScope()):
-        statement = select(func.sum(ScoreCell.earned), func.sum(ScoreCell.possible)).where(
-            ScoreCell.span == ScoreSpan.ALL
+        statement = select(func.sum(ScoreTotal.earned), func.sum(ScoreTotal.possible)).where(
+            ScoreTotal.span == ScoreSpan.ALL
         )
     else:
         held = _reachable([action.id], principal, ScoreScope())

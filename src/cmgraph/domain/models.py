@@ -547,6 +547,20 @@ class ScoreReach(Base):
     assessments: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class ScoreTotal(Base):
+    """A span's sums over all its distinct instances: its ``ScoreCell`` rows added up, kept
+    with them (``score_cells``), so an unfiltered total is one row."""
+
+    __tablename__ = "score_total"
+
+    span: Mapped[ScoreSpan] = mapped_column(enum_column(ScoreSpan), primary_key=True)
+    span_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actions: Mapped[int] = mapped_column(Integer, default=0)
+    scored: Mapped[int] = mapped_column(Integer, default=0)
+    earned: Mapped[float] = mapped_column(Float, default=0.0)
+    possible: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class ScoreCell(Base):
     """The compliance score's sums over the distinct instances of one span that share a
     category, solution, owner, type and statuses (``score_cells``)."""

@@ -6,7 +6,7 @@ its distinct instances, split by what a breakdown or a filter may ask: category,
 owner, type and the two statuses (``ScoreCell``). ``ScoreReach`` counts, per instance and
 span, the span's active assessments that hold the instance; the instance is in the span's
 sums while that count is above zero, so it counts once per span however many assessments or
-controls share it.
+controls share it. ``ScoreTotal`` adds each span's cells up, for the totals no filter narrows.
 
 - An action's change moves its sums from its old cell to its new one in every span that holds
   it (``move``, with a ``snapshot`` taken before the change).
@@ -44,6 +44,7 @@ from cmgraph.domain.models import (
     ImprovementAction,
     ScoreCell,
     ScoreReach,
+    ScoreTotal,
     Template,
 )
 from cmgraph.domain.scoring import Score
@@ -85,6 +86,7 @@ STANDING = [f.name for f in fields(Standing)]
 SUMS = [f.name for f in fields(Sums)]
 CELL_KEY = ("span", "span_id", *STANDING)
 REACH_KEY = ("action_id", "span", "span_id")
+SPAN_KEY = ("span", "span_id")
 Snapshot = tuple[Standing, Sums]
 Span = tuple[ScoreSpan, int]
 Changes = dict[tuple[ScoreSpan, int, Standing], Sums]
@@ -213,11 +215,12 @@ async def _reach(uow: UnitOfWork, assessment_id: int, step: int) -> None:
     await _apply(uow, changes)
     if step < 0:  # emptied cells go: all of a leaving assessment's, and of spans it empties
         for span, span_id in spans:
-            await session.execute(
-                delete(ScoreCell).where(
-                    ScoreCell.span == span, ScoreCell.span_id == span_id, ScoreCell.actions == 0
+            for emptied in (ScoreCell, ScoreTotal):
+                await session.execute(
+                    delete(emptied).where(
+                        emptied.span == span, emptied.span_id == span_id, emptied.actions == 0
+                    )
                 )
-            )
 
 
 def _add(changes: Changes, key: tuple[ScoreSpan, int, Standing], sums: Sums) -> None:
@@ -235,10 +238,18 @@ async def _apply(uow: UnitOfWork, changes: Changes) -> None:
         for (span, span_id, standing), sums in sorted(changes.items(), key=_order)
         if sums != NOTHING
     ]
-    if rows:
-        dialect = uow.session.get_bind().dialect.name
-        upsert = adding_upsert(dialect, ScoreCell, CELL_KEY, tuple(SUMS))
-        await uow.session.execute(upsert, rows)
+    totals: dict[Span, Sums] = {}
+    for (span, span_id, _), sums in changes.items():
+        totals[span, span_id] = totals.get((span, span_id), NOTHING) + sums
+    spans = [
+        {"span": span, "span_id": span_id, **dict(zip(SUMS, astuple(sums), strict=True))}
+        for (span, span_id), sums in sorted(totals.items(), key=lambda t: (t[0][0].value, t[0][1]))
+        if sums != NOTHING
+    ]
+    dialect = uow.session.get_bind().dialect.name
+    for model, key, values in ((ScoreCell, CELL_KEY, rows), (ScoreTotal, SPAN_KEY, spans)):
+        if values:
+            await uow.session.execute(adding_upsert(dialect, model, key, tuple(SUMS)), values)
 
 
 def _order(item: tuple[tuple[ScoreSpan, int, Standing], Sums]) -> tuple[Any, ...]:

@@ -1,4 +1,4 @@
-"""the compliance score kept as sums per span (score_reach, score_cell)
+"""the compliance score kept as sums per span (score_reach, score_cell, score_total)
 
 Revision ID: 0010
 Revises: 0009
@@ -6,8 +6,9 @@ Create Date: 2026-12-06 12:00:00
 
 ``domain.score_cells`` keeps, for the organisation and each active assessment, group and
 regulation, the sums of its distinct instances by category, solution, owner, type and
-statuses; ``score_reach`` says which of those spans hold each instance, and through how many
-active assessments. Both are filled here from the controls of the active assessments.
+statuses, and each span's total; ``score_reach`` says which of those spans hold each
+instance, and through how many active assessments. All are filled here from the controls of
+the active assessments.
 """
 
 from __future__ import annotations
@@ -92,6 +93,16 @@ def upgrade() -> None:
             name=op.f("pk_score_cell"),
         ),
     )
+    op.create_table(
+        "score_total",
+        sa.Column("span", _enum(ScoreSpan), nullable=False),
+        sa.Column("span_id", sa.Integer(), nullable=False),
+        sa.Column("actions", sa.Integer(), nullable=False),
+        sa.Column("scored", sa.Integer(), nullable=False),
+        sa.Column("earned", sa.Float(), nullable=False),
+        sa.Column("possible", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("span", "span_id", name=op.f("pk_score_total")),
+    )
     for span, span_id in SPAN_IDS.items():
         # (A constant in GROUP BY would be read as a column position.)
         grouped = "action_id" if span is ScoreSpan.ALL else f"action_id, {span_id}"
@@ -112,8 +123,14 @@ def upgrade() -> None:
         " GROUP BY r.span, r.span_id, v.category, v.solution, d.owner, d.implementation_type,"
         " i.implementation_status, i.test_status"
     )
+    op.execute(
+        "INSERT INTO score_total (span, span_id, actions, scored, earned, possible)"
+        " SELECT span, span_id, sum(actions), sum(scored), sum(earned), sum(possible)"
+        " FROM score_cell GROUP BY span, span_id"
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("score_total")
     op.drop_table("score_cell")
     op.drop_table("score_reach")
