@@ -63,12 +63,11 @@ async def move_action(uow: UnitOfWork, action_id: int, before: State, after: Sta
     if delta == NO_TALLY:
         return
     held = select(ControlAction.control_id).where(ControlAction.action_id == action_id)
-    controls = CONTROLS
     rows = await uow.session.execute(
-        update(controls)
-        .where(controls.c.id.in_(held))
+        update(CONTROLS)
+        .where(CONTROLS.c.id.in_(held))
         .values(_moved(CONTROL_COLUMNS, delta))
-        .returning(controls.c.assessment_id, *CONTROL_COLUMNS)
+        .returning(CONTROLS.c.assessment_id, *CONTROL_COLUMNS)
     )
     moves: dict[int, Tally] = defaultdict(Tally)
     for assessment_id, *counts in rows.all():
@@ -86,10 +85,9 @@ async def _move_assessments(uow: UnitOfWork, moves: dict[int, Tally]) -> None:
         if move != NO_TALLY:
             alike[move].append(assessment_id)
     for move, ids in alike.items():
-        assessments = ASSESSMENTS
         await uow.session.execute(
-            update(assessments)
-            .where(assessments.c.id.in_(sorted(ids)))
+            update(ASSESSMENTS)
+            .where(ASSESSMENTS.c.id.in_(sorted(ids)))
             .values(_moved(ASSESSMENT_COLUMNS, move))
         )
 
