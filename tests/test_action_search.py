@@ -1,6 +1,7 @@
 """``improvementActions(filter: {search})``: a case-insensitive substring of the title, the
-guidance or the key, of the version an action has accepted, with LIKE's wildcards taken
-literally; found among the definition versions first (issue 15)."""
+guidance or the key, of the version an action has accepted, with LIKE's wildcards (and
+full-text query syntax) taken literally; found among the definition versions first, through
+trigram indexes on PostgreSQL and a full-text index on SQLite (issue 15)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from strawberry.relay import to_base64
 
 from cmgraph.domain.action_filter import versions_matching
 from cmgraph.domain.models import ActionDefinition, ActionDefinitionVersion, ImprovementAction
+from cmgraph.domain.search_index import SEARCH_TABLE
 from cmgraph.domain.templates import import_template
 from tests.builders import N1, T1, WorkedExample, _template
 from tests.report_data import count_statements
@@ -64,7 +66,11 @@ async def _expected(db: Any, term: str) -> set[str]:
 
 @pytest.mark.parametrize(
     "term",
-    ["t1", "T1", "WE:N", "n1", "p", "1", "%", "_", "rotate", "Fresh", "keys_now", "nothing"],
+    [
+        *("t1", "T1", "WE:N", "n1", "p", "1", "%", "_", "rotate", "Fresh", "keys_now", "nothing"),
+        # Full-text query syntax is taken literally, as LIKE takes its wildcards.
+        *('"t1"', 'a"b', "we:t1", "t1 OR p", "NEAR(t1)", "t1*", "-t1", "^we"),
+    ],
 )
 async def test_search_matches_the_accepted_versions_text(
     api, db, tokens, pending: WorkedExample, term: str
@@ -81,6 +87,49 @@ async def test_search_matches_the_accepted_versions_text(
         assert expected  # by the accepted title, or the key
     [page] = [s for s in statements if "improvement_action" in s and "LIMIT" in s.upper()]
     assert "improvement_action.definition_version_id IN (SELECT" in " ".join(page.split()), page
+
+
+async def test_sqlite_searches_through_its_full_text_index(db: Any, pending: WorkedExample) -> None:
+    """Migration 0012's FTS5 table holds every definition version's key, title and guidance
+    (kept by triggers), and the search asks it first for terms of three characters or more."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL searches through trigram indexes")
+    versions = (
+        "SELECT v.id, d.key, v.title, v.guidance FROM action_definition_version v"
+        " JOIN action_definition d ON d.id = v.definition_id ORDER BY v.id"
+    )
+    indexed = f"SELECT rowid, key, title, guidance FROM {SEARCH_TABLE} ORDER BY rowid"
+
+    async def plan_of(term: str) -> str:
+        lookup = versions_matching(term).compile(
+            dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}
+        )
+        async with db.engine.connect() as connection:
+            rows = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {lookup}")
+            return "\n".join(str(row[-1]) for row in rows)
+
+    async with db.engine.begin() as connection:
+        assert (await connection.exec_driver_sql(indexed)).all() == (
+            await connection.exec_driver_sql(versions)
+        ).all()
+        # The triggers follow every change of the versions and of the definitions' keys.
+        await connection.exec_driver_sql(
+            "UPDATE action_definition_version SET title = 'Renamed in place'"
+            " WHERE id = (SELECT min(id) FROM action_definition_version)"
+        )
+        await connection.exec_driver_sql(
+            "UPDATE action_definition SET key = 'we:renamed' WHERE key = 'we:t2'"
+        )
+        await connection.exec_driver_sql(
+            "DELETE FROM action_definition_version"
+            " WHERE id = (SELECT max(id) FROM action_definition_version)"
+        )
+        assert (await connection.exec_driver_sql(indexed)).all() == (
+            await connection.exec_driver_sql(versions)
+        ).all()
+        await connection.rollback()
+    assert f"{SEARCH_TABLE} VIRTUAL TABLE" in await plan_of("audit")
+    assert SEARCH_TABLE not in await plan_of("t1"[:2])  # no trigram in two characters
 
 
 async def test_postgresql_searches_through_trigram_indexes(db: Any) -> None:

@@ -95,16 +95,23 @@ class Base(DeclarativeBase):
 # Indexes that only migrations make, on PostgreSQL alone: the action search's trigram
 # indexes (migration 0008), named ``*_trgm``. Declared nowhere here.
 MIGRATION_ONLY_INDEX_SUFFIX = "_trgm"
+# SQLite's full-text index of the definitions (``search_index``): its FTS5 table and the
+# tables FTS5 keeps beside it.
+MIGRATION_ONLY_TABLE_PREFIX = "action_definition_search"
 
 
 def declared_in_models(
     item: object, name: str | None, type_: str, reflected: bool, compare_to: object
 ) -> bool:
     """Alembic's ``include_object`` for comparing a database with the models: all but the
-    indexes only migrations make."""
-    return not (
-        type_ == "index" and reflected and (name or "").endswith(MIGRATION_ONLY_INDEX_SUFFIX)
-    )
+    indexes and tables only migrations make."""
+    if not reflected:
+        return True
+    if type_ == "index":
+        return not (name or "").endswith(MIGRATION_ONLY_INDEX_SUFFIX)
+    if type_ == "table":
+        return not (name or "").startswith(MIGRATION_ONLY_TABLE_PREFIX)
+    return True
 
 
 class Organisation(Base):
@@ -467,7 +474,13 @@ class ImprovementAction(Base):
         Index("ix_improvement_action_parent_id", "parent_id"),
         Index("ix_improvement_action_due_date", "due_date"),
         Index("ix_improvement_action_retest_due_on", "retest_due_on"),
-        Index("ix_improvement_action_definition_version_id", "definition_version_id"),
+        # The search's matches (by accepted version) in the lists' default order.
+        Index(
+            "ix_improvement_action_definition_version_id_sort_key",
+            "definition_version_id",
+            "sort_key",
+            "id",
+        ),
         # One per sort of the action lists (``action_filter.ACTION_ORDER``), with the id that
         # ends each order: any page, however deep, is read from the index in order.
         *(

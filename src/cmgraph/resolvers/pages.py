@@ -21,14 +21,14 @@ import hashlib
 import json
 from collections import namedtuple
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any, TypeAlias, cast
 
 import strawberry
 from graphql import GraphQLError
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Subquery, func, select
 from strawberry.types.nodes import SelectedField
 
 from cmgraph.domain.keyset import Key, follows, keys
@@ -80,7 +80,7 @@ async def read_page(
     request: PageRequest,
     *,
     scalars: bool = True,
-    joined: Callable[[Select[*tuple[Any, ...]]], Select[*tuple[Any, ...]]] | None = None,
+    shown: Callable[[Subquery], Select[*tuple[Any, ...]]] | None = None,
 ) -> Page:
     """The page ``request`` asks for of ``statement`` in ``order``.
 
@@ -88,8 +88,10 @@ async def read_page(
     the list's unique id; ``domain.keyset.sort`` builds the usual ones. One statement reads
     the page, with the total count when ``totalCount`` is selected; see ``Page`` for what may
     take one more. ``scalars``: rows are entities (else named tuples of the columns, read
-    without the ORM). ``joined`` adds what only the page's rows need (outer joins bringing
-    columns along), which the count and the flags leave out.
+    without the ORM). ``shown``: ``statement`` selects the rows' ids only (``id`` and the
+    joins its WHERE needs), and ``shown`` joins the page of them (a subquery with an ``id``
+    column) to the columns the page shows. The database then orders and counts the
+    matches without looking up what only the page's own rows need.
     """
     order_keys = keys(order)
     size, backward = _size(request, info.context.settings.max_page_size)
@@ -99,7 +101,7 @@ async def read_page(
     reversed_keys = [k.reversed() for k in order_keys]
     reading = reversed_keys if backward else order_keys
 
-    page = statement if joined is None else joined(statement)
+    page = statement
     if after is not None:
         page = page.where(follows(order_keys, after))
     if before is not None:
@@ -124,6 +126,8 @@ async def read_page(
         page, carried = page.add_columns(behind.label("_page_behind")), True
     reader = info.context.reader
     page = page.order_by(*(k.term() for k in reading)).limit(size + 1)
+    if shown is not None:
+        page = _shown(page, reading, shown)
     result = await (reader.execute(page) if scalars else reader.columns(page))
     names = tuple(result.keys())
     width = len(names) - len(order_keys) - counted - carried
@@ -182,6 +186,18 @@ class Cursors(Sequence[str]):
 
     def __getitem__(self, index: Any) -> Any:
         return self._all()[index]
+
+
+def _shown(
+    page: Select[*tuple[Any, ...]],
+    reading: Sequence[Key],
+    shown: Callable[[Subquery], Select[*tuple[Any, ...]]],
+) -> Select[*tuple[Any, ...]]:
+    """The page's columns for the ids ``page`` selects, its own columns after them."""
+    ids = page.subquery("page")
+    carried = [c for c in ids.c if c.name.startswith("_page_")]
+    ordered = [replace(k, column=ids.c[f"_page_key_{i}"]) for i, k in enumerate(reading)]
+    return shown(ids).add_columns(*carried).order_by(*(k.term() for k in ordered))
 
 
 def _counting(statement: Select[*tuple[Any, ...]]) -> Select[int]:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, Subquery, or_, select
 from strawberry import relay
 from strawberry.utils.await_maybe import await_maybe
 
@@ -18,9 +17,9 @@ from cmgraph import global_ids
 from cmgraph.domain import text
 from cmgraph.domain.action_filter import (
     ActionFilter,
-    action_filter_clauses,
     action_order,
     contains,
+    matching_actions,
 )
 from cmgraph.domain.calendar import due_soon_days_query
 from cmgraph.domain.compliance_score import (
@@ -254,18 +253,17 @@ async def assessments(
     return await read_page(info, statement, order, request)
 
 
-@cache
-def _action_rows() -> Select[*tuple[Any, ...]]:
-    """``action_row_select()``, built once (a quarter of a millisecond): statements are
-    immutable, each request adds its own WHERE to a copy."""
-    return action_row_select()
+def _action_rows(ids: Subquery) -> Select[*tuple[Any, ...]]:
+    return action_row_select(ids)
 
 
-def _with_assignee(statement: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+def _action_rows_with_assignee(ids: Subquery) -> Select[*tuple[Any, ...]]:
     """The page's rows with their assignee's ``USER_COLUMNS`` (``assignee_user_`` + name)."""
     user, columns = joined_user(ASSIGNEE_PREFIX)
-    return statement.outerjoin(user, user.id == ImprovementActionRow.assignee_id).add_columns(
-        *columns
+    return (
+        action_row_select(ids)
+        .outerjoin(user, user.id == ImprovementActionRow.assignee_id)
+        .add_columns(*columns)
     )
 
 
@@ -279,18 +277,17 @@ async def improvement_actions(
 ) -> Page:
     """A page of flat rows of ``action_row_select()``: columns only, no ORM entities.
 
-    ``with_assignee``: each row brings its assignee's columns along (``_with_assignee``).
+    The filter, order and count run over the actions' ids (``matching_actions``); only the
+    page's rows are joined to what they show. ``with_assignee``: each row brings its
+    assignee's columns along.
     """
     f = action_filter(filter)
     reader = info.context.reader
     days = await reader.scalar(due_soon_days_query()) if f.needs_due_soon_days else None
-    statement = _action_rows().where(
-        readable_actions(info.context.principal),
-        *action_filter_clauses(f, days),
-    )
+    statement = matching_actions(f, readable_actions(info.context.principal), days)
     order = action_order(order_by.field.value, descending(order_by))
-    joined = _with_assignee if with_assignee else None
-    return await read_page(info, statement, order, request, scalars=False, joined=joined)
+    shown = _action_rows_with_assignee if with_assignee else _action_rows
+    return await read_page(info, statement, order, request, scalars=False, shown=shown)
 
 
 async def controls(info: strawberry.Info, filter: Any, order_by: Any, request: PageRequest) -> Page:
