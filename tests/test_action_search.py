@@ -135,7 +135,7 @@ async def test_sqlite_searches_through_its_full_text_index(db: Any, pending: Wor
 async def test_postgresql_searches_through_trigram_indexes(db: Any) -> None:
     """Migration 0008's indexes exist and serve the search's definition look-up."""
     if db.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL only: SQLite reads the definitions in full")
+        pytest.skip("PostgreSQL only: SQLite searches through its full-text index")
     lookup = versions_matching("audit").compile(
         dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}
     )

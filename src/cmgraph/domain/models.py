@@ -451,6 +451,8 @@ class ControlAction(Base):
     )
 
 
+# Columns of ``improvement_action`` the action lists filter by most (see its indexes).
+FILTERED_ACTION_COLUMNS = ("definition_version_id", "implementation_status", "test_status")
 # Columns of ``improvement_action`` the action lists sort by (see its indexes).
 ORDERED_ACTION_COLUMNS = (
     "sort_key",
@@ -474,12 +476,11 @@ class ImprovementAction(Base):
         Index("ix_improvement_action_parent_id", "parent_id"),
         Index("ix_improvement_action_due_date", "due_date"),
         Index("ix_improvement_action_retest_due_on", "retest_due_on"),
-        # The search's matches (by accepted version) in the lists' default order.
-        Index(
-            "ix_improvement_action_definition_version_id_sort_key",
-            "definition_version_id",
-            "sort_key",
-            "id",
+        # The matches of a search (by accepted version) or a status filter, in the lists'
+        # default order, without a look-up of each row.
+        *(
+            Index(f"ix_improvement_action_{name}_sort_key", name, "sort_key", "id")
+            for name in FILTERED_ACTION_COLUMNS
         ),
         # One per sort of the action lists (``action_filter.ACTION_ORDER``), with the id that
         # ends each order: any page, however deep, is read from the index in order.

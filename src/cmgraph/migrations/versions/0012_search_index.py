@@ -1,4 +1,5 @@
-"""a full-text index of the definitions on SQLite, and the search's instances in key order
+"""a full-text index of the definitions on SQLite; the search's and the status filters'
+matches in key order
 
 Revision ID: 0012
 Revises: 0011
@@ -9,8 +10,10 @@ title and guidance, kept in step by triggers on the two tables; the action searc
 (``domain.search_index``) asks it for candidates before matching them exactly. PostgreSQL has
 its trigram indexes (0008) and gets no such table.
 
-On both, the instances of a definition version are indexed with their sort key: the search's
-matches, in the lists' default order, come from the index without a look-up of each row.
+On both, the instances are indexed by definition version, by implementation status and by
+test status, each with the sort key and id: the matches of a search or a status filter, in the
+lists' default order, come from an index without a look-up of each row (and for one status,
+already in order).
 """
 
 from __future__ import annotations
@@ -49,13 +52,17 @@ TRIGGERS = {
 }
 
 
+FILTERED = ("definition_version_id", "implementation_status", "test_status")
+
+
 def upgrade() -> None:
     op.drop_index("ix_improvement_action_definition_version_id", "improvement_action")
-    op.create_index(
-        "ix_improvement_action_definition_version_id_sort_key",
-        "improvement_action",
-        ["definition_version_id", "sort_key", "id"],
-    )
+    for column in FILTERED:
+        op.create_index(
+            f"ix_improvement_action_{column}_sort_key",
+            "improvement_action",
+            [column, "sort_key", "id"],
+        )
     if op.get_bind().dialect.name != "sqlite":
         return
     op.execute(f"CREATE VIRTUAL TABLE {SEARCH} USING fts5(key, title, guidance, tokenize=trigram)")
@@ -69,7 +76,8 @@ def downgrade() -> None:
         for name in TRIGGERS:
             op.execute(f"DROP TRIGGER {name}")
         op.execute(f"DROP TABLE {SEARCH}")
-    op.drop_index("ix_improvement_action_definition_version_id_sort_key", "improvement_action")
+    for column in FILTERED:
+        op.drop_index(f"ix_improvement_action_{column}_sort_key", "improvement_action")
     op.create_index(
         "ix_improvement_action_definition_version_id",
         "improvement_action",
