@@ -6,17 +6,25 @@ trigram indexes on PostgreSQL and a full-text index on SQLite (issue 15)."""
 from __future__ import annotations
 
 import dataclasses
+import logging
+import uuid
 from typing import Any
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 from strawberry.relay import to_base64
 
+from cmgraph.adapters.db import create_engine
+from cmgraph.adapters.migrate import upgrade
 from cmgraph.domain.action_filter import versions_matching
 from cmgraph.domain.models import ActionDefinition, ActionDefinitionVersion, ImprovementAction
 from cmgraph.domain.search_index import SEARCH_TABLE
 from cmgraph.domain.templates import import_template
 from tests.builders import N1, T1, WorkedExample, _template
+from tests.databases import POSTGRES_URL
 from tests.report_data import count_statements
 
 SEARCH = """query ($search: String) {
@@ -152,3 +160,44 @@ async def test_postgresql_searches_through_trigram_indexes(db: Any) -> None:
         plan = "\n".join(await connection.scalars(text(f"EXPLAIN {lookup}")))
     assert "ix_action_definition_version_title_trgm" in plan, plan
     assert "ix_action_definition_key_trgm" in plan, plan
+
+
+async def test_postgresql_without_the_right_to_add_pg_trgm_warns_and_still_searches(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A database user who may create tables but not extensions: migration 0008 says so in
+    a warning, makes no trigram index, and the search answers the same without one."""
+    if not POSTGRES_URL:
+        pytest.skip("needs PostgreSQL (CMGRAPH_TEST_DATABASE_URL)")
+    suffix = uuid.uuid4().hex[:10]
+    name, role = f"cmgraph_test_trgm_{suffix}", f"cmgraph_test_role_{suffix}"
+    admin = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    server = make_url(POSTGRES_URL)
+    try:
+        async with admin.connect() as connection:
+            await connection.exec_driver_sql(f'CREATE ROLE "{role}" LOGIN')
+            await connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        owner_of_database = create_async_engine(
+            server.set(database=name), isolation_level="AUTOCOMMIT", poolclass=NullPool
+        )
+        async with owner_of_database.connect() as connection:
+            await connection.exec_driver_sql(f'GRANT CREATE ON SCHEMA public TO "{role}"')
+        await owner_of_database.dispose()
+        engine = create_engine(server.set(database=name, username=role).render_as_string(False))
+        try:
+            with caplog.at_level(logging.WARNING, logger="cmgraph.migrations"):
+                await upgrade(engine)
+            assert "pg_trgm is not installed and this user cannot add it" in caplog.text
+            async with engine.connect() as connection:
+                trigram = await connection.scalars(
+                    text("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%\\_trgm'")
+                )
+                assert list(trigram) == []
+                assert list(await connection.scalars(versions_matching("t1"))) == []
+        finally:
+            await engine.dispose()
+    finally:
+        async with admin.connect() as connection:
+            await connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await connection.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
+        await admin.dispose()
