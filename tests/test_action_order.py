@@ -98,7 +98,7 @@ async def test_a_deep_page_is_read_from_an_index_in_order(api, db, uow, owner, t
     else:
         # EXPLAIN QUERY PLAN rows are (id, parent, _, detail): the page's subquery reads
         # the index and has no sort of its own.
-        [page] = [row[0] for row in rows if row[-1].startswith("MATERIALIZE")]
+        [page] = [row[0] for row in rows if row[-1].startswith("LIST SUBQUERY")]
         inside = [row[-1] for row in rows if row[1] == page]
         assert any("ix_improvement_action_order_sort_title" in d for d in inside), text
         assert not any("TEMP B-TREE" in d for d in inside), text

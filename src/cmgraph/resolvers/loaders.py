@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache, partial
 from typing import Any, TypeVar
 
-from sqlalchemy import FromClause, Select, and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import aliased
 from strawberry.dataloader import DataLoader
 
@@ -62,59 +62,58 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-def action_row_select(ids: FromClause | None = None) -> Select[*tuple[Any, ...]]:
-    """One flat row per action with what ``ImprovementAction.from_row`` reads; of the
-    actions ``ids`` (a subquery with an ``id`` column) lists, when given.
+def action_row_select() -> Select[*tuple[Any, ...]]:
+    """One flat row per action with what ``ImprovementAction.from_row`` reads.
 
     For the loaders that feed large reads: plain columns instead of three ORM entities per
     action, so no identity map and no instance state (whose weak-reference callback puts
     every loaded entity in a reference cycle that only the cyclic garbage collector frees).
     """
     a, d, v = ImprovementAction, ActionDefinition, ActionDefinitionVersion
-    statement = select(
-        a.id,
-        d.key,
-        v.title,
-        d.implementation_type,
-        d.owner,
-        v.enforcement,
-        v.purpose,
-        a.points,
-        v.category,
-        v.solution,
-        v.guidance,
-        v.testing_logic,
-        v.automatic_testing_available,
-        a.implementation_status,
-        a.implementation_date,
-        a.implementation_notes,
-        a.test_status,
-        a.test_date,
-        a.testing_notes,
-        a.additional_notes,
-        a.assignment_notes,
-        a.testing_source,
-        a.automation_fraction,
-        a.version,
-        a.updated_at,
-        v.version.label("definition_version"),
-        d.latest_version,
-        a.earned,
-        a.possible,
-        a.group_id,
-        a.assignee_id,
-        a.parent_id,
-        a.due_date,
-        a.retest_interval_days,
-        v.retest_interval_days.label("definition_retest_interval_days"),
-        a.retest_due_on,
-        a.retest_lapsed,
+    return (
+        select(
+            a.id,
+            d.key,
+            v.title,
+            d.implementation_type,
+            d.owner,
+            v.enforcement,
+            v.purpose,
+            a.points,
+            v.category,
+            v.solution,
+            v.guidance,
+            v.testing_logic,
+            v.automatic_testing_available,
+            a.implementation_status,
+            a.implementation_date,
+            a.implementation_notes,
+            a.test_status,
+            a.test_date,
+            a.testing_notes,
+            a.additional_notes,
+            a.assignment_notes,
+            a.testing_source,
+            a.automation_fraction,
+            a.version,
+            a.updated_at,
+            v.version.label("definition_version"),
+            d.latest_version,
+            a.earned,
+            a.possible,
+            a.group_id,
+            a.assignee_id,
+            a.parent_id,
+            a.due_date,
+            a.retest_interval_days,
+            v.retest_interval_days.label("definition_retest_interval_days"),
+            a.retest_due_on,
+            a.retest_lapsed,
+        )
+        .select_from(a)
+        .join(d, d.id == a.definition_id)
+        .join(v, v.id == a.definition_version_id)
     )
-    if ids is None:
-        rows = statement.select_from(a)
-    else:
-        rows = statement.select_from(ids).join(a, a.id == ids.c.id)
-    return rows.join(d, d.id == a.definition_id).join(v, v.id == a.definition_version_id)
 
 
 # The columns the GraphQL types show, read as rows (attribute access like entities).

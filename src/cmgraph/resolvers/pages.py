@@ -21,14 +21,14 @@ import hashlib
 import json
 from collections import namedtuple
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any, TypeAlias, cast
 
 import strawberry
 from graphql import GraphQLError
-from sqlalchemy import Select, Subquery, func, select
+from sqlalchemy import Select, func, select
 from strawberry.types.nodes import SelectedField
 
 from cmgraph.domain.keyset import Key, follows, keys
@@ -80,7 +80,7 @@ async def read_page(
     request: PageRequest,
     *,
     scalars: bool = True,
-    shown: Callable[[Subquery], Select[*tuple[Any, ...]]] | None = None,
+    shown: Select[*tuple[Any, ...]] | None = None,
 ) -> Page:
     """The page ``request`` asks for of ``statement`` in ``order``.
 
@@ -88,10 +88,11 @@ async def read_page(
     the list's unique id; ``domain.keyset.sort`` builds the usual ones. One statement reads
     the page, with the total count when ``totalCount`` is selected; see ``Page`` for what may
     take one more. ``scalars``: rows are entities (else named tuples of the columns, read
-    without the ORM). ``shown``: ``statement`` selects the rows' ids only (``id`` and the
-    joins its WHERE needs), and ``shown`` joins the page of them (a subquery with an ``id``
-    column) to the columns the page shows. The database then orders and counts the
-    matches without looking up what only the page's own rows need.
+    without the ORM). ``shown``: ``statement`` selects the rows' ids only (the last order
+    key, with the joins its WHERE needs), and ``shown`` the columns the page shows, of the
+    same table: the page's ids are read first, then only their rows are joined to what they
+    show. The database then orders and counts the matches without looking up what only the
+    page's own rows need.
     """
     order_keys = keys(order)
     size, backward = _size(request, info.context.settings.max_page_size)
@@ -106,6 +107,10 @@ async def read_page(
         page = page.where(follows(order_keys, after))
     if before is not None:
         page = page.where(follows(reversed_keys, before))
+    terms = [k.term() for k in reading]
+    if shown is not None:  # the page's ids, then their rows
+        ids = page.order_by(*terms).limit(size + 1).correlate(None)
+        page = shown.where(order_keys[-1].column.in_(ids))
     page = page.add_columns(*(k.column.label(f"_page_key_{i}") for i, k in enumerate(order_keys)))
     # Whether a row lies behind the cursor the page starts from (the other way from how the
     # page is read): asked in the page's statement when its flag is selected, so that it
@@ -125,9 +130,7 @@ async def read_page(
     ):
         page, carried = page.add_columns(behind.label("_page_behind")), True
     reader = info.context.reader
-    page = page.order_by(*(k.term() for k in reading)).limit(size + 1)
-    if shown is not None:
-        page = _shown(page, reading, shown)
+    page = page.order_by(*terms).limit(size + 1)
     result = await (reader.execute(page) if scalars else reader.columns(page))
     names = tuple(result.keys())
     width = len(names) - len(order_keys) - counted - carried
@@ -186,18 +189,6 @@ class Cursors(Sequence[str]):
 
     def __getitem__(self, index: Any) -> Any:
         return self._all()[index]
-
-
-def _shown(
-    page: Select[*tuple[Any, ...]],
-    reading: Sequence[Key],
-    shown: Callable[[Subquery], Select[*tuple[Any, ...]]],
-) -> Select[*tuple[Any, ...]]:
-    """The page's columns for the ids ``page`` selects, its own columns after them."""
-    ids = page.subquery("page")
-    carried = [c for c in ids.c if c.name.startswith("_page_")]
-    ordered = [replace(k, column=ids.c[f"_page_key_{i}"]) for i, k in enumerate(reading)]
-    return shown(ids).add_columns(*carried).order_by(*(k.term() for k in ordered))
 
 
 def _counting(statement: Select[*tuple[Any, ...]]) -> Select[int]:
