@@ -88,11 +88,11 @@ async def read_page(
     the list's unique id; ``domain.keyset.sort`` builds the usual ones. One statement reads
     the page, with the total count when ``totalCount`` is selected; see ``Page`` for what may
     take one more. ``scalars``: rows are entities (else named tuples of the columns, read
-    without the ORM). ``shown``: ``statement`` selects the rows' ids only (the last order
-    key, with the joins its WHERE needs), and ``shown`` the columns the page shows, of the
-    same table: the page's ids are read first, then only their rows are joined to what they
-    show. The database then orders and counts the matches without looking up what only the
-    page's own rows need.
+    without the ORM). ``shown``: then ``statement`` selects only the rows' ids (its last
+    order key, with the joins its WHERE needs) and ``shown`` the columns the page shows,
+    from the same table. The matching ids are filtered, counted and ordered first, and only
+    the page's rows are read in full: the database never looks up what is shown of the
+    rows beyond the page.
     """
     order_keys = keys(order)
     size, backward = _size(request, info.context.settings.max_page_size)
