@@ -78,6 +78,7 @@ async def _expected(db: Any, term: str) -> set[str]:
         *("t1", "T1", "WE:N", "n1", "p", "1", "%", "_", "rotate", "Fresh", "keys_now", "nothing"),
         # Full-text query syntax is taken literally, as LIKE takes its wildcards.
         *('"t1"', 'a"b', "we:t1", "t1 OR p", "NEAR(t1)", "t1*", "-t1", "^we"),
+        *('"""', "'''", "%_\\\\", "\u00c0\u00c9\u00ce", "\U0001f642 t1"),
     ],
 )
 async def test_search_matches_the_accepted_versions_text(
