@@ -86,9 +86,9 @@ async def prepare(engine: AsyncEngine, catalog: Path) -> tuple[str, int, int, fl
     )
     built = time.perf_counter() - started
     async with sessions() as session:
-        group_id = await session.scalar(
-            select(Assessment.group_id).where(Assessment.id == assessment_id)
-        )
+        group_id = (
+            await session.execute(select(Assessment.group_id).where(Assessment.id == assessment_id))
+        ).scalar_one()
     return token, assessment_id, group_id, built
 
 
@@ -371,8 +371,8 @@ async def measure(runs: int, catalog: Path, url: str, engine: AsyncEngine, folde
         stored = (controls, links, evidence)
         raise SystemExit(f"the report shows {shown}, the database holds {stored}")
 
-    http, floor = statistics.median(http_times), statistics.median(floor_times)
-    ratio = http / floor
+    http, floor_ms = statistics.median(http_times), statistics.median(floor_times)
+    ratio = http / floor_ms
     ms = 1000.0
     print()
     print(f"Nested report: {catalog.name}")

@@ -167,7 +167,7 @@ async def main(items: int, workers: int) -> None:
         f"{'events':>7} {'wall ms':>9}"
     )
     with tempfile.TemporaryDirectory(prefix="cmgraph-bench-") as folder:
-        cases = [("sqlite", None)]
+        cases: list[tuple[str, str | None]] = [("sqlite", None)]
         server = postgres_server()
         if await postgres_reachable(server):
             cases.append(("postgresql", server))

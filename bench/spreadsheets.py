@@ -30,6 +30,7 @@ import time
 import tracemalloc
 from collections.abc import Awaitable, Callable
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -155,7 +156,7 @@ async def _vary(uow: UnitOfWork, assessment_id: int) -> None:
             assignee_id=staff[0],
         )
     )
-    await store_recomputed(uow, await uow.session.get(Assessment, assessment_id))
+    await store_recomputed(uow, await uow.session.get_one(Assessment, assessment_id))
 
 
 async def write(sessions: Any, owner: Principal, assessment_id: int, out: Any) -> None:
@@ -235,8 +236,8 @@ async def measure(rows: int, backend: str, url: str, folder: Path) -> str:
     peaks = {}
     data = b""
     for count, assessment_id in sorted(assessments.items()):
-        data, seconds = await timed(lambda a=assessment_id: export(sessions, owner, a))
-        _, peaks[count] = await traced(lambda a=assessment_id: written(sessions, owner, a))
+        data, seconds = await timed(partial(export, sessions, owner, assessment_id))
+        _, peaks[count] = await traced(partial(written, sessions, owner, assessment_id))
         out.append(line(backend, "export", count, seconds, peaks[count], f"{len(data):,} bytes"))
     small, large = sorted(peaks)
     ratio = peaks[large] / peaks[small]

@@ -94,18 +94,20 @@ async def build(url: str, assessments: int) -> tuple[str, dict[str, int], int]:
             ("documentation", ImplementationType.DOCUMENTATION, first_group),
             ("technical", ImplementationType.TECHNICAL, None),
         ):
-            picks[label] = await session.scalar(
-                select(ImprovementAction.id)
-                .join(ActionDefinition, ActionDefinition.id == ImprovementAction.definition_id)
-                .where(
-                    ActionDefinition.implementation_type == kind,
-                    ImprovementAction.group_id.is_(None)
-                    if group is None
-                    else ImprovementAction.group_id == group,
+            picks[label] = (
+                await session.execute(
+                    select(ImprovementAction.id)
+                    .join(ActionDefinition, ActionDefinition.id == ImprovementAction.definition_id)
+                    .where(
+                        ActionDefinition.implementation_type == kind,
+                        ImprovementAction.group_id.is_(None)
+                        if group is None
+                        else ImprovementAction.group_id == group,
+                    )
+                    .order_by(ImprovementAction.id)
+                    .limit(1)
                 )
-                .order_by(ImprovementAction.id)
-                .limit(1)
-            )
+            ).scalar_one()
         instances = await session.scalar(select(func.count()).select_from(ImprovementAction))
     await engine.dispose()
     return token, picks, int(instances or 0)

@@ -146,7 +146,7 @@ class WsClient:
             message = await asyncio.wait_for(self.ws.recv(), seconds)
         except TimeoutError:
             return
-        raise AssertionError(f"expected no message, got {message}")
+        raise AssertionError(f"expected no message, got {message!r}")
 
     async def closed(self, within: float = 10.0) -> tuple[int | None, str | None]:
         """Wait until the server closes the socket; return (code, reason)."""
