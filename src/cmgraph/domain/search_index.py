@@ -25,7 +25,7 @@ MIN_INDEXED_LENGTH = 3  # a trigram
 
 class IndexedVersions(ColumnElement[bool]):
     """``column`` (a definition version's id) is among the versions the index finds for
-    ``text``; true where there is no such index or ``text`` is too short for it."""
+    ``text``; true on a database without such an index."""
 
     __visit_name__ = "indexed_versions"
     inherit_cache = True
@@ -44,6 +44,7 @@ class IndexedVersions(ColumnElement[bool]):
 
 
 def indexed_versions(column: Any, text: str) -> ColumnElement[bool]:
+    """``IndexedVersions``, or true for a term too short to have a trigram."""
     if len(text) < MIN_INDEXED_LENGTH:
         return true()
     return IndexedVersions(column, text)

@@ -25,6 +25,7 @@ down_revision = "0011"
 branch_labels = None
 depends_on = None
 
+FILTERED = ("definition_version_id", "implementation_status", "test_status")
 SEARCH = "action_definition_search"
 FILL = (
     f"INSERT INTO {SEARCH} (rowid, key, title, guidance)"
@@ -50,9 +51,6 @@ TRIGGERS = {
         " (SELECT id FROM action_definition_version WHERE definition_id = NEW.id);",
     ),
 }
-
-
-FILTERED = ("definition_version_id", "implementation_status", "test_status")
 
 
 def upgrade() -> None:
