@@ -92,9 +92,9 @@ async def _move_assessments(uow: UnitOfWork, moves: dict[int, Tally]) -> None:
         )
 
 
-async def recount(uow: UnitOfWork, assessment_ids: Iterable[int]) -> dict[int, Tally]:
-    """Count every control of the assessments from its actions, store the counts and return
-    each assessment's controls by status."""
+async def recount(uow: UnitOfWork, assessment_ids: Iterable[int]) -> None:
+    """Count every control of the assessments from its actions and store the counts, the
+    assessments' controls by status with them."""
     ids = sorted(set(assessment_ids))
     session = uow.session
     await session.flush()
@@ -130,7 +130,6 @@ async def recount(uow: UnitOfWork, assessment_ids: Iterable[int]) -> dict[int, T
             for name, count in _values("controls_", counted).items():
                 setattr(assessment, name, count)
     await session.flush()
-    return assessments
 
 
 def _values(prefix: str, counted: Tally) -> dict[str, int]:
