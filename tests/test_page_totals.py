@@ -257,7 +257,7 @@ async def test_the_list_brings_its_assignees_in_its_own_statement(
         {"unassigned": True, "solutions": ["Identity"]},
     ],
 )
-async def test_the_list_counts_and_orders_ids_joining_only_what_its_filter_reads(
+async def test_the_list_finds_its_ids_joining_only_what_its_filter_reads(
     db, example: WorkedExample, narrowed: dict[str, Any]
 ) -> None:
     """``matching_actions`` leaves out the definition and version unless a clause reads them

@@ -77,21 +77,6 @@ class ActionFilter:
         return result
 
     @property
-    def reads_definitions(self) -> bool:
-        """Whether a clause reads the definition or the accepted version (not only the
-        action's own row and the tables its subqueries name)."""
-        return any(
-            value is not None
-            for value in (
-                self.solutions,
-                self.categories,
-                self.implementation_types,
-                self.owner,
-                self.pending_update,
-            )
-        )
-
-    @property
     def needs_due_soon_days(self) -> bool:
         """Whether the clauses need the organisation's ``due_soon_days``."""
         return bool(
@@ -172,42 +157,7 @@ def action_filter_clauses(
 
     ``due_soon_days``: the organisation's, needed when ``f.needs_due_soon_days``.
     """
-    action, definition, version = ImprovementAction, ActionDefinition, ActionDefinitionVersion
-    clauses: list[ColumnElement[bool]] = []
-    if f.assessment_ids is not None:
-        clauses.append(action.id.in_(actions_in_assessments(Assessment.id.in_(f.assessment_ids))))
-    if f.group_ids is not None:
-        clauses.append(action.id.in_(actions_in_assessments(Assessment.group_id.in_(f.group_ids))))
-    if f.regulation_ids is not None:
-        templates = select(Template.id).where(Template.regulation_id.in_(f.regulation_ids))
-        clauses.append(action.id.in_(actions_in_assessments(Assessment.template_id.in_(templates))))
-    if f.solutions is not None:
-        clauses.append(version.solution.in_(f.solutions))
-    if f.categories is not None:
-        clauses.append(version.category.in_(f.categories))
-    if f.implementation_types is not None:
-        clauses.append(definition.implementation_type.in_(f.implementation_types))
-    if f.implementation_statuses is not None:
-        clauses.append(action.implementation_status.in_(f.implementation_statuses))
-    if f.test_statuses is not None:
-        clauses.append(action.test_status.in_(f.test_statuses))
-    if f.exclude_test_statuses:
-        clauses.append(action.test_status.not_in(f.exclude_test_statuses))
-    if f.owner is not None:
-        clauses.append(definition.owner == f.owner)
-    if f.assignee_ids is not None:
-        clauses.append(action.assignee_id.in_(f.assignee_ids))
-    if f.unassigned is not None:
-        clauses.append(
-            action.assignee_id.is_(None) if f.unassigned else action.assignee_id.isnot(None)
-        )
-    if f.pending_update is not None:
-        pending = update_pending(version.version, definition.latest_version)
-        clauses.append(pending if f.pending_update else ~pending)
-    if f.search:
-        clauses.append(action.definition_version_id.in_(versions_matching(f.search)))
-    clauses += _calendar_clauses(f, due_soon_days)
-    return clauses
+    return _action_clauses(f, due_soon_days) + _definition_clauses(f)
 
 
 def matching_actions(
@@ -221,11 +171,58 @@ def matching_actions(
     """
     action = ImprovementAction
     statement = select(action.id)
-    if f.reads_definitions:
+    by_definition = _definition_clauses(f)
+    if by_definition:
         statement = statement.join(
             ActionDefinition, ActionDefinition.id == action.definition_id
         ).join(ActionDefinitionVersion, ActionDefinitionVersion.id == action.definition_version_id)
-    return statement.where(readable, *action_filter_clauses(f, due_soon_days))
+    return statement.where(readable, *_action_clauses(f, due_soon_days), *by_definition)
+
+
+def _action_clauses(f: ActionFilter, due_soon_days: int | None) -> list[ColumnElement[bool]]:
+    """The clauses on the action's own row (and the tables their subqueries name)."""
+    action = ImprovementAction
+    clauses: list[ColumnElement[bool]] = []
+    if f.assessment_ids is not None:
+        clauses.append(action.id.in_(actions_in_assessments(Assessment.id.in_(f.assessment_ids))))
+    if f.group_ids is not None:
+        clauses.append(action.id.in_(actions_in_assessments(Assessment.group_id.in_(f.group_ids))))
+    if f.regulation_ids is not None:
+        templates = select(Template.id).where(Template.regulation_id.in_(f.regulation_ids))
+        clauses.append(action.id.in_(actions_in_assessments(Assessment.template_id.in_(templates))))
+    if f.implementation_statuses is not None:
+        clauses.append(action.implementation_status.in_(f.implementation_statuses))
+    if f.test_statuses is not None:
+        clauses.append(action.test_status.in_(f.test_statuses))
+    if f.exclude_test_statuses:
+        clauses.append(action.test_status.not_in(f.exclude_test_statuses))
+    if f.assignee_ids is not None:
+        clauses.append(action.assignee_id.in_(f.assignee_ids))
+    if f.unassigned is not None:
+        clauses.append(
+            action.assignee_id.is_(None) if f.unassigned else action.assignee_id.isnot(None)
+        )
+    if f.search:
+        clauses.append(action.definition_version_id.in_(versions_matching(f.search)))
+    return clauses + _calendar_clauses(f, due_soon_days)
+
+
+def _definition_clauses(f: ActionFilter) -> list[ColumnElement[bool]]:
+    """The clauses that read the action's definition or its accepted version."""
+    definition, version = ActionDefinition, ActionDefinitionVersion
+    clauses: list[ColumnElement[bool]] = []
+    if f.solutions is not None:
+        clauses.append(version.solution.in_(f.solutions))
+    if f.categories is not None:
+        clauses.append(version.category.in_(f.categories))
+    if f.implementation_types is not None:
+        clauses.append(definition.implementation_type.in_(f.implementation_types))
+    if f.owner is not None:
+        clauses.append(definition.owner == f.owner)
+    if f.pending_update is not None:
+        pending = update_pending(version.version, definition.latest_version)
+        clauses.append(pending if f.pending_update else ~pending)
+    return clauses
 
 
 def _calendar_clauses(f: ActionFilter, due_soon_days: int | None) -> list[ColumnElement[bool]]:
