@@ -13,6 +13,7 @@ from cmgraph.domain import accounts, clock
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.permissions import Principal
 from cmgraph.http.app import create_app
+from cmgraph.resolvers import pages
 from tests.builders import WorkedExample, worked_example
 from tests.databases import Database, DatabaseFactory
 
@@ -25,6 +26,15 @@ def oscal_file(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared OSCAL data not found at ../shared/data/oscal/{name}")
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def check_kept_statements() -> Iterator[None]:
+    """Each list read with a statement kept by its shape also builds it anew and compares:
+    a shape that leaves out what decides the SQL fails the test that reads it."""
+    pages.CHECK_KEPT_STATEMENTS = True
+    yield
+    pages.CHECK_KEPT_STATEMENTS = False
 
 
 @pytest.fixture(autouse=True)

@@ -626,13 +626,13 @@ async def test_a_database_lost_during_a_query_makes_the_response_a_503(
     read = Reader.execute
     reads: list[object] = []
 
-    async def cut_then_read(self: Reader, statement: Any) -> Any:
+    async def cut_then_read(self: Reader, statement: Any, values: Any = None) -> Any:
         if not reads:
             if open_connection:
-                await read(self, statement)  # the session now holds a connection
+                await read(self, statement, values)  # the session now holds a connection
             await cuttable.cut()
         reads.append(statement)
-        return await read(self, statement)
+        return await read(self, statement, values)
 
     monkeypatch.setattr(Reader, "execute", cut_then_read)
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:

@@ -13,11 +13,12 @@ import warnings
 from typing import Any
 
 import pytest
-from sqlalchemy import select, true
+from sqlalchemy import select
 from strawberry.relay import from_base64, to_base64
 
 from cmgraph.domain.action_filter import ActionFilter, action_filter_clauses, matching_actions
 from cmgraph.domain.assignment import assign_actions
+from cmgraph.domain.clause_shapes import Clauses
 from cmgraph.domain.enums import ImplementationStatus, ImplementationType, Owner
 from cmgraph.domain.models import (
     ActionDefinition,
@@ -276,7 +277,7 @@ async def test_the_list_finds_its_ids_joining_only_what_its_filter_reads(
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # SQLAlchemy warns of a FROM left out of the joins
         async with db.sessions() as session:
-            lean = list(await session.scalars(matching_actions(f, true())))
+            lean = list(await session.scalars(matching_actions(f, Clauses()).build()))
             expected = list(await session.scalars(joined))
     assert sorted(lean) == sorted(expected)
     assert len(set(lean)) == len(lean)

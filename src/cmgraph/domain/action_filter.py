@@ -6,16 +6,18 @@ a spreadsheet holds exactly the rows the list showed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, Select, false, or_, select
+from sqlalchemy import ColumnElement, CompoundSelect, Select, false, or_, select, true
 from sqlalchemy.sql.elements import SQLCoreOperations
 
 from cmgraph.domain import calendar, clock, text
 from cmgraph.domain.calendar import DueState
+from cmgraph.domain.clause_shapes import Clauses, ShapedSelect
 from cmgraph.domain.enums import ImplementationStatus, ImplementationType, Owner, TestStatus
 from cmgraph.domain.keyset import sort
 from cmgraph.domain.models import (
@@ -27,7 +29,7 @@ from cmgraph.domain.models import (
     ImprovementAction,
     Template,
 )
-from cmgraph.domain.search_index import indexed_versions
+from cmgraph.domain.search_index import IndexedVersions, indexed_versions, search_phrase
 from cmgraph.domain.versions import update_pending
 
 
@@ -118,14 +120,20 @@ def actions_in_assessments(assessment_clause: ColumnElement[bool]) -> Select[Any
     )
 
 
-def _like(text: str) -> str:
+def like_pattern(text: str) -> str:
+    """``text`` as a LIKE pattern for a substring, its wildcards escaped (``contains``)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
 def contains(column: SQLCoreOperations[str | None], text: str) -> ColumnElement[bool]:
     """Case-insensitive substring match, with LIKE wildcards taken literally."""
-    return column.ilike(_like(text), escape="\\")
+    return matches(column, like_pattern(text))
+
+
+def matches(column: SQLCoreOperations[str | None], pattern: Any) -> ColumnElement[bool]:
+    """Case-insensitive match of a ``like_pattern`` (a string or a bound parameter)."""
+    return column.ilike(pattern, escape="\\")
 
 
 def versions_matching(text: str) -> CompoundSelect[int]:
@@ -137,15 +145,20 @@ def versions_matching(text: str) -> CompoundSelect[int]:
     matches, which PostgreSQL's trigram indexes serve (migration 0008), and on SQLite among
     the candidates of its full-text index (``search_index``).
     """
+    return _versions_matching(
+        like_pattern(text), indexed_versions(ActionDefinitionVersion.id, text)
+    )
+
+
+def _versions_matching(pattern: Any, indexed: ColumnElement[bool]) -> CompoundSelect[int]:
     version, definition = ActionDefinitionVersion, ActionDefinition
-    indexed = indexed_versions(version.id, text)
     by_text = select(version.id).where(
-        indexed, or_(contains(version.title, text), contains(version.guidance, text))
+        indexed, or_(matches(version.title, pattern), matches(version.guidance, pattern))
     )
     by_key = (
         select(version.id)
         .join(definition, definition.id == version.definition_id)
-        .where(indexed, contains(definition.key, text))
+        .where(indexed, matches(definition.key, pattern))
     )
     return by_text.union(by_key)
 
@@ -157,94 +170,193 @@ def action_filter_clauses(
 
     ``due_soon_days``: the organisation's, needed when ``f.needs_due_soon_days``.
     """
-    return _action_clauses(f, due_soon_days) + _definition_clauses(f)
+    own, by_definition = filter_clauses(f, due_soon_days)
+    return own.built() + by_definition.built()
 
 
 def matching_actions(
-    f: ActionFilter, readable: ColumnElement[bool], due_soon_days: int | None = None
-) -> Select[int]:
+    f: ActionFilter, readable: Clauses, due_soon_days: int | None = None
+) -> ShapedSelect:
     """Ids of the readable actions ``f`` lets through, joined to their definition and
-    accepted version only when a clause reads them.
+    accepted version only when a clause reads them; known by its shape (``clause_shapes``).
 
     Counting or ordering the matches then costs an index entry per match, not two more row
     look-ups each: the difference between flat and growing with the assessments.
     """
-    action = ImprovementAction
-    statement = select(action.id)
-    by_definition = _definition_clauses(f)
-    if by_definition:
-        statement = statement.join(
-            ActionDefinition, ActionDefinition.id == action.definition_id
-        ).join(ActionDefinitionVersion, ActionDefinitionVersion.id == action.definition_version_id)
-    return statement.where(readable, *_action_clauses(f, due_soon_days), *by_definition)
+    own, by_definition = filter_clauses(f, due_soon_days)
+    own.extend(readable)
+    own.extend(by_definition)
+
+    def build() -> Select[int]:
+        action = ImprovementAction
+        statement = select(action.id)
+        if by_definition.builders:
+            statement = statement.join(
+                ActionDefinition, ActionDefinition.id == action.definition_id
+            ).join(
+                ActionDefinitionVersion,
+                ActionDefinitionVersion.id == action.definition_version_id,
+            )
+        return statement.where(*own.built())
+
+    return ShapedSelect(
+        ("matching_actions", bool(by_definition.builders), own.key()), own.values, build
+    )
 
 
-def _action_clauses(f: ActionFilter, due_soon_days: int | None) -> list[ColumnElement[bool]]:
-    """The clauses on the action's own row (and the tables their subqueries name)."""
+def filter_clauses(f: ActionFilter, due_soon_days: int | None) -> tuple[Clauses, Clauses]:
+    """The clauses on the action's own row (and the tables their subqueries name), and
+    those that read its definition or accepted version."""
+    own, by_definition = Clauses(), Clauses()
+    _action_clauses(f, own)
+    _calendar_clauses(f, due_soon_days, own)
+    _definition_clauses(f, by_definition)
+    return own, by_definition
+
+
+def _action_clauses(f: ActionFilter, into: Clauses) -> None:
     action = ImprovementAction
-    clauses: list[ColumnElement[bool]] = []
     if f.assessment_ids is not None:
-        clauses.append(action.id.in_(actions_in_assessments(Assessment.id.in_(f.assessment_ids))))
+        into.add(
+            "assessment_ids",
+            lambda assessment_ids: action.id.in_(
+                actions_in_assessments(Assessment.id.in_(assessment_ids))
+            ),
+            assessment_ids=f.assessment_ids,
+        )
     if f.group_ids is not None:
-        clauses.append(action.id.in_(actions_in_assessments(Assessment.group_id.in_(f.group_ids))))
+        into.add(
+            "group_ids",
+            lambda group_ids: action.id.in_(
+                actions_in_assessments(Assessment.group_id.in_(group_ids))
+            ),
+            group_ids=f.group_ids,
+        )
     if f.regulation_ids is not None:
-        templates = select(Template.id).where(Template.regulation_id.in_(f.regulation_ids))
-        clauses.append(action.id.in_(actions_in_assessments(Assessment.template_id.in_(templates))))
+
+        def in_regulations(regulation_ids: Any) -> ColumnElement[bool]:
+            templates = select(Template.id).where(Template.regulation_id.in_(regulation_ids))
+            return action.id.in_(actions_in_assessments(Assessment.template_id.in_(templates)))
+
+        into.add("regulation_ids", in_regulations, regulation_ids=f.regulation_ids)
     if f.implementation_statuses is not None:
-        clauses.append(action.implementation_status.in_(f.implementation_statuses))
+        into.add(
+            "implementation_statuses",
+            lambda implementation_statuses: action.implementation_status.in_(
+                implementation_statuses
+            ),
+            implementation_statuses=f.implementation_statuses,
+        )
     if f.test_statuses is not None:
-        clauses.append(action.test_status.in_(f.test_statuses))
+        into.add(
+            "test_statuses",
+            lambda test_statuses: action.test_status.in_(test_statuses),
+            test_statuses=f.test_statuses,
+        )
     if f.exclude_test_statuses:
-        clauses.append(action.test_status.not_in(f.exclude_test_statuses))
+        into.add(
+            "exclude_test_statuses",
+            lambda exclude_test_statuses: action.test_status.not_in(exclude_test_statuses),
+            exclude_test_statuses=f.exclude_test_statuses,
+        )
     if f.assignee_ids is not None:
-        clauses.append(action.assignee_id.in_(f.assignee_ids))
+        into.add(
+            "assignee_ids",
+            lambda assignee_ids: action.assignee_id.in_(assignee_ids),
+            assignee_ids=f.assignee_ids,
+        )
     if f.unassigned is not None:
-        clauses.append(
-            action.assignee_id.is_(None) if f.unassigned else action.assignee_id.isnot(None)
+        unassigned = f.unassigned
+        into.add(
+            ("unassigned", unassigned),
+            lambda: action.assignee_id.is_(None) if unassigned else action.assignee_id.isnot(None),
         )
     if f.search:
-        clauses.append(action.definition_version_id.in_(versions_matching(f.search)))
-    return clauses + _calendar_clauses(f, due_soon_days)
+        _search_clause(f.search, into)
 
 
-def _definition_clauses(f: ActionFilter) -> list[ColumnElement[bool]]:
-    """The clauses that read the action's definition or its accepted version."""
+def _search_clause(text: str, into: Clauses) -> None:
+    """``versions_matching`` with its pattern and phrase as named values."""
+    phrase = search_phrase(text)
+    values: dict[str, Any] = {"search_pattern": like_pattern(text)}
+    if phrase is not None:
+        values["search_phrase"] = phrase
+
+    def build(search_pattern: Any, search_phrase: Any = None) -> ColumnElement[bool]:
+        indexed = (
+            true()
+            if search_phrase is None
+            else IndexedVersions(ActionDefinitionVersion.id, search_phrase)
+        )
+        return ImprovementAction.definition_version_id.in_(
+            _versions_matching(search_pattern, indexed)
+        )
+
+    into.add(("search", phrase is not None), build, **values)
+
+
+def _definition_clauses(f: ActionFilter, into: Clauses) -> None:
     definition, version = ActionDefinition, ActionDefinitionVersion
-    clauses: list[ColumnElement[bool]] = []
     if f.solutions is not None:
-        clauses.append(version.solution.in_(f.solutions))
+        into.add(
+            "solutions", lambda solutions: version.solution.in_(solutions), solutions=f.solutions
+        )
     if f.categories is not None:
-        clauses.append(version.category.in_(f.categories))
+        into.add(
+            "categories",
+            lambda categories: version.category.in_(categories),
+            categories=f.categories,
+        )
     if f.implementation_types is not None:
-        clauses.append(definition.implementation_type.in_(f.implementation_types))
+        into.add(
+            "implementation_types",
+            lambda implementation_types: definition.implementation_type.in_(implementation_types),
+            implementation_types=f.implementation_types,
+        )
     if f.owner is not None:
-        clauses.append(definition.owner == f.owner)
+        into.add("owner", lambda owner: definition.owner == owner, owner=f.owner)
     if f.pending_update is not None:
-        pending = update_pending(version.version, definition.latest_version)
-        clauses.append(pending if f.pending_update else ~pending)
-    return clauses
+        wanted = f.pending_update
+
+        def pending_update() -> ColumnElement[bool]:
+            pending: ColumnElement[bool] = update_pending(
+                version.version, definition.latest_version
+            )
+            return pending if wanted else ~pending
+
+        into.add(("pending_update", wanted), pending_update)
 
 
-def _calendar_clauses(f: ActionFilter, due_soon_days: int | None) -> list[ColumnElement[bool]]:
-    today = clock.today()
-    clauses: list[ColumnElement[bool]] = []
+def _calendar_clauses(f: ActionFilter, due_soon_days: int | None, into: Clauses) -> None:
     if f.due_states is not None:
         if f.needs_due_soon_days and due_soon_days is None:
             raise ValueError("DUE_SOON and ON_TRACK need the organisation's due_soon_days")
-        clauses.append(
-            or_(
-                false(),
-                *(calendar.due_state_clause(s, today, due_soon_days or 0) for s in f.due_states),
+        states = tuple(f.due_states)
+        today = clock.today()
+        values: dict[str, Any] = {"today": today}
+        if f.needs_due_soon_days:
+            values["due_soon_until"] = calendar.due_soon_until(today, due_soon_days or 0)
+
+        def due(today: Any, due_soon_until: Any = None) -> ColumnElement[bool]:
+            return or_(
+                false(), *(calendar.due_state_clause(s, today, due_soon_until) for s in states)
             )
-        )
+
+        into.add(("due_states", states), due, **values)
     if f.due_before is not None:
-        clauses.append(calendar.due_before_clause(f.due_before))
-    if f.retest_due is not None:
-        due = calendar.retest_due_clause(today)
-        clauses.append(
-            due if f.retest_due else or_(ImprovementAction.retest_due_on.is_(None), ~due)
+        into.add(
+            "due_before",
+            lambda due_before: calendar.due_before_clause(due_before),
+            due_before=f.due_before,
         )
-    return clauses
+    if f.retest_due is not None:
+        wanted = f.retest_due
+
+        def retest_due(today: Any) -> ColumnElement[bool]:
+            due = calendar.retest_due_clause(today)
+            return due if wanted else or_(ImprovementAction.retest_due_on.is_(None), ~due)
+
+        into.add(("retest_due", wanted), retest_due, today=clock.today())
 
 
 # Sort keys of action lists, by the names the API uses.
@@ -259,6 +371,8 @@ ACTION_ORDER: dict[str, Any] = {
 }
 
 
-def action_order(field: str = "KEY", descending: bool = False) -> list[Any]:
-    """ORDER BY terms for an action list, with the id as tiebreak so pages are stable."""
-    return sort(ACTION_ORDER[field], descending, ImprovementAction.id)
+@functools.cache
+def action_order(field: str = "KEY", descending: bool = False) -> tuple[Any, ...]:
+    """ORDER BY terms for an action list, with the id as tiebreak so pages are stable (made
+    once for each order)."""
+    return tuple(sort(ACTION_ORDER[field], descending, ImprovementAction.id))

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, false, or_
 
+from cmgraph.domain.clause_shapes import constant
 from cmgraph.domain.enums import IMPLEMENTED_STATUSES, ImplementationStatus, TestStatus
 from cmgraph.domain.errors import DomainError, ErrorCode
 from cmgraph.domain.models import Evidence, ImprovementAction, Organisation
@@ -58,7 +60,7 @@ def due_state(
         return DueState.NONE
     if due_date < today:
         return DueState.OVERDUE
-    if due_date <= today + timedelta(days=due_soon_days):
+    if due_date <= due_soon_until(today, due_soon_days):
         return DueState.DUE_SOON
     return DueState.ON_TRACK
 
@@ -146,23 +148,33 @@ def due_soon_days_query() -> Select[int]:
 
 
 def _open_work() -> ColumnElement[bool]:
-    return ImprovementAction.implementation_status.not_in(list(CLOSED_STATUSES))
+    return ImprovementAction.implementation_status.not_in(
+        constant("closed_statuses", sorted(CLOSED_STATUSES))
+    )
 
 
-def overdue_clause(today: date) -> ColumnElement[bool]:
+def due_soon_until(today: date, due_soon_days: int) -> date:
+    """The last due date that is due soon today."""
+    return today + timedelta(days=due_soon_days)
+
+
+# ``today`` and ``until`` (``due_soon_until``) are dates or bound parameters.
+
+
+def overdue_clause(today: Any) -> ColumnElement[bool]:
     return and_(ImprovementAction.due_date < today, _open_work())
 
 
-def due_soon_clause(today: date, due_soon_days: int) -> ColumnElement[bool]:
+def due_soon_clause(today: Any, until: Any) -> ColumnElement[bool]:
     return and_(
         ImprovementAction.due_date >= today,
-        ImprovementAction.due_date <= today + timedelta(days=due_soon_days),
+        ImprovementAction.due_date <= until,
         _open_work(),
     )
 
 
-def on_track_clause(today: date, due_soon_days: int) -> ColumnElement[bool]:
-    return and_(ImprovementAction.due_date > today + timedelta(days=due_soon_days), _open_work())
+def on_track_clause(until: Any) -> ColumnElement[bool]:
+    return and_(ImprovementAction.due_date > until, _open_work())
 
 
 def no_due_state_clause() -> ColumnElement[bool]:
@@ -170,23 +182,25 @@ def no_due_state_clause() -> ColumnElement[bool]:
     return or_(ImprovementAction.due_date.is_(None), ~_open_work())
 
 
-def due_state_clause(state: DueState, today: date, due_soon_days: int) -> ColumnElement[bool]:
+def due_state_clause(state: DueState, today: Any, until: Any) -> ColumnElement[bool]:
+    """``until``: ``due_soon_until``, needed for DUE_SOON and ON_TRACK."""
     if state is DueState.OVERDUE:
         return overdue_clause(today)
     if state is DueState.DUE_SOON:
-        return due_soon_clause(today, due_soon_days)
+        return due_soon_clause(today, until)
     if state is DueState.ON_TRACK:
-        return on_track_clause(today, due_soon_days)
+        return on_track_clause(until)
     return no_due_state_clause()
 
 
-def due_before_clause(day: date) -> ColumnElement[bool]:
+def due_before_clause(day: Any) -> ColumnElement[bool]:
     """Open work whose due date comes before ``day``."""
     return and_(ImprovementAction.due_date < day, _open_work())
 
 
-def retest_due_clause(today: date) -> ColumnElement[bool]:
-    return ImprovementAction.retest_due_on <= today
+def retest_due_clause(today: Any) -> ColumnElement[bool]:
+    due: ColumnElement[bool] = ImprovementAction.retest_due_on <= today
+    return due
 
 
 def retest_lapsed_clause(today: date, loses_points: bool) -> ColumnElement[bool]:

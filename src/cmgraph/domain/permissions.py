@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select, true
+from sqlalchemy import ColumnElement, Select, and_, select, true
 
+from cmgraph.domain.clause_shapes import Clauses
 from cmgraph.domain.enums import OrgRole
 from cmgraph.domain.errors import forbidden
 from cmgraph.domain.models import (
@@ -80,11 +82,16 @@ def readable_assessments(principal: Principal) -> ColumnElement[bool]:
     """A WHERE clause on ``Assessment`` for the assessments the caller may read."""
     if principal.sees_everything:
         return true()
-    clause: ColumnElement[bool] = Assessment.id.in_(list(principal.assessment_grants))
-    if principal.regulation_grants:
-        templates = select(Template.id).where(
-            Template.regulation_id.in_(list(principal.regulation_grants))
-        )
+    regulations = list(principal.regulation_grants)
+    return _granted(list(principal.assessment_grants), regulations or None)
+
+
+def _granted(assessment_ids: Any, regulation_ids: Any | None) -> ColumnElement[bool]:
+    """Assessments among ``assessment_ids`` or of templates of ``regulation_ids`` (lists or
+    bound parameters)."""
+    clause: ColumnElement[bool] = Assessment.id.in_(assessment_ids)
+    if regulation_ids is not None:
+        templates = select(Template.id).where(Template.regulation_id.in_(regulation_ids))
         clause = clause | Assessment.template_id.in_(templates)
     return clause
 
@@ -109,14 +116,29 @@ def readable_assessment_ids(principal: Principal) -> Select[int]:
 
 def readable_actions(principal: Principal) -> ColumnElement[bool]:
     """A WHERE clause on ``ImprovementAction``: readable if any of its assessments is."""
+    return and_(true(), *readable_action_clauses(principal).built())
+
+
+def readable_action_clauses(principal: Principal) -> Clauses:
+    """``readable_actions`` known by its shape (``clause_shapes``), the grants as values."""
+    clauses = Clauses()
     if principal.sees_everything:
-        return true()
-    reachable = (
-        select(ControlAction.action_id)
-        .join(Control, Control.id == ControlAction.control_id)
-        .where(Control.assessment_id.in_(readable_assessment_ids(principal)))
-    )
-    return ImprovementAction.id.in_(reachable)
+        return clauses
+    values: dict[str, Any] = {"granted_assessments": list(principal.assessment_grants)}
+    if principal.regulation_grants:
+        values["granted_regulations"] = list(principal.regulation_grants)
+
+    def granted(granted_assessments: Any, granted_regulations: Any = None) -> Any:
+        readable = select(Assessment.id).where(_granted(granted_assessments, granted_regulations))
+        reachable = (
+            select(ControlAction.action_id)
+            .join(Control, Control.id == ControlAction.control_id)
+            .where(Control.assessment_id.in_(readable))
+        )
+        return ImprovementAction.id.in_(reachable)
+
+    clauses.add(("granted", "granted_regulations" in values), granted, **values)
+    return clauses
 
 
 def readable_groups(principal: Principal) -> ColumnElement[bool]:

@@ -147,7 +147,9 @@ async def _findings(uow: UnitOfWork, kind: EventType, day: date, within: int) ->
     if kind is EventType.EVIDENCE_EXPIRING:
         return await _expiring_evidence(uow, day, within)
     clause = {
-        EventType.DUE_SOON: lambda: calendar.due_soon_clause(day, within),
+        EventType.DUE_SOON: lambda: calendar.due_soon_clause(
+            day, calendar.due_soon_until(day, within)
+        ),
         EventType.OVERDUE: lambda: calendar.overdue_clause(day),
         EventType.RETEST_DUE: lambda: calendar.retest_due_clause(day),
     }[kind]()

@@ -24,8 +24,9 @@ MIN_INDEXED_LENGTH = 3  # a trigram
 
 
 class IndexedVersions(ColumnElement[bool]):
-    """``column`` (a definition version's id) is among the versions the index finds for
-    ``text``; true on a database without such an index."""
+    """``column`` (a definition version's id) is among the versions the index finds for a
+    ``search_phrase`` (a string or a bound parameter); true on a database without such an
+    index."""
 
     __visit_name__ = "indexed_versions"
     inherit_cache = True
@@ -35,19 +36,25 @@ class IndexedVersions(ColumnElement[bool]):
         ("phrase", InternalTraversal.dp_clauseelement),
     ]
 
-    def __init__(self, column: Any, text: str) -> None:
+    def __init__(self, column: Any, phrase: Any) -> None:
         self.column = column
-        # A phrase in double quotes is taken literally, its own quotes doubled.
-        self.phrase: ColumnElement[str] = bindparam(
-            "search_phrase", '"' + text.replace('"', '""') + '"', unique=True
+        self.phrase: ColumnElement[str] = (
+            bindparam("search_phrase", phrase) if isinstance(phrase, str) else phrase
         )
+
+
+def search_phrase(text: str) -> str | None:
+    """``text`` as a phrase in double quotes, taken literally (its own quotes doubled); None
+    for a term too short to have a trigram."""
+    if len(text) < MIN_INDEXED_LENGTH:
+        return None
+    return '"' + text.replace('"', '""') + '"'
 
 
 def indexed_versions(column: Any, text: str) -> ColumnElement[bool]:
     """``IndexedVersions``, or true for a term too short to have a trigram."""
-    if len(text) < MIN_INDEXED_LENGTH:
-        return true()
-    return IndexedVersions(column, text)
+    phrase = search_phrase(text)
+    return true() if phrase is None else IndexedVersions(column, phrase)
 
 
 @compiles(IndexedVersions)

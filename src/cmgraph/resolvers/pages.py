@@ -17,10 +17,11 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import functools
 import hashlib
 import json
 from collections import namedtuple
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
@@ -28,9 +29,10 @@ from typing import Any, TypeAlias, cast
 
 import strawberry
 from graphql import GraphQLError
-from sqlalchemy import Select, func, select
+from sqlalchemy import Integer, Select, func, select
 from strawberry.types.nodes import SelectedField
 
+from cmgraph.domain.clause_shapes import ShapedSelect, named, unnamed_values
 from cmgraph.domain.keyset import Key, follows, keys
 
 DEFAULT_PAGE_SIZE = 50  # never more than Settings.max_page_size
@@ -75,7 +77,7 @@ class Page:
 
 async def read_page(
     info: strawberry.Info,
-    statement: Select[*tuple[Any, ...]],
+    statement: Select[*tuple[Any, ...]] | ShapedSelect,
     order: Sequence[Any],
     request: PageRequest,
     *,
@@ -93,45 +95,52 @@ async def read_page(
     from the same table. The matching ids are filtered, counted and ordered first, and only
     the page's rows are read in full: the database never looks up what is shown of the
     rows beyond the page.
+
+    A ``ShapedSelect`` statement makes the page's statement once per shape (of the list,
+    the order, the cursors and the fields asked for), kept for the process and run with
+    each request's values; ``shown`` must then be built once too.
     """
     order_keys = keys(order)
     size, backward = _size(request, info.context.settings.max_page_size)
     fingerprint = _fingerprint(order_keys)
     after = _decode(request.after, order_keys, fingerprint, "after")
     before = _decode(request.before, order_keys, fingerprint, "before")
-    reversed_keys = [k.reversed() for k in order_keys]
-    reading = reversed_keys if backward else order_keys
-
-    page = statement
-    if after is not None:
-        page = page.where(follows(order_keys, after))
-    if before is not None:
-        page = page.where(follows(reversed_keys, before))
-    terms = [k.term() for k in reading]
-    if shown is not None:  # the page's ids, then their rows
-        ids = page.order_by(*terms).limit(size + 1).correlate(None)
-        page = shown.where(order_keys[-1].column.in_(ids))
-    page = page.add_columns(*(k.column.label(f"_page_key_{i}") for i, k in enumerate(order_keys)))
     # Whether a row lies behind the cursor the page starts from (the other way from how the
     # page is read): asked in the page's statement when its flag is selected, so that it
     # costs nothing more whenever the page has a row to carry it.
     start = before if backward else after
-    behind = None
-    if start is not None:
-        against = order_keys if backward else reversed_keys
-        behind = statement.where(follows(against, start, inclusive=True)).correlate(None).exists()
     selected = info.selected_fields  # built anew on each access
     counted = _asks(selected, "totalCount")
-    if counted:
-        page = page.add_columns(_total(statement))
-    carried = False
-    if behind is not None and _asks(
+    carried = start is not None and _asks(
         selected, "pageInfo", "hasNextPage" if backward else "hasPreviousPage"
-    ):
-        page, carried = page.add_columns(behind.label("_page_behind")), True
+    )
+    shaped = (
+        statement
+        if isinstance(statement, ShapedSelect)
+        else ShapedSelect(None, {}, lambda: statement)
+    )
+    shape = _Shape(
+        order_keys,
+        backward,
+        _bound("after", after),
+        _bound("before", before),
+        counted,
+        carried,
+        shown,
+    )
+    values = {
+        **shaped.values,
+        **_values("after", after),
+        **_values("before", before),
+        _PAGE_LIMIT: size + 1,
+    }
     reader = info.context.reader
-    page = page.order_by(*terms).limit(size + 1)
-    result = await (reader.execute(page) if scalars else reader.columns(page))
+    build = functools.partial(shape.page, shaped.build, size)
+    if shaped.key is None:
+        page = build()
+    else:
+        page = _kept((shaped.key, shape.key(id(shown))), build, values, reader)
+    result = await (reader.execute(page, values) if scalars else reader.columns(page, values))
     names = tuple(result.keys())
     width = len(names) - len(order_keys) - counted - carried
     full = result.all()
@@ -140,21 +149,20 @@ async def read_page(
     else:  # plain tuples with the columns' names: a Row's access by name costs more
         make = _record_type(names[:width])._make
         rows = [make(row[:width]) for row in full]
-    values = [tuple(row[width : width + len(order_keys)]) for row in full]
     more = len(rows) > size
-    rows, values = rows[:size], values[:size]
+    rows, shown_rows = rows[:size], full[:size]
     if backward:
         rows.reverse()
-        values.reverse()
+        shown_rows.reverse()
 
     behind_start: Flag = False
     if carried and full:
         behind_start = bool(full[0][-1])
-    elif behind is not None:  # an empty page has no row to carry it: asked when resolved
-        behind_start = _ask(reader, behind)
+    elif start is not None:  # an empty page has no row to carry it: asked when resolved
+        behind_start = _ask(reader, shape.behind(shaped.build()))
 
     async def count() -> int:
-        return int(await reader.scalar(_counting(statement)))
+        return int(await reader.scalar(_counting(shaped.build())))
 
     total: Count = count
     if counted and full:
@@ -164,28 +172,151 @@ async def read_page(
 
     return Page(
         rows=rows,
-        cursors=Cursors(fingerprint, values),
+        cursors=Cursors(fingerprint, shown_rows, slice(width, width + len(order_keys))),
         has_next=behind_start if backward else more,
         has_previous=more if backward else behind_start,
         count=total,
     )
 
 
-class Cursors(Sequence[str]):
-    """A page's cursors, encoded when first read: most queries select none."""
+_PAGE_LIMIT = "page_limit"
 
-    def __init__(self, fingerprint: str, values: list[tuple[Any, ...]]) -> None:
+# Page statements by shape, for the process: a list read again in a shape seen before is
+# run without being built again, and without SQLAlchemy working out its cache key again.
+_KEPT: dict[Hashable, Select[Any]] = {}
+_KEPT_MOST = 1000  # far more shapes than clients use; one inventing shapes empties it
+# Set by the tests: each reuse is checked against a statement built anew for the request.
+CHECK_KEPT_STATEMENTS = False
+
+
+def _kept(
+    key: Hashable,
+    build: Callable[[], Select[Any]],
+    values: dict[str, Any],
+    reader: Any,
+) -> Select[Any]:
+    """The statement kept for ``key``, built (and checked) the first time."""
+    page = _KEPT.get(key)
+    if page is None:
+        page = build()
+        unnamed = unnamed_values(page, values)
+        if unnamed:  # a programming error: the tests of the list find it
+            raise TypeError(f"A statement kept by its shape binds {unnamed} without a name.")
+        if len(_KEPT) >= _KEPT_MOST:
+            _KEPT.clear()
+        _KEPT[key] = page
+    elif CHECK_KEPT_STATEMENTS:
+        _check_kept(page, build(), values, reader.session.bind.dialect)
+    return page
+
+
+def _check_kept(
+    page: Select[Any], fresh: Select[Any], values: dict[str, Any], dialect: Any
+) -> None:
+    """A kept statement has the SQL of one built for this request, which binds ``values``."""
+    kept_sql, fresh_sql = (str(s.compile(dialect=dialect)) for s in (page, fresh))
+    if kept_sql != fresh_sql:
+        raise AssertionError(f"kept statement differs:\n{kept_sql}\nbuilt now:\n{fresh_sql}")
+    bound = fresh.compile(dialect=dialect).params
+    wrong = sorted(k for k in set(values) & set(bound) if bound[k] != values[k])
+    if wrong or unnamed_values(fresh, values):
+        raise AssertionError(f"kept statement's values differ from those built now: {wrong}")
+
+
+def _values(prefix: str, place: tuple[Any, ...] | None) -> dict[str, Any]:
+    """A cursor's sort values as named values (its NULLs are part of the shape)."""
+    if place is None:
+        return {}
+    return {f"{prefix}_{i}": v for i, v in enumerate(place) if v is not None}
+
+
+def _bound(prefix: str, place: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
+    """A cursor's sort values as the parameters ``_values`` names, NULLs as they are."""
+    if place is None:
+        return None
+    return tuple(None if v is None else named(f"{prefix}_{i}", v) for i, v in enumerate(place))
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What decides a page statement's SQL besides its list's: built by ``page``."""
+
+    order_keys: Sequence[Key]
+    backward: bool
+    after: tuple[Any, ...] | None  # bound parameters, or None where the cursor holds NULL
+    before: tuple[Any, ...] | None
+    counted: bool
+    carried: bool
+    shown: Select[*tuple[Any, ...]] | None
+
+    def key(self, shown: int) -> Hashable:
+        def nulls(place: tuple[Any, ...] | None) -> tuple[bool, ...] | None:
+            return None if place is None else tuple(v is None for v in place)
+
+        order = tuple((k.name, k.descending) for k in self.order_keys)
+        return (
+            order,
+            self.backward,
+            nulls(self.after),
+            nulls(self.before),
+            self.counted,
+            self.carried,
+            shown,
+        )
+
+    def behind(self, statement: Select[*tuple[Any, ...]]) -> Any:
+        """Whether a row lies at or behind the cursor the page starts from."""
+        if self.backward:
+            against, start = self.order_keys, self.before
+        else:
+            against, start = [k.reversed() for k in self.order_keys], self.after
+        assert start is not None
+        return statement.where(follows(against, start, inclusive=True)).correlate(None).exists()
+
+    def page(
+        self, build: Callable[[], Select[*tuple[Any, ...]]], size: int
+    ) -> Select[*tuple[Any, ...]]:
+        order_keys = self.order_keys
+        reversed_keys = [k.reversed() for k in order_keys]
+        statement = build()
+        page = statement
+        if self.after is not None:
+            page = page.where(follows(order_keys, self.after))
+        if self.before is not None:
+            page = page.where(follows(reversed_keys, self.before))
+        terms = [k.term() for k in (reversed_keys if self.backward else order_keys)]
+        limit = named(_PAGE_LIMIT, size + 1, Integer())
+        if self.shown is not None:  # the page's ids, then their rows
+            ids = page.order_by(*terms).limit(limit).correlate(None)
+            page = self.shown.where(order_keys[-1].column.in_(ids))
+        page = page.add_columns(
+            *(k.column.label(f"_page_key_{i}") for i, k in enumerate(order_keys))
+        )
+        if self.counted:
+            page = page.add_columns(_total(statement))
+        if self.carried:
+            page = page.add_columns(self.behind(statement).label("_page_behind"))
+        return page.order_by(*terms).limit(limit)
+
+
+class Cursors(Sequence[str]):
+    """A page's cursors, encoded when first read: most queries select none. ``rows`` hold
+    their sort values at ``keys``."""
+
+    def __init__(self, fingerprint: str, rows: Sequence[Any], keys: slice) -> None:
         self._fingerprint = fingerprint
-        self._values = values
+        self._rows = rows
+        self._keys = keys
         self._encoded: list[str] | None = None
 
     def _all(self) -> list[str]:
         if self._encoded is None:
-            self._encoded = [_encode(self._fingerprint, v) for v in self._values]
+            keys = self._keys
+            self._encoded = [_encode(self._fingerprint, tuple(row[keys])) for row in self._rows]
         return self._encoded
 
     def __len__(self) -> int:
-        return len(self._values)
+        return len(self._rows)
 
     def __getitem__(self, index: Any) -> Any:
         return self._all()[index]

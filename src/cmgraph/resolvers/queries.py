@@ -61,7 +61,7 @@ from cmgraph.domain.models import (
 from cmgraph.domain.organisation import organisation_query
 from cmgraph.domain.permissions import (
     may_find_people,
-    readable_actions,
+    readable_action_clauses,
     readable_assessments,
     readable_groups,
     readable_templates,
@@ -283,7 +283,7 @@ async def improvement_actions(
     f = action_filter(filter)
     reader = info.context.reader
     days = await reader.scalar(due_soon_days_query()) if f.needs_due_soon_days else None
-    statement = matching_actions(f, readable_actions(info.context.principal), days)
+    statement = matching_actions(f, readable_action_clauses(info.context.principal), days)
     order = action_order(order_by.field.value, descending(order_by))
     shown = _action_rows(with_assignee)
     return await read_page(info, statement, order, request, scalars=False, shown=shown)

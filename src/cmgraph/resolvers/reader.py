@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
+
+Values = Mapping[str, Any] | None  # a statement's named parameters
 
 
 class StatementReader(Protocol):
@@ -16,11 +19,11 @@ class StatementReader(Protocol):
     @property
     def session(self) -> AsyncSession: ...
 
-    async def execute(self, statement: Executable) -> Any: ...
+    async def execute(self, statement: Executable, values: Values = None) -> Any: ...
 
     async def scalar(self, statement: Executable) -> Any: ...
 
-    async def columns(self, statement: Executable) -> Any: ...
+    async def columns(self, statement: Executable, values: Values = None) -> Any: ...
 
 
 class Reader:
@@ -35,18 +38,19 @@ class Reader:
         self.lock = asyncio.Lock()
         self.closed = False
 
-    async def execute(self, statement: Executable) -> Any:
+    async def execute(self, statement: Executable, values: Values = None) -> Any:
         async with self.lock:
             self._check_open()
-            return await self.session.execute(statement)
+            return await self.session.execute(statement, values)
 
     async def scalar(self, statement: Executable) -> Any:
         async with self.lock:
             self._check_open()
             return await self.session.scalar(statement)
 
-    async def columns(self, statement: Executable) -> Any:
-        """The result of a statement that selects columns only (no entities).
+    async def columns(self, statement: Executable, values: Values = None) -> Any:
+        """The result of a statement that selects columns only (no entities), with
+        ``values`` for its named parameters.
 
         Run on the session's connection, in its transaction: such rows need none of the
         ORM's per-row handling, which costs more than the database for a large report.
@@ -59,7 +63,7 @@ class Reader:
             self._check_open()
             connection = await self.session.connection()
             return await connection.execute(
-                statement, execution_options={"_result_disable_adapt_to_context": True}
+                statement, values, execution_options={"_result_disable_adapt_to_context": True}
             )
 
     async def close(self) -> None:

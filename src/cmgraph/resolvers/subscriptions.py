@@ -40,6 +40,7 @@ from cmgraph.resolvers.hub import (
 )
 from cmgraph.resolvers.loaders import Loaders
 from cmgraph.resolvers.queries import ids_of
+from cmgraph.resolvers.reader import Values
 
 
 class LazyReader:
@@ -57,18 +58,18 @@ class LazyReader:
             self._session = self._sessions()
         return self._session
 
-    async def execute(self, statement: Executable) -> Any:
+    async def execute(self, statement: Executable, values: Values = None) -> Any:
         async with self.lock:
-            return await self.session.execute(statement)
+            return await self.session.execute(statement, values)
 
     async def scalar(self, statement: Executable) -> Any:
         async with self.lock:
             return await self.session.scalar(statement)
 
-    async def columns(self, statement: Executable) -> Any:
+    async def columns(self, statement: Executable, values: Values = None) -> Any:
         """As ``Reader.columns``."""
         async with self.lock:
-            return await (await self.session.connection()).execute(statement)
+            return await (await self.session.connection()).execute(statement, values)
 
     async def close(self) -> None:
         if self._session is not None:
