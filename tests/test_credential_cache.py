@@ -11,10 +11,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy import event, select
 
+from cmgraph.adapters import db as database
 from cmgraph.adapters import signals
 from cmgraph.adapters.db import UnitOfWork
 from cmgraph.config import Settings
@@ -331,11 +333,12 @@ async def test_the_cache_keeps_the_most_recently_used(tmp_path: Path) -> None:
 
 
 async def test_a_read_sends_nothing_but_its_statements(
-    db: Database, client: httpx.AsyncClient, owner_id: int
+    db: Database, client: httpx.AsyncClient, owner_id: int, monkeypatch
 ) -> None:
-    """On PostgreSQL a read request, its caller known, sends the pool's one-statement check
-    of the connection and its reads: no BEGIN or ROLLBACK around them (autocommit reads) and
-    none around the check (one statement, not three)."""
+    """On PostgreSQL a read request, its caller known, sends its reads and nothing else: no
+    BEGIN or ROLLBACK around them (autocommit reads), and no check of a connection given
+    back to the pool a moment ago. A connection idle for longer is checked with one
+    statement (not three)."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only: SQLite reads in a transaction of the file")
     caller = Caller(client, token=(await _token(db, owner_id)).secret)
@@ -352,8 +355,58 @@ async def test_a_read_sends_nothing_but_its_statements(
         await caller.data(VIEWER)  # on a new connection, which needs no check
         unprepared.clear()
         reads = await _statements(db, caller.data(VIEWER))
+        assert unprepared == []  # the connection came back a moment ago: no check
+        monkeypatch.setattr(database, "RECENTLY_USED_SECONDS", 0.0)
+        await caller.data(VIEWER)
     finally:
         event.remove(db.engine.sync_engine, "connect", log_queries)
         await db.engine.dispose()
     assert unprepared == [";"]  # the check alone: no BEGIN, no ROLLBACK
     assert reads and all(s.lstrip().upper().startswith("SELECT") for s in reads), reads
+
+
+async def _drop_connections(db: Database) -> int:
+    """End every other session on the test's database, as a restart would; how many."""
+    connection = await asyncpg.connect(db.url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        ended = await connection.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'"
+        )
+    finally:
+        await connection.close()
+    return len(ended)
+
+
+async def test_a_connection_dropped_while_idle_is_replaced_before_use(
+    db: Database, client: httpx.AsyncClient, owner_id: int, monkeypatch
+) -> None:
+    """The database ends the pool's connections (a restart, a failover); a request after
+    they sat idle gets new ones, checked, and answers as if nothing happened."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: a SQLite connection has no server to drop it")
+    caller = Caller(client, token=(await _token(db, owner_id)).secret)
+    before = await caller.data(VIEWER)
+    assert await _drop_connections(db) >= 1
+    monkeypatch.setattr(database, "RECENTLY_USED_SECONDS", 0.0)  # all of them idle since
+    assert await caller.data(VIEWER) == before
+    assert await caller.data(VIEWER) == before
+
+
+async def test_a_connection_dropped_just_after_use_fails_one_request_only(
+    db: Database, client: httpx.AsyncClient, owner_id: int, monkeypatch
+) -> None:
+    """Dropped within a second of its last use, a connection is used unchecked: that request
+    is told the database is unavailable (503, retry), and the pool replaces its connections
+    for the next."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: a SQLite connection has no server to drop it")
+    caller = Caller(client, token=(await _token(db, owner_id)).secret)
+    before = await caller.data(VIEWER)
+    monkeypatch.setattr(database, "RECENTLY_USED_SECONDS", 3600.0)  # never idle long enough
+    assert await _drop_connections(db) >= 1
+    refused = await caller.post(VIEWER)
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["retry-after"]
+    assert await caller.data(VIEWER) == before

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -104,17 +105,56 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("pool_pre_ping", True)
     # A database host that stops answering (rather than refusing) would otherwise hold each
     # request for asyncpg's default minute before it can be told to retry.
     kwargs["connect_args"] = {"timeout": CONNECT_TIMEOUT_SECONDS, **kwargs.get("connect_args", {})}
     engine = create_async_engine(url, **kwargs)
     _ping_in_one_round_trip(engine)
+    _check_idle_connections(engine)
     return engine
 
 
+# A connection given back to the pool this recently is taken again without a check: it was
+# working a moment ago, and under load the check would be a round trip on every request.
+RECENTLY_USED_SECONDS = 1.0
+_RETURNED_AT = "cmgraph_returned_at"  # in a connection's ``info`` (cleared when it closes)
+
+
+def _check_idle_connections(engine: AsyncEngine) -> None:
+    """The pool's check before use (SQLAlchemy's pre-ping), for connections idle a while.
+
+    A connection the server dropped while it sat in the pool (a restart, a failover, an idle
+    timeout) is replaced before a request sees it, as with pre-ping; only a connection given
+    back within ``RECENTLY_USED_SECONDS`` goes unchecked. If the server goes in that second,
+    the request using it fails with the database unavailable (503, Retry-After), and the
+    pool, told of the disconnect, replaces every older connection.
+    """
+    sync = engine.sync_engine
+    dialect = sync.dialect
+
+    def stamp(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    def check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned_at = record.info.get(_RETURNED_AT)
+        if returned_at is not None and time.monotonic() - returned_at < RECENTLY_USED_SECONDS:
+            return
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if not dialect.is_disconnect(error, dbapi_connection, None):
+                raise
+            alive = False
+        if not alive:  # the pool replaces it, and every connection older than it
+            raise sa_exc.InvalidatePoolError()
+
+    event.listen(sync, "connect", stamp)  # a new connection needs no check
+    event.listen(sync, "checkin", stamp)
+    event.listen(sync, "checkout", check)
+
+
 def _ping_in_one_round_trip(engine: AsyncEngine) -> None:
-    """The pool's check of a connection before each use as one statement, not three.
+    """The pool's check of a connection before use as one statement, not three.
 
     SQLAlchemy's asyncpg adapter wraps that check in BEGIN ... ROLLBACK unless the
     connection is in autocommit mode, for PgBouncer's transaction pooling (where a lone

@@ -119,27 +119,14 @@ async def read_page(
         if isinstance(statement, ShapedSelect)
         else ShapedSelect(None, {}, lambda: statement)
     )
-    shape = _Shape(
-        order_keys,
-        backward,
-        _bound("after", after),
-        _bound("before", before),
-        counted,
-        carried,
-        shown,
-    )
-    values = {
-        **shaped.values,
-        **_values("after", after),
-        **_values("before", before),
-        _PAGE_LIMIT: size + 1,
-    }
+    shape = _PageShape(order_keys, backward, after, before, counted, carried, shown, size)
+    values = {**shaped.values, **shape.values()}
     reader = info.context.reader
-    build = functools.partial(shape.page, shaped.build, size)
+    build = functools.partial(shape.statement, shaped.build)
     if shaped.key is None:
         page = build()
     else:
-        page = _kept((shaped.key, shape.key(id(shown))), build, values, reader)
+        page = _kept((shaped.key, shape.key()), build, values, reader)
     result = await (reader.execute(page, values) if scalars else reader.columns(page, values))
     names = tuple(result.keys())
     width = len(names) - len(order_keys) - counted - carried
@@ -223,33 +210,20 @@ def _check_kept(
         raise AssertionError(f"kept statement's values differ from those built now: {wrong}")
 
 
-def _values(prefix: str, place: tuple[Any, ...] | None) -> dict[str, Any]:
-    """A cursor's sort values as named values (its NULLs are part of the shape)."""
-    if place is None:
-        return {}
-    return {f"{prefix}_{i}": v for i, v in enumerate(place) if v is not None}
-
-
-def _bound(prefix: str, place: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
-    """A cursor's sort values as the parameters ``_values`` names, NULLs as they are."""
-    if place is None:
-        return None
-    return tuple(None if v is None else named(f"{prefix}_{i}", v) for i, v in enumerate(place))
-
-
 @dataclass(frozen=True)
-class _Shape:
-    """What decides a page statement's SQL besides its list's: built by ``page``."""
+class _PageShape:
+    """A page's statement over its list's: ``key`` names its SQL, ``values`` its values."""
 
     order_keys: Sequence[Key]
     backward: bool
-    after: tuple[Any, ...] | None  # bound parameters, or None where the cursor holds NULL
+    after: tuple[Any, ...] | None  # a cursor's sort values
     before: tuple[Any, ...] | None
-    counted: bool
-    carried: bool
+    counted: bool  # with the total
+    carried: bool  # with whether a row lies behind the starting cursor
     shown: Select[*tuple[Any, ...]] | None
+    size: int
 
-    def key(self, shown: int) -> Hashable:
+    def key(self) -> Hashable:
         def nulls(place: tuple[Any, ...] | None) -> tuple[bool, ...] | None:
             return None if place is None else tuple(v is None for v in place)
 
@@ -261,31 +235,45 @@ class _Shape:
             nulls(self.before),
             self.counted,
             self.carried,
-            shown,
+            id(self.shown),  # built once, as ``read_page`` asks
         )
+
+    def values(self) -> dict[str, Any]:
+        """The cursors' sort values (but NULLs, which are SQL) and the page size, by name."""
+        values: dict[str, Any] = {_PAGE_LIMIT: self.size + 1}
+        for prefix, place in (("after", self.after), ("before", self.before)):
+            for i, value in enumerate(place or ()):
+                if value is not None:
+                    values[f"{prefix}_{i}"] = value
+        return values
+
+    def _place(self, prefix: str, place: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A cursor's sort values as the parameters ``values`` names."""
+        return tuple(None if v is None else named(f"{prefix}_{i}", v) for i, v in enumerate(place))
 
     def behind(self, statement: Select[*tuple[Any, ...]]) -> Any:
         """Whether a row lies at or behind the cursor the page starts from."""
         if self.backward:
-            against, start = self.order_keys, self.before
+            assert self.before is not None
+            against, start = self.order_keys, self._place("before", self.before)
         else:
-            against, start = [k.reversed() for k in self.order_keys], self.after
-        assert start is not None
+            assert self.after is not None
+            against = [k.reversed() for k in self.order_keys]
+            start = self._place("after", self.after)
         return statement.where(follows(against, start, inclusive=True)).correlate(None).exists()
 
-    def page(
-        self, build: Callable[[], Select[*tuple[Any, ...]]], size: int
-    ) -> Select[*tuple[Any, ...]]:
+    def statement(self, build: Callable[[], Select[*tuple[Any, ...]]]) -> Select[*tuple[Any, ...]]:
+        """The page's statement over the list's (``build``)."""
         order_keys = self.order_keys
         reversed_keys = [k.reversed() for k in order_keys]
         statement = build()
         page = statement
         if self.after is not None:
-            page = page.where(follows(order_keys, self.after))
+            page = page.where(follows(order_keys, self._place("after", self.after)))
         if self.before is not None:
-            page = page.where(follows(reversed_keys, self.before))
+            page = page.where(follows(reversed_keys, self._place("before", self.before)))
         terms = [k.term() for k in (reversed_keys if self.backward else order_keys)]
-        limit = named(_PAGE_LIMIT, size + 1, Integer())
+        limit = named(_PAGE_LIMIT, self.size + 1, Integer())
         if self.shown is not None:  # the page's ids, then their rows
             ids = page.order_by(*terms).limit(limit).correlate(None)
             page = self.shown.where(order_keys[-1].column.in_(ids))

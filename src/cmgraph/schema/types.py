@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date, datetime
@@ -104,6 +105,13 @@ class Score:
     @classmethod
     def of(cls, score: scoring.Score) -> Score:
         return cls(earned=score.earned, possible=score.possible, percent=score.percent)
+
+    @staticmethod
+    @functools.lru_cache(maxsize=4096)
+    def of_action(earned: float, possible: int) -> Score:
+        """An action's score, one object per pair (never changed once made): a list of
+        actions holds few distinct pairs, and building each costs more than finding it."""
+        return Score.of(scoring.Score(earned, possible))
 
 
 @strawberry.type(description="An assessment's actions: completed (passed) of all in scope.")
@@ -781,7 +789,7 @@ class ImprovementAction(StoredIdNode):
             version=a.version,
             updated_at=a.updated_at,
             pending_update=bool(update_pending(definition_version, d.latest_version)),
-            score=Score.of(scoring.Score(a.earned, a.possible)),
+            score=Score.of_action(a.earned, a.possible),
             due_date=a.due_date,
             retest_interval_days=a.retest_interval_days,
             effective_retest_interval_days=calendar.effective_retest_interval(
