@@ -14,7 +14,8 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
+from sqlalchemy import exc as sa_exc
 
 from cmgraph.adapters import db as database
 from cmgraph.adapters import signals
@@ -410,3 +411,26 @@ async def test_a_connection_dropped_just_after_use_fails_one_request_only(
     assert refused.status_code == 503, refused.text
     assert refused.headers["retry-after"]
     assert await caller.data(VIEWER) == before
+
+
+async def test_the_pool_keeps_its_size_and_makes_no_more(db: Database) -> None:
+    """``CMGRAPH_DB_POOL_SIZE`` connections, each kept once made; a request finding them all
+    busy waits for one rather than opening (and soon closing) another."""
+    with pytest.raises(ValueError, match="CMGRAPH_DB_POOL_SIZE"):
+        Settings.from_env({"CMGRAPH_DB_POOL_SIZE": "0"})
+    assert Settings.from_env({"CMGRAPH_DB_POOL_SIZE": "3"}).db_pool_size == 3
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite's pool is SQLAlchemy's own")
+    engine = database.create_engine(db.url, pool_size=2, pool_timeout=0.05)
+    try:
+        async with engine.connect() as one, engine.connect() as two:
+            pids = {await c.scalar(select(func.pg_backend_pid())) for c in (one, two)}
+            with pytest.raises(sa_exc.TimeoutError):
+                async with engine.connect():
+                    pass
+        for _ in range(3):  # both came back to the pool and stay open
+            async with engine.connect() as again:
+                assert await again.scalar(select(func.pg_backend_pid())) in pids
+        assert engine.pool.checkedin() == 2  # type: ignore[attr-defined]
+    finally:
+        await engine.dispose()

@@ -220,7 +220,7 @@ async def _work(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(number, stop.set)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     try:
         async with running(settings, session_factory(engine), background=True):
             typer.echo("cmgraph worker started", err=True)

@@ -32,6 +32,8 @@ class Settings:
     port: int = 8000
     # Server processes sharing the port (``cmgraph serve``); more than one needs PostgreSQL.
     processes: int = 1
+    # PostgreSQL connections each server process keeps open; a request beyond them waits.
+    db_pool_size: int = 20
     public_url: str = ""
     storage_dir: Path = field(default=Path(""))
     secret_key: str = field(default="", repr=False)
@@ -98,6 +100,7 @@ class Settings:
             "sign_in_max_failures_per_address",
             "schedule_seconds",
             "processes",
+            "db_pool_size",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"CMGRAPH_{name.upper()} must be at least 1")

@@ -599,7 +599,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     """The whole server; pass an engine to share one (tests), else it is made from settings."""
     settings = settings or Settings.from_env()
     owns_engine = engine is None
-    engine = engine or create_engine(settings.database_url)
+    engine = engine or create_engine(settings.database_url, pool_size=settings.db_pool_size)
     sessions = session_factory(engine)
     hub = Hub(sessions)
     graphql = GraphQLEndpoint(settings, sessions, hub)
