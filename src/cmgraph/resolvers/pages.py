@@ -100,9 +100,8 @@ async def read_page(
     the order, the cursors and the fields asked for), kept for the process and run with
     each request's values; ``shown`` must then be built once too.
     """
-    order_keys = keys(order)
+    order_keys, fingerprint = _order(order) if isinstance(order, tuple) else _keys(order)
     size, backward = _size(request, info.context.settings.max_page_size)
-    fingerprint = _fingerprint(order_keys)
     after = _decode(request.after, order_keys, fingerprint, "after")
     before = _decode(request.before, order_keys, fingerprint, "before")
     # Whether a row lies behind the cursor the page starts from (the other way from how the
@@ -379,6 +378,15 @@ def _size(request: PageRequest, max_page_size: int) -> tuple[int, bool]:
 
 
 # -- cursors -------------------------------------------------------------------------------
+
+
+def _keys(order: Sequence[Any]) -> tuple[list[Key], str]:
+    order_keys = keys(order)
+    return order_keys, _fingerprint(order_keys)
+
+
+# An order made once (``action_filter.action_order``) is a tuple: its keys are made once too.
+_order = functools.lru_cache(maxsize=64)(_keys)
 
 
 def _fingerprint(order_keys: Sequence[Key]) -> str:
