@@ -159,6 +159,10 @@ async def test_the_count_follows_first_variables_and_the_setting(db, reader) -> 
         }
         answered = await post(c, reader, query, n=2)
         assert len(answered["data"]["improvementActions"]["nodes"]) == 2
+        # Counts are remembered per document and variables, never across variables.
+        assert await post(c, reader, query, n=10) == refused
+        again = await post(c, reader, query, n=2)
+        assert len(again["data"]["improvementActions"]["nodes"]) == 2
         # Without ``first`` a connection counts its default page.
         default = await post(c, reader, "{ improvementActions { nodes { key controls { key } } } }")
         assert default["errors"][0]["extensions"]["nodeCount"] == 1 + DEFAULT_PAGE_SIZE * 101

@@ -199,9 +199,7 @@ def matching_actions(
             )
         return statement.where(*own.built())
 
-    return ShapedSelect(
-        ("matching_actions", bool(by_definition.builders), own.key()), own.values, build
-    )
+    return ShapedSelect(("matching_actions", own.key()), own.values, build)
 
 
 def filter_clauses(f: ActionFilter, due_soon_days: int | None) -> tuple[Clauses, Clauses]:
@@ -328,11 +326,11 @@ def _definition_clauses(f: ActionFilter, into: Clauses) -> None:
 
 
 def _calendar_clauses(f: ActionFilter, due_soon_days: int | None, into: Clauses) -> None:
+    today = clock.today()  # once: the clauses agree on the day
     if f.due_states is not None:
         if f.needs_due_soon_days and due_soon_days is None:
             raise ValueError("DUE_SOON and ON_TRACK need the organisation's due_soon_days")
         states = tuple(f.due_states)
-        today = clock.today()
         values: dict[str, Any] = {"today": today}
         if f.needs_due_soon_days:
             values["due_soon_until"] = calendar.due_soon_until(today, due_soon_days or 0)
@@ -356,7 +354,7 @@ def _calendar_clauses(f: ActionFilter, due_soon_days: int | None, into: Clauses)
             due = calendar.retest_due_clause(today)
             return due if wanted else or_(ImprovementAction.retest_due_on.is_(None), ~due)
 
-        into.add(("retest_due", wanted), retest_due, today=clock.today())
+        into.add(("retest_due", wanted), retest_due, today=today)
 
 
 # Sort keys of action lists, by the names the API uses.

@@ -8,6 +8,7 @@ in proportion to its length, never to the size of its expansion.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -166,6 +167,9 @@ class _DepthWalk:
         return count
 
 
+_KNOWN_COUNTS = 500  # documents and variables remembered per schema
+
+
 class NodeCounter:
     """The most objects an operation can return, known before it runs.
 
@@ -179,8 +183,30 @@ class NodeCounter:
         self.schema = schema
         self.max_page_size = max_page_size
         self.introspection_bounds = _introspection_bounds(schema)
+        # Counts of documents seen again (the parse cache hands out the same document for
+        # the same text): (document, operation name, variables) -> (document, count).
+        self._known: dict[tuple[int, str | None, str], tuple[DocumentNode, int]] = {}
 
     def count(
+        self,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+    ) -> int:
+        try:
+            key = (id(document), operation_name, json.dumps(variables, sort_keys=True))
+        except (TypeError, ValueError):  # values JSON did not bring: counted each time
+            return self._count(document, operation_name, variables)
+        known = self._known.get(key)
+        if known is not None and known[0] is document:
+            return known[1]
+        count = self._count(document, operation_name, variables)
+        if len(self._known) >= _KNOWN_COUNTS:
+            self._known.clear()
+        self._known[key] = (document, count)
+        return count
+
+    def _count(
         self,
         document: DocumentNode,
         operation_name: str | None,
