@@ -10,10 +10,9 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError, GraphQLSchema, GraphQLSyntaxError, OperationDefinitionNode
+from graphql.validation import ASTValidationRule
 from strawberry.extensions import (
-    AddValidationRules,
     MaskErrors,
-    MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
     ValidationCache,
@@ -199,12 +198,23 @@ def _give_code(error: GraphQLError, code: str) -> None:
         error.extensions = {**(error.extensions or {}), "code": code}
 
 
-class ReleaseRequestState(SchemaExtension):
-    """Lets the context drop what it cached for the operation (``release()``) once done."""
+class EachOperation(SchemaExtension):
+    """What every operation starts and ends with, in one hook rather than three (each hook
+    is a generator entered and left per operation): before it, the document rules (depth
+    and aliases) join the validation rules and the token limit the parse options, as
+    Strawberry's ``AddValidationRules`` and ``MaxTokensLimiter`` would set them; after it,
+    the context drops what it cached for the operation (``release()``)."""
+
+    def __init__(self, rules: tuple[type[ASTValidationRule], ...], max_tokens: int) -> None:
+        self.rules = rules
+        self.max_tokens = max_tokens
 
     def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        context.validation_rules = context.validation_rules + self.rules
+        context.parse_options["max_tokens"] = self.max_tokens
         yield
-        release = getattr(self.execution_context.context, "release", None)
+        release = getattr(context.context, "release", None)
         if release is not None:
             release()
 
@@ -229,7 +239,7 @@ def build_schema(
     Strawberry's plain execution, without schema/execution.py's short paths."""
     # The depth and alias rule is made here once: the validation cache is keyed by the
     # rules, and a rule class made per request would miss the cache every time.
-    limits = [document_rule(settings.max_query_depth, settings.max_aliases)]
+    limits = (document_rule(settings.max_query_depth, settings.max_aliases),)
 
     def make(execution_context_class: type[Any] | None) -> strawberry.Schema:
         return Schema(
@@ -237,11 +247,9 @@ def build_schema(
             extensions=[
                 lambda: CachedParse(maxsize=CACHE_SIZE),
                 lambda: ValidationCache(maxsize=CACHE_SIZE),
-                lambda: AddValidationRules(limits),
-                lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
                 lambda: OperationChecks(settings),
                 MaskUnexpectedErrors,
-                ReleaseRequestState,
+                lambda: EachOperation(limits, settings.max_tokens),
             ],
             execution_context_class=execution_context_class,
             **kwargs,  # type: ignore[arg-type]
