@@ -30,7 +30,7 @@ from cmgraph.domain.enums import (
     Owner,
     TestStatus,
 )
-from cmgraph.domain.models import Control, ControlAction, ImprovementAction
+from cmgraph.domain.models import ActionDefinition, Control, ControlAction, ImprovementAction
 from cmgraph.domain.permissions import Principal, readable_action_clauses
 from cmgraph.resolvers import pages
 from tests.builders import WorkedExample
@@ -110,7 +110,7 @@ def test_one_key_one_sql_and_every_value_named(dialect: Any) -> None:
         }
         sql = str(compiled)
         assert built.setdefault(shaped.key, sql) == sql, (filter_, reader)
-    # The corpus has shapes enough to mean something: values alone do not make new ones.
+    # The corpus spans many shapes (and filters that differ in their values only).
     assert len(built) >= 25
 
 
@@ -123,8 +123,6 @@ def test_a_value_bound_without_a_name_is_refused() -> None:
 
 async def _visible(db: Any, assessment_id: int, status: ImplementationStatus) -> list[str]:
     """Global ids of the actions of one assessment in one status, in the list's order."""
-    from cmgraph.domain.models import ActionDefinition
-
     statement = (
         select(ImprovementAction.id)
         .join(ActionDefinition, ActionDefinition.id == ImprovementAction.definition_id)
