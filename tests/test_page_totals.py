@@ -13,7 +13,7 @@ import warnings
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from strawberry.relay import from_base64, to_base64
 
 from cmgraph.domain.action_filter import ActionFilter, action_filter_clauses, matching_actions
@@ -283,3 +283,70 @@ async def test_the_list_finds_its_ids_joining_only_what_its_filter_reads(
     assert len(set(lean)) == len(lean)
     if narrowed and "pending_update" not in narrowed:  # none is pending in the example
         assert 0 < len(lean) < len(await _expected(db, None, None))
+
+
+# Selections of the list's nodes: the long texts each asks for, by response key.
+LONG_TEXT_CASES: dict[str, tuple[str, dict[str, str]]] = {
+    "none": ("nodes { id }", {}),
+    "guidance": ("nodes { id guidance }", {"guidance": "guidance"}),
+    "aliased": ("nodes { id g: guidance }", {"g": "guidance"}),
+    "by fragment under edges": (
+        "edges { node { id ...T } }",
+        {"testingLogic": "testing_logic", "implementationNotes": "implementation_notes"},
+    ),
+}
+TEXTS_FRAGMENT = "fragment T on ImprovementAction { testingLogic implementationNotes }"
+TEXT_COLUMNS = {
+    "guidance": "action_definition_version.guidance",
+    "testing_logic": "action_definition_version.testing_logic",
+    "implementation_notes": "improvement_action.implementation_notes",
+}
+
+
+@pytest.mark.parametrize("case", LONG_TEXT_CASES)
+async def test_the_list_reads_long_texts_only_when_asked(
+    api, db, example: WorkedExample, tokens, case: str
+) -> None:
+    """Guidance, testing logic and the notes (some 70 KB a page of 50) are read only when
+    the nodes select them, under any alias or fragment; then they hold what is stored."""
+    selection, asked = LONG_TEXT_CASES[case]
+    fragment = TEXTS_FRAGMENT if "...T" in selection else ""
+    query = f"{{ improvementActions(first: 50) {{ {selection} }} }} {fragment}"
+    await api.query(query, token=tokens["OWNER"])  # the token's first use is stamped
+    t2 = example.actions["T2"]
+    async with db.sessions() as session:  # texts to read back (the example has none)
+        await session.execute(
+            update(ImprovementAction)
+            .where(ImprovementAction.id == t2.id)
+            .values(implementation_notes="Reviewed with the auditors.")
+        )
+        await session.execute(
+            update(ActionDefinitionVersion)
+            .where(ActionDefinitionVersion.id == t2.definition_version_id)
+            .values(guidance="Keep a register.", testing_logic="Read the register.")
+        )
+        await session.commit()
+    with count_statements(db.engine) as statements:
+        data = (await api.query(query, token=tokens["OWNER"]))["improvementActions"]
+    (page,) = [s for s in statements if "_page_key_0" in s]
+    for column, spelled in TEXT_COLUMNS.items():
+        assert (spelled in page) == (column in asked.values()), (case, column)
+    nodes = data.get("nodes") or [edge["node"] for edge in data["edges"]]
+    async with db.sessions() as session:
+        rows = await session.execute(
+            select(ImprovementAction.id, *(text_column(c) for c in TEXT_COLUMNS)).join(
+                ActionDefinitionVersion,
+                ActionDefinitionVersion.id == ImprovementAction.definition_version_id,
+            )
+        )
+        stored = {row.id: row._mapping for row in rows}
+    assert nodes and all(set(node) == {"id", *asked} for node in nodes)
+    for key, column in asked.items():
+        values = [node[key] for node in nodes]
+        assert values == [stored[int(from_base64(n["id"])[1])][column] for n in nodes]
+        assert any(values), column  # something to lose, were it left out
+
+
+def text_column(name: str) -> Any:
+    table = ActionDefinitionVersion if name in ("guidance", "testing_logic") else ImprovementAction
+    return getattr(table, name)

@@ -255,11 +255,11 @@ async def assessments(
 
 
 @cache
-def _action_rows(with_assignee: bool) -> Select[*tuple[Any, ...]]:
-    """``action_row_select()``, with the assignee's ``USER_COLUMNS`` (``assignee_user_`` +
-    name) if asked, built once (a quarter of a millisecond): statements are immutable, each
-    request adds its own WHERE to a copy."""
-    rows = action_row_select()
+def _action_rows(with_assignee: bool, left_out: frozenset[str]) -> Select[*tuple[Any, ...]]:
+    """``action_row_select(left_out)``, with the assignee's ``USER_COLUMNS``
+    (``assignee_user_`` + name) if asked, built once (a quarter of a millisecond): statements
+    are immutable, each request adds its own WHERE to a copy."""
+    rows = action_row_select(left_out)
     if not with_assignee:
         return rows
     user, columns = joined_user(ASSIGNEE_PREFIX)
@@ -273,19 +273,21 @@ async def improvement_actions(
     request: PageRequest,
     *,
     with_assignee: bool = False,
+    left_out: frozenset[str] = frozenset(),
 ) -> Page:
     """A page of flat rows of ``action_row_select()``: columns only, no ORM entities.
 
     The filter, order and count run over the actions' ids (``matching_actions``); only the
     page's rows are joined to what they show. ``with_assignee``: each row brings its
-    assignee's columns along.
+    assignee's columns along; ``left_out``: long texts it reads as empty (``LONG_TEXTS``),
+    when the query does not select them.
     """
     f = action_filter(filter)
     reader = info.context.reader
     days = await reader.scalar(due_soon_days_query()) if f.needs_due_soon_days else None
     statement = matching_actions(f, readable_action_clauses(info.context.principal), days)
     order = action_order(order_by.field.value, descending(order_by))
-    shown = _action_rows(with_assignee)
+    shown = _action_rows(with_assignee, left_out)
     return await read_page(info, statement, order, request, scalars=False, shown=shown)
 
 

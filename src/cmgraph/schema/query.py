@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import strawberry
 from strawberry import relay
+from strawberry.utils.str_converters import to_camel_case
 
 from cmgraph.resolvers import queries
+from cmgraph.resolvers.loaders import LONG_TEXTS
 from cmgraph.resolvers.pages import PageRequest, descending
 from cmgraph.schema import inputs
 from cmgraph.schema.connections import Connection, connection
@@ -27,6 +29,9 @@ from cmgraph.schema.types import (
     prefetch_assessments,
     prefetch_controls,
 )
+
+# The long texts an action list reads only when its nodes select them, by field name.
+_LONG_TEXTS = {to_camel_case(text): text for text in LONG_TEXTS}
 
 
 @strawberry.type
@@ -92,6 +97,7 @@ class Query:
             order_by or inputs.ImprovementActionOrder(),
             PageRequest(first, after, last, before),
             with_assignee=with_assignee,
+            left_out=frozenset(text for name, text in _LONG_TEXTS.items() if name not in wanted),
         )
         convert = (
             ImprovementAction.with_joined_assignee()
