@@ -9,6 +9,7 @@ the same whether the total is selected or not; ``tests/test_pagination.py`` cove
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from typing import Any
 
@@ -27,6 +28,8 @@ from cmgraph.domain.models import (
     ControlAction,
     ImprovementAction,
 )
+from cmgraph.resolvers.loaders import action_row_select
+from cmgraph.schema import types as schema_types
 from tests.builders import WorkedExample
 from tests.report_data import count_statements
 
@@ -350,3 +353,19 @@ async def test_the_list_reads_long_texts_only_when_asked(
 def text_column(name: str) -> Any:
     table = ActionDefinitionVersion if name in ("guidance", "testing_logic") else ImprovementAction
     return getattr(table, name)
+
+
+async def test_an_action_made_from_a_row_is_what_its_dataclass_makes(
+    db, example: WorkedExample
+) -> None:
+    """``ImprovementAction._of`` fills the fields in without ``__init__``: the result is
+    equal, field for field (the private ones and the global id included), to the action
+    ``__init__`` makes from those fields, and holds nothing else."""
+    async with db.engine.connect() as connection:
+        rows = (await connection.execute(action_row_select())).all()
+    assert rows
+    for row in rows:
+        made = schema_types.ImprovementAction.from_row(row)
+        again = dataclasses.replace(made)  # through ``__init__`` and ``__post_init__``
+        assert made.__dict__ == again.__dict__
+        assert made.id == row.id and from_base64(made._id) == ("ImprovementAction", str(row.id))
