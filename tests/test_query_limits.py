@@ -30,6 +30,7 @@ from cmgraph.domain.templates import (
 )
 from cmgraph.http.app import create_app
 from cmgraph.resolvers.pages import DEFAULT_PAGE_SIZE
+from cmgraph.schema.api import build_api
 from cmgraph.schema.limits import DEFAULT_LIST_BOUND, NodeCounter
 from tests.builders import worked_example
 from tests.graphql_ws import WsClient, hub_of, subscribed, uvicorn_server
@@ -344,3 +345,18 @@ async def test_id_lists_are_capped(client, reader) -> None:
         await post(client, reader, "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", ids=ids)
     )["errors"]
     assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_counts_are_remembered_for_short_variables_only() -> None:
+    """A count is remembered per document and variables, but not for long variables: a
+    client sending megabytes of them must not make the process keep them."""
+    counter = NodeCounter(build_api(Settings.from_env({}))._schema, 100)
+    document = parse(
+        "query($n: Int, $s: String) { improvementActions(first: $n) { nodes { key } } }"
+    )
+    assert counter.count(document, None, {"n": 3}) == 1 + 3
+    assert counter.count(document, None, {"n": 3}) == 1 + 3
+    assert len(counter._known) == 1
+    long = {"n": 7, "s": "x" * 5000}
+    assert counter.count(document, None, long) == counter.count(document, None, long) == 1 + 7
+    assert len(counter._known) == 1

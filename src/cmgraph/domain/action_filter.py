@@ -237,32 +237,15 @@ def _action_clauses(f: ActionFilter, into: Clauses) -> None:
             return action.id.in_(actions_in_assessments(Assessment.template_id.in_(templates)))
 
         into.add("regulation_ids", in_regulations, regulation_ids=f.regulation_ids)
-    if f.implementation_statuses is not None:
-        into.add(
-            "implementation_statuses",
-            lambda implementation_statuses: action.implementation_status.in_(
-                implementation_statuses
-            ),
-            implementation_statuses=f.implementation_statuses,
-        )
-    if f.test_statuses is not None:
-        into.add(
-            "test_statuses",
-            lambda test_statuses: action.test_status.in_(test_statuses),
-            test_statuses=f.test_statuses,
-        )
+    into.among("implementation_statuses", action.implementation_status, f.implementation_statuses)
+    into.among("test_statuses", action.test_status, f.test_statuses)
     if f.exclude_test_statuses:
         into.add(
             "exclude_test_statuses",
             lambda exclude_test_statuses: action.test_status.not_in(exclude_test_statuses),
             exclude_test_statuses=f.exclude_test_statuses,
         )
-    if f.assignee_ids is not None:
-        into.add(
-            "assignee_ids",
-            lambda assignee_ids: action.assignee_id.in_(assignee_ids),
-            assignee_ids=f.assignee_ids,
-        )
+    into.among("assignee_ids", action.assignee_id, f.assignee_ids)
     if f.unassigned is not None:
         unassigned = f.unassigned
         into.add(
@@ -295,22 +278,9 @@ def _search_clause(text: str, into: Clauses) -> None:
 
 def _definition_clauses(f: ActionFilter, into: Clauses) -> None:
     definition, version = ActionDefinition, ActionDefinitionVersion
-    if f.solutions is not None:
-        into.add(
-            "solutions", lambda solutions: version.solution.in_(solutions), solutions=f.solutions
-        )
-    if f.categories is not None:
-        into.add(
-            "categories",
-            lambda categories: version.category.in_(categories),
-            categories=f.categories,
-        )
-    if f.implementation_types is not None:
-        into.add(
-            "implementation_types",
-            lambda implementation_types: definition.implementation_type.in_(implementation_types),
-            implementation_types=f.implementation_types,
-        )
+    into.among("solutions", version.solution, f.solutions)
+    into.among("categories", version.category, f.categories)
+    into.among("implementation_types", definition.implementation_type, f.implementation_types)
     if f.owner is not None:
         into.add("owner", lambda owner: definition.owner == owner, owner=f.owner)
     if f.pending_update is not None:

@@ -16,7 +16,7 @@ would carry over from the request that built it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +68,11 @@ class Clauses:
         """A clause: ``token`` stands for its SQL; ``build`` makes it from ``values``, each
         passed as a ``named`` bound parameter under its own name."""
         self._add(token, lambda: build(**{k: named(k, v) for k, v in values.items()}), values)
+
+    def among(self, name: str, column: Any, values: Sequence[Any] | None) -> None:
+        """``column IN values``, the values bound as ``name``; nothing when they are None."""
+        if values is not None:
+            self.add(name, lambda **bound: column.in_(bound[name]), **{name: values})
 
     def _add(
         self, token: Hashable, build: Callable[[], ColumnElement[bool]], values: dict[str, Any]

@@ -168,6 +168,8 @@ class _DepthWalk:
 
 
 _KNOWN_COUNTS = 500  # documents and variables remembered per schema
+# Longer variables are counted each time: 500 of them must not hold megabytes.
+_KNOWN_VARIABLES_LENGTH = 2048
 
 
 class NodeCounter:
@@ -194,9 +196,12 @@ class NodeCounter:
         variables: Mapping[str, Any] | None,
     ) -> int:
         try:
-            key = (id(document), operation_name, json.dumps(variables, sort_keys=True))
+            spelled = json.dumps(variables, sort_keys=True)
         except (TypeError, ValueError):  # values JSON did not bring: counted each time
+            spelled = None
+        if spelled is None or len(spelled) > _KNOWN_VARIABLES_LENGTH:
             return self._count(document, operation_name, variables)
+        key = (id(document), operation_name, spelled)
         known = self._known.get(key)
         if known is not None and known[0] is document:
             return known[1]
