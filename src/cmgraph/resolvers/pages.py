@@ -34,6 +34,7 @@ from strawberry.types.nodes import SelectedField
 
 from cmgraph.domain.clause_shapes import ShapedSelect, named, unnamed_values
 from cmgraph.domain.keyset import Key, follows, keys
+from cmgraph.resolvers.reader import KeptStatement
 
 DEFAULT_PAGE_SIZE = 50  # never more than Settings.max_page_size
 # A page flag: known, or asked of the database when resolved.
@@ -122,14 +123,21 @@ async def read_page(
     values = {**shaped.values, **shape.values()}
     reader = info.context.reader
     build = functools.partial(shape.statement, shaped.build)
+    kept = None
     if shaped.key is None:
         page = build()
     else:
-        page = _kept((shaped.key, shape.key()), build, values, reader)
-    result = await (reader.execute(page, values) if scalars else reader.columns(page, values))
-    names = tuple(result.keys())
+        kept = _kept((shaped.key, shape.key()), build, values, reader)
+        page = kept.page
+    if scalars:
+        result = await reader.execute(page, values)
+        names, full = tuple(result.keys()), result.all()
+    elif kept is not None:
+        names, full = await reader.kept_columns(kept, values, check=CHECK_KEPT_STATEMENTS)
+    else:
+        result = await reader.columns(page, values)
+        names, full = tuple(result.keys()), result.all()
     width = len(names) - len(order_keys) - counted - carried
-    full = result.all()
     if scalars:
         rows = [row[0] for row in full]
     else:  # plain tuples with the columns' names: a Row's access by name costs more
@@ -169,7 +177,7 @@ _PAGE_LIMIT = "page_limit"
 
 # Page statements by shape, for the process: a list read again in a shape seen before is
 # run without being built again, and without SQLAlchemy working out its cache key again.
-_KEPT: dict[Hashable, Select[Any]] = {}
+_KEPT: dict[Hashable, KeptStatement] = {}
 _KEPT_MOST = 1000  # far more shapes than clients use; one inventing shapes empties it
 # Set by the tests: each reuse is checked against a statement built anew for the request.
 CHECK_KEPT_STATEMENTS = False
@@ -180,20 +188,20 @@ def _kept(
     build: Callable[[], Select[Any]],
     values: dict[str, Any],
     reader: Any,
-) -> Select[Any]:
+) -> KeptStatement:
     """The statement kept for ``key``, built (and checked) the first time."""
-    page = _KEPT.get(key)
-    if page is None:
+    kept = _KEPT.get(key)
+    if kept is None:
         page = build()
         unnamed = unnamed_values(page, values)
         if unnamed:  # a programming error: the tests of the list find it
             raise TypeError(f"A statement kept by its shape binds {unnamed} without a name.")
         if len(_KEPT) >= _KEPT_MOST:
             _KEPT.clear()
-        _KEPT[key] = page
+        kept = _KEPT[key] = KeptStatement(page)
     elif CHECK_KEPT_STATEMENTS:
-        _check_kept(page, build(), values, reader.session.bind.dialect)
-    return page
+        _check_kept(kept.page, build(), values, reader.session.bind.dialect)
+    return kept
 
 
 def _check_kept(

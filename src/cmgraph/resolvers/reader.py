@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import Executable
+
+from cmgraph.adapters.driver_reads import (
+    DriverRead,
+    driver_read,
+    read_borrowing,
+    run_directly,
+)
 
 Values = Mapping[str, Any] | None  # a statement's named parameters
 
@@ -66,6 +74,37 @@ class Reader:
                 statement, values, execution_options={"_result_disable_adapt_to_context": True}
             )
 
+    async def kept_columns(
+        self, kept: KeptStatement, values: Mapping[str, Any], *, check: bool = False
+    ) -> tuple[Sequence[str], Sequence[Any]]:
+        """``columns`` of a statement run again and again, as names and rows: on PostgreSQL
+        through its driver alone (``adapters.driver_reads``) when it is the request's first
+        read. ``check``: also through SQLAlchemy, and the two must agree (the tests)."""
+        async with self.lock:
+            self._check_open()
+            engine = self.session.bind
+            # Only as the request's first read: it then holds no connection, and never two.
+            if (
+                not isinstance(engine, AsyncEngine)
+                or self.session.in_transaction()
+                or not run_directly(engine)
+                or (read := kept.direct(engine)) is None
+            ):
+                return await self._columns(kept.page, values)
+            rows = await read_borrowing(read, engine, values)
+            if check:
+                _require_same((read.names, rows), await self._columns(kept.page, values))
+            return read.names, rows
+
+    async def _columns(
+        self, statement: Executable, values: Values
+    ) -> tuple[Sequence[str], Sequence[Any]]:
+        connection = await self.session.connection()
+        result = await connection.execute(
+            statement, values, execution_options={"_result_disable_adapt_to_context": True}
+        )
+        return tuple(result.keys()), result.all()
+
     async def close(self) -> None:
         """End reading once the response is made, waiting for a statement in flight.
 
@@ -78,6 +117,28 @@ class Reader:
     def _check_open(self) -> None:
         if self.closed:
             raise RequestFinished("the request has been answered; nothing more is read")
+
+
+class KeptStatement:
+    """A statement kept for the process, with its form for the driver once asked."""
+
+    def __init__(self, page: Select[Any]) -> None:
+        self.page = page
+        self._direct: dict[str, DriverRead | None] = {}
+
+    def direct(self, engine: AsyncEngine) -> DriverRead | None:
+        name = engine.dialect.name
+        if name not in self._direct:
+            self._direct[name] = driver_read(self.page, engine.dialect)
+        return self._direct[name]
+
+
+def _require_same(direct: tuple[Sequence[str], Sequence[Any]], through: Any) -> None:
+    names, rows = through
+    if tuple(direct[0]) != tuple(names) or [tuple(r) for r in direct[1]] != [
+        tuple(r) for r in rows
+    ]:
+        raise AssertionError(f"read directly:\n{direct}\nthrough SQLAlchemy:\n{through}")
 
 
 class RequestFinished(Exception):
