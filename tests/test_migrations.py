@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import literal, select, text
 
 from cmgraph.adapters.migrate import current_revision, head_revision
-from cmgraph.domain.models import Base, Organisation, declared_in_models
+from cmgraph.domain.models import Base, Organisation, UTCDateTime, declared_in_models
 
 
 async def test_migrated_database_matches_the_models(db) -> None:
@@ -35,3 +37,29 @@ async def test_sqlite_enforces_foreign_keys_and_uses_wal(db) -> None:
     async with db.engine.connect() as connection:
         assert (await connection.execute(text("PRAGMA foreign_keys"))).scalar() == 1
         assert (await connection.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+
+
+async def test_utc_columns_read_back_as_utc_datetimes(db) -> None:
+    """``UTCDateTime`` leaves asyncpg's values as they come: so every such column must be a
+    ``timestamptz``, which asyncpg reads in UTC; on either database a time written in
+    another zone reads back as the same instant, in UTC."""
+    columns = {
+        (table.name, column.name)
+        for table in Base.metadata.sorted_tables
+        for column in table.columns
+        if isinstance(column.type, UTCDateTime)
+    }
+    assert len(columns) > 20
+    written = datetime(2026, 3, 2, 9, 30, tzinfo=timezone(timedelta(hours=5)))
+    async with db.engine.connect() as connection:
+        read = await connection.scalar(select(literal(written, UTCDateTime())))
+        if db.engine.dialect.name == "postgresql":
+            types = await connection.execute(
+                text(
+                    "SELECT table_name, column_name, data_type FROM information_schema.columns"
+                    " WHERE table_schema = current_schema()"
+                )
+            )
+            kinds = {(t, c): kind for t, c, kind in types}
+            assert {kinds[key] for key in columns} == {"timestamp with time zone"}
+    assert read == written and read.tzinfo is not None and read.utcoffset() == timedelta(0)

@@ -19,7 +19,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 from sqlalchemy import Enum
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
@@ -149,7 +148,8 @@ async def read_borrowing(
     driver = raw.driver_connection
     try:
         return await read.fetch(driver, values)
-    except _MAYBE_LOST as error:
+    except Exception as error:
+        # SQLAlchemy's test, whatever asyncpg raised: whether the connection is closed now.
         if driver is None or not driver.is_closed():
             raise
         # As SQLAlchemy does when a connection is lost: the pool replaces it and every
@@ -158,7 +158,3 @@ async def read_borrowing(
         raise sa_exc.DisconnectionError(f"the database connection was lost: {error}") from error
     finally:
         await greenlet_spawn(raw.close)  # back to the pool (closing may talk to the driver)
-
-
-# What asyncpg raises when the connection is gone (it is then closed), among other things.
-_MAYBE_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)

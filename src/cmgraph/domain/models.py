@@ -83,6 +83,13 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        # asyncpg reads a timestamptz as a datetime in UTC already: nothing to do per value
+        # (a page of 50 actions has a hundred of them).
+        if dialect.driver == "asyncpg":
+            return None
+        return super().result_processor(dialect, coltype)
+
 
 def enum_column(enum: type) -> SAEnum:
     return SAEnum(enum, native_enum=False, create_constraint=False, length=32)

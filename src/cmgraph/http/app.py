@@ -575,14 +575,13 @@ class GraphQLEndpoint:
         if is_multipart(dict(scope.get("headers") or [])) and not csrf_header_present(scope):
             await csrf_refusal()(scope, receive, send)
             return
-        async with self.reading() as session:
-            reader = Reader(session)
-            scope["state"]["principal"] = principal
-            scope["state"]["reader"] = reader
-            try:
-                await self.graphql(scope, receive, send)
-            finally:
-                await reader.close()
+        reader = Reader(sessions=self.reading)
+        scope["state"]["principal"] = principal
+        scope["state"]["reader"] = reader
+        try:
+            await self.graphql(scope, receive, send)
+        finally:
+            await reader.close()
 
 
 class _CORS(CORSMiddleware):

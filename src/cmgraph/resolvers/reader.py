@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import Select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Executable
 
 from cmgraph.adapters.driver_reads import (
@@ -39,12 +39,38 @@ class Reader:
 
     GraphQL resolves sibling fields concurrently, and one AsyncSession must not run two
     statements at once; DataLoaders keep the number of statements small anyway.
+
+    Given ``sessions``, it opens its session when first asked for it (and ``close`` closes
+    it): a request that reads nothing, or only through the driver, makes none.
     """
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(
+        self,
+        session: AsyncSession | None = None,
+        *,
+        sessions: async_sessionmaker[AsyncSession] | None = None,
+    ) -> None:
+        if (session is None) == (sessions is None):
+            raise TypeError("Pass a session or a session factory.")
+        self._session = session
+        self._sessions = sessions
         self.lock = asyncio.Lock()
         self.closed = False
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            assert self._sessions is not None
+            self._session = self._sessions()
+        return self._session
+
+    @property
+    def engine(self) -> Any:
+        """What the session reads through (an engine, or a connection in some tests)."""
+        if self._session is not None:
+            return self._session.bind
+        assert self._sessions is not None
+        return self._sessions.kw["bind"]
 
     async def execute(self, statement: Executable, values: Values = None) -> Any:
         async with self.lock:
@@ -82,11 +108,11 @@ class Reader:
         read. ``check``: also through SQLAlchemy, and the two must agree (the tests)."""
         async with self.lock:
             self._check_open()
-            engine = self.session.bind
+            engine = self.engine
             # Only as the request's first read: it then holds no connection, and never two.
             if (
                 not isinstance(engine, AsyncEngine)
-                or self.session.in_transaction()
+                or (self._session is not None and self._session.in_transaction())
                 or not run_directly(engine)
                 or (read := kept.direct(engine)) is None
             ):
@@ -111,8 +137,14 @@ class Reader:
         A failed non-null root field ends an operation while its siblings may still be
         reading; they must not touch the session once it is closed and given back.
         """
-        async with self.lock:
-            self.closed = True
+        try:
+            async with self.lock:
+                self.closed = True
+        finally:
+            if self._sessions is not None and self._session is not None:
+                # The session it opened, even if the request is cancelled meanwhile (as
+                # AsyncSession's own ``async with`` does): its connection goes back.
+                await asyncio.shield(self._session.close())
 
     def _check_open(self) -> None:
         if self.closed:
