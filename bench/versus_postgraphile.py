@@ -66,6 +66,7 @@ from bench.keep_alive import Connection, graphql_request
 from bench.nested_report import DEFAULT_CATALOG, prepare
 from bench.support import postgres_reachable, postgres_server, scratch_database, served, stop
 from cmgraph.adapters.db import create_engine
+from cmgraph.adapters.signals import PgListener
 from cmgraph.config import Settings
 from cmgraph.global_ids import encode, row_id_of
 from cmgraph.http.app import create_app
@@ -461,14 +462,25 @@ class Workload:
 async def statements_per_request(
     engine: AsyncEngine, payload: dict[str, Any], token: str, folder: Path
 ) -> int:
-    """SQL statements one request sends, counted on an in-process app on the same code."""
+    """SQL statements one request sends, counted on an in-process app on the same code.
+
+    With the LISTEN connection a server runs, so that the caller is known from the
+    credential cache, as in the served process. Counted through SQLAlchemy, so the list's
+    page goes through it too (the served process reads it on the driver: one statement
+    either way, ``tests/test_driver_reads.py``).
+    """
     app = create_app(Settings.from_env({"CMGRAPH_DATA_DIR": str(folder / "data")}), engine)
     transport = httpx.ASGITransport(app=app)
     headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-        await client.post("/graphql", json=payload, headers=headers)  # token's last use
-        with count_statements(engine) as statements:
-            answer = await client.post("/graphql", json=payload, headers=headers)
+    listener = PgListener(engine.url.render_as_string(hide_password=False))
+    await listener.start()
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            await client.post("/graphql", json=payload, headers=headers)  # token's last use
+            with count_statements(engine) as statements:
+                answer = await client.post("/graphql", json=payload, headers=headers)
+    finally:
+        await listener.stop()
     data_of(answer.content, "cmgraph (in process)")
     return len(statements)
 

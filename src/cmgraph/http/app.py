@@ -328,6 +328,8 @@ class GraphQLApp(GraphQL[ViewContext, None]):
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         """Only for a browser opening /graphql itself: the test ``GraphQLEndpoint`` makes."""
+        if request.method != "GET":  # the usual case, told before reading any header
+            return False
         headers = request.headers
         accept = (
             headers.getlist("accept")

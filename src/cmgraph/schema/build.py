@@ -11,12 +11,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError, GraphQLSchema, GraphQLSyntaxError, OperationDefinitionNode
 from graphql.validation import ASTValidationRule
-from strawberry.extensions import (
-    MaskErrors,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
@@ -127,43 +122,70 @@ class MaskUnexpectedErrors(MaskErrors):
         )
 
 
-class CachedParse(ParserCache):
-    """Strawberry's parser cache, but a syntax error is left for Strawberry to report.
-
-    Raised from the cache, the error would escape the operation's extensions (and so get no
-    code); the document is parsed again in the operation, where the error is handled.
-    """
-
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        with contextlib.suppress(GraphQLError):
-            context.graphql_document = self.cached_parse_document(
-                context.query, **context.parse_options
-            )
-        yield
-
-
 @functools.cache
 def node_counter(schema: GraphQLSchema, max_page_size: int) -> NodeCounter:
     """One counter per schema: it measures the schema's introspection lists once."""
     return NodeCounter(schema, max_page_size)
 
 
-class OperationChecks(SchemaExtension):
-    """What is checked once a document is valid, before anything runs.
+# Documents parsed and validated before, by text (and options) and by document (and rules):
+# Strawberry's caches, shared by every request.
+_parse = ParserCache(maxsize=CACHE_SIZE).cached_parse_document
+_validate = ValidationCache(maxsize=CACHE_SIZE).cached_validate_document
 
-    Listed after ``ValidationCache``, whose errors are known by then; an error set here
-    stops the operation as a validation error would, over HTTP and WebSocket alike.
-    Also gives validation errors a code, as every error the API sends has one.
+
+def _give_code(error: GraphQLError, code: str) -> None:
+    if not (error.extensions or {}).get("code"):
+        error.extensions = {**(error.extensions or {}), "code": code}
+
+
+class EachOperation(MaskUnexpectedErrors):
+    """Every step of an operation, as the schema's one extension.
+
+    - Before it, the document rules (depth and aliases) join the validation rules and the
+      token limit the parse options, as Strawberry's ``AddValidationRules`` and
+      ``MaxTokensLimiter`` would set them.
+    - Parsing and validation come from caches. A syntax error is left for Strawberry to
+      report: raised from the cache, it would escape the operation (and get no code).
+    - Once a document is valid, the checks that need its operation (a subscription over
+      HTTP, several operations without a name, too many objects) refuse it as a validation
+      error would, over HTTP and WebSocket alike; validation errors get a code.
+    - After it, errors are masked (``MaskUnexpectedErrors``) and the context drops what it
+      cached for the operation (``release()``).
+
+    One extension rather than five: Strawberry makes each extension anew for each
+    operation, and enters and leaves a generator for each of its hooks.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, rules: tuple[type[ASTValidationRule], ...]) -> None:
+        super().__init__()
+        self.rules = rules
+        self.max_tokens = settings.max_tokens
         self.max_nodes = settings.max_query_nodes
         self.max_page_size = settings.max_page_size
 
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        context.validation_rules = context.validation_rules + self.rules
+        context.parse_options["max_tokens"] = self.max_tokens
+        yield from super().on_operation()
+        release = getattr(context.context, "release", None)
+        if release is not None:
+            release()
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        with contextlib.suppress(GraphQLError):
+            context.graphql_document = _parse(context.query, **context.parse_options)
+        yield
+
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        if not context.pre_execution_errors and context.graphql_document is not None:
+        document = context.graphql_document
+        context.pre_execution_errors = _validate(
+            context.schema._schema, document, context.validation_rules
+        )
+        if not context.pre_execution_errors and document is not None:
             refusal = self._refusal()
             if refusal is not None:
                 context.pre_execution_errors = [refusal]
@@ -200,32 +222,6 @@ class OperationChecks(SchemaExtension):
         )
 
 
-def _give_code(error: GraphQLError, code: str) -> None:
-    if not (error.extensions or {}).get("code"):
-        error.extensions = {**(error.extensions or {}), "code": code}
-
-
-class EachOperation(SchemaExtension):
-    """What every operation starts and ends with, in one hook rather than three (each hook
-    is a generator entered and left per operation): before it, the document rules (depth
-    and aliases) join the validation rules and the token limit the parse options, as
-    Strawberry's ``AddValidationRules`` and ``MaxTokensLimiter`` would set them; after it,
-    the context drops what it cached for the operation (``release()``)."""
-
-    def __init__(self, rules: tuple[type[ASTValidationRule], ...], max_tokens: int) -> None:
-        self.rules = rules
-        self.max_tokens = max_tokens
-
-    def on_operation(self) -> Iterator[None]:
-        context = self.execution_context
-        context.validation_rules = context.validation_rules + self.rules
-        context.parse_options["max_tokens"] = self.max_tokens
-        yield
-        release = getattr(context.context, "release", None)
-        if release is not None:
-            release()
-
-
 class Schema(strawberry.Schema):
     """Strawberry's schema, without its log line per error.
 
@@ -251,13 +247,7 @@ def build_schema(
     def make(execution_context_class: type[Any] | None) -> strawberry.Schema:
         return Schema(
             query=query,
-            extensions=[
-                lambda: CachedParse(maxsize=CACHE_SIZE),
-                lambda: ValidationCache(maxsize=CACHE_SIZE),
-                lambda: OperationChecks(settings),
-                MaskUnexpectedErrors,
-                lambda: EachOperation(limits, settings.max_tokens),
-            ],
+            extensions=[lambda: EachOperation(settings, limits)],
             execution_context_class=execution_context_class,
             **kwargs,  # type: ignore[arg-type]
         )
