@@ -26,6 +26,7 @@ from cmgraph.resolvers import pages
 from tests.builders import WorkedExample
 from tests.databases import Database
 from tests.graphql_ws import wait_until
+from tests.report_data import count_statements
 from tests.test_credential_cache import Caller, client, listening
 
 ASYNCPG = postgresql.asyncpg.dialect()  # type: ignore[attr-defined]
@@ -218,3 +219,19 @@ def _count_calls(monkeypatch: Any) -> list[Any]:
 
     monkeypatch.setattr("cmgraph.resolvers.reader.read_borrowing", counted)
     return calls
+
+
+async def test_statement_listeners_see_every_page(
+    api, db: Database, example: WorkedExample, tokens, monkeypatch
+) -> None:
+    """While anything listens to the engine's statements (tracing, the tests that count
+    them), pages go through SQLAlchemy, so that it sees them."""
+    _postgresql_only(db)
+    borrowed = _count_calls(monkeypatch)
+    with count_statements(db.engine) as statements:
+        data = await api.query(LIST, {"filter": {}}, token=tokens["OWNER"])
+    assert data["improvementActions"]["totalCount"] == len(example.actions)
+    assert borrowed == []
+    assert any(s.startswith("SELECT improvement_action.id") for s in statements), statements
+    await api.query(LIST, {"filter": {}}, token=tokens["OWNER"])
+    assert len(borrowed) == 1  # nothing listens any more
