@@ -366,14 +366,18 @@ async def test_a_read_sends_nothing_but_its_statements(
     assert reads and all(s.lstrip().upper().startswith("SELECT") for s in reads), reads
 
 
-async def _drop_connections(db: Database) -> int:
-    """End every other session on the test's database, as a restart would; how many."""
+async def _drop_connections(db: Database, *, but_listener: bool = False) -> int:
+    """End every other session on the test's database, as a restart would; how many.
+
+    ``but_listener``: not the LISTEN connection's (whose loss empties the credential cache).
+    """
     connection = await asyncpg.connect(db.url.replace("postgresql+asyncpg", "postgresql"))
     try:
         ended = await connection.fetch(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
             " AND backend_type = 'client backend'"
+            + (" AND query NOT LIKE 'LISTEN%'" if but_listener else "")
         )
     finally:
         await connection.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -27,7 +26,7 @@ from tests.builders import WorkedExample
 from tests.databases import Database
 from tests.graphql_ws import wait_until
 from tests.report_data import count_statements
-from tests.test_credential_cache import Caller, client, listening
+from tests.test_credential_cache import Caller, _drop_connections, client, listening
 
 ASYNCPG = postgresql.asyncpg.dialect()  # type: ignore[attr-defined]
 STATUS = ImprovementAction.implementation_status
@@ -185,27 +184,12 @@ async def test_a_connection_lost_under_a_page_fails_that_request_only(
     before = await caller.data(LIST)  # the caller is known: the page is the first read
     borrowed = _count_calls(monkeypatch)
     monkeypatch.setattr(database, "RECENTLY_USED_SECONDS", 3600.0)  # never idle long enough
-    assert await _drop_pool_connections(db) >= 1
+    assert await _drop_connections(db, but_listener=True) >= 1  # the caller stays known
     refused = await caller.post(LIST)
     assert refused.status_code == 503, refused.text
     assert refused.headers["retry-after"]
     assert await caller.data(LIST) == before
     assert len(borrowed) == 2
-
-
-async def _drop_pool_connections(db: Database) -> int:
-    """End the pool's sessions on the test's database, but the listener's (which would
-    empty the credential cache, and the next request would read its caller first)."""
-    connection = await asyncpg.connect(db.url.replace("postgresql+asyncpg", "postgresql"))
-    try:
-        ended = await connection.fetch(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            " AND backend_type = 'client backend' AND query NOT LIKE 'LISTEN%'"
-        )
-    finally:
-        await connection.close()
-    return len(ended)
 
 
 def _count_calls(monkeypatch: Any) -> list[Any]:

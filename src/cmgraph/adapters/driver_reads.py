@@ -9,7 +9,8 @@ SQL is the same whatever their lengths, and PostgreSQL prepares it once per conn
 and only the columns whose type converts values (enums) are converted.
 
 The conversions are SQLAlchemy's own, taken from the compiled statement, so values go in
-and come out as they do through SQLAlchemy; ``resolvers.pages`` compares the two in tests.
+and come out as they do through SQLAlchemy; with ``resolvers.pages.CHECK_KEPT_STATEMENTS``
+(on in the tests) ``Reader.kept_columns`` reads each page both ways and compares them.
 """
 
 from __future__ import annotations

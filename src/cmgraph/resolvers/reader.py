@@ -166,10 +166,10 @@ class KeptStatement:
 
 
 def _require_same(direct: tuple[Sequence[str], Sequence[Any]], through: Any) -> None:
-    names, rows = through
-    if tuple(direct[0]) != tuple(names) or [tuple(r) for r in direct[1]] != [
-        tuple(r) for r in rows
-    ]:
+    def plain(names: Sequence[str], rows: Sequence[Any]) -> Any:
+        return tuple(names), [tuple(row) for row in rows]
+
+    if plain(*direct) != plain(*through):
         raise AssertionError(f"read directly:\n{direct}\nthrough SQLAlchemy:\n{through}")
 
 
