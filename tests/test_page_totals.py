@@ -11,12 +11,22 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from graphql import (
+    GraphQLEnumType,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    get_named_type,
+    is_required_argument,
+)
 from sqlalchemy import select, update
 from strawberry.relay import from_base64, to_base64
 
+from cmgraph.config import Settings
+from cmgraph.domain import clock
 from cmgraph.domain.action_filter import ActionFilter, action_filter_clauses, matching_actions
 from cmgraph.domain.assignment import assign_actions
 from cmgraph.domain.clause_shapes import Clauses
@@ -30,8 +40,10 @@ from cmgraph.domain.models import (
 )
 from cmgraph.resolvers.loaders import action_row_select
 from cmgraph.schema import types as schema_types
+from cmgraph.schema.api import build_api
 from tests.builders import WorkedExample
 from tests.report_data import count_statements
+from tests.test_due_dates import set_due
 
 # The benchmark's list request (issue 14): the first page of a filtered list and its total.
 LIST = """query ($first: Int, $after: String, $last: Int, $before: String,
@@ -369,3 +381,57 @@ async def test_an_action_made_from_a_row_is_what_its_dataclass_makes(
         again = dataclasses.replace(made)  # through ``__init__`` and ``__post_init__``
         assert made.__dict__ == again.__dict__
         assert made.id == row.id and from_base64(made._id) == ("ImprovementAction", str(row.id))
+
+
+def _selections() -> dict[str, str]:
+    """Each field of ``ImprovementAction`` as a selection of its own: a scalar or enum by
+    name, an object with its scalar and enum fields (those without required arguments)."""
+    schema = build_api(Settings())._schema
+    action = schema.get_type("ImprovementAction")
+    assert isinstance(action, GraphQLObjectType)
+
+    def plain(fields: Any) -> list[str]:
+        return [
+            name
+            for name, field in fields.items()
+            if isinstance(get_named_type(field.type), GraphQLScalarType | GraphQLEnumType)
+            and not any(is_required_argument(a) for a in field.args.values())
+        ]
+
+    selections = {name: name for name in plain(action.fields)}
+    for name, field in action.fields.items():
+        named = get_named_type(field.type)
+        if isinstance(named, GraphQLObjectType) and not any(
+            is_required_argument(a) for a in field.args.values()
+        ):
+            selections[name] = f"{name} {{ {' '.join(plain(named.fields)) or '__typename'} }}"
+    return selections
+
+
+async def test_every_field_asked_alone_reads_what_it_shows(
+    api, example: WorkedExample, tokens
+) -> None:
+    """The list reads a column of ``OWN_FIELD_COLUMNS`` only for its own field: so each
+    field of an action, asked alone in the list, must answer as the same field of the same
+    actions read whole (``nodes``). A field that needs a column it does not name fails."""
+    selections = _selections()
+    assert {"title", "dueState", "priority", "assignee", "score"} <= set(selections)
+    t2 = example.actions["T2"]
+    # Values that the derived fields read, so that one reading a left-out column differs.
+    for action, days in ((t2, -3), (example.actions["T1"], 200)):
+        due = (clock.today() + timedelta(days=days)).isoformat()
+        assert (await set_due(api, action, tokens["CONTRIBUTOR"], due))["userErrors"] == []
+    for name, selection in selections.items():
+        listed = await api.query(
+            f"{{ improvementActions(first: 50) {{ nodes {{ id {selection} }} }} }}",
+            token=tokens["OWNER"],
+        )
+        nodes = listed["improvementActions"]["nodes"]
+        assert t2.id in {int(from_base64(n["id"])[1]) for n in nodes}
+        whole = await api.query(
+            "query ($ids: [ID!]!) { nodes(ids: $ids) "
+            f"{{ ... on ImprovementAction {{ id {selection} }} }} }}",
+            {"ids": [n["id"] for n in nodes]},
+            token=tokens["OWNER"],
+        )
+        assert nodes == whole["nodes"], name

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache, partial
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, func, literal_column, select
+from sqlalchemy import Select, and_, func, null, select
 from sqlalchemy.orm import aliased
 from strawberry.dataloader import DataLoader
 
@@ -62,14 +62,33 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-# The long texts of an action row, by label: ``action_row_select`` may leave them out.
-LONG_TEXTS = (
-    "guidance",
-    "testing_logic",
-    "implementation_notes",
-    "testing_notes",
-    "additional_notes",
-    "assignment_notes",
+# Columns of an action row that only the field of the same name shows (no other field or
+# resolver reads them), by label: ``action_row_select`` may leave them out. The others
+# (ids, points, statuses, scores, due and retest dates) stay: they feed other fields too.
+OWN_FIELD_COLUMNS = frozenset(
+    {
+        "title",
+        "implementation_type",
+        "owner",
+        "enforcement",
+        "purpose",
+        "category",
+        "solution",
+        "guidance",
+        "testing_logic",
+        "automatic_testing_available",
+        "implementation_date",
+        "implementation_notes",
+        "test_status",
+        "test_date",
+        "testing_notes",
+        "additional_notes",
+        "assignment_notes",
+        "testing_source",
+        "automation_fraction",
+        "version",
+        "updated_at",
+    }
 )
 
 
@@ -79,41 +98,42 @@ def action_row_select(left_out: frozenset[str] = frozenset()) -> Select[*tuple[A
     For the loaders that feed large reads: plain columns instead of three ORM entities per
     action, so no identity map and no instance state (whose weak-reference callback puts
     every loaded entity in a reference cycle that only the cyclic garbage collector frees).
-    ``left_out``: long texts (``LONG_TEXTS``) nobody asked for, read as empty strings (a
-    list of 50 actions carries some 70 KB of guidance and testing logic).
+    ``left_out``: columns of ``OWN_FIELD_COLUMNS`` whose field nobody asked for, read as
+    NULL: a list of 50 actions carries some 70 KB of guidance and testing logic, and each
+    column more costs the database to send and the driver to decode.
     """
     a, d, v = ImprovementAction, ActionDefinition, ActionDefinitionVersion
 
-    def text(column: Any) -> Any:
-        return literal_column("''").label(column.key) if column.key in left_out else column
+    def own(column: Any) -> Any:
+        return null().label(column.key) if column.key in left_out else column
 
     return (
         select(
             a.id,
             d.key,
-            v.title,
-            d.implementation_type,
-            d.owner,
-            v.enforcement,
-            v.purpose,
+            own(v.title),
+            own(d.implementation_type),
+            own(d.owner),
+            own(v.enforcement),
+            own(v.purpose),
             a.points,
-            v.category,
-            v.solution,
-            text(v.guidance),
-            text(v.testing_logic),
-            v.automatic_testing_available,
+            own(v.category),
+            own(v.solution),
+            own(v.guidance),
+            own(v.testing_logic),
+            own(v.automatic_testing_available),
             a.implementation_status,
-            a.implementation_date,
-            text(a.implementation_notes),
-            a.test_status,
-            a.test_date,
-            text(a.testing_notes),
-            text(a.additional_notes),
-            text(a.assignment_notes),
-            a.testing_source,
-            a.automation_fraction,
-            a.version,
-            a.updated_at,
+            own(a.implementation_date),
+            own(a.implementation_notes),
+            own(a.test_status),
+            own(a.test_date),
+            own(a.testing_notes),
+            own(a.additional_notes),
+            own(a.assignment_notes),
+            own(a.testing_source),
+            own(a.automation_fraction),
+            own(a.version),
+            own(a.updated_at),
             v.version.label("definition_version"),
             d.latest_version,
             a.earned,

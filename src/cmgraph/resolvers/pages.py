@@ -242,7 +242,7 @@ class _PageShape:
             nulls(self.before),
             self.counted,
             self.carried,
-            id(self.shown),  # built once, as ``read_page`` asks
+            self.shown,  # by identity (built once, as ``read_page`` asks), kept alive
         )
 
     def values(self) -> dict[str, Any]:

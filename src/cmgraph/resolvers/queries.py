@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 import strawberry
@@ -254,7 +254,7 @@ async def assessments(
     return await read_page(info, statement, order, request)
 
 
-@cache
+@lru_cache(maxsize=256)  # a client choosing fields at random cannot make it grow for ever
 def _action_rows(with_assignee: bool, left_out: frozenset[str]) -> Select[*tuple[Any, ...]]:
     """``action_row_select(left_out)``, with the assignee's ``USER_COLUMNS``
     (``assignee_user_`` + name) if asked, built once (a quarter of a millisecond): statements
@@ -279,7 +279,7 @@ async def improvement_actions(
 
     The filter, order and count run over the actions' ids (``matching_actions``); only the
     page's rows are joined to what they show. ``with_assignee``: each row brings its
-    assignee's columns along; ``left_out``: long texts it reads as empty (``LONG_TEXTS``),
+    assignee's columns along; ``left_out``: columns it reads as NULL (``OWN_FIELD_COLUMNS``),
     when the query does not select them.
     """
     f = action_filter(filter)

@@ -7,7 +7,7 @@ from strawberry import relay
 from strawberry.utils.str_converters import to_camel_case
 
 from cmgraph.resolvers import queries
-from cmgraph.resolvers.loaders import LONG_TEXTS
+from cmgraph.resolvers.loaders import OWN_FIELD_COLUMNS
 from cmgraph.resolvers.pages import PageRequest, descending
 from cmgraph.schema import inputs
 from cmgraph.schema.connections import Connection, connection
@@ -30,8 +30,8 @@ from cmgraph.schema.types import (
     prefetch_controls,
 )
 
-# The long texts an action list reads only when its nodes select them, by field name.
-_LONG_TEXTS = {to_camel_case(text): text for text in LONG_TEXTS}
+# The columns an action list reads only when its nodes select their field, by field name.
+_OWN_FIELDS = {to_camel_case(column): column for column in OWN_FIELD_COLUMNS}
 
 
 @strawberry.type
@@ -97,7 +97,7 @@ class Query:
             order_by or inputs.ImprovementActionOrder(),
             PageRequest(first, after, last, before),
             with_assignee=with_assignee,
-            left_out=frozenset(text for name, text in _LONG_TEXTS.items() if name not in wanted),
+            left_out=frozenset(column for f, column in _OWN_FIELDS.items() if f not in wanted),
         )
         convert = (
             ImprovementAction.with_joined_assignee()
