@@ -13,7 +13,7 @@ from cmgraph.schema import inputs
 from cmgraph.schema.connections import Connection, connection
 from cmgraph.schema.exports import ExportLink, link_for
 from cmgraph.schema.score import ComplianceScore, parts_wanted
-from cmgraph.schema.selection import connection_nodes, selected
+from cmgraph.schema.selection import Selection, connection_nodes, selected
 from cmgraph.schema.types import (
     Assessment,
     Control,
@@ -32,6 +32,9 @@ from cmgraph.schema.types import (
 
 # The columns an action list reads only when its nodes select their field, by field name.
 _OWN_FIELDS = {to_camel_case(column): column for column in OWN_FIELD_COLUMNS}
+# Fields that compare the action's own columns with its definition's newer version: with
+# one of them asked, every column is read.
+_READ_EVERY_COLUMN = frozenset({"pendingUpdateChanges"})
 
 
 @strawberry.type
@@ -97,7 +100,7 @@ class Query:
             order_by or inputs.ImprovementActionOrder(),
             PageRequest(first, after, last, before),
             with_assignee=with_assignee,
-            left_out=frozenset(column for f, column in _OWN_FIELDS.items() if f not in wanted),
+            left_out=_left_out(wanted),
         )
         convert = (
             ImprovementAction.with_joined_assignee()
@@ -233,3 +236,10 @@ class Query:
     async def organisation(self, info: strawberry.Info) -> Organisation:
         row = await queries.organisation(info)
         return Organisation.from_row(row)
+
+
+def _left_out(wanted: Selection) -> frozenset[str]:
+    """The columns of ``OWN_FIELD_COLUMNS`` an action list need not read for ``wanted``."""
+    if wanted.keys() & _READ_EVERY_COLUMN:
+        return frozenset()
+    return frozenset(column for field, column in _OWN_FIELDS.items() if field not in wanted)
