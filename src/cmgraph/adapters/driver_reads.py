@@ -40,7 +40,8 @@ class _Parameter:
     name: str
     many: bool  # a list, sent as one array
     convert: Processor
-    constant: Any  # the value of a constant; else the run's value by ``name``
+    constant: bool  # its value is the statement's (``value``); else the run's, by ``name``
+    value: Any
 
 
 @dataclass
@@ -59,7 +60,7 @@ class DriverRead:
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
         arguments = []
         for p in self.parameters:
-            value = p.constant if p.name.startswith(_CONSTANT) else values[p.name]
+            value = p.value if p.constant else values[p.name]
             if p.many:
                 value = [p.convert(v) for v in value] if p.convert else list(value)
             elif p.convert is not None:
@@ -119,7 +120,9 @@ def driver_read(statement: Select[Any], dialect: Dialect) -> DriverRead | None:
 
     def parameter(name: str) -> _Parameter:
         bind = binds[name]
-        return _Parameter(name, bind.expanding, processors.get(name), bind.effective_value)
+        constant = name.startswith(_CONSTANT)
+        value = bind.effective_value if constant else None
+        return _Parameter(name, bind.expanding, processors.get(name), constant, value)
 
     columns = statement.selected_columns
     return DriverRead(

@@ -200,7 +200,7 @@ def _kept(
             _KEPT.clear()
         kept = _KEPT[key] = KeptStatement(page)
     elif CHECK_KEPT_STATEMENTS:
-        _check_kept(kept.page, build(), values, reader.session.bind.dialect)
+        _check_kept(kept.page, build(), values, reader.engine.dialect)
     return kept
 
 
