@@ -383,6 +383,34 @@ async def test_an_action_made_from_a_row_is_what_its_dataclass_makes(
         assert made.id == row.id and from_base64(made._id) == ("ImprovementAction", str(row.id))
 
 
+async def test_an_action_read_for_a_list_is_filled_in_when_another_field_is_read(
+    db, example: WorkedExample
+) -> None:
+    """``ImprovementAction.reading`` sets only the fields the list asks for; the first read
+    of any other fills the action in from its row, equal to ``from_row``'s, keeping what was
+    set on it since (its assignee)."""
+    async with db.engine.connect() as connection:
+        rows = (await connection.execute(action_row_select())).all()
+    assert rows
+    made = schema_types.ImprovementAction.reading({"id", "title", "points"}, with_assignee=False)
+    kept = object()
+    for row in rows:
+        whole = schema_types.ImprovementAction.from_row(row)
+        action = made(row)
+        assert set(action.__dict__) == {
+            *("id", "title", "points", "_id", "_row"),
+            *("prefetched_evidence", "prefetched_assignee"),
+        }
+        assert (action._id, action.title, action.points) == (whole._id, whole.title, whole.points)
+        action.prefetched_assignee = kept
+        assert action.due_date == whole.due_date  # not asked: the action is filled in
+        assert action.prefetched_assignee is kept
+        action.prefetched_assignee = whole.prefetched_assignee
+        assert action.__dict__ == whole.__dict__
+    with pytest.raises(AttributeError):
+        schema_types.ImprovementAction.title  # noqa: B018  (on the class: no such attribute)
+
+
 def _selections() -> dict[str, str]:
     """Each field of ``ImprovementAction`` as a selection of its own: a scalar or enum by
     name, an object with its scalar and enum fields (those without required arguments)."""

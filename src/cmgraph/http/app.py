@@ -61,6 +61,7 @@ from cmgraph.http.exports import export_routes
 from cmgraph.http.graphql_http import (
     ALLOWED_METHODS,
     GRAPHQL_RESPONSE,
+    JSON,
     NOT_CACHEABLE,
     Exchange,
     answer,
@@ -238,9 +239,15 @@ _JSON_KINDS[type(None)] = "null"
 
 
 class _SubResponse(Response):
-    """Strawberry's per-request response, carrying what the answer depends on."""
+    """Strawberry's per-request response, carrying what the answer depends on: no status,
+    body or header until something sets one (Strawberry's own starts so too)."""
 
-    exchange: Exchange
+    def __init__(self, exchange: Exchange) -> None:
+        self.status_code = None  # type: ignore[assignment]  # as Strawberry's: unset
+        self.background = None
+        self.body = b""
+        self.raw_headers = []
+        self.exchange = exchange
 
 
 class GraphQLApp(GraphQL[ViewContext, None]):
@@ -339,11 +346,7 @@ class GraphQLApp(GraphQL[ViewContext, None]):
         return wants_ide(request.method, str(request.query_params), accept)
 
     async def get_sub_response(self, request: Any) -> Response:
-        sub_response = _SubResponse()
-        sub_response.status_code = None  # type: ignore[assignment]  # as Strawberry's: unset
-        del sub_response.headers["content-length"]
-        sub_response.exchange = exchange_of(request.scope)
-        return sub_response
+        return _SubResponse(exchange_of(request.scope))
 
     async def execute_operation(
         self,
@@ -460,9 +463,10 @@ class GraphQLApp(GraphQL[ViewContext, None]):
     async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> Any:
         """Strawberry's parsing, with a 415 for a POST body that is neither JSON nor a form,
         and the ``operationName`` checked too (Strawberry checks the other members)."""
-        if request.method == "POST":
-            media_type = parse_content_type(request.content_type or "")[0].lower()
-            if media_type not in ("application/json", "multipart/form-data"):
+        content_type = request.content_type or ""
+        if request.method == "POST" and content_type != JSON:  # the usual one needs no parsing
+            media_type = parse_content_type(content_type)[0].lower()
+            if media_type not in (JSON, "multipart/form-data"):
                 raise ViewHTTPException(
                     415,
                     "Send the request as application/json (or multipart/form-data for uploads).",
@@ -502,7 +506,7 @@ class GraphQLApp(GraphQL[ViewContext, None]):
             if extensions.get("code") == UNAVAILABLE:
                 return unavailable_response(str(extensions.get("requestId", "-")))
         response = answer(response_data, sub_response.exchange)
-        response.headers.raw.extend(sub_response.headers.raw)
+        response.raw_headers.extend(sub_response.raw_headers)
         return response
 
 

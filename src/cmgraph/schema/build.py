@@ -9,9 +9,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, GraphQLSchema, GraphQLSyntaxError, OperationDefinitionNode
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+)
 from graphql.validation import ASTValidationRule
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.extensions import MaskErrors, ParserCache
+from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
@@ -128,10 +135,40 @@ def node_counter(schema: GraphQLSchema, max_page_size: int) -> NodeCounter:
     return NodeCounter(schema, max_page_size)
 
 
-# Documents parsed and validated before, by text (and options) and by document (and rules):
-# Strawberry's caches, shared by every request.
+# Documents parsed before, by text (and options): Strawberry's cache, shared by every request.
 _parse = ParserCache(maxsize=CACHE_SIZE).cached_parse_document
-_validate = ValidationCache(maxsize=CACHE_SIZE).cached_validate_document
+
+
+class _Same:
+    """A key that is ``value`` itself, not its contents."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __hash__(self) -> int:
+        return id(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.value is self.value
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _validated(
+    schema: GraphQLSchema, document: _Same, rules: tuple[type[ASTValidationRule], ...]
+) -> list[GraphQLError]:
+    return validate_document(schema, document.value, rules)
+
+
+def _validate(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+) -> list[GraphQLError]:
+    """The document's validation errors, from a cache kept by document object: the parse
+    cache gives the same object for the same text. (Strawberry's is kept by the document's
+    contents, and graphql-core hashes those by walking the whole tree on every look-up.)
+    A key holds its document, so no other document can take its ``id`` while it is kept."""
+    return _validated(schema, _Same(document), tuple(rules))
 
 
 def _give_code(error: GraphQLError, code: str) -> None:
@@ -182,10 +219,11 @@ class EachOperation(MaskUnexpectedErrors):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
+        assert document is not None  # Strawberry answers a syntax error before validating
         context.pre_execution_errors = _validate(
             context.schema._schema, document, context.validation_rules
         )
-        if not context.pre_execution_errors and document is not None:
+        if not context.pre_execution_errors:
             refusal = self._refusal()
             if refusal is not None:
                 context.pre_execution_errors = [refusal]

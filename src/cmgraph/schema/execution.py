@@ -21,6 +21,7 @@ with a warning; ``tests/test_execution_fast_path.py`` compares the two ways on a
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from collections.abc import Callable
@@ -87,6 +88,7 @@ _ODD = ("__await__", TYPE_CAST_ATTRIBUTE)  # in an object's own attributes: gene
 _GENERIC_GETATTRIBUTE = (object.__getattribute__, str.__getattribute__, int.__getattribute__)
 
 
+@functools.cache  # the schema's classes, asked about on every execution
 def _plain_class(cls: type) -> bool:
     """Whether instances of ``cls`` are awaitable, or answer attributes, only through
     their own ``__dict__`` (checked for ``_ODD`` per object) and the class."""

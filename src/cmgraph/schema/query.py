@@ -102,12 +102,7 @@ class Query:
             with_assignee=with_assignee,
             left_out=_left_out(wanted),
         )
-        convert = (
-            ImprovementAction.with_joined_assignee()
-            if with_assignee
-            else ImprovementAction.from_row
-        )
-        result = connection(page, convert)
+        result = connection(page, ImprovementAction.reading(wanted, with_assignee))
         await prefetch_actions(info, result.nodes, wanted)
         return result
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import operator
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date, datetime
@@ -10,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import strawberry
 from strawberry import relay
+from strawberry.utils.str_converters import to_camel_case
 
 from cmgraph import global_ids
 from cmgraph.adapters.storage import download_url as signed_download_url
@@ -746,16 +749,38 @@ class ImprovementAction(StoredIdNode):
         return cls._of(row, row, row, row.definition_version, row.definition_retest_interval_days)
 
     @classmethod
-    def with_joined_assignee(cls) -> Callable[[Any], ImprovementAction]:
-        """``from_row`` for rows that bring their assignee along (``ASSIGNEE_PREFIX``)."""
+    def reading(
+        cls, wanted: Iterable[str], with_assignee: bool
+    ) -> Callable[[Any], ImprovementAction]:
+        """``from_row`` for a list whose nodes show ``wanted`` (GraphQL names), for rows
+        that bring their assignee along (``ASSIGNEE_PREFIX``) when ``with_assignee``.
+
+        An action is made with only the fields ``wanted`` names that its row holds as
+        columns; the first read of any other field fills in all of them from the row
+        (``_ROW_FIELDS``). A list shows a few of some forty fields, and setting each costs.
+        """
+        shown = frozenset(wanted)
         users: dict[int, User] = {}
+        made: list[Callable[[Any], ImprovementAction]] = []
 
         def convert(row: Any) -> ImprovementAction:
-            action = cls.from_row(row)
-            action.prefetched_assignee = User.from_joined(row, ASSIGNEE_PREFIX, users)
+            if not made:
+                made.append(_row_backed(row._fields, shown))
+            action = made[0](row)
+            if with_assignee:
+                action.prefetched_assignee = User.from_joined(row, ASSIGNEE_PREFIX, users)
             return action
 
         return convert
+
+    def _fill(self) -> None:
+        """Every field of an action ``reading`` made, from its row (those set stay)."""
+        state = self.__dict__
+        row = state.pop("_row", None)
+        if row is None:
+            raise AttributeError(f"{type(self).__name__!r} object is not backed by a row")
+        for name, value in self.from_row(row).__dict__.items():
+            state.setdefault(name, value)
 
     @classmethod
     def _of(
@@ -926,6 +951,59 @@ class ImprovementAction(StoredIdNode):
         if latest is None:
             return []
         return [FieldChange.of(change) for change in definition_changes(self, latest)]
+
+
+class _FromRow:
+    """A field of ``ImprovementAction`` on the class, reached only when an action made by
+    ``reading`` has not set it yet (a value the object holds comes first): it fills the
+    action in from its row. Read on the class, the field is absent, as before."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, action: ImprovementAction | None, owner: type | None = None) -> Any:
+        if action is None:
+            raise AttributeError(self.name)
+        action._fill()
+        return action.__dict__[self.name]
+
+
+# What ``reading`` may leave for later: every field ``_of`` sets but the global id and the
+# ones filled in ahead.
+_ROW_FIELDS = tuple(
+    f.name
+    for f in dataclasses.fields(ImprovementAction)
+    if f.init and f.name not in ("_id", "prefetched_evidence", "prefetched_assignee")
+)
+for _name in _ROW_FIELDS:
+    setattr(ImprovementAction, _name, _FromRow(_name))
+
+
+@functools.lru_cache(maxsize=256)
+def _row_backed(
+    columns: tuple[str, ...], wanted: frozenset[str]
+) -> Callable[[Any], ImprovementAction]:
+    """Makes actions from rows with these ``columns``, setting the fields ``wanted`` names."""
+    cls = ImprovementAction
+    shown = tuple(name for name in columns if name in _ROW_FIELDS and to_camel_case(name) in wanted)
+    at = [columns.index(name) for name in shown]
+    values: Callable[[Any], Iterable[Any]] = (
+        operator.itemgetter(*at) if len(at) > 1 else lambda row: [row[i] for i in at]
+    )
+    type_name, id_at = cls.__strawberry_definition__.name, columns.index("id")
+
+    def make(row: Any) -> ImprovementAction:
+        action = cls.__new__(cls)
+        state = action.__dict__
+        state.update(zip(shown, values(row), strict=True))
+        state["_id"] = global_ids.encode(type_name, row[id_at])
+        state["prefetched_evidence"] = state["prefetched_assignee"] = NOT_LOADED
+        state["_row"] = row
+        return action
+
+    return make
 
 
 # -- loading nested fields ahead ----------------------------------------------------------------
