@@ -671,7 +671,8 @@ async def test_nullable_keys_sort_null_last_ascending_first_descending(
     order = sort(ImprovementAction.implementation_date, descending, ImprovementAction.id)
     async with db.sessions() as session:
         context = SimpleNamespace(reader=Reader(session), settings=Settings.from_env({}))
-        info: Any = SimpleNamespace(context=context, selected_fields=[])
+        nothing_selected = SimpleNamespace(field_nodes=[], fragments={})
+        info: Any = SimpleNamespace(context=context, _raw_info=nothing_selected)
 
         async def walk(**request: Any) -> tuple[list[int], Any]:
             arguments = {"first": None, "after": None} | request

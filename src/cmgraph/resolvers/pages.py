@@ -21,7 +21,7 @@ import functools
 import hashlib
 import json
 from collections import namedtuple
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
@@ -30,11 +30,11 @@ from typing import Any, TypeAlias, cast
 import strawberry
 from graphql import GraphQLError
 from sqlalchemy import Integer, Select, func, select
-from strawberry.types.nodes import SelectedField
 
 from cmgraph.domain.clause_shapes import ShapedSelect, named, unnamed_values
 from cmgraph.domain.keyset import Key, follows, keys
 from cmgraph.resolvers.reader import KeptStatement
+from cmgraph.resolvers.selection import selected
 
 DEFAULT_PAGE_SIZE = 50  # never more than Settings.max_page_size
 # A page flag: known, or asked of the database when resolved.
@@ -109,10 +109,11 @@ async def read_page(
     # page is read): asked in the page's statement when its flag is selected, so that it
     # costs nothing more whenever the page has a row to carry it.
     start = before if backward else after
-    selected = info.selected_fields  # built anew on each access
-    counted = _asks(selected, "totalCount")
-    carried = start is not None and _asks(
-        selected, "pageInfo", "hasNextPage" if backward else "hasPreviousPage"
+    # Fragments included, directives ignored: at worst a flag or count is read when skipped.
+    below = selected(info)
+    counted = "totalCount" in below
+    carried = start is not None and (
+        ("hasNextPage" if backward else "hasPreviousPage") in below.get("pageInfo", {})
     )
     shaped = (
         statement
@@ -344,21 +345,6 @@ def _ask(reader: Any, condition: Any) -> Callable[[], Awaitable[bool]]:
 def descending(order: Any) -> bool:
     """Whether an order input (``field``, ``direction``) asks for descending order."""
     return bool(order.direction.value == "DESC")
-
-
-def _asks(selected: Sequence[Any], *path: str) -> bool:
-    """Whether the field at ``path`` (``"pageInfo", "hasNextPage"``) is selected on this
-    connection (fragments included, directives ignored: at worst it is read when skipped)."""
-
-    def found(selections: Iterable[Any], path: tuple[str, ...]) -> bool:
-        return any(
-            s.name == path[0] and (len(path) == 1 or found(s.selections, path[1:]))
-            if isinstance(s, SelectedField)
-            else found(s.selections, path)  # a fragment: its fields are this selection's
-            for s in selections
-        )
-
-    return any(found(f.selections, path) for f in selected)
 
 
 # -- page size and direction ---------------------------------------------------------------

@@ -9,11 +9,11 @@ from strawberry.utils.str_converters import to_camel_case
 from cmgraph.resolvers import queries
 from cmgraph.resolvers.loaders import OWN_FIELD_COLUMNS
 from cmgraph.resolvers.pages import PageRequest, descending
+from cmgraph.resolvers.selection import Selection, connection_nodes, selected
 from cmgraph.schema import inputs
 from cmgraph.schema.connections import Connection, connection
 from cmgraph.schema.exports import ExportLink, link_for
 from cmgraph.schema.score import ComplianceScore, parts_wanted
-from cmgraph.schema.selection import Selection, connection_nodes, selected
 from cmgraph.schema.types import (
     Assessment,
     Control,

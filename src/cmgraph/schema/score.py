@@ -11,8 +11,8 @@ from cmgraph import global_ids
 from cmgraph.domain import compliance_score
 from cmgraph.domain.compliance_score import ScoreFigures, ScoreParts, ScoreRow, ScoreScope
 from cmgraph.domain.enums import ScoreSpan
+from cmgraph.resolvers.selection import Selection
 from cmgraph.schema.enums import ImplementationType
-from cmgraph.schema.selection import Selection
 from cmgraph.schema.types import ImprovementAction, Score, loaders
 
 MAX_CONTRIBUTIONS = 100

@@ -24,6 +24,7 @@ from cmgraph.domain.updates import definition_changes
 from cmgraph.domain.versions import update_pending
 from cmgraph.resolvers import people as people_reads
 from cmgraph.resolvers.loaders import ASSIGNEE_PREFIX
+from cmgraph.resolvers.selection import Selection, selected
 from cmgraph.schema.enums import (
     ActionOwner,
     AssessmentStatus,
@@ -43,7 +44,6 @@ from cmgraph.schema.enums import (
 )
 from cmgraph.schema.execution import NOT_LOADED, PREFETCHED
 from cmgraph.schema.exports import ExportLink, link_for
-from cmgraph.schema.selection import Selection, selected
 from cmgraph.schema.update_changes import FieldChange, TemplateUpdateChanges
 
 if TYPE_CHECKING:
@@ -997,7 +997,7 @@ def _row_backed(
     def make(row: Any) -> ImprovementAction:
         action = cls.__new__(cls)
         state = action.__dict__
-        state.update(zip(shown, values(row), strict=True))
+        state.update(zip(shown, values(row), strict=False))  # equal lengths by construction
         state["_id"] = global_ids.encode(type_name, row[id_at])
         state["prefetched_evidence"] = state["prefetched_assignee"] = NOT_LOADED
         state["_row"] = row
