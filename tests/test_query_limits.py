@@ -360,3 +360,17 @@ def test_counts_are_remembered_for_short_variables_only() -> None:
     long = {"n": 7, "s": "x" * 5000}
     assert counter.count(document, None, long) == counter.count(document, None, long) == 1 + 7
     assert len(counter._known) == 1
+
+
+@pytest.mark.parametrize("count", [20, 64])
+async def test_fragments_that_double_below_a_list_are_looked_through_once(
+    client, reader, count
+) -> None:
+    # The list's resolver reads what its nodes select (to load ahead and leave columns
+    # out): each fragment must be looked through once there too, not 2**64 times.
+    query = "{ improvementActions(first: 1) { totalCount nodes { ...F0 } } } "
+    body = await post(client, reader, query + doubling_fragments(count, "ImprovementAction", "key"))
+    assert "errors" not in body, body
+    [node] = body["data"]["improvementActions"]["nodes"]
+    assert node["key"]
+    assert body["data"]["improvementActions"]["totalCount"] > 1

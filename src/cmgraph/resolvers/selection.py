@@ -51,22 +51,30 @@ class _Nodes:
 @functools.lru_cache(maxsize=1024)
 def _names(field: _Nodes) -> Selection:
     tree: Selection = {}
+    merged: set[tuple[int, str]] = set()
     for node in field.nodes:
-        _merge(tree, node.selection_set.selections if node.selection_set else (), field)
+        _merge(tree, node.selection_set.selections if node.selection_set else (), field, merged)
     return tree
 
 
-def _merge(tree: Selection, selections: Iterable[Any], field: _Nodes) -> None:
+def _merge(
+    tree: Selection, selections: Iterable[Any], field: _Nodes, merged: set[tuple[int, str]]
+) -> None:
+    """Adds ``selections`` to ``tree``. ``merged``: the fragments already in each tree (by
+    its ``id``): a fragment spread again into the same tree adds nothing, and looking
+    through it again would make fragments that spread the next one twice cost 2**n."""
     for selection in selections:
         if isinstance(selection, FieldNode):
             below = selection.selection_set.selections if selection.selection_set else ()
-            _merge(tree.setdefault(selection.name.value, {}), below, field)
+            _merge(tree.setdefault(selection.name.value, {}), below, field, merged)
         elif isinstance(selection, InlineFragmentNode):
-            _merge(tree, selection.selection_set.selections, field)
+            _merge(tree, selection.selection_set.selections, field, merged)
         elif isinstance(selection, FragmentSpreadNode):
-            fragment = field.fragments.get(selection.name.value)
-            if fragment is not None:  # (validation refuses an unknown one first)
-                _merge(tree, fragment.selection_set.selections, field)
+            name = selection.name.value
+            fragment = field.fragments.get(name)
+            if fragment is not None and (id(tree), name) not in merged:  # unknown: refused
+                merged.add((id(tree), name))
+                _merge(tree, fragment.selection_set.selections, field, merged)
 
 
 def connection_nodes(tree: Selection) -> Selection:
