@@ -17,7 +17,8 @@ from graphql import (
     OperationDefinitionNode,
 )
 from graphql.validation import ASTValidationRule
-from strawberry.extensions import MaskErrors, ParserCache
+from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
@@ -25,6 +26,7 @@ from strawberry.types.graphql import OperationType
 from cmgraph.adapters.db import database_unavailable
 from cmgraph.config import Settings
 from cmgraph.schema.execution import with_fast_path
+from cmgraph.schema.extension_hooks import HookRunner
 from cmgraph.schema.input_values import build_inputs_directly
 from cmgraph.schema.limits import VALIDATION_FAILED, NodeCounter, document_rule
 
@@ -261,11 +263,19 @@ class EachOperation(MaskUnexpectedErrors):
 
 
 class Schema(strawberry.Schema):
-    """Strawberry's schema, without its log line per error.
+    """Strawberry's schema, without its log line per error, and on the fast path with the
+    extension's hooks entered directly (``extension_hooks``).
 
     ``MaskUnexpectedErrors`` logs what needs a look; a client's mistake (a bad id, a
     refused query) is the client's, and one fuzzing client must not fill the log.
     """
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        if self.execution_context_class is None:  # plain execution: Strawberry's throughout
+            return super().create_extensions_runner(execution_context, extensions)
+        return HookRunner(execution_context, extensions)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
