@@ -447,6 +447,51 @@ async def test_crafted_corpus_covers_what_it_means_to(
         assert expected in text, expected
 
 
+SWITCHED = """query($on: Boolean!) {
+  things { id child { id name @include(if: $on) ...more @skip(if: $on) } }
+}
+fragment more on Thing { flag }"""
+
+
+async def test_one_document_with_directives_answers_each_execution_by_its_variables(
+    crafted: tuple[strawberry.Schema, strawberry.Schema], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Plans are kept across executions only where the selections cannot change: here the
+    same document, parsed once, selects other nested fields with each value of ``$on``."""
+    fast, plain = crafted
+    answers = set()
+    with caplog.at_level(logging.CRITICAL):
+        for on in (True, False, True, False):
+            fast_result = await fast.execute(SWITCHED, {"on": on}, context_value=context())
+            plain_result = await plain.execute(SWITCHED, {"on": on}, context_value=context())
+            assert outcome(fast_result) == outcome(plain_result)
+            answers.add(outcome(fast_result))
+    assert len(answers) == 2
+
+
+async def test_plans_of_a_document_without_directives_are_made_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the schema's parse cache, a document sent again is the same nodes: its plans
+    (which fields take a short path) are reused rather than worked out at each execution."""
+    fast = build_schema(CraftedQuery, SETTINGS, mutation=CraftedMutation)
+    query = "{ things { id name child { id name } } }"
+    made: list[Any] = []
+    make = LeafShortcutExecutionContext._short
+
+    def counting(self: Any, parent_type: Any, details: Any) -> Any:
+        made.append(parent_type)
+        return make(self, parent_type, details)
+
+    monkeypatch.setattr(LeafShortcutExecutionContext, "_short", counting)
+    first = await fast.execute(query, context_value=context())
+    once = len(made)
+    second = await fast.execute(query, context_value=context())
+    assert once > 0
+    assert len(made) == once  # the second execution planned nothing anew
+    assert outcome(second) == outcome(first)
+
+
 def test_crafted_corpus_answers_alike_synchronously(
     crafted: tuple[strawberry.Schema, strawberry.Schema], caplog: pytest.LogCaptureFixture
 ) -> None:

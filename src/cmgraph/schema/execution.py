@@ -31,7 +31,7 @@ from decimal import Decimal
 from enum import EnumMeta
 from math import isfinite
 from types import CoroutineType, GeneratorType
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 from weakref import WeakKeyDictionary
 
 import strawberry
@@ -49,6 +49,7 @@ from graphql import (
     GraphQLScalarType,
     GraphQLSchema,
     GraphQLString,
+    OperationDefinitionNode,
     Undefined,
 )
 from graphql.pyutils import Path, gather_with_cancel
@@ -161,7 +162,30 @@ def _scalar_coercer(scalar: GraphQLScalarType) -> Callable[[Any], Any]:
         return lambda value: (
             value if value.__class__ is float and isfinite(value) else coerce(value)
         )
+    if scalar.name == "Date":
+        return _remembering(coerce, date)
     return coerce
+
+
+_REMEMBERED = 4096  # texts kept per scalar; a list's dates repeat (a day's work, a due date)
+
+
+def _remembering(coerce: Callable[[Any], Any], cls: type) -> Callable[[Any], Any]:
+    """``coerce``, with its answers for values of exactly ``cls`` (immutable, hashable, and
+    equal only when the same: a ``date``) kept: formatting one costs more than a look-up."""
+    texts: dict[Any, Any] = {}
+
+    def coerce_remembered(value: Any) -> Any:
+        if value.__class__ is not cls:
+            return coerce(value)
+        text = texts.get(value)
+        if text is None:
+            if len(texts) >= _REMEMBERED:
+                texts.clear()
+            text = texts[value] = coerce(value)
+        return text
+
+    return coerce_remembered
 
 
 def _reader(field: Any) -> str | None:
@@ -474,7 +498,7 @@ class _Plan:
     """What ``execute_fields`` does for one grouped field set: an entry per response name,
     with the field details for the general path."""
 
-    fields: dict[str, Any]  # the grouped field set (kept alive: its id is the cache key)
+    fields: dict[str, Any]  # the grouped field set it was made for (holds its field nodes)
     parent: GraphQLObjectType
     entries: tuple[tuple[str, _Leaf | None, _Nested | None, Any], ...]
 
@@ -505,7 +529,8 @@ def _inline(
                 return _GENERAL
             result[name] = coerced
         else:
-            value = _object(cast("_Nested", nested), source, is_awaitable)
+            # An entry has a leaf or a nested object (``cast`` would cost a call per item).
+            value = _object(nested, source, is_awaitable)  # type: ignore[arg-type]
             if value is _GENERAL:
                 return _GENERAL
             result[name] = value
@@ -545,6 +570,40 @@ def _object(nested: _Nested, source: Any, is_awaitable: Callable[[Any], Any]) ->
 _LEAVES: WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], _Leaf | None]] = WeakKeyDictionary()
 
 
+# Plans of operations whose selections are fixed, by parent type and field nodes.
+_SHARED_PLANS: dict[tuple[int, ...], _Plan] = {}
+_KEPT_PLANS = 4096  # far more than the sets of the documents a server sees; else emptied
+# Whether an operation's selections are fixed, by operation node (kept alive by its entry).
+_FIXED: dict[int, tuple[OperationDefinitionNode, bool]] = {}
+
+
+def _fixed(operation: OperationDefinitionNode, fragments: dict[str, Any]) -> bool:
+    """Whether the fields collected for ``operation`` are the same at every execution: no
+    directive anywhere in its selections or its fragments (``@skip(if: $flag)``, say) and
+    no fragment with variables of its own. Then a plan made for one execution serves all."""
+    entry = _FIXED.get(id(operation))
+    if entry is not None and entry[0] is operation:
+        return entry[1]
+    fixed = _without_directives(operation) and all(
+        not f.definition.variable_definitions
+        and not f.definition.directives
+        and _without_directives(f.definition)
+        for f in fragments.values()
+    )
+    if len(_FIXED) >= _KEPT_PLANS:
+        _FIXED.clear()
+    _FIXED[id(operation)] = (operation, fixed)
+    return fixed
+
+
+def _without_directives(node: Any) -> bool:
+    selection_set = getattr(node, "selection_set", None)
+    for selection in selection_set.selections if selection_set is not None else ():
+        if selection.directives or not _without_directives(selection):
+            return False
+    return True
+
+
 class LeafShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's execution context, taking the short path for plain fields.
 
@@ -562,7 +621,8 @@ class LeafShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
         middleware = list(manager.middlewares or ()) if manager is not None else []
         # Middleware (schema extensions with a ``resolve`` hook) must see every field. One
         # added after the schema was built is told here, on the first execution.
-        self._plans: dict[int, _Plan] | None = None if middleware else {}
+        # By grouped field set (which the entry holds): the plan for it.
+        self._plans: dict[int, tuple[dict[str, Any], _Plan]] | None = None if middleware else {}
         if middleware:
             _warn_once(_middleware_warning([_name(m) for m in middleware]))
 
@@ -579,9 +639,11 @@ class LeafShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        plan = plans.get(id(grouped_field_set))
-        if plan is None or plan.fields is not grouped_field_set or plan.parent is not parent_type:
-            plan = plans[id(grouped_field_set)] = self._plan(parent_type, grouped_field_set)
+        entry = plans.get(id(grouped_field_set))
+        if entry is None or entry[0] is not grouped_field_set or entry[1].parent is not parent_type:
+            entry = (grouped_field_set, self._plan(parent_type, grouped_field_set))
+            plans[id(grouped_field_set)] = entry
+        plan = entry[1]
         is_awaitable = self.is_awaitable
         results: dict[str, Any] = {}
         awaitable_fields: list[str] = []
@@ -644,11 +706,25 @@ class LeafShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return get_results()
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: dict[str, Any]) -> _Plan:
+        """The plan for this set, kept across executions when the operation's selections
+        do not depend on its variables (``_fixed``): by the set's field nodes, which the
+        plan holds (so no other node can take their ids while it is kept)."""
+        key = None
+        if _fixed(self.operation, self.fragments):
+            key = (id(parent_type), *(id(d.node) for ds in grouped_field_set.values() for d in ds))
+            plan = _SHARED_PLANS.get(key)
+            if plan is not None:
+                return plan
         entries = []
         for name, details in grouped_field_set.items():
             leaf, nested = self._short(parent_type, details)
             entries.append((name, leaf, nested, details))
-        return _Plan(grouped_field_set, parent_type, tuple(entries))
+        plan = _Plan(grouped_field_set, parent_type, tuple(entries))
+        if key is not None:
+            if len(_SHARED_PLANS) >= _KEPT_PLANS:
+                _SHARED_PLANS.clear()
+            _SHARED_PLANS[key] = plan
+        return plan
 
     def _short(self, parent_type: GraphQLObjectType, details: Any) -> tuple[Any, Any]:
         """(leaf, None) or (None, nested) for a field that can take a short path, else
