@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections import namedtuple
 from datetime import timedelta
 from typing import Any
 
@@ -409,6 +410,31 @@ async def test_an_action_read_for_a_list_is_filled_in_when_another_field_is_read
         assert action.__dict__ == whole.__dict__
     with pytest.raises(AttributeError):
         schema_types.ImprovementAction.title  # noqa: B018  (on the class: no such attribute)
+
+
+def test_an_action_read_from_a_row_of_shown_columns_only_is_not_filled_in() -> None:
+    """A row that holds only what its list shows (the rest NULL) makes an action that
+    refuses any other field rather than answer those NULLs."""
+    row = namedtuple("Row", ["id", "title", "due_date"])(7, "Shown", None)
+    made = schema_types.ImprovementAction.reading({"title"}, with_assignee=False, fill=False)
+    action = made(row)
+    assert (action.id, action.title) == (7, "Shown")
+    with pytest.raises(AttributeError):
+        action.due_date  # noqa: B018
+
+
+async def test_a_list_of_columns_reads_those_alone(api, db, tokens) -> None:
+    """Nodes that show nothing but columns as they are (and an assignee likewise) read those
+    and the ids; a field worked out from other columns reads them all again."""
+    plain = "{ improvementActions(first: 5) { nodes { id title assignee { name } } } }"
+    derived = "{ improvementActions(first: 5) { nodes { id title dueState assignee { name } } } }"
+    for query, reads_due_date in ((plain, False), (derived, True)):
+        with count_statements(db.engine) as statements:
+            await api.query(query, token=tokens["OWNER"])
+        [page] = [s for s in statements if "assignee_user_name" in s]
+        assert ("NULL AS due_date" not in page) is reads_due_date, page
+        assert ("NULL AS assignee_user_email" in page) is not reads_due_date, page
+        assert "NULL AS title" not in page and "NULL AS assignee_user_name" not in page
 
 
 def _selections() -> dict[str, str]:

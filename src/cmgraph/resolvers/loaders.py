@@ -98,9 +98,11 @@ def action_row_select(left_out: frozenset[str] = frozenset()) -> Select[*tuple[A
     For the loaders that feed large reads: plain columns instead of three ORM entities per
     action, so no identity map and no instance state (whose weak-reference callback puts
     every loaded entity in a reference cycle that only the cyclic garbage collector frees).
-    ``left_out``: columns of ``OWN_FIELD_COLUMNS`` whose field nobody asked for, read as
-    NULL: a list of 50 actions carries some 70 KB of guidance and testing logic, and each
-    column more costs the database to send and the driver to decode.
+    ``left_out``: columns read as NULL, by label (any but the id): those of
+    ``OWN_FIELD_COLUMNS`` whose field nobody asked for, or every one a list's nodes do not
+    show when they show nothing but columns (``schema.query``). A list of 50 actions
+    carries some 70 KB of guidance and testing logic, and each column more costs the
+    database to send and the driver to decode (a tenth of a small list's work).
     """
     a, d, v = ImprovementAction, ActionDefinition, ActionDefinitionVersion
 
@@ -110,19 +112,19 @@ def action_row_select(left_out: frozenset[str] = frozenset()) -> Select[*tuple[A
     return (
         select(
             a.id,
-            d.key,
+            own(d.key),
             own(v.title),
             own(d.implementation_type),
             own(d.owner),
             own(v.enforcement),
             own(v.purpose),
-            a.points,
+            own(a.points),
             own(v.category),
             own(v.solution),
             own(v.guidance),
             own(v.testing_logic),
             own(v.automatic_testing_available),
-            a.implementation_status,
+            own(a.implementation_status),
             own(a.implementation_date),
             own(a.implementation_notes),
             own(a.test_status),
@@ -134,18 +136,18 @@ def action_row_select(left_out: frozenset[str] = frozenset()) -> Select[*tuple[A
             own(a.automation_fraction),
             own(a.version),
             own(a.updated_at),
-            v.version.label("definition_version"),
-            d.latest_version,
-            a.earned,
-            a.possible,
-            a.group_id,
-            a.assignee_id,
-            a.parent_id,
-            a.due_date,
-            a.retest_interval_days,
-            v.retest_interval_days.label("definition_retest_interval_days"),
-            a.retest_due_on,
-            a.retest_lapsed,
+            own(v.version.label("definition_version")),
+            own(d.latest_version),
+            own(a.earned),
+            own(a.possible),
+            own(a.group_id),
+            own(a.assignee_id),
+            own(a.parent_id),
+            own(a.due_date),
+            own(a.retest_interval_days),
+            own(v.retest_interval_days.label("definition_retest_interval_days")),
+            own(a.retest_due_on),
+            own(a.retest_lapsed),
         )
         .select_from(a)
         .join(d, d.id == a.definition_id)
@@ -192,8 +194,9 @@ ASSIGNEE_PREFIX = "assignee_user_"
 
 
 @cache
-def joined_user(prefix: str) -> tuple[Any, tuple[Any, ...]]:
-    """A user table to join, and its ``USER_COLUMNS`` each labelled ``prefix`` + name.
+def joined_user(prefix: str, left_out: frozenset[str] = frozenset()) -> tuple[Any, tuple[Any, ...]]:
+    """A user table to join, and its ``USER_COLUMNS`` each labelled ``prefix`` + name;
+    those in ``left_out`` (by label, never the id) read as NULL.
 
     Built once per prefix (labelling the columns costs more than reading a page's users).
 
@@ -202,7 +205,11 @@ def joined_user(prefix: str) -> tuple[Any, tuple[Any, ...]]:
     not make a name the row already has (``assignee_`` would: ``assignee_id``).
     """
     user = aliased(User, name=prefix.rstrip("_"))
-    return user, tuple(getattr(user, c.key).label(prefix + c.key) for c in USER_COLUMNS)
+    labels = [(prefix + c.key, getattr(user, c.key)) for c in USER_COLUMNS]
+    return user, tuple(
+        null().label(label) if label in left_out and c.key != "id" else c.label(label)
+        for label, c in labels
+    )
 
 
 def _one_each(keys: Sequence[K], rows: Iterable[tuple[K, V]]) -> list[V | None]:

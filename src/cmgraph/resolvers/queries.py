@@ -262,7 +262,9 @@ def _action_rows(with_assignee: bool, left_out: frozenset[str]) -> Select[*tuple
     rows = action_row_select(left_out)
     if not with_assignee:
         return rows
-    user, columns = joined_user(ASSIGNEE_PREFIX)
+    user, columns = joined_user(
+        ASSIGNEE_PREFIX, frozenset(c for c in left_out if c.startswith(ASSIGNEE_PREFIX))
+    )
     return rows.outerjoin(user, user.id == ImprovementActionRow.assignee_id).add_columns(*columns)
 
 
@@ -279,8 +281,8 @@ async def improvement_actions(
 
     The filter, order and count run over the actions' ids (``matching_actions``); only the
     page's rows are joined to what they show. ``with_assignee``: each row brings its
-    assignee's columns along; ``left_out``: columns it reads as NULL (``OWN_FIELD_COLUMNS``),
-    when the query does not select them.
+    assignee's columns along; ``left_out``: columns it reads as NULL, by label (the
+    assignee's prefixed), when the query does not select them (``action_row_select``).
     """
     f = action_filter(filter)
     reader = info.context.reader

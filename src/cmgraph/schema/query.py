@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import strawberry
 from strawberry import relay
 from strawberry.utils.str_converters import to_camel_case
 
 from cmgraph.resolvers import queries
-from cmgraph.resolvers.loaders import OWN_FIELD_COLUMNS
+from cmgraph.resolvers.loaders import (
+    ASSIGNEE_PREFIX,
+    OWN_FIELD_COLUMNS,
+    USER_COLUMNS,
+    action_row_select,
+)
 from cmgraph.resolvers.pages import PageRequest, descending
 from cmgraph.resolvers.selection import Selection, connection_nodes, selected
 from cmgraph.schema import inputs
@@ -32,6 +39,28 @@ from cmgraph.schema.types import (
 
 # The columns an action list reads only when its nodes select their field, by field name.
 _OWN_FIELDS = {to_camel_case(column): column for column in OWN_FIELD_COLUMNS}
+
+
+def _shown_as_is(cls: type, labels: Iterable[str]) -> dict[str, str]:
+    """GraphQL name -> column, for the fields of ``cls`` that show the column of their
+    name as it is (no resolver of their own). Private fields are listed too: no query
+    names them."""
+    columns = set(labels)
+    definition = cls.__strawberry_definition__  # type: ignore[attr-defined]
+    return {
+        field.graphql_name or to_camel_case(field.python_name): field.python_name
+        for field in definition.fields
+        if field.base_resolver is None and field.python_name in columns
+    }
+
+
+# When a list's nodes show nothing but such fields (and so does their assignee), it reads
+# those columns and the ids alone, the others as NULL.
+_ROW_COLUMNS = frozenset(str(c.key) for c in action_row_select().selected_columns)
+_ACTION_COLUMNS = _shown_as_is(ImprovementAction, _ROW_COLUMNS)
+_USER_COLUMNS = _shown_as_is(User, (c.key for c in USER_COLUMNS))
+_EVERY_COLUMN = _ROW_COLUMNS | {ASSIGNEE_PREFIX + c.key for c in USER_COLUMNS}
+_ALWAYS_SHOWN = frozenset({"id", "__typename"})
 # Fields that compare the action's own columns with its definition's newer version: with
 # one of them asked, every column is read.
 _READ_EVERY_COLUMN = frozenset({"pendingUpdateChanges"})
@@ -94,15 +123,17 @@ class Query:
     ) -> Connection[ImprovementAction]:
         wanted = connection_nodes(selected(info))
         with_assignee = "assignee" in wanted
+        left_out, only_shown = _left_out(wanted)
         page = await queries.improvement_actions(
             info,
             filter or inputs.ImprovementActionFilter(),
             order_by or inputs.ImprovementActionOrder(),
             PageRequest(first, after, last, before),
             with_assignee=with_assignee,
-            left_out=_left_out(wanted),
+            left_out=left_out,
         )
-        result = connection(page, ImprovementAction.reading(wanted, with_assignee))
+        reading = ImprovementAction.reading(wanted, with_assignee, fill=not only_shown)
+        result = connection(page, reading)
         await prefetch_actions(info, result.nodes, wanted)
         return result
 
@@ -233,8 +264,28 @@ class Query:
         return Organisation.from_row(row)
 
 
-def _left_out(wanted: Selection) -> frozenset[str]:
-    """The columns of ``OWN_FIELD_COLUMNS`` an action list need not read for ``wanted``."""
+def _left_out(wanted: Selection) -> tuple[frozenset[str], bool]:
+    """The columns an action list need not read for ``wanted``, and whether they are all
+    but those ``wanted`` shows (its actions cannot then be filled in from their rows)."""
     if wanted.keys() & _READ_EVERY_COLUMN:
-        return frozenset()
-    return frozenset(column for field, column in _OWN_FIELDS.items() if field not in wanted)
+        return frozenset(), False
+    shown = _columns_shown(wanted)
+    if shown is not None:
+        return _EVERY_COLUMN - shown, True
+    return frozenset(c for field, c in _OWN_FIELDS.items() if field not in wanted), False
+
+
+def _columns_shown(wanted: Selection) -> set[str] | None:
+    """The columns (the assignee's prefixed) that ``wanted`` shows, and the ids, when it
+    shows nothing but columns as they are; else None."""
+    asked = wanted.keys() - _ALWAYS_SHOWN - {"assignee"}
+    if not asked <= _ACTION_COLUMNS.keys():
+        return None
+    shown = {"id", *(_ACTION_COLUMNS[field] for field in asked)}
+    if "assignee" in wanted:
+        of_user = wanted["assignee"].keys() - _ALWAYS_SHOWN
+        if not of_user <= _USER_COLUMNS.keys():
+            return None
+        shown.update(ASSIGNEE_PREFIX + _USER_COLUMNS[field] for field in of_user)
+        shown.add(ASSIGNEE_PREFIX + "id")
+    return shown

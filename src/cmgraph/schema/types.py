@@ -750,14 +750,16 @@ class ImprovementAction(StoredIdNode):
 
     @classmethod
     def reading(
-        cls, wanted: Iterable[str], with_assignee: bool
+        cls, wanted: Iterable[str], with_assignee: bool, *, fill: bool = True
     ) -> Callable[[Any], ImprovementAction]:
         """``from_row`` for a list whose nodes show ``wanted`` (GraphQL names), for rows
         that bring their assignee along (``ASSIGNEE_PREFIX``) when ``with_assignee``.
 
         An action is made with only the fields ``wanted`` names that its row holds as
-        columns; the first read of any other field fills in all of them from the row
-        (``_ROW_FIELDS``). A list shows a few of some forty fields, and setting each costs.
+        columns, and its id; the first read of any other field fills in all of them from
+        the row (``_ROW_FIELDS``). A list shows a few of some forty fields, and setting
+        each costs. ``fill=False``: the rows hold only what ``wanted`` shows (the rest is
+        NULL), and reading any other field raises rather than fill in those NULLs.
         """
         shown = frozenset(wanted)
         users: dict[int, User] = {}
@@ -765,7 +767,7 @@ class ImprovementAction(StoredIdNode):
 
         def convert(row: Any) -> ImprovementAction:
             if not made:
-                made.append(_row_backed(row._fields, shown))
+                made.append(_row_backed(row._fields, shown, fill))
             action = made[0](row)
             if with_assignee:
                 action.prefetched_assignee = User.from_joined(row, ASSIGNEE_PREFIX, users)
@@ -777,7 +779,7 @@ class ImprovementAction(StoredIdNode):
         """Every field of an action ``reading`` made, from its row (those set stay)."""
         state = self.__dict__
         row = state.pop("_row", None)
-        if row is None:
+        if row is None:  # (or by one that holds only what its list shows)
             raise AttributeError(f"{type(self).__name__!r} object is not backed by a row")
         for name, value in self.from_row(row).__dict__.items():
             state.setdefault(name, value)
@@ -983,11 +985,16 @@ for _name in _ROW_FIELDS:
 
 @functools.lru_cache(maxsize=256)
 def _row_backed(
-    columns: tuple[str, ...], wanted: frozenset[str]
+    columns: tuple[str, ...], wanted: frozenset[str], fill: bool
 ) -> Callable[[Any], ImprovementAction]:
-    """Makes actions from rows with these ``columns``, setting the fields ``wanted`` names."""
+    """Makes actions from rows with these ``columns``, setting the fields ``wanted`` names
+    and the id; with ``fill``, keeping the row to fill in the others when one is read."""
     cls = ImprovementAction
-    shown = tuple(name for name in columns if name in _ROW_FIELDS and to_camel_case(name) in wanted)
+    shown = tuple(
+        name
+        for name in columns
+        if name in _ROW_FIELDS and (name == "id" or to_camel_case(name) in wanted)
+    )
     at = [columns.index(name) for name in shown]
     values: Callable[[Any], Iterable[Any]] = (
         operator.itemgetter(*at) if len(at) > 1 else lambda row: [row[i] for i in at]
@@ -1000,7 +1007,8 @@ def _row_backed(
         state.update(zip(shown, values(row), strict=False))  # equal lengths by construction
         state["_id"] = global_ids.encode(type_name, row[id_at])
         state["prefetched_evidence"] = state["prefetched_assignee"] = NOT_LOADED
-        state["_row"] = row
+        if fill:
+            state["_row"] = row
         return action
 
     return make
