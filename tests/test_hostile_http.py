@@ -135,6 +135,15 @@ BAD_BODIES = {
         b'{"query": "{ viewer { role } }", "operationName": ' + deep(1_000) + b"}",
         "`operationName` must be a string",
     ),
+    "query not a string": (b'{"query": 42}', "`query` must be a string or null"),
+    "variables a list": (
+        b'{"query": "{ viewer { role } }", "variables": [1]}',
+        "`variables` must be an object or null",
+    ),
+    "extensions a string": (
+        b'{"query": "{ viewer { role } }", "extensions": "x"}',
+        "`extensions` must be an object or null",
+    ),
 }
 
 

@@ -250,6 +250,30 @@ class _SubResponse(Response):
         self.exchange = exchange
 
 
+def _one_operation(body: dict[str, Any]) -> GraphQLRequestData:
+    """A JSON body's operation, its members checked as Strawberry checks them."""
+    query, variables, extensions = body.get("query"), body.get("variables"), body.get("extensions")
+    if not isinstance(query, str | None):
+        raise ViewHTTPException(
+            400, "The GraphQL operation's `query` must be a string or null, if provided."
+        )
+    for name, value in (("variables", variables), ("extensions", extensions)):
+        if not isinstance(value, dict | None):
+            raise ViewHTTPException(
+                400, f"The GraphQL operation's `{name}` must be an object or null, if provided."
+            )
+    operation_name = body.get("operationName")
+    if not isinstance(operation_name, str | None):
+        raise ViewHTTPException(400, "`operationName` must be a string or null.")
+    return GraphQLRequestData(
+        query=query,
+        variables=variables,
+        operation_name=operation_name,
+        extensions=extensions,
+        protocol="http",
+    )
+
+
 class GraphQLApp(GraphQL[ViewContext, None]):
     """Strawberry's ASGI view with our context; the caller is authenticated beforehand.
 
@@ -462,15 +486,25 @@ class GraphQLApp(GraphQL[ViewContext, None]):
 
     async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> Any:
         """Strawberry's parsing, with a 415 for a POST body that is neither JSON nor a form,
-        and the ``operationName`` checked too (Strawberry checks the other members)."""
+        and the ``operationName`` checked too (Strawberry checks the other members).
+
+        The usual request, one operation POSTed as plain ``application/json`` for a JSON
+        answer, is read here: Strawberry parses every Content-Type through the standard
+        library's e-mail parser first."""
         content_type = request.content_type or ""
-        if request.method == "POST" and content_type != JSON:  # the usual one needs no parsing
+        if request.method == "POST" and content_type != JSON:
             media_type = parse_content_type(content_type)[0].lower()
             if media_type not in (JSON, "multipart/form-data"):
                 raise ViewHTTPException(
                     415,
                     "Send the request as application/json (or multipart/form-data for uploads).",
                 )
+        elif request.method == "POST" and not self._get_stream_transport_from_headers(
+            request.headers
+        ):
+            body = self.parse_json(await request.get_body())
+            if isinstance(body, dict):  # (a list is a batch: Strawberry refuses it)
+                return _one_operation(body)
         data = await super().parse_http_body(request)
         if not isinstance(getattr(data, "operation_name", None), str | None):
             raise ViewHTTPException(400, "`operationName` must be a string or null.")
