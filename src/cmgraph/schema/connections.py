@@ -6,12 +6,13 @@ connection shapes a page that was read there.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import strawberry
 
 from cmgraph.resolvers.pages import Count, Flag, Page
+from cmgraph.schema.execution import NOT_LOADED, PREFETCHED
 
 NodeT = TypeVar("NodeT")
 
@@ -64,9 +65,19 @@ class Connection(Generic[NodeT]):
     count: strawberry.Private[Count]
     cursors: strawberry.Private[Sequence[str]]
 
-    @strawberry.field(description="How many items match, across all pages.")
-    async def total_count(self) -> int:
-        return self.count if isinstance(self.count, int) else await self.count()
+    @strawberry.field(
+        description="How many items match, across all pages.",
+        metadata={PREFETCHED: "known_count"},
+        graphql_type=int,
+    )
+    def total_count(self) -> int | Awaitable[int]:
+        return self.count if isinstance(self.count, int) else self.count()
+
+    @property
+    def known_count(self) -> Any:
+        """The total when the page's statement read it (as it does when ``totalCount`` is
+        selected): the fast path then answers the field without calling its resolver."""
+        return self.count if isinstance(self.count, int) else NOT_LOADED
 
 
 def connection(page: Page, convert: Callable[[Any], NodeT]) -> Connection[NodeT]:
