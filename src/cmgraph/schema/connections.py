@@ -26,13 +26,23 @@ class PageInfo:
     has_previous: strawberry.Private[Flag]
     cursors: strawberry.Private[Sequence[str]]
 
-    @strawberry.field
-    async def has_next_page(self) -> bool:
-        return await _resolve(self.has_next)
+    # Known from the page's statement (as a flag selected usually is), a flag is answered
+    # by the fast path from ``known_*`` without a call of its resolver.
+    @strawberry.field(metadata={PREFETCHED: "known_has_next"}, graphql_type=bool)
+    def has_next_page(self) -> bool | Awaitable[bool]:
+        return _resolve(self.has_next)
 
-    @strawberry.field
-    async def has_previous_page(self) -> bool:
-        return await _resolve(self.has_previous)
+    @strawberry.field(metadata={PREFETCHED: "known_has_previous"}, graphql_type=bool)
+    def has_previous_page(self) -> bool | Awaitable[bool]:
+        return _resolve(self.has_previous)
+
+    @property
+    def known_has_next(self) -> Any:
+        return self.has_next if isinstance(self.has_next, bool) else NOT_LOADED
+
+    @property
+    def known_has_previous(self) -> Any:
+        return self.has_previous if isinstance(self.has_previous, bool) else NOT_LOADED
 
     @strawberry.field
     def start_cursor(self) -> str | None:
@@ -43,8 +53,8 @@ class PageInfo:
         return self.cursors[-1] if self.cursors else None
 
 
-async def _resolve(flag: Flag) -> bool:
-    return flag if isinstance(flag, bool) else await flag()
+def _resolve(flag: Flag) -> bool | Awaitable[bool]:
+    return flag if isinstance(flag, bool) else flag()
 
 
 @strawberry.type
@@ -76,7 +86,7 @@ class Connection(Generic[NodeT]):
     @property
     def known_count(self) -> Any:
         """The total when the page's statement read it (as it does when ``totalCount`` is
-        selected): the fast path then answers the field without calling its resolver."""
+        selected): the fast path then answers the field without a call of its resolver."""
         return self.count if isinstance(self.count, int) else NOT_LOADED
 
 
