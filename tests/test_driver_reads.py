@@ -219,3 +219,52 @@ async def test_statement_listeners_see_every_page(
     assert any(s.startswith("SELECT improvement_action.id") for s in statements), statements
     await api.query(LIST, {"filter": {}}, token=tokens["OWNER"])
     assert len(borrowed) == 1  # nothing listens any more
+
+
+SIZED = """query ($first: Int!) {
+  improvementActions(first: $first, filter: {implementationStatuses: [IMPLEMENTED]},
+                     orderBy: {field: POINTS, direction: DESC}) {
+    totalCount
+    nodes { id title points assignee { name } }
+  }
+}"""
+
+
+async def test_a_page_statement_keeps_one_plan_on_postgresql(
+    api, db: Database, example: WorkedExample, tokens, monkeypatch
+) -> None:
+    """The page size is written into a page statement's SQL, not bound: bound, PostgreSQL
+    took it for a tenth of the list, found the plan it keeps for a prepared statement dearer
+    than one made for each run's values, and planned the page again on every request (more
+    work than running it). So each size is a statement of its own, with the same parameters,
+    and the statement run again and again runs on the one plan PostgreSQL keeps for it."""
+    _postgresql_only(db)
+    monkeypatch.setattr(pages, "CHECK_KEPT_STATEMENTS", False)
+    sent: list[tuple[str, list[Any]]] = []
+    fetch = driver_reads.DriverRead.fetch
+
+    async def recorded(read: Any, driver: Any, values: Any) -> Any:
+        sent.append((read.sql, read.arguments(values)))
+        return await fetch(read, driver, values)
+
+    monkeypatch.setattr(driver_reads.DriverRead, "fetch", recorded)
+    for first in (3, 3, 7):
+        await api.query(SIZED, {"first": first}, token=tokens["OWNER"])
+    three, again, seven = sent
+    assert three == again
+    assert "LIMIT 4" in three[0] and "LIMIT 8" in seven[0]
+    assert three[1] == seven[1]  # the same parameters
+
+    raw = await db.engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        prepared = await driver.prepare(three[0])
+        for _ in range(8):  # PostgreSQL weighs keeping a plan after five runs
+            await prepared.fetch(*three[1])
+        generic, custom = await driver.fetchrow(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+            three[0],
+        )
+    finally:
+        raw.close()
+    assert generic >= 3 and custom <= 5, (generic, custom)
