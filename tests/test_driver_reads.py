@@ -240,11 +240,11 @@ async def test_a_page_statement_keeps_one_plan_on_postgresql(
     and the statement run again and again runs on the one plan PostgreSQL keeps for it."""
     _postgresql_only(db)
     monkeypatch.setattr(pages, "CHECK_KEPT_STATEMENTS", False)
-    sent: list[tuple[str, list[Any]]] = []
+    sent: list[tuple[Any, ...]] = []  # SQL, then arguments
     fetch = driver_reads.DriverRead.fetch
 
     async def recorded(read: Any, driver: Any, values: Any) -> Any:
-        sent.append((read.sql, read.arguments(values)))
+        sent.append((read.sql, *read.arguments(values)))
         return await fetch(read, driver, values)
 
     monkeypatch.setattr(driver_reads.DriverRead, "fetch", recorded)
@@ -253,17 +253,16 @@ async def test_a_page_statement_keeps_one_plan_on_postgresql(
     three, again, seven = sent
     assert three == again
     assert "LIMIT 4" in three[0] and "LIMIT 8" in seven[0]
-    assert three[1] == seven[1]  # the same parameters
+    assert three[1:] == seven[1:]  # the same parameters
 
     raw = await db.engine.raw_connection()
     try:
         driver = raw.driver_connection
-        prepared = await driver.prepare(three[0])
         for _ in range(8):  # PostgreSQL weighs keeping a plan after five runs
-            await prepared.fetch(*three[1])
+            await driver.fetch(*three)  # prepared once for the connection, as pages are
         generic, custom = await driver.fetchrow(
             "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
-            three[0],
+            three[0],  # one: the driver prepares a statement once per connection
         )
     finally:
         raw.close()

@@ -99,7 +99,11 @@ def create_engine(url: str, *, pool_size: int = DEFAULT_POOL_SIZE, **kwargs: Any
     On PostgreSQL the pool keeps up to ``pool_size`` connections open, and makes no more: a
     connection made beyond the pool's size would be closed again as soon as it came back,
     so a steady load above it paid a new connection (and its statements prepared anew) for
-    many requests.
+    many requests. It hands out the connection given back last (LIFO): under a light load
+    one or two connections do the work, so their prepared statements and the plans
+    PostgreSQL keeps for them are warm, they skip the check an idle connection gets, and
+    the others stay idle; taken in turn, each of them prepared and planned every statement
+    anew before its plans settled.
     """
     if is_sqlite(url):
         database = make_url(url).database
@@ -113,6 +117,7 @@ def create_engine(url: str, *, pool_size: int = DEFAULT_POOL_SIZE, **kwargs: Any
         return engine
     kwargs.setdefault("pool_size", pool_size)
     kwargs.setdefault("max_overflow", 0)
+    kwargs.setdefault("pool_use_lifo", True)
     # A database host that stops answering (rather than refusing) would otherwise hold each
     # request for asyncpg's default minute before it can be told to retry.
     kwargs["connect_args"] = {"timeout": CONNECT_TIMEOUT_SECONDS, **kwargs.get("connect_args", {})}
