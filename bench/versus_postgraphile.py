@@ -618,13 +618,19 @@ async def measure(
         sides.append((workload.scaled, cm_bases[1:]))
     rates = {}
     for clients in CLIENTS:
-        rates[clients] = await throughput(sides, clients, args.seconds, rounds=2)
+        rates[clients] = await throughput(sides, clients, args.seconds, _rounds(args.seconds))
         print(f"  {workload.name}, {_clients(clients)}: done", flush=True)
     return Figures(
         (statistics.median(cm_times), statistics.median(pg_times)),
         (min(cm_times), min(pg_times)),
         rates,
     )
+
+
+def _rounds(seconds: float) -> int:
+    """Turns of about a second each (an even number, so that each side goes first as often):
+    this machine's speed drifts over seconds, and short turns share the drift out evenly."""
+    return 2 * max(1, round(seconds / 2))
 
 
 def _clients(count: int) -> str:

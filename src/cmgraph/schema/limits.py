@@ -8,11 +8,11 @@ in proportion to its length, never to the size of its expansion.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from graphql import (
     ASTValidationRule,
     DocumentNode,
@@ -187,7 +187,7 @@ class NodeCounter:
         self.introspection_bounds = _introspection_bounds(schema)
         # Counts of documents seen again (the parse cache hands out the same document for
         # the same text): (document, operation name, variables) -> (document, count).
-        self._known: dict[tuple[int, str | None, str], tuple[DocumentNode, int]] = {}
+        self._known: dict[tuple[int, str | None, bytes], tuple[DocumentNode, int]] = {}
 
     def count(
         self,
@@ -196,8 +196,8 @@ class NodeCounter:
         variables: Mapping[str, Any] | None,
     ) -> int:
         try:
-            spelled = json.dumps(variables, sort_keys=True)
-        except (TypeError, ValueError):  # values JSON did not bring: counted each time
+            spelled = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # values JSON did not bring: counted each time
             spelled = None
         if spelled is None or len(spelled) > _KNOWN_VARIABLES_LENGTH:
             return self._count(document, operation_name, variables)
