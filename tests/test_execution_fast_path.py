@@ -405,7 +405,7 @@ async def test_crafted_corpus_covers_what_it_means_to(
     fast = execution.with_fast_path(unmasked)
     messages: list[str] = []
     taken = built = 0
-    leaf, inline = execution._leaf, execution._inline
+    leaf, completer = execution._leaf, execution._completer
 
     def counting_leaf(field: Any) -> Any:
         found = leaf(field)
@@ -419,14 +419,19 @@ async def test_crafted_corpus_covers_what_it_means_to(
 
         return replace(found, coerce=coerce)
 
-    def counting_inline(*args: Any) -> Any:
-        nonlocal built
-        value = inline(*args)
-        built += value is not execution._GENERAL
-        return value
+    def counting_completer(entries: Any) -> Any:
+        complete = completer(entries)
+
+        def counted(*args: Any) -> Any:
+            nonlocal built
+            value = complete(*args)
+            built += value is not execution._GENERAL
+            return value
+
+        return counted
 
     monkeypatch.setattr(execution, "_leaf", counting_leaf)
-    monkeypatch.setattr(execution, "_inline", counting_inline)
+    monkeypatch.setattr(execution, "_completer", counting_completer)
     with caplog.at_level(logging.CRITICAL):
         for _, query, variables in crafted_cases():
             result = await fast.execute(query, variables, context_value=context())
