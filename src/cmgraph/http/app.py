@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
+import secrets
 from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -123,7 +123,7 @@ class RequestContextMiddleware:
             return
         headers = dict(scope.get("headers") or [])
         supplied = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        request_id = supplied if _REQUEST_ID.match(supplied) else secrets.token_hex(16)
         scope.setdefault("state", {})["request_id"] = request_id
         max_body = self.max_body
         if is_multipart(headers):
@@ -304,7 +304,7 @@ class GraphQLApp(GraphQL[ViewContext, None]):
                 sessions=self.sessions,
                 settings=self.settings,
                 hub=self.hub,
-                request_id=uuid.uuid4().hex,
+                request_id=secrets.token_hex(16),
                 header_token=bearer_token(request.scope),
                 session_secret=session_secret(request.scope),
             )
@@ -591,8 +591,11 @@ class GraphQLEndpoint:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or wants_ide(
-            scope["method"], scope.get("query_string", b""), Headers(scope=scope).getlist("accept")
+        if scope["type"] != "http" or (
+            scope["method"] == "GET"  # before reading headers: most requests are POSTs
+            and wants_ide(
+                "GET", scope.get("query_string", b""), Headers(scope=scope).getlist("accept")
+            )
         ):
             await self.graphql(scope, receive, send)
             return
