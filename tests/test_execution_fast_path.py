@@ -847,3 +847,25 @@ def test_exception_handlers_turning_direct_resolvers_off_are_told(
     assert len(warnings) == 1 and "exception handlers" in warnings[0], warnings
     assert not direct_resolvers(schema)
     answers_like_plain(schema)
+
+
+def test_a_written_out_selection_reads_attributes_of_any_name() -> None:
+    """A value kept under a name Python cannot spell as an attribute (a prefetched value's
+    metadata may name any) is read all the same; a null goes where its field allows it."""
+    spaced = execution._Leaf("kept value", nullable=True, coerce=str, same=str)
+    keyword = execution._Leaf("class", nullable=False, coerce=str, same=str)
+    complete = execution._completer((("spaced", spaced, None), ("keyword", keyword, None)))
+
+    def never(value: Any) -> bool:  # is_awaitable: none of these values is
+        return False
+
+    assert complete(SimpleNamespace(**{"kept value": "a", "class": "b"}), never) == {
+        "spaced": "a",
+        "keyword": "b",
+    }
+    assert complete(SimpleNamespace(**{"kept value": None, "class": "b"}), never) == {
+        "spaced": None,
+        "keyword": "b",
+    }
+    general = complete(SimpleNamespace(**{"kept value": "a", "class": None}), never)
+    assert general is execution._GENERAL
