@@ -21,9 +21,10 @@ Two workloads, each as equivalent GraphQL documents for both servers: (a) the ne
 and scores), (b) the first 50 IMPLEMENTED actions by points (id as tiebreak) with
 ``totalCount``. Before timing, both answers must carry the same controls, actions and
 evidence; the script stops otherwise. Then it times both servers taking turns: sequential
-median and min over ``--runs``, and throughput at 1, 4 and 16 concurrent clients. With
-``--processes N`` it also starts ``cmgraph serve --processes N`` (N processes sharing one
-port) and prints its throughput beside one process'.
+median and min over ``--runs`` (after ``WARM_UP`` requests each), and throughput at 1, 4
+and 16 concurrent clients. With ``--processes N`` it also starts ``cmgraph serve
+--processes N`` (N processes sharing one port) and prints its throughput beside one
+process'.
 
 The database is analysed after it is built, so both servers' SQL is planned on the same,
 current statistics. To measure another checkout's cmgraph (the code before a change, say),
@@ -73,6 +74,12 @@ from cmgraph.http.app import create_app
 
 POSTGRAPHILE_VERSION = "4.14.1"
 CLIENTS = (1, 4, 16)
+# Requests each server answers on a connection before its sequential runs are timed: the
+# figures are of a server in its steady state. PostgreSQL plans a prepared statement for
+# each run's values on its first five runs on a connection, then keeps a generic plan (a
+# page of cmgraph's list took 2.3-3.5 ms in those runs, 1.5 ms after); Node compiles its
+# hot paths as they run.
+WARM_UP = 10
 LIST_STATUS = "IMPLEMENTED"
 LIST_SIZE = 50
 
@@ -389,7 +396,8 @@ async def sequential(
     """Seconds per request of each side, taking turns (the order flips every round)."""
     times: list[list[float]] = [[] for _ in sides]
     for side, connection in sides:
-        await side.once(connection)  # warm-up
+        for _ in range(WARM_UP):
+            await side.once(connection)
     for run in range(runs):
         order = list(enumerate(sides))
         for i, (side, connection) in order if run % 2 == 0 else reversed(order):
@@ -659,7 +667,10 @@ def report(
     print(f"cmgraph from {where}: one `cmgraph serve` process, owner token")
     print("PostGraphile: one Node process, no authorisation")
     print(machine)
-    print(f"sequential: {args.runs} runs each after a warm-up; throughput: {args.seconds:g} s each")
+    print(
+        f"sequential: {args.runs} runs each after {WARM_UP} to warm up; "
+        f"throughput: {args.seconds:g} s each"
+    )
     print("ratio: cmgraph / PostGraphile (time: above 1 is slower; req/s: above 1 is faster)")
     print()
     print(f"{'work':<{width}}{'cmgraph':>10}{'PostGraphile':>14}{'ratio':>8}   cmgraph is")
@@ -697,7 +708,7 @@ def report(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=9, help="sequential runs after a warm-up")
+    parser.add_argument("--runs", type=int, default=9, help="sequential runs after the warm-up")
     parser.add_argument("--processes", type=int, default=1, help="cmgraph serve processes")
     parser.add_argument(
         "--seconds", type=float, default=4.0, help="of load for each throughput figure"
