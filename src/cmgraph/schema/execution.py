@@ -488,8 +488,7 @@ class _Nested:
 
     ``attribute`` holds the value (the field's ``_reader``); each object must be exactly of
     ``cls`` (the type's Strawberry class, with no ``is_type_of`` of its own, so graphql-core's
-    check would pass), and ``complete`` (made by ``_completer`` from ``entries``) produces its
-    selection.
+    check would pass), and ``complete`` (``_completer``'s for its selection) produces it.
     """
 
     attribute: str
@@ -497,7 +496,6 @@ class _Nested:
     many: bool  # a list of such objects
     item_nullable: bool
     cls: type
-    entries: Entries
     complete: Completer
 
 
@@ -521,7 +519,7 @@ def _completer(entries: Entries) -> Completer:
 
     It is the loop over the entries written out, one block per entry, so that nothing of an
     entry is looked up per object (a report completes some 30,000 fields this way, and the
-    loop took half their time). For each leaf it reads the attribute, and returns _GENERAL
+    loop took about half their time). For each leaf it reads the attribute, and returns _GENERAL
     when the value needs the general path (which then produces the whole field, errors
     included): ``None`` for a non-null field, a value not yet loaded, an awaitable, a value
     the type cannot represent. A missing attribute raises ``AttributeError``, and any error
@@ -546,8 +544,12 @@ def _completer(entries: Entries) -> Completer:
                 f"    if {value} is GENERAL: return GENERAL",
             ]
             continue
-        names |= {f"A{i}": leaf.attribute, f"S{i}": leaf.same, f"I{i}": leaf.inert}
-        names[f"C{i}"] = leaf.coerce
+        names |= {
+            f"A{i}": leaf.attribute,
+            f"S{i}": leaf.same,
+            f"I{i}": leaf.inert,
+            f"C{i}": leaf.coerce,
+        }
         read = (
             f"source.{leaf.attribute}"
             if leaf.attribute.isidentifier() and not keyword.iskeyword(leaf.attribute)
@@ -819,5 +821,4 @@ class LeafShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if leaf is None and nested is None:
                 return None
             entries.append((name, leaf, nested))
-        done = tuple(entries)
-        return _Nested(attribute, nullable, many, item_nullable, cls, done, _completer(done))
+        return _Nested(attribute, nullable, many, item_nullable, cls, _completer(tuple(entries)))
