@@ -524,6 +524,9 @@ def _completer(entries: Entries) -> Completer:
     included): ``None`` for a non-null field, a value not yet loaded, an awaitable, a value
     the type cannot represent. A missing attribute raises ``AttributeError``, and any error
     while reading goes out to the caller, which takes the general path too.
+
+    Writing and compiling one costs about 40 microseconds a field, once per selection and
+    process: a new document pays it on its first run, beside parsing and validating it.
     """
     complete = _COMPLETERS.get(entries)
     if complete is not None:
