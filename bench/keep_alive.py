@@ -28,8 +28,13 @@ class Connection:
         self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         self.used = 0.0
 
+    @property
+    def ready(self) -> bool:
+        """Open, and not idle long enough to be opened afresh by the next request."""
+        return self.streams is not None and time.monotonic() - self.used <= self.IDLE
+
     async def open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self.streams is not None and time.monotonic() - self.used > self.IDLE:
+        if self.streams is not None and not self.ready:
             await self.close()
         if self.streams is None:
             self.streams = await asyncio.open_connection(self.host, self.port)
