@@ -1008,11 +1008,11 @@ def _row_backed(
         "type_name": cls.__strawberry_definition__.name,
         "NOT_LOADED": NOT_LOADED,
     }
-    exec(  # the text holds column positions and quoted field names only
+    text = (  # column positions and quoted field names only
         f"def make(row):\n    action = new(cls)\n    action.__dict__ = {{{', '.join(items)}}}\n"
-        "    return action",
-        names,
+        "    return action"
     )
+    exec(compile(text, "<cmgraph.schema.types._row_backed>", "exec"), names)
     make: Callable[[Any], ImprovementAction] = names["make"]
     return make
 
